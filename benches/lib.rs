@@ -1,0 +1,2 @@
+//! Shared set-up for the criterion benches in this folder.
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! The `lightrag-pg` command.
+#![forbid(unsafe_code)]
+
+fn main() {}

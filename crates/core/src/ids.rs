@@ -1,0 +1,71 @@
+//! LightRAG's key formats: `doc-`, `chunk-`, `ent-`, `rel-` + MD5 hex, the
+//! `A<SEP>B` relation key and the LLM-cache key `{mode}:{cache_type}:{hash}`.
+
+use md5::{Digest, Md5};
+
+/// LightRAG's `GRAPH_FIELD_SEP`, which joins chunk ids and relation endpoints.
+pub const GRAPH_FIELD_SEP: &str = "<SEP>";
+
+/// Hex MD5 of the UTF-8 string (LightRAG's `compute_mdhash_id` without prefix).
+pub fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}
+
+/// LightRAG's `compute_mdhash_id(s, prefix)`.
+pub fn mdhash_id(s: &str, prefix: &str) -> String {
+    format!("{prefix}{}", md5_hex(s))
+}
+
+/// The entity vector id: `ent-<md5(name)>`.
+pub fn entity_id(entity_name: &str) -> String {
+    mdhash_id(entity_name, "ent-")
+}
+
+/// The relation vector id: `rel-<md5(src + tgt)>` with the pair sorted.
+pub fn relation_id(a: &str, b: &str) -> String {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    mdhash_id(&format!("{lo}{hi}"), "rel-")
+}
+
+/// The `relation_chunks` key: `A<SEP>B` with A ≤ B.
+pub fn relation_chunks_key(a: &str, b: &str) -> String {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    format!("{lo}{GRAPH_FIELD_SEP}{hi}")
+}
+
+/// LightRAG's `compute_args_hash`: one argument → MD5 of it; several → MD5 of the
+/// concatenation of `"{len}:{arg}"`.
+pub fn args_hash(args: &[&str]) -> String {
+    match args {
+        [one] => md5_hex(one),
+        many => md5_hex(&many.iter().map(|s| format!("{}:{s}", s.chars().count())).collect::<String>()),
+    }
+}
+
+/// The LLM-cache key `{mode}:{cache_type}:{hash}`.
+pub fn llm_cache_key(mode: &str, cache_type: &str, hash: &str) -> String {
+    format!("{mode}:{cache_type}:{hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_id_is_md5_of_the_name() {
+        assert_eq!(entity_id("A"), "ent-7fc56270e7a70fa81a5935b72eacbe29");
+    }
+
+    #[test]
+    fn relation_id_ignores_direction() {
+        assert_eq!(relation_id("A", "B"), relation_id("B", "A"));
+        assert_eq!(relation_chunks_key("B", "A"), "A<SEP>B");
+    }
+
+    #[test]
+    fn cache_key_has_three_parts() {
+        assert_eq!(llm_cache_key("default", "extract", "h"), "default:extract:h");
+        assert_eq!(args_hash(&["x"]), md5_hex("x"));
+        assert_eq!(args_hash(&["ab", "c"]), md5_hex("2:ab1:c"));
+    }
+}

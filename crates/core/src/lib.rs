@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod doc_status;
+pub mod error;
+pub mod graph;
+pub mod ids;
+pub mod kv;
+pub mod namespace;
+pub mod storage;
+pub mod vector;
+pub mod workspace;
+
+#[cfg(feature = "memory")]
+pub mod memory;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use doc_status::{
+    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, PageRequest, PagedDocs,
+    SortDirection, SortField, StatusCounts,
+};
+pub use error::{BoxError, Error, Result};
+pub use graph::{EdgeRecord, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties};
+pub use kv::JsonObject;
+pub use namespace::{KvNamespace, Namespace, StorageKind, VectorNamespace};
+pub use storage::{
+    DocStatusStorage, Embedder, GraphStorage, KvStorage, Storage, VectorStorage,
+};
+pub use vector::{DistanceMetric, VectorHit, VectorQuery, VectorRecord};
+pub use workspace::Workspace;

@@ -1,0 +1,887 @@
+//! Connection configuration, read from LightRAG's `POSTGRES_*` environment
+//! variables (same names and defaults, spec §3.1), a key/value map, or a builder.
+//!
+//! This is the only place in the workspace that parses the environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use lightrag_pg_core::Error;
+
+/// libpq's `sslmode`, with libpq's semantics (see [`crate::tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Plain TCP only.
+    Disable,
+    /// Plain first; TLS only if the server insists.
+    Allow,
+    /// TLS if the server offers it, without verification; else plain. The default.
+    #[default]
+    Prefer,
+    /// TLS required; the certificate is verified only when a root certificate is
+    /// configured (then as `verify-ca`), like libpq.
+    Require,
+    /// TLS required; the chain is verified, the host name is not.
+    VerifyCa,
+    /// TLS required; the chain and the host name are verified.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// libpq's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Allow => "allow",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "disable" => Self::Disable,
+            "allow" => Self::Allow,
+            "prefer" | "" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" | "verify_ca" => Self::VerifyCa,
+            "verify-full" | "verify_full" => Self::VerifyFull,
+            other => {
+                return Err(format!(
+                    "invalid sslmode '{other}' (expected disable, allow, prefer, require, verify-ca or verify-full)"
+                ));
+            }
+        })
+    }
+}
+
+/// TLS settings: the mode and the certificate files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SslConfig {
+    /// `POSTGRES_SSL_MODE`.
+    pub mode: SslMode,
+    /// `POSTGRES_SSL_CERT`: client certificate (PEM).
+    pub cert: Option<PathBuf>,
+    /// `POSTGRES_SSL_KEY`: client key (PEM).
+    pub key: Option<PathBuf>,
+    /// `POSTGRES_SSL_ROOT_CERT`: CA certificates (PEM); `system` uses the
+    /// platform's roots.
+    pub root_cert: Option<PathBuf>,
+    /// `POSTGRES_SSL_CRL`: certificate revocation list (PEM).
+    pub crl: Option<PathBuf>,
+}
+
+/// libpq's `target_session_attrs`, for following a failover across several hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetSessionAttrs {
+    /// Any server.
+    #[default]
+    Any,
+    /// Only a primary that accepts writes.
+    ReadWrite,
+    /// Only a standby (`SHOW transaction_read_only` is on).
+    ReadOnly,
+    /// A standby if one answers, else any.
+    PreferStandby,
+}
+
+impl FromStr for TargetSessionAttrs {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "any" | "" => Self::Any,
+            "read-write" | "read_write" | "primary" => Self::ReadWrite,
+            "read-only" | "read_only" | "standby" => Self::ReadOnly,
+            "prefer-standby" | "prefer_standby" => Self::PreferStandby,
+            other => return Err(format!("invalid target_session_attrs '{other}' (expected any, read-write, read-only or prefer-standby)")),
+        })
+    }
+}
+
+/// When a connection runs AGE's session set-up (`LOAD 'age'` and the
+/// `search_path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AgeSessionInit {
+    /// On every new connection.
+    Always,
+    /// Never (AGE is preloaded and queries are fully qualified).
+    Never,
+    /// Lazily, the first time a connection serves a graph call. The default.
+    #[default]
+    IfNeeded,
+}
+
+impl FromStr for AgeSessionInit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "always" => Self::Always,
+            "never" => Self::Never,
+            "if-needed" | "if_needed" | "ifneeded" | "" => Self::IfNeeded,
+            other => return Err(format!("invalid AGE session init '{other}' (expected always, never or if-needed)")),
+        })
+    }
+}
+
+/// Bounded exponential back-off with jitter for transient failures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// `POSTGRES_CONNECTION_RETRIES` (default 10, at most 100): attempts in all.
+    pub attempts: u32,
+    /// `POSTGRES_CONNECTION_RETRY_BACKOFF` (default 3 s, at most 300 s): first wait.
+    pub backoff: Duration,
+    /// `POSTGRES_CONNECTION_RETRY_BACKOFF_MAX` (default 30 s, at most 600 s).
+    pub backoff_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { attempts: 10, backoff: Duration::from_secs(3), backoff_max: Duration::from_secs(30) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry `k` (1-based): `clamp(backoff · 2^(k−1), backoff,
+    /// backoff_max)`, scaled by a random jitter in [0.5, 1.0].
+    pub fn delay(&self, k: u32) -> Duration {
+        let base = self.backoff.as_secs_f64() * 2f64.powi(k.saturating_sub(1).min(30) as i32);
+        let capped = base.clamp(self.backoff.as_secs_f64(), self.backoff_max.as_secs_f64().max(self.backoff.as_secs_f64()));
+        let jitter: f64 = 0.5 + rand::random::<f64>() * 0.5;
+        Duration::from_secs_f64(capped * jitter)
+    }
+}
+
+/// Vector index settings (`POSTGRES_VECTOR_INDEX_TYPE`, `POSTGRES_HNSW_M`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VectorIndexSettings {
+    /// `POSTGRES_VECTOR_INDEX_TYPE`: `HNSW` (default), `HNSW_HALFVEC`, `IVFFLAT`,
+    /// `NONE`.
+    pub index_type: String,
+    /// `POSTGRES_HNSW_M` (default 16).
+    pub hnsw_m: u32,
+    /// `POSTGRES_HNSW_EF` (default 64): `ef_construction`.
+    pub hnsw_ef_construction: u32,
+    /// `POSTGRES_HNSW_EF_SEARCH` (default 100; LightRAG never sets it, so it gets
+    /// pgvector's 40). Raised to at least `top_k` per query.
+    pub hnsw_ef_search: u32,
+    /// `POSTGRES_IVFFLAT_LISTS` (default 100).
+    pub ivfflat_lists: u32,
+    /// `POSTGRES_IVFFLAT_PROBES` (default 10).
+    pub ivfflat_probes: u32,
+}
+
+impl Default for VectorIndexSettings {
+    fn default() -> Self {
+        Self {
+            index_type: "HNSW".into(),
+            hnsw_m: 16,
+            hnsw_ef_construction: 64,
+            hnsw_ef_search: 100,
+            ivfflat_lists: 100,
+            ivfflat_probes: 10,
+        }
+    }
+}
+
+/// Everything needed to reach PostgreSQL.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PgConfig {
+    /// `POSTGRES_HOST` (default `localhost`); several as `h1:5432,h2:5433`.
+    pub hosts: Vec<(String, u16)>,
+    /// `POSTGRES_USER` (default `postgres`).
+    pub user: String,
+    /// `POSTGRES_PASSWORD`.
+    pub password: Option<String>,
+    /// `POSTGRES_DATABASE` (default `postgres`).
+    pub database: String,
+    /// `POSTGRES_WORKSPACE`: forces the workspace of every storage.
+    pub workspace: Option<String>,
+    /// `POSTGRES_MAX_CONNECTIONS` (default 50).
+    pub max_connections: u32,
+    /// `POSTGRES_MIN_CONNECTIONS` (default 1).
+    pub min_connections: u32,
+    /// TLS.
+    pub ssl: SslConfig,
+    /// `POSTGRES_TARGET_SESSION_ATTRS`.
+    pub target_session_attrs: TargetSessionAttrs,
+    /// `POSTGRES_SERVER_SETTINGS` (`k1=v1&k2=v2`), applied to every connection
+    /// after `jit=off` and `application_name=lightrag`.
+    pub server_settings: Vec<(String, String)>,
+    /// `POSTGRES_STATEMENT_CACHE_SIZE`: `0` turns named prepared statements off
+    /// (PgBouncer in transaction mode).
+    pub prepared_statements: bool,
+    /// `POSTGRES_STATEMENT_TIMEOUT` in milliseconds (default none).
+    pub statement_timeout: Option<Duration>,
+    /// `POSTGRES_CONNECT_TIMEOUT` in seconds (default 10).
+    pub connect_timeout: Duration,
+    /// `POSTGRES_POOL_TIMEOUT`: how long a caller waits for a free connection
+    /// (default 30 s).
+    pub pool_timeout: Duration,
+    /// `POSTGRES_IDLE_TIMEOUT` in seconds (default 600).
+    pub idle_timeout: Duration,
+    /// `POSTGRES_MAX_LIFETIME` in seconds (default 1800).
+    pub max_lifetime: Duration,
+    /// `POSTGRES_CONNECTION_RETRIES` and the back-off settings.
+    pub retry: RetryPolicy,
+    /// `POSTGRES_POOL_CLOSE_TIMEOUT` (default 5 s, at most 30 s).
+    pub pool_close_timeout: Duration,
+    /// `POSTGRES_AGE_SESSION_INIT`: always, never or if-needed.
+    pub age_session_init: AgeSessionInit,
+    /// `POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION`.
+    pub age_allow_unsupported_version: bool,
+    /// Vector index settings.
+    pub vector: VectorIndexSettings,
+    /// `POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH` (default 5000 here; LightRAG uses
+    /// 200): rows per statement when a large upsert streams in batches.
+    pub upsert_batch_rows: usize,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        Self {
+            hosts: vec![("localhost".into(), 5432)],
+            user: "postgres".into(),
+            password: None,
+            database: "postgres".into(),
+            workspace: None,
+            max_connections: 50,
+            min_connections: 1,
+            ssl: SslConfig::default(),
+            target_session_attrs: TargetSessionAttrs::Any,
+            server_settings: Vec::new(),
+            prepared_statements: true,
+            statement_timeout: None,
+            connect_timeout: Duration::from_secs(10),
+            pool_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(600),
+            max_lifetime: Duration::from_secs(1800),
+            retry: RetryPolicy::default(),
+            pool_close_timeout: Duration::from_secs(5),
+            age_session_init: AgeSessionInit::IfNeeded,
+            age_allow_unsupported_version: false,
+            vector: VectorIndexSettings::default(),
+            upsert_batch_rows: 5000,
+        }
+    }
+}
+
+impl fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("hosts", &self.hosts)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("database", &self.database)
+            .field("workspace", &self.workspace)
+            .field("max_connections", &self.max_connections)
+            .field("ssl", &self.ssl)
+            .field("target_session_attrs", &self.target_session_attrs)
+            .field("prepared_statements", &self.prepared_statements)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("retry", &self.retry)
+            .field("age_session_init", &self.age_session_init)
+            .field("vector", &self.vector)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where values come from: a lookup by LightRAG's variable name.
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+fn parse<T: FromStr>(key: &str, raw: &str, what: &str) -> Result<T, Error> {
+    raw.trim().parse().map_err(|_| Error::config(key, format!("invalid {what} '{raw}'")))
+}
+
+fn parse_bool(key: &str, raw: &str) -> Result<bool, Error> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "t" | "on" | "y" => Ok(true),
+        "0" | "false" | "no" | "f" | "off" | "n" | "" => Ok(false),
+        _ => Err(Error::config(key, format!("invalid boolean '{raw}'"))),
+    }
+}
+
+fn parse_secs(key: &str, raw: &str, cap: f64) -> Result<Duration, Error> {
+    let v: f64 = parse(key, raw, "number of seconds")?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(Error::config(key, format!("invalid number of seconds '{raw}'")));
+    }
+    Ok(Duration::from_secs_f64(v.min(cap)))
+}
+
+fn parse_port(key: &str, raw: &str) -> Result<u16, Error> {
+    match raw.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(Error::config(key, format!("invalid port '{raw}'"))),
+    }
+}
+
+/// Parses `h1:5432,h2` against a default port.
+fn parse_hosts(raw: &str, default_port: u16) -> Result<Vec<(String, u16)>, Error> {
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (host, port) = match part.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+                (h.trim_matches(['[', ']']).to_owned(), parse_port("POSTGRES_HOST", p)?)
+            }
+            _ => (part.to_owned(), default_port),
+        };
+        if host.is_empty() {
+            return Err(Error::config("POSTGRES_HOST", format!("invalid host '{part}'")));
+        }
+        out.push((host, port));
+    }
+    if out.is_empty() {
+        return Err(Error::config("POSTGRES_HOST", "no host given"));
+    }
+    Ok(out)
+}
+
+impl PgConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> PgConfigBuilder {
+        PgConfigBuilder(Self::default())
+    }
+
+    /// Reads LightRAG's `POSTGRES_*` variables; `DATABASE_URL` (a
+    /// `postgres://user:pass@host:port/db?sslmode=…` URL) fills what they leave
+    /// unset.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad variable, e.g.
+    /// `POSTGRES_PORT: invalid port 'abc'`.
+    pub fn from_env() -> Result<Self, Error> {
+        let url = std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty());
+        let mut base = match url {
+            Some(url) => Self::from_url(&url)?,
+            None => Self::default(),
+        };
+        base.apply(&|k: &str| std::env::var(k).ok())?;
+        Ok(base)
+    }
+
+    /// Builds the configuration from a key/value map, like LightRAG's
+    /// `ClientManager` reading `config.ini`'s `[postgres]` section. Keys are either
+    /// the variable names (`POSTGRES_PORT`) or the `config.ini` names (`port`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad key.
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, Error> {
+        let mut c = Self::default();
+        c.apply(&|k: &str| {
+            map.get(k).cloned().or_else(|| {
+                let short = k.strip_prefix("POSTGRES_")?.to_ascii_lowercase();
+                let short = match short.as_str() {
+                    "server_settings" => "server_options".to_owned(),
+                    "connection_retries" => "connection_retries".to_owned(),
+                    s => s.to_owned(),
+                };
+                map.get(&short).cloned()
+            })
+        })?;
+        Ok(c)
+    }
+
+    /// Parses a `postgres://` URL.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with key `DATABASE_URL`.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::config("DATABASE_URL", why.to_owned());
+        let rest = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+            .ok_or_else(|| bad("must start with postgres:// or postgresql://"))?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (auth_host, db) = rest.split_once('/').unwrap_or((rest, ""));
+        let (auth, hosts) = match auth_host.rsplit_once('@') {
+            Some((a, h)) => (Some(a), h),
+            None => (None, auth_host),
+        };
+        let mut c = Self::default();
+        if let Some(auth) = auth {
+            let (u, p) = auth.split_once(':').map_or((auth, None), |(u, p)| (u, Some(p)));
+            c.user = percent_decode(u);
+            c.password = p.map(percent_decode);
+        }
+        if !hosts.is_empty() {
+            c.hosts = parse_hosts(hosts, 5432).map_err(|_| bad("invalid host list"))?;
+        }
+        if !db.is_empty() {
+            c.database = percent_decode(db);
+        }
+        let mut map = HashMap::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = match k {
+                "sslmode" => "POSTGRES_SSL_MODE",
+                "sslcert" => "POSTGRES_SSL_CERT",
+                "sslkey" => "POSTGRES_SSL_KEY",
+                "sslrootcert" => "POSTGRES_SSL_ROOT_CERT",
+                "sslcrl" => "POSTGRES_SSL_CRL",
+                "target_session_attrs" => "POSTGRES_TARGET_SESSION_ATTRS",
+                "connect_timeout" => "POSTGRES_CONNECT_TIMEOUT",
+                "application_name" => continue,
+                other => return Err(bad(&format!("unknown parameter '{other}'"))),
+            };
+            map.insert(key.to_owned(), percent_decode(v));
+        }
+        c.apply(&|k: &str| map.get(k).cloned())?;
+        Ok(c)
+    }
+
+    /// Overlays every variable `get` knows onto `self`.
+    fn apply(&mut self, get: &Lookup<'_>) -> Result<(), Error> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let port = match get("POSTGRES_PORT") {
+            Some(p) => Some(parse_port("POSTGRES_PORT", &p)?),
+            None => None,
+        };
+        if let Some(h) = get("POSTGRES_HOST") {
+            self.hosts = parse_hosts(&h, port.unwrap_or(5432))?;
+        } else if let Some(p) = port {
+            for h in &mut self.hosts {
+                h.1 = p;
+            }
+        }
+        if let Some(v) = get("POSTGRES_USER") {
+            self.user = v;
+        }
+        if let Some(v) = get("POSTGRES_PASSWORD") {
+            self.password = Some(v);
+        }
+        if let Some(v) = get("POSTGRES_DATABASE") {
+            self.database = v;
+        }
+        if let Some(v) = get("POSTGRES_WORKSPACE") {
+            lightrag_pg_core::Workspace::new(v.clone())
+                .map_err(|e| Error::config("POSTGRES_WORKSPACE", e.to_string()))?;
+            self.workspace = Some(v);
+        }
+        if let Some(v) = get("POSTGRES_MAX_CONNECTIONS") {
+            let n: u32 = parse("POSTGRES_MAX_CONNECTIONS", &v, "connection count")?;
+            if n == 0 {
+                return Err(Error::config("POSTGRES_MAX_CONNECTIONS", format!("invalid connection count '{v}'")));
+            }
+            self.max_connections = n;
+        }
+        if let Some(v) = get("POSTGRES_MIN_CONNECTIONS") {
+            self.min_connections = parse("POSTGRES_MIN_CONNECTIONS", &v, "connection count")?;
+        }
+        if let Some(v) = get("POSTGRES_SSL_MODE") {
+            self.ssl.mode = v.parse().map_err(|e: String| Error::config("POSTGRES_SSL_MODE", e))?;
+        }
+        for (key, slot) in [
+            ("POSTGRES_SSL_CERT", &mut self.ssl.cert),
+            ("POSTGRES_SSL_KEY", &mut self.ssl.key),
+            ("POSTGRES_SSL_ROOT_CERT", &mut self.ssl.root_cert),
+            ("POSTGRES_SSL_CRL", &mut self.ssl.crl),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = Some(PathBuf::from(v));
+            }
+        }
+        if let Some(v) = get("POSTGRES_TARGET_SESSION_ATTRS") {
+            self.target_session_attrs =
+                v.parse().map_err(|e: String| Error::config("POSTGRES_TARGET_SESSION_ATTRS", e))?;
+        }
+        if let Some(v) = get("POSTGRES_SERVER_SETTINGS") {
+            self.server_settings = v
+                .split('&')
+                .filter(|kv| !kv.trim().is_empty())
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+                    _ => Err(Error::config("POSTGRES_SERVER_SETTINGS", format!("invalid setting '{kv}' (expected key=value)"))),
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("POSTGRES_STATEMENT_CACHE_SIZE") {
+            let n: u32 = parse("POSTGRES_STATEMENT_CACHE_SIZE", &v, "cache size")?;
+            self.prepared_statements = n > 0;
+        }
+        if let Some(v) = get("POSTGRES_STATEMENT_TIMEOUT") {
+            let ms: u64 = parse("POSTGRES_STATEMENT_TIMEOUT", &v, "number of milliseconds")?;
+            self.statement_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        }
+        if let Some(v) = get("POSTGRES_CONNECT_TIMEOUT") {
+            self.connect_timeout = parse_secs("POSTGRES_CONNECT_TIMEOUT", &v, 600.0)?;
+        }
+        if let Some(v) = get("POSTGRES_POOL_TIMEOUT") {
+            self.pool_timeout = parse_secs("POSTGRES_POOL_TIMEOUT", &v, 3600.0)?;
+        }
+        if let Some(v) = get("POSTGRES_IDLE_TIMEOUT") {
+            self.idle_timeout = parse_secs("POSTGRES_IDLE_TIMEOUT", &v, 86_400.0)?;
+        }
+        if let Some(v) = get("POSTGRES_MAX_LIFETIME") {
+            self.max_lifetime = parse_secs("POSTGRES_MAX_LIFETIME", &v, 86_400.0)?;
+        }
+        if let Some(v) = get("POSTGRES_CONNECTION_RETRIES") {
+            let n: u32 = parse("POSTGRES_CONNECTION_RETRIES", &v, "retry count")?;
+            self.retry.attempts = n.clamp(1, 100);
+        }
+        if let Some(v) = get("POSTGRES_CONNECTION_RETRY_BACKOFF") {
+            self.retry.backoff = parse_secs("POSTGRES_CONNECTION_RETRY_BACKOFF", &v, 300.0)?;
+        }
+        if let Some(v) = get("POSTGRES_CONNECTION_RETRY_BACKOFF_MAX") {
+            self.retry.backoff_max = parse_secs("POSTGRES_CONNECTION_RETRY_BACKOFF_MAX", &v, 600.0)?;
+        }
+        if let Some(v) = get("POSTGRES_POOL_CLOSE_TIMEOUT") {
+            self.pool_close_timeout = parse_secs("POSTGRES_POOL_CLOSE_TIMEOUT", &v, 30.0)?;
+        }
+        if let Some(v) = get("POSTGRES_AGE_SESSION_INIT") {
+            self.age_session_init = v.parse().map_err(|e: String| Error::config("POSTGRES_AGE_SESSION_INIT", e))?;
+        }
+        if let Some(v) = get("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION") {
+            self.age_allow_unsupported_version = parse_bool("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", &v)?;
+        }
+        if let Some(v) = get("POSTGRES_VECTOR_INDEX_TYPE") {
+            let t = v.trim().to_ascii_uppercase();
+            if !["HNSW", "HNSW_HALFVEC", "IVFFLAT", "NONE"].contains(&t.as_str()) {
+                return Err(Error::config(
+                    "POSTGRES_VECTOR_INDEX_TYPE",
+                    format!("invalid index type '{v}' (expected HNSW, HNSW_HALFVEC, IVFFLAT or NONE)"),
+                ));
+            }
+            self.vector.index_type = t;
+        }
+        for (key, slot) in [
+            ("POSTGRES_HNSW_M", &mut self.vector.hnsw_m),
+            ("POSTGRES_HNSW_EF", &mut self.vector.hnsw_ef_construction),
+            ("POSTGRES_HNSW_EF_SEARCH", &mut self.vector.hnsw_ef_search),
+            ("POSTGRES_IVFFLAT_LISTS", &mut self.vector.ivfflat_lists),
+            ("POSTGRES_IVFFLAT_PROBES", &mut self.vector.ivfflat_probes),
+        ] {
+            if let Some(v) = get(key) {
+                let n: u32 = parse(key, &v, "positive integer")?;
+                if n == 0 {
+                    return Err(Error::config(key, format!("invalid positive integer '{v}'")));
+                }
+                *slot = n;
+            }
+        }
+        if let Some(v) = get("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH") {
+            let n: usize = parse("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", &v, "row count")?;
+            self.upsert_batch_rows = n.max(1);
+        }
+        Ok(())
+    }
+
+    /// The first host, for messages.
+    pub fn primary_host(&self) -> String {
+        self.hosts.first().map(|(h, p)| format!("{h}:{p}")).unwrap_or_default()
+    }
+
+    /// A `postgres://` URL for these settings, with the password redacted unless
+    /// `with_password`.
+    pub fn url(&self, with_password: bool) -> String {
+        let hosts: Vec<String> = self.hosts.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+        let pass = match (&self.password, with_password) {
+            (Some(p), true) => format!(":{}", percent_encode(p)),
+            (Some(_), false) => ":<redacted>".to_owned(),
+            (None, _) => String::new(),
+        };
+        format!(
+            "postgres://{}{pass}@{}/{}?sslmode={}",
+            percent_encode(&self.user),
+            hosts.join(","),
+            percent_encode(&self.database),
+            self.ssl.mode.as_str()
+        )
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%' && i + 3 <= b.len())
+            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .flatten();
+        match hex {
+            Some(v) => {
+                out.push(v);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Builds a [`PgConfig`] in code.
+#[derive(Debug, Clone)]
+pub struct PgConfigBuilder(PgConfig);
+
+impl PgConfigBuilder {
+    /// One host (replaces the list).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        let port = self.0.hosts.first().map_or(5432, |h| h.1);
+        self.0.hosts = vec![(host.into(), port)];
+        self
+    }
+    /// The port of every host.
+    pub fn port(mut self, port: u16) -> Self {
+        for h in &mut self.0.hosts {
+            h.1 = port;
+        }
+        self
+    }
+    /// Several hosts, tried in order.
+    pub fn hosts(mut self, hosts: Vec<(String, u16)>) -> Self {
+        self.0.hosts = hosts;
+        self
+    }
+    /// The user.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.0.user = user.into();
+        self
+    }
+    /// The password.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.0.password = Some(password.into());
+        self
+    }
+    /// The database.
+    pub fn database(mut self, database: impl Into<String>) -> Self {
+        self.0.database = database.into();
+        self
+    }
+    /// Forces the workspace of every storage.
+    pub fn workspace(mut self, workspace: impl Into<String>) -> Self {
+        self.0.workspace = Some(workspace.into());
+        self
+    }
+    /// The pool's maximum size.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.0.max_connections = n.max(1);
+        self
+    }
+    /// The pool's minimum idle size.
+    pub fn min_connections(mut self, n: u32) -> Self {
+        self.0.min_connections = n;
+        self
+    }
+    /// TLS settings.
+    pub fn ssl(mut self, ssl: SslConfig) -> Self {
+        self.0.ssl = ssl;
+        self
+    }
+    /// `target_session_attrs`.
+    pub fn target_session_attrs(mut self, t: TargetSessionAttrs) -> Self {
+        self.0.target_session_attrs = t;
+        self
+    }
+    /// Named prepared statements on (default) or off (PgBouncer transaction mode).
+    pub fn prepared_statements(mut self, on: bool) -> Self {
+        self.0.prepared_statements = on;
+        self
+    }
+    /// Statement timeout for every connection.
+    pub fn statement_timeout(mut self, t: Option<Duration>) -> Self {
+        self.0.statement_timeout = t;
+        self
+    }
+    /// Connect timeout.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.0.connect_timeout = t;
+        self
+    }
+    /// How long a caller waits for a pooled connection.
+    pub fn pool_timeout(mut self, t: Duration) -> Self {
+        self.0.pool_timeout = t;
+        self
+    }
+    /// Retry policy.
+    pub fn retry(mut self, r: RetryPolicy) -> Self {
+        self.0.retry = r;
+        self
+    }
+    /// AGE session set-up mode.
+    pub fn age_session_init(mut self, m: AgeSessionInit) -> Self {
+        self.0.age_session_init = m;
+        self
+    }
+    /// Vector index settings.
+    pub fn vector(mut self, v: VectorIndexSettings) -> Self {
+        self.0.vector = v;
+        self
+    }
+    /// The configuration.
+    pub fn build(self) -> PgConfig {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<PgConfig, Error> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        PgConfig::from_map(&map)
+    }
+
+    #[test]
+    fn defaults_match_lightrag() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.hosts, vec![("localhost".to_owned(), 5432)]);
+        assert_eq!((c.user.as_str(), c.database.as_str()), ("postgres", "postgres"));
+        assert_eq!(c.max_connections, 50);
+        assert_eq!(c.ssl.mode, SslMode::Prefer);
+        assert_eq!(c.retry, RetryPolicy::default());
+        assert_eq!(c.vector.index_type, "HNSW");
+        assert_eq!((c.vector.hnsw_m, c.vector.hnsw_ef_construction, c.vector.ivfflat_lists), (16, 64, 100));
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = from(&[
+            ("POSTGRES_HOST", "db.example"),
+            ("POSTGRES_PORT", "6543"),
+            ("POSTGRES_USER", "u"),
+            ("POSTGRES_PASSWORD", "p"),
+            ("POSTGRES_DATABASE", "d"),
+            ("POSTGRES_WORKSPACE", "ws"),
+            ("POSTGRES_MAX_CONNECTIONS", "7"),
+            ("POSTGRES_SSL_MODE", "verify-full"),
+            ("POSTGRES_SSL_CERT", "/c.pem"),
+            ("POSTGRES_SSL_KEY", "/k.pem"),
+            ("POSTGRES_SSL_ROOT_CERT", "/ca.pem"),
+            ("POSTGRES_SSL_CRL", "/crl.pem"),
+            ("POSTGRES_VECTOR_INDEX_TYPE", "hnsw_halfvec"),
+            ("POSTGRES_HNSW_M", "32"),
+            ("POSTGRES_HNSW_EF", "200"),
+            ("POSTGRES_IVFFLAT_LISTS", "50"),
+            ("POSTGRES_SERVER_SETTINGS", "search_path=public&work_mem=64MB"),
+            ("POSTGRES_STATEMENT_CACHE_SIZE", "0"),
+            ("POSTGRES_CONNECTION_RETRIES", "500"),
+            ("POSTGRES_CONNECTION_RETRY_BACKOFF", "1.5"),
+            ("POSTGRES_CONNECTION_RETRY_BACKOFF_MAX", "9999"),
+            ("POSTGRES_POOL_CLOSE_TIMEOUT", "2"),
+            ("POSTGRES_STATEMENT_TIMEOUT", "1500"),
+            ("POSTGRES_TARGET_SESSION_ATTRS", "read-write"),
+            ("POSTGRES_AGE_SESSION_INIT", "never"),
+            ("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", "yes"),
+        ])
+        .unwrap();
+        assert_eq!(c.hosts, vec![("db.example".to_owned(), 6543)]);
+        assert_eq!((c.user.as_str(), c.password.as_deref(), c.database.as_str()), ("u", Some("p"), "d"));
+        assert_eq!(c.workspace.as_deref(), Some("ws"));
+        assert_eq!(c.max_connections, 7);
+        assert_eq!(c.ssl.mode, SslMode::VerifyFull);
+        assert_eq!(c.ssl.crl.as_deref(), Some(std::path::Path::new("/crl.pem")));
+        assert_eq!(c.vector.index_type, "HNSW_HALFVEC");
+        assert_eq!((c.vector.hnsw_m, c.vector.hnsw_ef_construction, c.vector.ivfflat_lists), (32, 200, 50));
+        assert_eq!(c.server_settings.len(), 2);
+        assert!(!c.prepared_statements);
+        assert_eq!(c.retry.attempts, 100, "capped at 100 like LightRAG");
+        assert_eq!(c.retry.backoff, Duration::from_millis(1500));
+        assert_eq!(c.retry.backoff_max, Duration::from_secs(600), "capped at 600");
+        assert_eq!(c.pool_close_timeout, Duration::from_secs(2));
+        assert_eq!(c.statement_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(c.target_session_attrs, TargetSessionAttrs::ReadWrite);
+        assert_eq!(c.age_session_init, AgeSessionInit::Never);
+        assert!(c.age_allow_unsupported_version);
+    }
+
+    #[test]
+    fn config_ini_names_work_in_a_map() {
+        let c = from(&[("host", "h"), ("port", "5433"), ("user", "u"), ("server_options", "a=b")]).unwrap();
+        assert_eq!(c.hosts, vec![("h".to_owned(), 5433)]);
+        assert_eq!(c.server_settings, vec![("a".to_owned(), "b".to_owned())]);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("POSTGRES_PORT", "abc", "POSTGRES_PORT: invalid port 'abc'"),
+            ("POSTGRES_PORT", "0", "POSTGRES_PORT: invalid port '0'"),
+            ("POSTGRES_MAX_CONNECTIONS", "-1", "POSTGRES_MAX_CONNECTIONS: invalid connection count '-1'"),
+            ("POSTGRES_SSL_MODE", "sometimes", "POSTGRES_SSL_MODE: invalid sslmode 'sometimes'"),
+            ("POSTGRES_VECTOR_INDEX_TYPE", "BTREE", "POSTGRES_VECTOR_INDEX_TYPE: invalid index type 'BTREE'"),
+            ("POSTGRES_HNSW_M", "x", "POSTGRES_HNSW_M: invalid positive integer 'x'"),
+            ("POSTGRES_CONNECTION_RETRY_BACKOFF", "-2", "POSTGRES_CONNECTION_RETRY_BACKOFF: invalid number of seconds '-2'"),
+            ("POSTGRES_SERVER_SETTINGS", "novalue", "POSTGRES_SERVER_SETTINGS: invalid setting 'novalue'"),
+            ("POSTGRES_WORKSPACE", "a/b", "POSTGRES_WORKSPACE:"),
+            ("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", "perhaps", "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION: invalid boolean 'perhaps'"),
+        ];
+        for (key, value, expected) in cases {
+            let err = from(&[(key, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{key}={value}: got {err:?}");
+        }
+    }
+
+    #[test]
+    fn several_hosts_with_ports() {
+        let c = from(&[("POSTGRES_HOST", "h1:5432, h2:5433,h3"), ("POSTGRES_PORT", "6000")]).unwrap();
+        assert_eq!(c.hosts, vec![("h1".into(), 5432), ("h2".into(), 5433), ("h3".into(), 6000)]);
+    }
+
+    #[test]
+    fn every_sslmode_row_parses() {
+        for (raw, mode) in [
+            ("disable", SslMode::Disable),
+            ("allow", SslMode::Allow),
+            ("prefer", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+            ("VERIFY-FULL", SslMode::VerifyFull),
+        ] {
+            assert_eq!(raw.parse::<SslMode>().unwrap(), mode);
+            assert_eq!(mode.as_str().parse::<SslMode>().unwrap(), mode);
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_the_password() {
+        let c = PgConfig::builder().password("s3cret-pw").build();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cret-pw") && dbg.contains("<redacted>"), "{dbg}");
+        assert!(!c.url(false).contains("s3cret-pw"));
+    }
+
+    #[test]
+    fn database_url_is_parsed() {
+        let c = PgConfig::from_url("postgres://u:p%40ss@h:5999/db?sslmode=require").unwrap();
+        assert_eq!(c.user, "u");
+        assert_eq!(c.password.as_deref(), Some("p@ss"));
+        assert_eq!(c.hosts, vec![("h".to_owned(), 5999)]);
+        assert_eq!(c.database, "db");
+        assert_eq!(c.ssl.mode, SslMode::Require);
+        assert!(PgConfig::from_url("mysql://x").is_err());
+        assert!(PgConfig::from_url("postgres://h/db?bogus=1").is_err());
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        let r = RetryPolicy { attempts: 5, backoff: Duration::from_secs(1), backoff_max: Duration::from_secs(4) };
+        for k in 1..10 {
+            let d = r.delay(k);
+            assert!(d >= Duration::from_millis(500) && d <= Duration::from_secs(4), "{k}: {d:?}");
+        }
+    }
+}

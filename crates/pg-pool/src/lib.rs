@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod ddl;
+pub mod error;
+pub mod ident;
+pub mod pool;
+pub mod schema;
+pub mod tls;
+
+pub use config::{AgeSessionInit, PgConfig, PgConfigBuilder, RetryPolicy, SslConfig, SslMode, TargetSessionAttrs, VectorIndexSettings};
+pub use error::db_error;
+pub use pool::{PgConn, PgPool};
+
+/// Re-exported so users need no direct dependency on the driver.
+pub use tokio_postgres;

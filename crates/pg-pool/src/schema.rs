@@ -1,0 +1,131 @@
+//! Schema set-up that many processes can run at once.
+//!
+//! Each named part (a table with its indexes) is applied in one transaction under
+//! a database-wide advisory lock, so concurrent start-ups serialise instead of
+//! racing into "already exists" errors or deadlocks. A version table records what
+//! was applied (by checksum), so later start-ups skip the catalog work entirely.
+//! Every statement is `IF NOT EXISTS`, so tables Python LightRAG created are
+//! adopted untouched.
+
+use lightrag_pg_core::Error;
+
+use crate::{PgPool, db_error};
+
+/// The version table.
+pub const MIGRATIONS_TABLE: &str = "lightrag_pg_schema_migrations";
+
+/// The advisory-lock key every schema change takes (`hashtextextended` of a
+/// fixed name, so other tools can coordinate with it).
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('lightrag_pg_schema', 0))";
+
+fn checksum(statements: &[String]) -> String {
+    lightrag_pg_core::ids::md5_hex(&statements.join(";\n"))
+}
+
+/// Applies `statements` as the schema part `name`, once: skipped when the version
+/// table already records the same checksum.
+///
+/// # Errors
+/// The first failing statement's error; the transaction rolls back, so a part is
+/// applied wholly or not at all.
+pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<(), Error> {
+    let sum = checksum(statements);
+    let mut conn = pool.get().await?;
+    let applied = conn
+        .query_opt(
+            "SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2",
+            &[&name, &sum],
+        )
+        .await;
+    if matches!(applied, Ok(Some(_))) {
+        return Ok(());
+    }
+    let tx = conn.transaction().await.map_err(db_error)?;
+    tx.batch_execute(LOCK_SQL).await.map_err(db_error)?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, \
+         applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    ))
+    .await
+    .map_err(db_error)?;
+    let done = tx
+        .query_opt("SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2", &[&name, &sum])
+        .await
+        .map_err(db_error)?;
+    if done.is_none() {
+        for stmt in statements {
+            tx.batch_execute(stmt).await.map_err(|e| {
+                let err = db_error(e);
+                tracing::error!(part = name, statement = %stmt, error = %err, "schema statement failed");
+                err
+            })?;
+        }
+        tx.execute(
+            "INSERT INTO lightrag_pg_schema_migrations (name, checksum) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()",
+            &[&name, &sum],
+        )
+        .await
+        .map_err(db_error)?;
+        tracing::info!(part = name, "schema applied");
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Forgets the record of a part, so the next [`ensure`] re-applies it (after a
+/// table was dropped by hand, for example).
+///
+/// # Errors
+/// Connection or database errors.
+pub async fn forget(pool: &PgPool, name: &str) -> Result<(), Error> {
+    let conn = pool.get().await?;
+    let exists: bool = conn
+        .query_one("SELECT to_regclass('lightrag_pg_schema_migrations') IS NOT NULL", &[])
+        .await
+        .map_err(db_error)?
+        .get(0);
+    if exists {
+        conn.execute("DELETE FROM lightrag_pg_schema_migrations WHERE name = $1", &[&name]).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Makes sure an extension is installed: present already, or created now.
+///
+/// # Errors
+/// [`Error::Config`] naming the extension and how to get it, when it is neither
+/// installed nor creatable by this role.
+pub async fn ensure_extension(pool: &PgPool, extension: &str) -> Result<(), Error> {
+    let conn = pool.get().await?;
+    let installed = conn
+        .query_opt("SELECT extversion FROM pg_extension WHERE extname = $1", &[&extension])
+        .await
+        .map_err(db_error)?;
+    if installed.is_some() {
+        return Ok(());
+    }
+    let ident = crate::ident::quote_ident(extension)?;
+    let mut conn = conn;
+    let tx = conn.transaction().await.map_err(db_error)?;
+    tx.batch_execute(LOCK_SQL).await.map_err(db_error)?;
+    match tx.batch_execute(&format!("CREATE EXTENSION IF NOT EXISTS {ident} CASCADE")).await {
+        Ok(()) => {
+            tx.commit().await.map_err(db_error)?;
+            Ok(())
+        }
+        Err(e) => {
+            let cause = db_error(e);
+            Err(Error::config(
+                format!("extension {extension}"),
+                format!(
+                    "not installed, and this role cannot create it ({cause}). Ask an administrator to run \
+                     `CREATE EXTENSION {extension};` in database '{}', or install the package \
+                     (Debian: postgresql-17-{}). `cargo xtask pg up` gives a server that has it.",
+                    pool.config().database,
+                    if extension == "vector" { "pgvector" } else { extension }
+                ),
+            ))
+        }
+    }
+}
