@@ -147,10 +147,8 @@ impl DocProcessingStatus {
         if n > 255 {
             return Err(Error::invalid(id, format!("content_summary has {n} characters; at most 255")));
         }
-        if let Some(t) = &self.track_id {
-            if t.chars().count() > 255 {
-                return Err(Error::invalid(id, "track_id is longer than 255 characters"));
-            }
+        if self.track_id.as_ref().is_some_and(|t| t.chars().count() > 255) {
+            return Err(Error::invalid(id, "track_id is longer than 255 characters"));
         }
         let texts = [Some(&self.content_summary), Some(&self.file_path), self.track_id.as_ref(), self.error_msg.as_ref(), self.content_hash.as_ref()];
         if texts.iter().flatten().any(|s| s.contains('\0')) || self.chunks_list.iter().any(|s| s.contains('\0')) {

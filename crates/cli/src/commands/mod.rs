@@ -1,0 +1,40 @@
+//! One module per command.
+
+mod docs;
+mod doctor;
+mod graph;
+mod init;
+mod kv;
+mod search;
+mod stats;
+mod workspace;
+
+use lightrag_pg::Result;
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+
+/// Runs the parsed command line.
+pub(crate) async fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        Command::Doctor(f) => doctor::run(&ctx, f.json).await,
+        Command::Init { graph, vector_index, metric, embedding_dim, model_name, json } => {
+            init::run(&ctx, init::InitArgs { graph, vector_index, metric, embedding_dim, model_name }, json.json).await
+        }
+        Command::Migrate { .. } | Command::Export { .. } => Err(lightrag_pg::Error::Unsupported {
+            what: "migrate/export are not built into this binary yet".into(),
+        }),
+        Command::Stats(f) => stats::run(&ctx, f.json).await,
+        Command::Graph { label, depth, max_nodes, format, graph } => {
+            graph::run(&ctx, &label, depth, max_nodes, format, graph).await
+        }
+        Command::Search { namespace, like_id, vector_file, top_k, model_name, embedding_dim, json } => {
+            search::run(&ctx, search::SearchArgs { namespace, like_id, vector_file, top_k, model_name, embedding_dim }, json.json)
+                .await
+        }
+        Command::Kv { command } => kv::run(&ctx, command).await,
+        Command::Docs { command } => docs::run(&ctx, command).await,
+        Command::Workspace { command } => workspace::run(&ctx, command).await,
+    }
+}
