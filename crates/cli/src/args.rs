@@ -205,6 +205,16 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: DocsCommand,
     },
+    /// Every record of the workspace, as these crates read it, in one JSON
+    /// document (for interop checks and debugging).
+    Dump {
+        /// Graph engine.
+        #[arg(long, value_enum, default_value = "age")]
+        graph: GraphArg,
+        /// Embedding model name of the vector tables.
+        #[arg(long)]
+        model_name: Option<String>,
+    },
     /// Workspaces.
     Workspace {
         #[command(subcommand)]

@@ -31,9 +31,22 @@ impl Context {
         Workspace::resolve(self.config.workspace.as_deref(), settings.workspace.as_deref())
     }
 
-    /// A connected pool.
+    /// A connected pool. An interactive command should not wait minutes for a
+    /// server that is down, so connecting is tried at most 3 times over about
+    /// 3 s; once connected, operations keep the configured retry policy.
     pub(crate) async fn pool(&self) -> Result<PgPool> {
-        PgPool::connect(self.config.clone()).await.map_err(|e| match e {
+        let mut first = self.config.clone();
+        first.retry = lightrag_pg_pool::RetryPolicy {
+            attempts: first.retry.attempts.min(3),
+            backoff: std::time::Duration::from_millis(500),
+            backoff_max: std::time::Duration::from_secs(2),
+        };
+        let probe = PgPool::connect(first).await.map(drop);
+        let pool = match probe {
+            Ok(()) => PgPool::connect(self.config.clone()).await,
+            Err(e) => Err(e),
+        };
+        pool.map_err(|e| match e {
             Error::Connection { message, retryable, source } => Error::Connection {
                 message: format!(
                     "{message} (server {}; set POSTGRES_* or --database-url, or run `cargo xtask pg up`)",

@@ -233,6 +233,11 @@ pub struct PgConfig {
     pub idle_timeout: Duration,
     /// `POSTGRES_MAX_LIFETIME` in seconds (default 1800).
     pub max_lifetime: Duration,
+    /// `POSTGRES_HEALTH_CHECK_AFTER` in seconds (default 0.5): a pooled connection
+    /// that sat idle longer than this is pinged (one round trip) before it is
+    /// handed out; `0` pings on every checkout. Connections in steady use skip
+    /// the ping; a closed socket is always caught.
+    pub health_check_after: Duration,
     /// `POSTGRES_CONNECTION_RETRIES` and the back-off settings.
     pub retry: RetryPolicy,
     /// `POSTGRES_POOL_CLOSE_TIMEOUT` (default 5 s, at most 30 s).
@@ -267,6 +272,7 @@ impl Default for PgConfig {
             pool_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(1800),
+            health_check_after: Duration::from_millis(500),
             retry: RetryPolicy::default(),
             pool_close_timeout: Duration::from_secs(5),
             age_session_init: AgeSessionInit::IfNeeded,
@@ -286,10 +292,14 @@ impl fmt::Debug for PgConfig {
             .field("database", &self.database)
             .field("workspace", &self.workspace)
             .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
             .field("ssl", &self.ssl)
             .field("target_session_attrs", &self.target_session_attrs)
             .field("prepared_statements", &self.prepared_statements)
             .field("statement_timeout", &self.statement_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("pool_timeout", &self.pool_timeout)
+            .field("health_check_after", &self.health_check_after)
             .field("retry", &self.retry)
             .field("age_session_init", &self.age_session_init)
             .field("vector", &self.vector)
@@ -492,6 +502,10 @@ impl PgConfig {
                 *slot = Some(PathBuf::from(v));
             }
         }
+        // libpq ≥ 16: `sslrootcert=system` makes `verify-full` the default mode.
+        if get("POSTGRES_SSL_MODE").is_none() && get("POSTGRES_SSL_ROOT_CERT").is_some_and(|v| v == "system") {
+            self.ssl.mode = SslMode::VerifyFull;
+        }
         if let Some(v) = get("POSTGRES_TARGET_SESSION_ATTRS") {
             self.target_session_attrs =
                 v.parse().map_err(|e: String| Error::config("POSTGRES_TARGET_SESSION_ATTRS", e))?;
@@ -525,6 +539,9 @@ impl PgConfig {
         }
         if let Some(v) = get("POSTGRES_MAX_LIFETIME") {
             self.max_lifetime = parse_secs("POSTGRES_MAX_LIFETIME", &v, 86_400.0)?;
+        }
+        if let Some(v) = get("POSTGRES_HEALTH_CHECK_AFTER") {
+            self.health_check_after = parse_secs("POSTGRES_HEALTH_CHECK_AFTER", &v, 3600.0)?;
         }
         if let Some(v) = get("POSTGRES_CONNECTION_RETRIES") {
             let n: u32 = parse("POSTGRES_CONNECTION_RETRIES", &v, "retry count")?;
@@ -715,6 +732,26 @@ impl PgConfigBuilder {
         self.0.pool_timeout = t;
         self
     }
+    /// How long an idle connection is kept before the pool closes it.
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        self.0.idle_timeout = t;
+        self
+    }
+    /// The age after which a connection is replaced.
+    pub fn max_lifetime(mut self, t: Duration) -> Self {
+        self.0.max_lifetime = t;
+        self
+    }
+    /// Idle time after which a connection is pinged before it is handed out.
+    pub fn health_check_after(mut self, t: Duration) -> Self {
+        self.0.health_check_after = t;
+        self
+    }
+    /// One more server setting for every connection (`-c key=value`).
+    pub fn server_setting(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.0.server_settings.push((key.into(), value.into()));
+        self
+    }
     /// Retry policy.
     pub fn retry(mut self, r: RetryPolicy) -> Self {
         self.0.retry = r;
@@ -874,6 +911,218 @@ mod tests {
         assert_eq!(c.ssl.mode, SslMode::Require);
         assert!(PgConfig::from_url("mysql://x").is_err());
         assert!(PgConfig::from_url("postgres://h/db?bogus=1").is_err());
+    }
+
+    /// One row per variable: the value to set and what it must do.
+    type Effect = fn(&PgConfig) -> bool;
+    const EFFECTS: &[(&str, &str, Effect)] = &[
+        ("POSTGRES_HOST", "db1:6000,db2", |c| c.hosts == [("db1".to_owned(), 6000), ("db2".to_owned(), 5432)]),
+        ("POSTGRES_PORT", "6543", |c| c.hosts == [("localhost".to_owned(), 6543)]),
+        ("POSTGRES_USER", "rag", |c| c.user == "rag"),
+        ("POSTGRES_PASSWORD", "pw", |c| c.password.as_deref() == Some("pw")),
+        ("POSTGRES_DATABASE", "ragdb", |c| c.database == "ragdb"),
+        ("POSTGRES_WORKSPACE", "team_a", |c| c.workspace.as_deref() == Some("team_a")),
+        ("POSTGRES_MAX_CONNECTIONS", "12", |c| c.max_connections == 12),
+        ("POSTGRES_MIN_CONNECTIONS", "3", |c| c.min_connections == 3),
+        ("POSTGRES_SSL_MODE", "verify-ca", |c| c.ssl.mode == SslMode::VerifyCa),
+        ("POSTGRES_SSL_CERT", "/tls/client.pem", |c| c.ssl.cert.as_deref() == Some(std::path::Path::new("/tls/client.pem"))),
+        ("POSTGRES_SSL_KEY", "/tls/client.key", |c| c.ssl.key.as_deref() == Some(std::path::Path::new("/tls/client.key"))),
+        ("POSTGRES_SSL_ROOT_CERT", "/tls/ca.pem", |c| {
+            c.ssl.root_cert.as_deref() == Some(std::path::Path::new("/tls/ca.pem")) && c.ssl.mode == SslMode::Prefer
+        }),
+        ("POSTGRES_SSL_CRL", "/tls/crl.pem", |c| c.ssl.crl.as_deref() == Some(std::path::Path::new("/tls/crl.pem"))),
+        ("POSTGRES_TARGET_SESSION_ATTRS", "prefer-standby", |c| c.target_session_attrs == TargetSessionAttrs::PreferStandby),
+        ("POSTGRES_SERVER_SETTINGS", "work_mem=64MB&lock_timeout=5s", |c| {
+            c.server_settings
+                == [("work_mem".to_owned(), "64MB".to_owned()), ("lock_timeout".to_owned(), "5s".to_owned())]
+        }),
+        ("POSTGRES_STATEMENT_CACHE_SIZE", "0", |c| !c.prepared_statements),
+        ("POSTGRES_STATEMENT_TIMEOUT", "2500", |c| c.statement_timeout == Some(Duration::from_millis(2500))),
+        ("POSTGRES_CONNECT_TIMEOUT", "4", |c| c.connect_timeout == Duration::from_secs(4)),
+        ("POSTGRES_POOL_TIMEOUT", "7.5", |c| c.pool_timeout == Duration::from_millis(7500)),
+        ("POSTGRES_IDLE_TIMEOUT", "60", |c| c.idle_timeout == Duration::from_secs(60)),
+        ("POSTGRES_MAX_LIFETIME", "900", |c| c.max_lifetime == Duration::from_secs(900)),
+        ("POSTGRES_HEALTH_CHECK_AFTER", "0", |c| c.health_check_after == Duration::ZERO),
+        ("POSTGRES_CONNECTION_RETRIES", "4", |c| c.retry.attempts == 4),
+        ("POSTGRES_CONNECTION_RETRY_BACKOFF", "0.25", |c| c.retry.backoff == Duration::from_millis(250)),
+        ("POSTGRES_CONNECTION_RETRY_BACKOFF_MAX", "12", |c| c.retry.backoff_max == Duration::from_secs(12)),
+        ("POSTGRES_POOL_CLOSE_TIMEOUT", "1", |c| c.pool_close_timeout == Duration::from_secs(1)),
+        ("POSTGRES_AGE_SESSION_INIT", "always", |c| c.age_session_init == AgeSessionInit::Always),
+        ("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", "true", |c| c.age_allow_unsupported_version),
+        ("POSTGRES_VECTOR_INDEX_TYPE", "ivfflat", |c| c.vector.index_type == "IVFFLAT"),
+        ("POSTGRES_HNSW_M", "24", |c| c.vector.hnsw_m == 24),
+        ("POSTGRES_HNSW_EF", "128", |c| c.vector.hnsw_ef_construction == 128),
+        ("POSTGRES_HNSW_EF_SEARCH", "250", |c| c.vector.hnsw_ef_search == 250),
+        ("POSTGRES_IVFFLAT_LISTS", "40", |c| c.vector.ivfflat_lists == 40),
+        ("POSTGRES_IVFFLAT_PROBES", "8", |c| c.vector.ivfflat_probes == 8),
+        ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "300", |c| c.upsert_batch_rows == 300),
+    ];
+
+    /// Every `POSTGRES_*` name this module reads.
+    fn variables_read_by_apply() -> Vec<String> {
+        let src = include_str!("config.rs");
+        let body = &src[src.find("fn apply(").unwrap()..src.find("/// The first host, for messages.").unwrap()];
+        let mut names: Vec<String> = body
+            .match_indices("\"POSTGRES_")
+            .map(|(i, _)| body[i + 1..].split('"').next().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn each_variable_sets_its_field_alone() {
+        for (key, value, effect) in EFFECTS {
+            let c = from(&[(key, value)]).unwrap_or_else(|e| panic!("{key}={value}: {e}"));
+            assert!(effect(&c), "{key}={value} did not take effect: {c:?}");
+            let untouched = from(&[]).unwrap();
+            assert!(!effect(&untouched), "{key}: the default already satisfies the check, so it proves nothing");
+        }
+    }
+
+    #[test]
+    fn every_variable_read_has_a_unit_test() {
+        let tested: Vec<&str> = EFFECTS.iter().map(|(k, _, _)| *k).collect();
+        for name in variables_read_by_apply() {
+            assert!(tested.contains(&name.as_str()), "{name} is read but has no row in EFFECTS");
+        }
+    }
+
+    #[test]
+    fn every_variable_with_a_format_rejects_a_bad_value_by_name() {
+        // Free-form strings (user, password, database, file paths) have no bad value.
+        let free = [
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+            "POSTGRES_DATABASE",
+            "POSTGRES_SSL_CERT",
+            "POSTGRES_SSL_KEY",
+            "POSTGRES_SSL_ROOT_CERT",
+            "POSTGRES_SSL_CRL",
+        ];
+        let bad = [
+            ("POSTGRES_HOST", "db:notaport", "POSTGRES_HOST: invalid port 'notaport'"),
+            ("POSTGRES_PORT", "70000", "POSTGRES_PORT: invalid port '70000'"),
+            ("POSTGRES_WORKSPACE", "a/b", "POSTGRES_WORKSPACE:"),
+            ("POSTGRES_MAX_CONNECTIONS", "0", "POSTGRES_MAX_CONNECTIONS: invalid connection count '0'"),
+            ("POSTGRES_MIN_CONNECTIONS", "few", "POSTGRES_MIN_CONNECTIONS: invalid connection count 'few'"),
+            ("POSTGRES_SSL_MODE", "strict", "POSTGRES_SSL_MODE: invalid sslmode 'strict'"),
+            ("POSTGRES_TARGET_SESSION_ATTRS", "primary-ish", "POSTGRES_TARGET_SESSION_ATTRS: invalid target_session_attrs"),
+            ("POSTGRES_SERVER_SETTINGS", "=x", "POSTGRES_SERVER_SETTINGS: invalid setting '=x'"),
+            ("POSTGRES_STATEMENT_CACHE_SIZE", "-5", "POSTGRES_STATEMENT_CACHE_SIZE: invalid cache size '-5'"),
+            ("POSTGRES_STATEMENT_TIMEOUT", "1s", "POSTGRES_STATEMENT_TIMEOUT: invalid number of milliseconds '1s'"),
+            ("POSTGRES_CONNECT_TIMEOUT", "soon", "POSTGRES_CONNECT_TIMEOUT: invalid number of seconds 'soon'"),
+            ("POSTGRES_POOL_TIMEOUT", "-1", "POSTGRES_POOL_TIMEOUT: invalid number of seconds '-1'"),
+            ("POSTGRES_IDLE_TIMEOUT", "NaN", "POSTGRES_IDLE_TIMEOUT: invalid number of seconds 'NaN'"),
+            ("POSTGRES_MAX_LIFETIME", "forever", "POSTGRES_MAX_LIFETIME: invalid number of seconds 'forever'"),
+            ("POSTGRES_HEALTH_CHECK_AFTER", "-0.5", "POSTGRES_HEALTH_CHECK_AFTER: invalid number of seconds '-0.5'"),
+            ("POSTGRES_CONNECTION_RETRIES", "many", "POSTGRES_CONNECTION_RETRIES: invalid retry count 'many'"),
+            ("POSTGRES_CONNECTION_RETRY_BACKOFF", "x", "POSTGRES_CONNECTION_RETRY_BACKOFF: invalid number of seconds 'x'"),
+            ("POSTGRES_CONNECTION_RETRY_BACKOFF_MAX", "inf", "POSTGRES_CONNECTION_RETRY_BACKOFF_MAX: invalid number of seconds 'inf'"),
+            ("POSTGRES_POOL_CLOSE_TIMEOUT", "-3", "POSTGRES_POOL_CLOSE_TIMEOUT: invalid number of seconds '-3'"),
+            ("POSTGRES_AGE_SESSION_INIT", "sometimes", "POSTGRES_AGE_SESSION_INIT: invalid AGE session init 'sometimes'"),
+            ("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", "2", "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION: invalid boolean '2'"),
+            ("POSTGRES_VECTOR_INDEX_TYPE", "VCHORDRQ", "POSTGRES_VECTOR_INDEX_TYPE: invalid index type 'VCHORDRQ'"),
+            ("POSTGRES_HNSW_M", "0", "POSTGRES_HNSW_M: invalid positive integer '0'"),
+            ("POSTGRES_HNSW_EF", "-64", "POSTGRES_HNSW_EF: invalid positive integer '-64'"),
+            ("POSTGRES_HNSW_EF_SEARCH", "lots", "POSTGRES_HNSW_EF_SEARCH: invalid positive integer 'lots'"),
+            ("POSTGRES_IVFFLAT_LISTS", "1.5", "POSTGRES_IVFFLAT_LISTS: invalid positive integer '1.5'"),
+            ("POSTGRES_IVFFLAT_PROBES", "0", "POSTGRES_IVFFLAT_PROBES: invalid positive integer '0'"),
+            ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "-1", "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH: invalid row count '-1'"),
+        ];
+        for (key, value, expected) in bad {
+            let err = from(&[(key, value)]).unwrap_err();
+            assert!(matches!(&err, Error::Config { key: k, .. } if k == key), "{key}: {err:?}");
+            assert!(err.to_string().starts_with(expected), "{key}={value}: got {err}");
+        }
+        for name in variables_read_by_apply() {
+            assert!(
+                free.contains(&name.as_str()) || bad.iter().any(|(k, _, _)| *k == name),
+                "{name} has no bad-value test"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let c = from(&[("POSTGRES_PORT", "  "), ("POSTGRES_SSL_MODE", ""), ("POSTGRES_MAX_CONNECTIONS", "")]).unwrap();
+        assert_eq!(c, from(&[]).unwrap());
+    }
+
+    #[test]
+    fn caps_follow_lightrag() {
+        let c = from(&[
+            ("POSTGRES_CONNECTION_RETRIES", "0"),
+            ("POSTGRES_CONNECTION_RETRY_BACKOFF", "1000"),
+            ("POSTGRES_POOL_CLOSE_TIMEOUT", "99"),
+        ])
+        .unwrap();
+        assert_eq!(c.retry.attempts, 1, "at least one attempt");
+        assert_eq!(c.retry.backoff, Duration::from_secs(300));
+        assert_eq!(c.pool_close_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_system_root_store_defaults_to_verify_full_like_libpq() {
+        let c = from(&[("POSTGRES_SSL_ROOT_CERT", "system")]).unwrap();
+        assert_eq!(c.ssl.mode, SslMode::VerifyFull);
+        let c = from(&[("POSTGRES_SSL_ROOT_CERT", "system"), ("POSTGRES_SSL_MODE", "require")]).unwrap();
+        assert_eq!(c.ssl.mode, SslMode::Require, "an explicit mode is kept (and refused later by the TLS set-up)");
+    }
+
+    #[test]
+    fn the_builder_sets_what_it_names() {
+        let c = PgConfig::builder()
+            .host("h")
+            .port(6000)
+            .user("u")
+            .password("p")
+            .database("d")
+            .workspace("w")
+            .max_connections(0)
+            .min_connections(2)
+            .prepared_statements(false)
+            .statement_timeout(Some(Duration::from_secs(3)))
+            .health_check_after(Duration::ZERO)
+            .server_setting("work_mem", "8MB")
+            .build();
+        assert_eq!(c.hosts, vec![("h".to_owned(), 6000)]);
+        assert_eq!((c.user.as_str(), c.password.as_deref(), c.database.as_str()), ("u", Some("p"), "d"));
+        assert_eq!(c.workspace.as_deref(), Some("w"));
+        assert_eq!((c.max_connections, c.min_connections), (1, 2), "a pool has at least one connection");
+        assert!(!c.prepared_statements);
+        assert_eq!(c.statement_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(c.health_check_after, Duration::ZERO);
+        assert_eq!(c.server_settings, vec![("work_mem".to_owned(), "8MB".to_owned())]);
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_first_wait_up_to_the_cap_with_jitter() {
+        let r = RetryPolicy { attempts: 10, backoff: Duration::from_secs(1), backoff_max: Duration::from_secs(8) };
+        for (k, nominal) in [(1u32, 1.0f64), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (30, 8.0), (u32::MAX, 8.0)] {
+            for _ in 0..50 {
+                let d = r.delay(k).as_secs_f64();
+                assert!(d >= nominal * 0.5 - 1e-9 && d <= nominal + 1e-9, "retry {k}: {d}s not in [{}, {nominal}]", nominal * 0.5);
+            }
+        }
+    }
+
+    #[test]
+    fn a_cap_below_the_first_wait_means_the_first_wait() {
+        // LightRAG: the effective maximum is max(backoff, backoff_max).
+        let r = RetryPolicy { attempts: 3, backoff: Duration::from_secs(4), backoff_max: Duration::from_secs(1) };
+        for k in 1..6 {
+            let d = r.delay(k);
+            assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(4), "{k}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn a_zero_backoff_retries_at_once() {
+        let r = RetryPolicy { attempts: 3, backoff: Duration::ZERO, backoff_max: Duration::from_secs(30) };
+        assert_eq!(r.delay(1), Duration::ZERO);
+        assert_eq!(r.delay(5), Duration::ZERO);
     }
 
     #[test]

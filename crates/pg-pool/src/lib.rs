@@ -3,15 +3,19 @@
 
 pub mod config;
 pub mod ddl;
+pub mod doctor;
 pub mod error;
 pub mod ident;
 pub mod pool;
 pub mod schema;
+pub mod settings;
 pub mod tls;
 
 pub use config::{AgeSessionInit, PgConfig, PgConfigBuilder, RetryPolicy, SslConfig, SslMode, TargetSessionAttrs, VectorIndexSettings};
+pub use doctor::{DoctorReport, doctor};
 pub use error::db_error;
 pub use pool::{PgConn, PgPool};
+pub use settings::LightRagSettings;
 
 /// Re-exported so users need no direct dependency on the driver.
 pub use tokio_postgres;

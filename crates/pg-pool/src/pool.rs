@@ -3,24 +3,35 @@
 //!
 //! Each pooled connection keeps its own prepared-statement cache (named
 //! statements are prepared once per connection, then every call is one round
-//! trip) and remembers whether AGE's session set-up ran on it. Broken
-//! connections are evicted at checkout; a server restart is survived by
-//! [`PgPool::retry`], which replays idempotent operations with bounded, jittered
-//! back-off.
+//! trip) and remembers whether AGE's session set-up ran on it.
+//!
+//! Recovery without a manual step (a server restart, a terminated backend, a
+//! network blip):
+//!
+//! - a connection whose socket closed is never handed out; one that sat idle in
+//!   the pool longer than [`PgConfig::health_check_after`] (default 500 ms) is
+//!   pinged first (one `Sync` round trip, bounded by a time-out) and replaced when
+//!   the ping fails;
+//! - a failed connection attempt is reported to the caller at once (bb8 alone
+//!   would keep the caller waiting for the whole pool time-out and then report a
+//!   time-out without the cause), so [`PgPool::retry`] can back off and try again;
+//! - only the broken connection is discarded, never the whole pool;
+//! - TCP keepalives are on, so a half-open connection is noticed.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lightrag_pg_core::Error;
+use tokio::sync::watch;
 use tokio_postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{AgeSessionInit, PgConfig, SslMode, TargetSessionAttrs};
-use crate::error::{db_error, pool_error};
+use crate::error::{db_error, pool_error, shared_db_error};
 use crate::tls;
 
 /// A pooled PostgreSQL session.
@@ -28,10 +39,26 @@ use crate::tls;
 pub struct Conn {
     client: Client,
     /// Prepared statements by SQL text (a std mutex: never held across an await).
-    statements: std::sync::Mutex<HashMap<String, Statement>>,
+    statements: Mutex<HashMap<String, Statement>>,
     age_ready: AtomicBool,
     age_mode: AgeSessionInit,
     prepared: bool,
+    /// When the connection was last handed back to the pool (or opened).
+    last_used: Mutex<Instant>,
+    /// Set when a health check failed: the pool drops the connection.
+    broken: AtomicBool,
+}
+
+impl Conn {
+    fn idle_for(&self) -> Duration {
+        self.last_used.lock().map(|t| t.elapsed()).unwrap_or_default()
+    }
+
+    fn touch(&self) {
+        if let Ok(mut t) = self.last_used.lock() {
+            *t = Instant::now();
+        }
+    }
 }
 
 /// Opens sessions for bb8.
@@ -52,7 +79,16 @@ fn escape_option(v: &str) -> String {
 }
 
 impl Manager {
-    fn driver_config(&self, host: &str, port: u16, mode: tokio_postgres::config::SslMode) -> tokio_postgres::Config {
+    /// The driver settings for one host. `session_settings` adds `jit=off`, the
+    /// statement time-out and `POSTGRES_SERVER_SETTINGS`; without them the session
+    /// sees the server's own defaults (the doctor uses that).
+    fn driver_config(
+        &self,
+        host: &str,
+        port: u16,
+        mode: tokio_postgres::config::SslMode,
+        session_settings: bool,
+    ) -> tokio_postgres::Config {
         let c = &self.config;
         let mut cfg = tokio_postgres::Config::new();
         cfg.host(host)
@@ -67,25 +103,28 @@ impl Manager {
         if let Some(p) = &c.password {
             cfg.password(p);
         }
-        let mut options = vec!["-c jit=off".to_owned()];
-        if let Some(t) = c.statement_timeout {
-            options.push(format!("-c statement_timeout={}", t.as_millis()));
+        if session_settings {
+            let mut options = vec!["-c jit=off".to_owned()];
+            if let Some(t) = c.statement_timeout {
+                options.push(format!("-c statement_timeout={}", t.as_millis()));
+            }
+            for (k, v) in &c.server_settings {
+                options.push(format!("-c {}={}", escape_option(k), escape_option(v)));
+            }
+            cfg.options(options.join(" "));
         }
-        for (k, v) in &c.server_settings {
-            options.push(format!("-c {}={}", escape_option(k), escape_option(v)));
-        }
-        cfg.options(options.join(" "));
         cfg
     }
 
-    async fn connect_host(&self, host: &str, port: u16) -> Result<Client, tokio_postgres::Error> {
+    async fn connect_host(&self, host: &str, port: u16, session_settings: bool) -> Result<Client, tokio_postgres::Error> {
         let mode = self.config.ssl.mode;
-        let first = self.driver_config(host, port, tls::driver_mode(mode));
+        let first = self.driver_config(host, port, tls::driver_mode(mode), session_settings);
         let result = self.open(&first).await;
         match (result, mode) {
             // libpq's `allow`: plain first; TLS only when the server refuses plain.
             (Err(e), SslMode::Allow) if e.as_db_error().is_some() && self.tls.is_some() => {
-                let retry = self.driver_config(host, port, tokio_postgres::config::SslMode::Require);
+                let retry =
+                    self.driver_config(host, port, tokio_postgres::config::SslMode::Require, session_settings);
                 self.open(&retry).await
             }
             (r, _) => r,
@@ -120,13 +159,28 @@ impl Manager {
         if want == TargetSessionAttrs::Any {
             return Ok(true);
         }
-        let row = client.query_one("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'", &[]).await?;
+        let row = client
+            .query_one("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'", &[])
+            .await?;
         let read_only: bool = row.get(0);
         Ok(match want {
             TargetSessionAttrs::ReadWrite => !read_only,
             TargetSessionAttrs::ReadOnly | TargetSessionAttrs::PreferStandby => read_only,
             TargetSessionAttrs::Any => true,
         })
+    }
+
+    /// A session outside the pool on the first host that answers, without the
+    /// pool's session settings (so `SHOW jit` tells the server's own value).
+    pub(crate) async fn connect_unpooled(&self) -> Result<Client, tokio_postgres::Error> {
+        let mut last_err = None;
+        for (host, port) in &self.config.hosts {
+            match self.connect_host(host, *port, false).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.expect("a configuration has at least one host"))
     }
 }
 
@@ -139,7 +193,7 @@ impl bb8::ManageConnection for Manager {
         let mut last_err = None;
         let mut fallback = None;
         for (host, port) in &self.config.hosts {
-            let client = match self.connect_host(host, *port).await {
+            let client = match self.connect_host(host, *port, true).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!(host = %host, port, error = %e, "host refused");
@@ -162,9 +216,11 @@ impl bb8::ManageConnection for Manager {
             // Every host answered but none matched: report it as the server would.
             None => {
                 let (host, port) = &self.config.hosts[0];
-                let client = self.connect_host(host, *port).await?;
+                let client = self.connect_host(host, *port, true).await?;
                 Err(client
-                    .simple_query("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '08004', MESSAGE = 'no host matches target_session_attrs'; END $$")
+                    .simple_query(
+                        "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '08004', MESSAGE = 'no host matches target_session_attrs'; END $$",
+                    )
                     .await
                     .expect_err("the DO block always raises"))
             }
@@ -172,11 +228,11 @@ impl bb8::ManageConnection for Manager {
     }
 
     async fn is_valid(&self, conn: &mut Conn) -> Result<(), tokio_postgres::Error> {
-        conn.client.simple_query("").await.map(|_| ())
+        conn.client.check_connection().await
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.client.is_closed() || conn.broken.load(Ordering::Acquire)
     }
 }
 
@@ -188,6 +244,8 @@ impl Manager {
             age_ready: AtomicBool::new(false),
             age_mode: self.config.age_session_init,
             prepared: self.config.prepared_statements,
+            last_used: Mutex::new(Instant::now()),
+            broken: AtomicBool::new(false),
         };
         if self.config.age_session_init == AgeSessionInit::Always {
             conn.client.batch_execute(AGE_SESSION_SQL).await?;
@@ -232,17 +290,33 @@ impl DerefMut for PgConn {
     }
 }
 
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        self.0.touch();
+    }
+}
+
 impl PgConn {
-    /// A prepared statement for `sql`, prepared once per connection. With prepared
-    /// statements turned off (PgBouncer), a fresh statement each time.
+    /// A prepared statement for `sql`, prepared once per connection and reused by
+    /// every later call on it.
+    ///
+    /// With prepared statements turned off (`POSTGRES_STATEMENT_CACHE_SIZE=0`, for
+    /// PgBouncer in transaction mode) nothing is cached: each call prepares a
+    /// fresh statement that the server forgets as soon as the returned handle is
+    /// dropped, so no named statement outlives the call that made it. Behind
+    /// PgBouncer ≥ 1.21 with `max_prepared_statements` > 0 this is all that is
+    /// needed (PgBouncer carries protocol-level prepared statements between its
+    /// server connections). With an older PgBouncer, prepare and execute inside
+    /// one transaction, or use [`tokio_postgres::Client::query_typed`] (one round
+    /// trip on the unnamed statement) — see [`PgConn::uses_named_statements`].
     ///
     /// # Errors
     /// The server's parse error, or a broken connection.
     pub async fn prepare_cached(&self, sql: &str) -> Result<Statement, Error> {
-        if self.0.prepared {
-            if let Some(s) = self.0.statements.lock().expect("statement cache").get(sql) {
-                return Ok(s.clone());
-            }
+        if self.0.prepared
+            && let Some(s) = self.0.statements.lock().expect("statement cache").get(sql)
+        {
+            return Ok(s.clone());
         }
         let stmt = self.0.client.prepare(sql).await.map_err(db_error)?;
         if self.0.prepared {
@@ -251,14 +325,32 @@ impl PgConn {
         Ok(stmt)
     }
 
+    /// Whether named prepared statements may be kept on this connection (`false`
+    /// with `POSTGRES_STATEMENT_CACHE_SIZE=0`, the transaction-pooler setting).
+    /// Storages that want to be safe behind any PgBouncer prefer
+    /// [`tokio_postgres::Client::query_typed`] when this is `false`.
+    pub fn uses_named_statements(&self) -> bool {
+        self.0.prepared
+    }
+
+    /// How many statements this connection has cached.
+    pub fn cached_statements(&self) -> usize {
+        self.0.statements.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
     /// Runs AGE's session set-up (`LOAD 'age'`, `search_path`) once per
-    /// connection, unless configured `never`.
+    /// connection, unless configured `never` (then only the `search_path`).
+    ///
+    /// Behind a transaction pooler (prepared statements off) session state does
+    /// not stick to a connection, so the set-up runs on every call; run it inside
+    /// the transaction that needs it, or preload AGE and use `ag_catalog.`-qualified
+    /// names.
     ///
     /// # Errors
     /// [`Error::Graph`] when AGE cannot be loaded (not installed, or `LOAD` not
     /// permitted and not preloaded).
     pub async fn ensure_age(&self) -> Result<(), Error> {
-        if self.0.age_ready.load(Ordering::Acquire) {
+        if self.0.prepared && self.0.age_ready.load(Ordering::Acquire) {
             return Ok(());
         }
         let sql = match self.0.age_mode {
@@ -292,11 +384,28 @@ pub struct PoolStats {
     pub max_size: u32,
 }
 
+/// The latest failed connection attempt, for callers waiting on the pool.
+#[derive(Debug, Clone)]
+struct ConnectErrors(Arc<watch::Sender<Option<Arc<tokio_postgres::Error>>>>);
+
+impl bb8::ErrorSink<tokio_postgres::Error> for ConnectErrors {
+    fn sink(&self, error: tokio_postgres::Error) {
+        tracing::debug!(error = %error, "opening a pooled connection failed");
+        self.0.send_replace(Some(Arc::new(error)));
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<tokio_postgres::Error>> {
+        Box::new(self.clone())
+    }
+}
+
 /// A pool of PostgreSQL connections; cheap to clone (an `Arc` inside).
 #[derive(Debug, Clone)]
 pub struct PgPool {
     inner: bb8::Pool<Manager>,
     config: Arc<PgConfig>,
+    errors: ConnectErrors,
+    manager: Manager,
 }
 
 impl PgPool {
@@ -304,8 +413,9 @@ impl PgPool {
     /// transient failures under the configured [`crate::RetryPolicy`].
     ///
     /// # Errors
-    /// [`Error::Tls`] for bad TLS settings; the last connection error when every
-    /// attempt failed.
+    /// [`Error::Tls`] for bad TLS settings or a failed handshake; the last
+    /// connection error when every attempt failed; a non-retryable error (wrong
+    /// password, missing database) at once.
     pub async fn connect(config: PgConfig) -> Result<Self, Error> {
         let pool = Self::connect_lazy(config)?;
         pool.retry("connect", || async { pool.get().await.map(|_| ()) }).await?;
@@ -320,6 +430,7 @@ impl PgPool {
         let tls = tls::client_config(&config.ssl)?.map(MakeRustlsConnect::new);
         let config = Arc::new(config);
         let manager = Manager { config: config.clone(), tls };
+        let errors = ConnectErrors(Arc::new(watch::channel(None).0));
         let inner = bb8::Pool::builder()
             .max_size(config.max_connections)
             .min_idle(Some(config.min_connections.min(config.max_connections)))
@@ -328,8 +439,9 @@ impl PgPool {
             .max_lifetime(Some(config.max_lifetime))
             .test_on_check_out(false)
             .retry_connection(false)
-            .build_unchecked(manager);
-        Ok(Self { inner, config })
+            .error_sink(Box::new(errors.clone()))
+            .build_unchecked(manager.clone());
+        Ok(Self { inner, config, errors, manager })
     }
 
     /// The configuration.
@@ -337,28 +449,99 @@ impl PgPool {
         &self.config
     }
 
-    /// Checks out a connection. Broken connections are never handed out.
+    /// One checkout from bb8, returning at once when a connection attempt made
+    /// for it (or for anyone) fails meanwhile.
+    async fn checkout(&self) -> Result<bb8::PooledConnection<'static, Manager>, Error> {
+        let mut failures = self.errors.0.subscribe();
+        tokio::select! {
+            biased;
+            r = self.inner.get_owned() => r.map_err(|e| pool_error(e, self.config.pool_timeout)),
+            Ok(()) = failures.changed() => {
+                let e = failures.borrow_and_update().clone().expect("a failure was reported");
+                Err(shared_db_error(&e))
+            }
+        }
+    }
+
+    /// Adds what the configuration tells about a connection failure.
+    fn explain(&self, e: Error) -> Error {
+        let ssl = &self.config.ssl;
+        match e {
+            Error::Database { sqlstate: Some(code), message, source }
+                if code == "28000" && message.contains("no encryption") && ssl.mode == SslMode::Disable =>
+            {
+                Error::Database {
+                    sqlstate: Some(code),
+                    message: format!(
+                        "{message} — the server accepts only TLS connections from here, and \
+                         POSTGRES_SSL_MODE=disable never uses TLS: set POSTGRES_SSL_MODE to prefer, require, \
+                         verify-ca or verify-full"
+                    ),
+                    source,
+                }
+            }
+            Error::Tls { message, source } => {
+                let root = match &ssl.root_cert {
+                    Some(p) => format!(", root certificate '{}'", p.display()),
+                    None => String::new(),
+                };
+                Error::Tls {
+                    message: format!("{message} (sslmode={}{root}, host {})", ssl.mode.as_str(), self.config.primary_host()),
+                    source,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Checks out a connection. A connection whose socket closed is never handed
+    /// out, and one idle for longer than [`PgConfig::health_check_after`] is
+    /// pinged first; either is replaced by a fresh one.
     ///
     /// # Errors
     /// [`Error::Timeout`] when none frees up within the pool timeout;
-    /// [`Error::Connection`] when a new one cannot be opened.
+    /// [`Error::Connection`] (retryable) when a new one cannot be opened;
+    /// [`Error::Tls`] or [`Error::Database`] (wrong password, missing database)
+    /// when the server refuses it.
     pub async fn get(&self) -> Result<PgConn, Error> {
         let started = Instant::now();
+        let ping_timeout = self.config.connect_timeout.clamp(Duration::from_millis(100), Duration::from_secs(5));
         loop {
-            let conn = self.inner.get_owned().await.map_err(|e| pool_error(e, self.config.pool_timeout))?;
-            if !conn.client.is_closed() {
+            let conn = self.checkout().await.map_err(|e| self.explain(e))?;
+            let healthy = if conn.client.is_closed() {
+                false
+            } else if conn.idle_for() >= self.config.health_check_after {
+                matches!(tokio::time::timeout(ping_timeout, conn.client.check_connection()).await, Ok(Ok(())))
+            } else {
+                true
+            };
+            if healthy {
                 return Ok(PgConn(conn));
             }
+            tracing::debug!("discarding a broken pooled connection");
+            conn.broken.store(true, Ordering::Release);
+            drop(conn);
             if started.elapsed() > self.config.pool_timeout {
                 return Err(Error::Timeout { what: "a live pooled connection".into(), after: self.config.pool_timeout });
             }
         }
     }
 
-    /// Runs an **idempotent** operation, replaying it on retryable failures
-    /// (broken connection, server shutdown, serialization failure, deadlock) with
-    /// bounded exponential back-off and jitter. Never use it for a write that is
-    /// not safe to repeat.
+    /// Runs an operation, replaying it on retryable failures ([`Error::is_retryable`]:
+    /// refused, reset or broken connection, `57P01` admin shutdown, `57P03` cannot
+    /// connect now, `40001` serialization failure, `40P01` deadlock, pool
+    /// time-out) with bounded exponential back-off and jitter
+    /// ([`crate::RetryPolicy::delay`]). A statement time-out (`57014`), a
+    /// constraint violation or any other error is returned at once.
+    ///
+    /// **Only for idempotent operations.** The whole closure is replayed, and a
+    /// broken connection does not tell whether the server committed the write
+    /// before it broke: use it for reads, for upserts and deletes that give the
+    /// same result when repeated, and for transactions that are all-or-nothing
+    /// and idempotent as a whole. Never for a write that is not safe to repeat
+    /// (an increment, an append). Each attempt should check out its own
+    /// connection (`pool.get()` inside the closure), so a broken one is not
+    /// reused.
     ///
     /// # Errors
     /// The last error, once it is not retryable or the attempts are spent.
@@ -387,5 +570,15 @@ impl PgPool {
     pub fn stats(&self) -> PoolStats {
         let s = self.inner.state();
         PoolStats { connections: s.connections, idle: s.idle_connections, max_size: self.config.max_connections }
+    }
+
+    /// bb8's state with its usage counters, for the doctor.
+    pub(crate) fn state(&self) -> bb8::State {
+        self.inner.state()
+    }
+
+    /// A session outside the pool, without the pool's session settings.
+    pub(crate) async fn connect_unpooled(&self) -> Result<Client, Error> {
+        self.manager.connect_unpooled().await.map_err(|e| self.explain(db_error(e)))
     }
 }

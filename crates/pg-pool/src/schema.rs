@@ -6,6 +6,15 @@
 //! was applied (by checksum), so later start-ups skip the catalog work entirely.
 //! Every statement is `IF NOT EXISTS`, so tables Python LightRAG created are
 //! adopted untouched.
+//!
+//! - The lock is `pg_advisory_xact_lock(hashtextextended('lightrag_pg_schema', 0))`,
+//!   held by the transaction that applies one part; other tools can take the same
+//!   lock to coordinate.
+//! - [`MIGRATIONS_TABLE`] has one row per part: `name`, `checksum` (md5 of the
+//!   statements) and `applied_at`. A changed checksum (new statements in a later
+//!   release) re-applies the part; its statements are idempotent.
+//! - Already-applied parts cost two catalog lookups and no lock, and an empty
+//!   database logs no error on the server.
 
 use lightrag_pg_core::Error;
 
@@ -31,14 +40,22 @@ fn checksum(statements: &[String]) -> String {
 pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<(), Error> {
     let sum = checksum(statements);
     let mut conn = pool.get().await?;
-    let applied = conn
-        .query_opt(
-            "SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2",
-            &[&name, &sum],
-        )
-        .await;
-    if matches!(applied, Ok(Some(_))) {
-        return Ok(());
+    // Fast path without the lock. The existence check comes first so that an
+    // empty database logs no "relation does not exist" error on the server.
+    let table_exists: bool = conn
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&MIGRATIONS_TABLE])
+        .await
+        .map_err(db_error)?
+        .get(0);
+    if table_exists {
+        let applied = conn
+            .query_opt("SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2", &[&name, &sum])
+            .await
+            .map_err(db_error)?;
+        if applied.is_some() {
+            tracing::debug!(part = name, "schema already applied");
+            return Ok(());
+        }
     }
     let tx = conn.transaction().await.map_err(db_error)?;
     tx.batch_execute(LOCK_SQL).await.map_err(db_error)?;

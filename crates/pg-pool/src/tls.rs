@@ -5,12 +5,22 @@
 //! | `disable` | never | — |
 //! | `allow` | only if plain is refused | none |
 //! | `prefer` (default) | if offered, else plain | none |
-//! | `require` | mandatory | none, unless a root certificate is configured: then as `verify-ca` (libpq's compatibility rule) |
+//! | `require` | mandatory | none, unless a root certificate is configured (or `~/.postgresql/root.crt` exists): then as `verify-ca` (libpq's compatibility rule) |
 //! | `verify-ca` | mandatory | chain (+ CRL), not the host name |
-//! | `verify-full` | mandatory | chain (+ CRL) and host name |
+//! | `verify-full` | mandatory | chain (+ CRL) and host name (DNS name or IP address in the certificate's SAN) |
+//!
+//! - The root certificate is `POSTGRES_SSL_ROOT_CERT`, else
+//!   `~/.postgresql/root.crt`; `system` means the platform's (webpki) roots and,
+//!   as in libpq 16, demands `verify-full`.
+//! - A CRL (`POSTGRES_SSL_CRL`) is checked for the server's own certificate; the
+//!   CRL of its issuer must be in the file (an unknown revocation status fails,
+//!   as with libpq's OpenSSL flags).
+//! - A client certificate and key (`POSTGRES_SSL_CERT`, `POSTGRES_SSL_KEY`) are
+//!   sent in every TLS mode when both are given.
 //!
 //! LightRAG differs: its `require`/`prefer` verify against the system CAs with no
-//! plaintext fallback, `allow` acts as unset, and a CRL breaks its start-up.
+//! plaintext fallback, `allow` acts as unset, the certificate settings are
+//! ignored outside `verify-*`, and a CRL breaks its start-up.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -114,6 +124,29 @@ impl ServerCertVerifier for LibpqVerifier {
     }
 }
 
+/// How a mode checks the server's certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verification {
+    /// Anything is accepted (the connection is encrypted, not authenticated).
+    None,
+    /// The chain must lead to a configured root; the host name is not checked.
+    Chain,
+    /// The chain and the host name.
+    ChainAndHostName,
+}
+
+/// The check for `ssl` (`None` for `disable`): libpq's table.
+pub(crate) fn verification(ssl: &SslConfig) -> Option<Verification> {
+    Some(match ssl.mode {
+        SslMode::Disable => return None,
+        SslMode::Allow | SslMode::Prefer => Verification::None,
+        SslMode::Require if ssl.root_cert.is_some() || default_root_cert().is_some() => Verification::Chain,
+        SslMode::Require => Verification::None,
+        SslMode::VerifyCa => Verification::Chain,
+        SslMode::VerifyFull => Verification::ChainAndHostName,
+    })
+}
+
 /// The default root file libpq reads when none is configured.
 fn default_root_cert() -> Option<std::path::PathBuf> {
     let home = std::env::var_os("HOME")?;
@@ -145,6 +178,36 @@ fn roots(ssl: &SslConfig) -> Result<Option<RootCertStore>, Error> {
     Ok(Some(store))
 }
 
+/// The server-certificate check for `ssl` (not `disable`).
+fn verifier(ssl: &SslConfig, provider: Arc<CryptoProvider>) -> Result<LibpqVerifier, Error> {
+    if ssl.root_cert.as_deref() == Some(Path::new("system")) && ssl.mode != SslMode::VerifyFull {
+        return Err(tls_err(format!(
+            "weak sslmode \"{}\" may not be used with POSTGRES_SSL_ROOT_CERT=system (use verify-full), as in libpq",
+            ssl.mode.as_str()
+        )));
+    }
+    let check = verification(ssl).unwrap_or(Verification::None);
+    let chain = if check == Verification::None {
+        None
+    } else {
+        let store = roots(ssl)?.ok_or_else(|| {
+            tls_err(format!(
+                "sslmode={} needs a root certificate: set POSTGRES_SSL_ROOT_CERT (or create ~/.postgresql/root.crt)",
+                ssl.mode.as_str()
+            ))
+        })?;
+        let mut builder = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone());
+        if let Some(crl) = &ssl.crl {
+            builder = builder.with_crls(load_crls(crl)?).only_check_end_entity_revocation();
+        }
+        Some(builder.build().map_err(|e| Error::Tls {
+            message: "cannot build the certificate verifier".into(),
+            source: Some(Box::new(e)),
+        })?)
+    };
+    Ok(LibpqVerifier { chain, check_hostname: check == Verification::ChainAndHostName, provider })
+}
+
 /// The rustls client configuration for `ssl`, or `None` for `disable`.
 ///
 /// # Errors
@@ -155,24 +218,7 @@ pub fn client_config(ssl: &SslConfig) -> Result<Option<ClientConfig>, Error> {
         return Ok(None);
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifying = matches!(ssl.mode, SslMode::VerifyCa | SslMode::VerifyFull)
-        || (ssl.mode == SslMode::Require && ssl.root_cert.is_some());
-    let chain = if verifying {
-        let store = roots(ssl)?.ok_or_else(|| {
-            tls_err(format!(
-                "sslmode={} needs a root certificate: set POSTGRES_SSL_ROOT_CERT (or create ~/.postgresql/root.crt)",
-                ssl.mode.as_str()
-            ))
-        })?;
-        let mut builder = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone());
-        if let Some(crl) = &ssl.crl {
-            builder = builder.with_crls(load_crls(crl)?).only_check_end_entity_revocation().allow_unknown_revocation_status();
-        }
-        Some(builder.build().map_err(|e| Error::Tls { message: "cannot build the certificate verifier".into(), source: Some(Box::new(e)) })?)
-    } else {
-        None
-    };
-    let verifier = Arc::new(LibpqVerifier { chain, check_hostname: ssl.mode == SslMode::VerifyFull, provider: provider.clone() });
+    let verifier = Arc::new(verifier(ssl, provider.clone())?);
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls { message: "no usable TLS protocol version".into(), source: Some(Box::new(e)) })?
@@ -203,21 +249,180 @@ pub(crate) fn driver_mode(mode: SslMode) -> tokio_postgres::config::SslMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, Issuer, KeyIdMethod,
+        KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
+    };
 
     fn ssl(mode: SslMode) -> SslConfig {
         SslConfig { mode, ..SslConfig::default() }
     }
 
-    #[test]
-    fn disable_builds_no_tls() {
-        assert!(client_config(&ssl(SslMode::Disable)).unwrap().is_none());
+    /// A CA, its PEM file, and what it signs.
+    struct Ca {
+        issuer: Issuer<'static, KeyPair>,
+        pem_path: std::path::PathBuf,
+    }
+
+    fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+        // Under target/, not the system temp dir: build output, cleaned with it.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/tmp")
+            .join(format!("pg-pool-tls-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    fn ca(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let pem_path = temp_file(&format!("{name}.pem"), &cert.pem());
+        Ca { issuer: Issuer::new(params, key), pem_path }
+    }
+
+    fn leaf(ca: &Ca, names: &[&str], serial: u64) -> CertificateDer<'static> {
+        let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
+        params.serial_number = Some(SerialNumber::from(serial));
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        let key = KeyPair::generate().unwrap();
+        params.signed_by(&key, &ca.issuer).unwrap().der().clone()
+    }
+
+    fn crl(ca: &Ca, revoked: u64, name: &str) -> std::path::PathBuf {
+        let crl = CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2024, 1, 1),
+            next_update: rcgen::date_time_ymd(2100, 1, 1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![RevokedCertParams {
+                serial_number: SerialNumber::from(revoked),
+                revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            }],
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&ca.issuer)
+        .unwrap();
+        temp_file(name, &crl.pem().unwrap())
+    }
+
+    fn check(ssl: &SslConfig, cert: &CertificateDer<'_>, host: &str) -> Result<(), rustls::Error> {
+        let v = verifier(ssl, Arc::new(rustls::crypto::ring::default_provider())).expect("verifier");
+        let name = ServerName::try_from(host.to_owned()).unwrap();
+        v.verify_server_cert(cert, &[], &name, &[], UnixTime::now()).map(|_| ())
+    }
+
+    fn with_root(mode: SslMode, ca: &Ca) -> SslConfig {
+        SslConfig { root_cert: Some(ca.pem_path.clone()), ..ssl(mode) }
     }
 
     #[test]
-    fn allow_prefer_and_require_need_no_root_certificate() {
-        for mode in [SslMode::Allow, SslMode::Prefer, SslMode::Require] {
-            assert!(client_config(&ssl(mode)).unwrap().is_some(), "{mode:?}");
+    fn disable_builds_no_tls_and_connects_plain() {
+        use tokio_postgres::config::SslMode as M;
+        assert!(client_config(&ssl(SslMode::Disable)).unwrap().is_none());
+        assert!(matches!(driver_mode(SslMode::Disable), M::Disable));
+        assert_eq!(verification(&ssl(SslMode::Disable)), None);
+    }
+
+    #[test]
+    fn allow_tries_plain_first_and_accepts_any_certificate() {
+        use tokio_postgres::config::SslMode as M;
+        let other = ca("allow-unknown-ca");
+        assert!(matches!(driver_mode(SslMode::Allow), M::Disable), "plain first; TLS only when refused");
+        assert!(client_config(&ssl(SslMode::Allow)).unwrap().is_some(), "TLS is ready for the second attempt");
+        assert_eq!(verification(&ssl(SslMode::Allow)), Some(Verification::None));
+        check(&ssl(SslMode::Allow), &leaf(&other, &["elsewhere"], 1), "localhost").unwrap();
+    }
+
+    #[test]
+    fn prefer_uses_tls_when_offered_without_verification() {
+        use tokio_postgres::config::SslMode as M;
+        let ours = ca("prefer-ca");
+        let other = ca("prefer-other-ca");
+        assert!(matches!(driver_mode(SslMode::Prefer), M::Prefer));
+        assert_eq!(verification(&with_root(SslMode::Prefer, &ours)), Some(Verification::None));
+        check(&with_root(SslMode::Prefer, &ours), &leaf(&other, &["elsewhere"], 1), "localhost").unwrap();
+    }
+
+    #[test]
+    fn require_without_a_root_certificate_encrypts_without_verification() {
+        use tokio_postgres::config::SslMode as M;
+        if default_root_cert().is_some() {
+            return; // ~/.postgresql/root.crt turns require into verify-ca, as in libpq
         }
+        let other = ca("require-unknown-ca");
+        assert!(matches!(driver_mode(SslMode::Require), M::Require));
+        assert_eq!(verification(&ssl(SslMode::Require)), Some(Verification::None));
+        check(&ssl(SslMode::Require), &leaf(&other, &["elsewhere"], 1), "localhost").unwrap();
+    }
+
+    #[test]
+    fn require_with_a_root_certificate_acts_as_verify_ca() {
+        let ours = ca("require-ca");
+        let other = ca("require-other-ca");
+        let cfg = with_root(SslMode::Require, &ours);
+        assert_eq!(verification(&cfg), Some(Verification::Chain));
+        check(&cfg, &leaf(&ours, &["localhost"], 2), "127.0.0.1").expect("the host name is not checked");
+        assert!(check(&cfg, &leaf(&other, &["localhost"], 2), "localhost").is_err(), "the chain is checked");
+    }
+
+    #[test]
+    fn verify_ca_checks_the_chain_but_not_the_host_name() {
+        use tokio_postgres::config::SslMode as M;
+        let ours = ca("verify-ca-ca");
+        let other = ca("verify-ca-other-ca");
+        let cfg = with_root(SslMode::VerifyCa, &ours);
+        assert!(matches!(driver_mode(SslMode::VerifyCa), M::Require));
+        assert_eq!(verification(&cfg), Some(Verification::Chain));
+        check(&cfg, &leaf(&ours, &["db.internal"], 3), "127.0.0.1").unwrap();
+        let err = check(&cfg, &leaf(&other, &["db.internal"], 3), "db.internal").unwrap_err();
+        assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)), "{err:?}");
+    }
+
+    #[test]
+    fn verify_full_checks_the_chain_and_the_host_name() {
+        use tokio_postgres::config::SslMode as M;
+        let ours = ca("verify-full-ca");
+        let other = ca("verify-full-other-ca");
+        let cfg = with_root(SslMode::VerifyFull, &ours);
+        assert!(matches!(driver_mode(SslMode::VerifyFull), M::Require));
+        assert_eq!(verification(&cfg), Some(Verification::ChainAndHostName));
+        check(&cfg, &leaf(&ours, &["localhost", "127.0.0.1"], 4), "localhost").unwrap();
+        check(&cfg, &leaf(&ours, &["localhost", "127.0.0.1"], 4), "127.0.0.1").unwrap();
+        let err = check(&cfg, &leaf(&ours, &["localhost"], 4), "127.0.0.1").unwrap_err();
+        assert!(
+            matches!(err, rustls::Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. })),
+            "{err:?}"
+        );
+        assert!(check(&cfg, &leaf(&other, &["localhost"], 4), "localhost").is_err());
+    }
+
+    #[test]
+    fn a_revoked_server_certificate_fails_when_the_crl_is_given() {
+        let ours = ca("crl-ca");
+        let crl_path = crl(&ours, 0x1001, "crl-ca.crl.pem");
+        let cfg = SslConfig { crl: Some(crl_path), ..with_root(SslMode::VerifyFull, &ours) };
+        let err = check(&cfg, &leaf(&ours, &["localhost"], 0x1001), "localhost").unwrap_err();
+        assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::Revoked)), "{err:?}");
+        check(&cfg, &leaf(&ours, &["localhost"], 0x1002), "localhost").expect("a certificate not on the list passes");
+        let no_crl = with_root(SslMode::VerifyFull, &ours);
+        check(&no_crl, &leaf(&ours, &["localhost"], 0x1001), "localhost").expect("without the CRL nothing is revoked");
+    }
+
+    #[test]
+    fn a_crl_of_another_issuer_leaves_the_status_unknown_and_fails() {
+        let ours = ca("crl-unknown-ca");
+        let other = ca("crl-unknown-other-ca");
+        let cfg = SslConfig { crl: Some(crl(&other, 7, "other.crl.pem")), ..with_root(SslMode::VerifyCa, &ours) };
+        let err = check(&cfg, &leaf(&ours, &["localhost"], 8), "localhost").unwrap_err();
+        assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)), "{err:?}");
     }
 
     #[test]
@@ -232,18 +437,28 @@ mod tests {
     }
 
     #[test]
-    fn missing_files_are_named() {
-        let cfg = SslConfig { root_cert: Some("/nonexistent/ca.pem".into()), ..ssl(SslMode::VerifyFull) };
-        assert!(client_config(&cfg).unwrap_err().to_string().contains("/nonexistent/ca.pem"));
+    fn the_system_roots_demand_verify_full() {
+        for mode in [SslMode::Allow, SslMode::Prefer, SslMode::Require, SslMode::VerifyCa] {
+            let cfg = SslConfig { root_cert: Some("system".into()), ..ssl(mode) };
+            let err = client_config(&cfg).unwrap_err().to_string();
+            assert!(err.contains("weak sslmode") && err.contains("verify-full"), "{mode:?}: {err}");
+        }
+        let cfg = SslConfig { root_cert: Some("system".into()), ..ssl(SslMode::VerifyFull) };
+        assert!(client_config(&cfg).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key() {
         let cfg = SslConfig { cert: Some("/x.pem".into()), ..ssl(SslMode::Require) };
         assert!(client_config(&cfg).unwrap_err().to_string().contains("together"));
     }
 
     #[test]
-    fn driver_modes_follow_libpq() {
-        use tokio_postgres::config::SslMode as M;
-        assert!(matches!(driver_mode(SslMode::Allow), M::Disable));
-        assert!(matches!(driver_mode(SslMode::Prefer), M::Prefer));
-        assert!(matches!(driver_mode(SslMode::VerifyCa), M::Require));
+    fn missing_files_are_named() {
+        let cfg = SslConfig { root_cert: Some("/nonexistent/ca.pem".into()), ..ssl(SslMode::VerifyFull) };
+        assert!(client_config(&cfg).unwrap_err().to_string().contains("/nonexistent/ca.pem"));
+        let ours = ca("missing-crl-ca");
+        let cfg = SslConfig { crl: Some("/nonexistent/crl.pem".into()), ..with_root(SslMode::VerifyFull, &ours) };
+        assert!(client_config(&cfg).unwrap_err().to_string().contains("/nonexistent/crl.pem"));
     }
 }

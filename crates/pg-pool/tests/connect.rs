@@ -1,12 +1,21 @@
-//! The pool against the real server (`cargo xtask pg up`; settings from `POSTGRES_*`).
+//! The pool against the shared test server: session settings, statements,
+//! several hosts with `target_session_attrs`, and the schema version table.
 
-use lightrag_pg_pool::{PgConfig, PgPool, schema};
+use std::time::Duration;
+
+use lightrag_pg_pool::{AgeSessionInit, PgConfig, PgPool, RetryPolicy, TargetSessionAttrs, schema};
 
 async fn pool() -> PgPool {
-    let config = PgConfig::from_env().expect("POSTGRES_* settings");
-    PgPool::connect(config)
-        .await
-        .unwrap_or_else(|e| panic!("no database ({e}); run `cargo xtask pg up` and export its settings"))
+    lightrag_pg_test_support::test_database().await.pool().await
+}
+
+async fn config() -> PgConfig {
+    lightrag_pg_test_support::test_database().await.config()
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test]
@@ -30,10 +39,82 @@ async fn sessions_have_jit_off_and_the_lightrag_application_name() {
 }
 
 #[tokio::test]
+async fn the_statement_timeout_and_server_settings_apply_to_every_session() {
+    let mut c = config().await;
+    c.statement_timeout = Some(Duration::from_millis(1500));
+    c.server_settings = vec![("work_mem".into(), "7MB".into()), ("lock_timeout".into(), "2s".into())];
+    let pool = PgPool::connect(c).await.unwrap();
+    let conn = pool.get().await.unwrap();
+    let row = conn
+        .query_one(
+            "SELECT current_setting('statement_timeout'), current_setting('work_mem'), current_setting('lock_timeout')",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        ("1500ms".into(), "7MB".into(), "2s".into())
+    );
+}
+
+#[tokio::test]
+async fn age_session_set_up_runs_on_every_new_connection_when_always() {
+    let mut c = config().await;
+    c.age_session_init = AgeSessionInit::Always;
+    let pool = PgPool::connect(c).await.unwrap();
+    let conn = pool.get().await.unwrap();
+    let path: String = conn.query_one("SHOW search_path", &[]).await.unwrap().get(0);
+    assert!(path.starts_with("ag_catalog"), "{path}");
+}
+
+#[tokio::test]
+async fn age_session_set_up_waits_for_the_first_graph_call_when_if_needed() {
+    let pool = pool().await;
+    let conn = pool.get().await.unwrap();
+    let before: String = conn.query_one("SHOW search_path", &[]).await.unwrap().get(0);
+    assert!(!before.contains("ag_catalog"), "{before}");
+    conn.ensure_age().await.unwrap();
+    let after: String = conn.query_one("SHOW search_path", &[]).await.unwrap().get(0);
+    assert!(after.starts_with("ag_catalog"), "{after}");
+}
+
+#[tokio::test]
+async fn a_client_follows_to_the_next_host_when_the_first_is_down() {
+    let mut c = config().await;
+    let real = c.hosts[0].clone();
+    c.hosts = vec![("127.0.0.1".into(), closed_port()), real];
+    let pool = PgPool::connect(c).await.expect("the second host answers");
+    pool.get().await.unwrap().simple_query("SELECT 1").await.unwrap();
+}
+
+#[tokio::test]
+async fn read_write_accepts_the_primary_and_prefer_standby_falls_back_to_it() {
+    for attrs in [TargetSessionAttrs::ReadWrite, TargetSessionAttrs::PreferStandby] {
+        let mut c = config().await;
+        c.target_session_attrs = attrs;
+        let pool = PgPool::connect(c).await.unwrap_or_else(|e| panic!("{attrs:?}: {e}"));
+        let in_recovery: bool =
+            pool.get().await.unwrap().query_one("SELECT pg_is_in_recovery()", &[]).await.unwrap().get(0);
+        assert!(!in_recovery);
+    }
+}
+
+#[tokio::test]
+async fn read_only_with_only_a_primary_fails_with_08004() {
+    let mut c = config().await;
+    c.target_session_attrs = TargetSessionAttrs::ReadOnly;
+    c.retry = RetryPolicy { attempts: 1, backoff: Duration::ZERO, backoff_max: Duration::ZERO };
+    let err = PgPool::connect(c).await.expect_err("no standby");
+    assert_eq!(err.sqlstate(), Some("08004"), "{err:?}");
+    assert!(err.to_string().contains("target_session_attrs"));
+}
+
+#[tokio::test]
 async fn ensure_applies_a_part_once_and_records_it() {
     let pool = pool().await;
-    let name = format!("test_part_{:x}", rand_suffix());
-    let table = format!("lightrag_pg_test_{:x}", rand_suffix());
+    let name = format!("test_part_{:08x}", rand::random::<u32>());
+    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
     let stmts = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
     schema::ensure(&pool, &name, &stmts).await.unwrap();
     schema::ensure(&pool, &name, &stmts).await.unwrap();
@@ -48,8 +129,41 @@ async fn ensure_applies_a_part_once_and_records_it() {
     schema::forget(&pool, &name).await.unwrap();
 }
 
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
-    nanos ^ (std::process::id() as u64) << 32
+#[tokio::test]
+async fn a_changed_part_is_applied_again_and_its_checksum_updated() {
+    let pool = pool().await;
+    let name = format!("test_part_{:08x}", rand::random::<u32>());
+    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let v1 = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
+    let v2 = vec![v1[0].clone(), format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS y int")];
+    schema::ensure(&pool, &name, &v1).await.unwrap();
+    schema::ensure(&pool, &name, &v2).await.unwrap();
+    let conn = pool.get().await.unwrap();
+    let cols: i64 = conn
+        .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = $1", &[&table])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cols, 2, "the second version ran");
+    conn.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
+    schema::forget(&pool, &name).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_part_rolls_back_wholly_and_is_not_recorded() {
+    let pool = pool().await;
+    let name = format!("test_part_{:08x}", rand::random::<u32>());
+    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let stmts = vec![format!("CREATE TABLE {table} (x int)"), "SELECT no_such_function()".to_owned()];
+    let err = schema::ensure(&pool, &name, &stmts).await.expect_err("the second statement fails");
+    assert_eq!(err.sqlstate(), Some("42883"));
+    let conn = pool.get().await.unwrap();
+    let exists: bool = conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await.unwrap().get(0);
+    assert!(!exists, "the first statement was rolled back");
+    let recorded: i64 = conn
+        .query_one("SELECT count(*) FROM lightrag_pg_schema_migrations WHERE name = $1", &[&name])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 0);
 }

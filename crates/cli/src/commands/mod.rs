@@ -2,6 +2,7 @@
 
 mod docs;
 mod doctor;
+mod dump;
 mod graph;
 mod init;
 mod kv;
@@ -35,6 +36,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         }
         Command::Kv { command } => kv::run(&ctx, command).await,
         Command::Docs { command } => docs::run(&ctx, command).await,
+        Command::Dump { graph, model_name } => dump::run(&ctx, graph, model_name).await,
         Command::Workspace { command } => workspace::run(&ctx, command).await,
     }
 }

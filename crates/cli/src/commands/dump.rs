@@ -1,0 +1,103 @@
+//! `lightrag-pg dump`: every record of a workspace as our storages read it, in one
+//! JSON document. The interop harness compares it with what Python LightRAG's own
+//! storage classes read from the same tables.
+
+use std::collections::BTreeMap;
+
+use lightrag_pg::{
+    DocStatusStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage,
+};
+use lightrag_pg::docstatus::PgDocStatusStorage;
+use lightrag_pg::kv::PgKvStorage;
+use lightrag_pg_pool::{PgPool, db_error, ddl, ident::quote_ident};
+use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
+use serde_json::{Map, Value, json};
+
+use crate::args::GraphArg;
+use crate::context::{Context, engine, find_vector_table};
+use crate::output;
+
+/// Ids of a workspace in a table, sorted.
+async fn ids(pool: &PgPool, table: &str, ws: &str) -> Result<Vec<String>> {
+    let conn = pool.get().await?;
+    let q = quote_ident(&table.to_lowercase())?;
+    let exists: bool = conn
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table.to_lowercase()])
+        .await
+        .map_err(db_error)?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = conn
+        .query(&format!("SELECT id::text FROM {q} WHERE workspace = $1 ORDER BY id"), &[&ws])
+        .await
+        .map_err(db_error)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub(crate) async fn run(ctx: &Context, graph: GraphArg, model_name: Option<String>) -> Result<()> {
+    let pool = ctx.pool().await?;
+    let ws = ctx.workspace()?;
+    let mut kv_out = Map::new();
+    for ns in KvNamespace::ALL {
+        let store = PgKvStorage::new(pool.clone(), ns, ws.clone())?;
+        store.initialize().await?;
+        let ids = ids(&pool, ns.table(), ws.as_str()).await?;
+        let recs = store.get_by_ids(&ids).await?;
+        let m: Map<String, Value> =
+            ids.into_iter().zip(recs).filter_map(|(id, r)| r.map(|r| (id, Value::Object(r)))).collect();
+        kv_out.insert(ns.as_str().to_owned(), Value::Object(m));
+    }
+    let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
+    docs.initialize().await?;
+    let doc_ids = ids(&pool, ddl::DOC_STATUS_TABLE, ws.as_str()).await?;
+    let doc_recs = docs.get_by_ids(&doc_ids).await?;
+    let doc_status: Map<String, Value> = doc_ids
+        .into_iter()
+        .zip(doc_recs)
+        .filter_map(|(id, d)| d.map(|d| (id, serde_json::to_value(d).unwrap_or_default())))
+        .collect();
+    let mut vectors = Map::new();
+    for ns in VectorNamespace::ALL {
+        let Ok(found) = find_vector_table(&pool, ns, model_name.as_deref()).await else {
+            vectors.insert(ns.as_str().to_owned(), json!({}));
+            continue;
+        };
+        let model = model_name.clone().or(found.model_name);
+        let config = PgVectorConfig::from_pool_config(ns, found.dimension, model.as_deref(), pool.config())?;
+        let store = PgVectorStorage::new(pool.clone(), ws.clone(), config)?;
+        store.initialize().await?;
+        let ids = ids(&pool, store.table_name(), ws.as_str()).await?;
+        let payloads = store.get_by_ids(&ids).await?;
+        let vecs = store.get_vectors_by_ids(&ids).await?;
+        let m: Map<String, Value> = ids
+            .into_iter()
+            .zip(payloads)
+            .filter_map(|(id, p)| {
+                let mut p = p?;
+                p.insert("vector".into(), json!(vecs.get(&id)));
+                Some((id, Value::Object(p)))
+            })
+            .collect();
+        vectors.insert(ns.as_str().to_owned(), Value::Object(m));
+    }
+    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
+    g.initialize().await?;
+    let labels = g.get_all_labels().await?;
+    let nodes: BTreeMap<String, Value> = g
+        .get_nodes_batch(&labels)
+        .await?
+        .into_iter()
+        .map(|(id, p)| (id, Value::Object(p.0)))
+        .collect();
+    let degrees: BTreeMap<String, usize> = g.node_degrees_batch(&labels).await?.into_iter().collect();
+    let edges: Vec<Value> = g.get_all_edges().await?.into_iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
+    output::json(&json!({
+        "workspace": ws.as_str(),
+        "kv": kv_out,
+        "doc_status": doc_status,
+        "vectors": vectors,
+        "graph": { "nodes": nodes, "edges": edges, "degrees": degrees },
+    }))
+}
