@@ -76,6 +76,8 @@ pub(crate) enum GraphFormat {
     Graphml,
     /// Graphviz dot.
     Dot,
+    /// One line per node and per edge, for people.
+    Text,
 }
 
 /// `--json` for scripts.
@@ -178,8 +180,11 @@ pub(crate) enum Command {
         #[arg(long, value_enum)]
         namespace: VectorNsArg,
         /// Use the stored vector of this id.
-        #[arg(long, conflicts_with = "vector_file", required_unless_present = "vector_file")]
+        #[arg(long, conflicts_with_all = ["vector_file", "like_entity"], required_unless_present_any = ["vector_file", "like_entity"])]
         like_id: Option<String>,
+        /// Use the stored vector of this entity (its id is `ent-` + md5(name)).
+        #[arg(long, conflicts_with = "vector_file")]
+        like_entity: Option<String>,
         /// A JSON array of floats.
         #[arg(long)]
         vector_file: Option<PathBuf>,

@@ -564,10 +564,10 @@ impl PgConfig {
         }
         if let Some(v) = get("POSTGRES_VECTOR_INDEX_TYPE") {
             let t = v.trim().to_ascii_uppercase();
-            if !["HNSW", "HNSW_HALFVEC", "IVFFLAT", "NONE"].contains(&t.as_str()) {
+            if !["AUTO", "HNSW", "HNSW_HALFVEC", "IVFFLAT", "NONE"].contains(&t.as_str()) {
                 return Err(Error::config(
                     "POSTGRES_VECTOR_INDEX_TYPE",
-                    format!("invalid index type '{v}' (expected HNSW, HNSW_HALFVEC, IVFFLAT or NONE)"),
+                    format!("invalid index type '{v}' (expected AUTO, HNSW, HNSW_HALFVEC, IVFFLAT or NONE)"),
                 ));
             }
             self.vector.index_type = t;

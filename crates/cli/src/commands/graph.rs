@@ -21,6 +21,18 @@ pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, max_nodes: usi
             println!("{}", to_dot(&kg));
             Ok(())
         }
+        GraphFormat::Text => {
+            println!("{} nodes, {} edges{}", kg.nodes.len(), kg.edges.len(), if kg.is_truncated { " (truncated)" } else { "" });
+            for n in &kg.nodes {
+                let ty = n.properties.entity_type().unwrap_or("");
+                println!("  node  {:<30} {ty}", n.id);
+            }
+            for e in &kg.edges {
+                let kw = e.properties.keywords().unwrap_or("");
+                println!("  edge  {} -- {}  {kw}", e.source, e.target);
+            }
+            Ok(())
+        }
     }
 }
 

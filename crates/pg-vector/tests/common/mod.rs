@@ -1,0 +1,125 @@
+//! Shared helpers of the integration tests: a storage per test in a fresh
+//! workspace, deterministic vectors, and records in LightRAG's shapes.
+#![allow(dead_code, unreachable_pub)]
+
+use lightrag_pg_core::testkit::unique_workspace;
+use lightrag_pg_core::{
+    DistanceMetric, JsonObject, Storage, VectorNamespace, VectorRecord, Workspace,
+};
+use lightrag_pg_pool::PgPool;
+use lightrag_pg_vector::{IndexKind, PgVectorConfig, PgVectorStorage};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+pub const HNSW: IndexKind = IndexKind::Hnsw {
+    m: 16,
+    ef_construction: 64,
+};
+
+/// A pool on the test server (one per test: a pool belongs to its runtime).
+pub async fn pool() -> PgPool {
+    lightrag_pg_test_support::test_database().await.pool().await
+}
+
+/// An initialised storage in a fresh workspace; `model` names the table suffix so
+/// tests with different index kinds never share a table.
+pub async fn open(pool: &PgPool, config: PgVectorConfig) -> PgVectorStorage {
+    open_in(pool, unique_workspace("vt"), config).await
+}
+
+pub async fn open_in(pool: &PgPool, ws: Workspace, config: PgVectorConfig) -> PgVectorStorage {
+    let s = PgVectorStorage::new(pool.clone(), ws, config).expect("valid config");
+    s.initialize().await.expect("initialize");
+    s
+}
+
+pub fn config(
+    ns: VectorNamespace,
+    dim: usize,
+    model: &str,
+    index: IndexKind,
+    metric: DistanceMetric,
+) -> PgVectorConfig {
+    PgVectorConfig::new(ns, dim)
+        .with_model_name(model)
+        .with_index(index)
+        .with_metric(metric)
+}
+
+pub fn obj(v: serde_json::Value) -> JsonObject {
+    v.as_object().cloned().expect("an object")
+}
+
+pub fn chunk(id: &str, vector: Vec<f32>) -> VectorRecord {
+    VectorRecord {
+        id: id.to_owned(),
+        vector,
+        payload: obj(json!({
+            "full_doc_id": "doc-1",
+            "content": format!("text of {id}"),
+            "file_path": "a.txt",
+            "tokens": 7,
+            "chunk_order_index": 0,
+        })),
+    }
+}
+
+/// Uniform random vectors in [-1, 1), reproducible.
+pub fn random_vectors(seed: u64, n: usize, dim: usize) -> Vec<Vec<f32>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect())
+        .collect()
+}
+
+/// `n` vectors around `clusters` random centres (spread ±0.15 per component);
+/// the centres depend on `centre_seed` only, the points on `seed`, so several
+/// sets can share one distribution. Reproducible.
+pub fn clustered_vectors(
+    centre_seed: u64,
+    seed: u64,
+    n: usize,
+    dim: usize,
+    clusters: usize,
+) -> Vec<Vec<f32>> {
+    let mut rng = StdRng::seed_from_u64(centre_seed);
+    let centres: Vec<Vec<f32>> = (0..clusters)
+        .map(|_| (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            centres[i % clusters]
+                .iter()
+                .map(|c| c + rng.random_range(-0.15..0.15))
+                .collect()
+        })
+        .collect()
+}
+
+/// The exact top-k ids by `metric` (ties by id), computed in the test.
+pub fn exact_top_k(
+    metric: DistanceMetric,
+    q: &[f32],
+    rows: &[(String, Vec<f32>)],
+    k: usize,
+) -> Vec<String> {
+    let mut scored: Vec<(f64, &String)> = rows
+        .iter()
+        .map(|(id, v)| (metric.distance(q, v), id))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    scored
+        .into_iter()
+        .take(k)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+/// Removes what a test wrote.
+pub async fn cleanup(stores: &[&PgVectorStorage]) {
+    for s in stores {
+        s.drop_all().await.expect("drop_all");
+    }
+}
