@@ -145,12 +145,10 @@ pub(crate) enum Command {
         /// Graph engine.
         #[arg(long, value_enum, default_value = "age")]
         graph: GraphArg,
-        /// Embedding model name of the vector tables.
+        /// Embedding model name of the vector tables (found in the database when
+        /// only one model's tables exist).
         #[arg(long)]
         model_name: Option<String>,
-        /// Embedding dimension of the vector tables.
-        #[arg(long)]
-        embedding_dim: Option<usize>,
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -83,7 +83,13 @@ pub(crate) struct FoundVectorTable {
 
 /// Finds the vector table of `ns` (with `model`'s suffix when given) and reads its
 /// dimension from the column type.
-pub(crate) async fn find_vector_table(pool: &PgPool, ns: VectorNamespace, model: Option<&str>) -> Result<FoundVectorTable> {
+/// When several tables match, only those holding rows of `workspace` count.
+pub(crate) async fn find_vector_table(
+    pool: &PgPool,
+    ns: VectorNamespace,
+    model: Option<&str>,
+    workspace: &Workspace,
+) -> Result<FoundVectorTable> {
     let base = ns.base_table().to_lowercase();
     let conn = pool.get().await?;
     let rows = conn
@@ -99,11 +105,26 @@ pub(crate) async fn find_vector_table(pool: &PgPool, ns: VectorNamespace, model:
         Some(m) => ddl::vector_table_name(ns, Some(m), dim).map(|t| t.to_lowercase() == name).unwrap_or(false),
         None => true,
     };
-    let found: Vec<(String, usize)> = rows
+    let mut found: Vec<(String, usize)> = rows
         .iter()
         .map(|r| (r.get::<_, String>(0), r.get::<_, i32>(1).max(0) as usize))
         .filter(|(name, dim)| wanted(name, *dim))
         .collect();
+    if found.len() > 1 {
+        let mut with_rows = Vec::new();
+        for (name, dim) in found.drain(..) {
+            let q = lightrag_pg_pool::ident::quote_ident(&name)?;
+            let has: bool = conn
+                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {q} WHERE workspace = $1)"), &[&workspace.as_str()])
+                .await
+                .map_err(db_error)?
+                .get(0);
+            if has {
+                with_rows.push((name, dim));
+            }
+        }
+        found = with_rows;
+    }
     match found.as_slice() {
         [(name, dim)] => {
             let suffix = name.strip_prefix(&base).and_then(|s| s.strip_prefix('_')).map(|s| {

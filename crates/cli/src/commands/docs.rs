@@ -7,6 +7,7 @@ use lightrag_pg::docstatus::PgDocStatusStorage;
 use crate::args::DocsCommand;
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 pub(crate) async fn run(ctx: &Context, cmd: DocsCommand) -> Result<()> {
     let store = PgDocStatusStorage::new(ctx.pool().await?, ctx.workspace()?)?;
@@ -32,9 +33,9 @@ pub(crate) async fn run(ctx: &Context, cmd: DocsCommand) -> Result<()> {
                 return output::json(&serde_json::json!({ "total": page.total, "docs": docs }));
             }
             for (id, d) in &page.docs {
-                println!("{:<12} {:<45} {}", d.status.as_str(), id, d.file_path);
+                outln!("{:<12} {:<45} {}", d.status.as_str(), id, d.file_path);
             }
-            println!("({} of {} documents)", page.docs.len(), page.total);
+            outln!("({} of {} documents)", page.docs.len(), page.total);
             Ok(())
         }
         DocsCommand::Counts(f) => {
@@ -48,9 +49,9 @@ pub(crate) async fn run(ctx: &Context, cmd: DocsCommand) -> Result<()> {
                 return output::json(&m);
             }
             for (s, n) in &counts.counts {
-                println!("{:<14} {n}", s.as_str());
+                outln!("{:<14} {n}", s.as_str());
             }
-            println!("{:<14} {}", "all", counts.total);
+            outln!("{:<14} {}", "all", counts.total);
             Ok(())
         }
     }

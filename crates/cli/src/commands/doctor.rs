@@ -5,6 +5,7 @@ use lightrag_pg_pool::PgPool;
 
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 pub(crate) async fn run(ctx: &Context, json: bool) -> Result<()> {
     // A lazy pool: the doctor reports an unreachable server instead of failing.
@@ -14,17 +15,17 @@ pub(crate) async fn run(ctx: &Context, json: bool) -> Result<()> {
         return output::json(&report);
     }
     let value = serde_json::to_value(&report).unwrap_or_default();
-    println!("server     {}", ctx.config.primary_host());
-    println!("reachable  {}", report.reachable);
+    outln!("server     {}", ctx.config.primary_host());
+    outln!("reachable  {}", report.reachable);
     if let Some(e) = &report.error {
-        println!("error      {e}");
+        outln!("error      {e}");
     }
     if let Some(server) = value.get("server").filter(|v| !v.is_null()) {
-        println!("version    {}", server["version"].as_str().unwrap_or("?"));
+        outln!("version    {}", server["version"].as_str().unwrap_or("?"));
     }
     if let Some(exts) = value.get("extensions").and_then(|v| v.as_array()) {
         for e in exts {
-            println!(
+            outln!(
                 "extension  {:<20} installed {:<8} available {}",
                 e["name"].as_str().unwrap_or("?"),
                 e["installed_version"].as_str().unwrap_or("-"),
@@ -33,11 +34,11 @@ pub(crate) async fn run(ctx: &Context, json: bool) -> Result<()> {
         }
     }
     if let Some(tables) = value.get("tables").and_then(|v| v.as_array()) {
-        println!("tables     {}", tables.len());
+        outln!("tables     {}", tables.len());
     }
     if let Some(warnings) = value.get("warnings").and_then(|v| v.as_array()) {
         for w in warnings {
-            println!("warning    {}", w.get("message").and_then(|m| m.as_str()).unwrap_or(&w.to_string()));
+            outln!("warning    {}", w.get("message").and_then(|m| m.as_str()).unwrap_or(&w.to_string()));
         }
     }
     Ok(())

@@ -60,7 +60,7 @@ pub(crate) async fn run(ctx: &Context, graph: GraphArg, model_name: Option<Strin
         .collect();
     let mut vectors = Map::new();
     for ns in VectorNamespace::ALL {
-        let Ok(found) = find_vector_table(&pool, ns, model_name.as_deref()).await else {
+        let Ok(found) = find_vector_table(&pool, ns, model_name.as_deref(), &ws).await else {
             vectors.insert(ns.as_str().to_owned(), json!({}));
             continue;
         };

@@ -5,6 +5,7 @@ use lightrag_pg::{KnowledgeGraph, Result};
 use crate::args::{GraphArg, GraphFormat};
 use crate::context::{Context, engine};
 use crate::output;
+use crate::output::outln;
 
 pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, max_nodes: usize, format: GraphFormat, g: GraphArg) -> Result<()> {
     let pool = ctx.pool().await?;
@@ -14,22 +15,22 @@ pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, max_nodes: usi
     match format {
         GraphFormat::Json => output::json(&kg),
         GraphFormat::Graphml => {
-            println!("{}", to_graphml(&kg));
+            outln!("{}", to_graphml(&kg));
             Ok(())
         }
         GraphFormat::Dot => {
-            println!("{}", to_dot(&kg));
+            outln!("{}", to_dot(&kg));
             Ok(())
         }
         GraphFormat::Text => {
-            println!("{} nodes, {} edges{}", kg.nodes.len(), kg.edges.len(), if kg.is_truncated { " (truncated)" } else { "" });
+            outln!("{} nodes, {} edges{}", kg.nodes.len(), kg.edges.len(), if kg.is_truncated { " (truncated)" } else { "" });
             for n in &kg.nodes {
                 let ty = n.properties.entity_type().unwrap_or("");
-                println!("  node  {:<30} {ty}", n.id);
+                outln!("  node  {:<30} {ty}", n.id);
             }
             for e in &kg.edges {
                 let kw = e.properties.keywords().unwrap_or("");
-                println!("  edge  {} -- {}  {kw}", e.source, e.target);
+                outln!("  edge  {} -- {}  {kw}", e.source, e.target);
             }
             Ok(())
         }

@@ -6,6 +6,7 @@ use lightrag_pg_pool::VectorIndexSettings;
 use crate::args::{GraphArg, IndexArg, MetricArg};
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 pub(crate) struct InitArgs {
     pub(crate) graph: GraphArg,
@@ -63,7 +64,7 @@ pub(crate) async fn run(ctx: &Context, a: InitArgs, json: bool) -> Result<()> {
     if json {
         output::json(&report)
     } else {
-        println!(
+        outln!(
             "workspace '{}' ready ({} graph, {} dimensions) in {:.2}s",
             storages.workspace(),
             report["graph"].as_str().unwrap_or(""),

@@ -6,6 +6,7 @@ mod dump;
 mod graph;
 mod init;
 mod kv;
+mod migrate;
 mod search;
 mod stats;
 mod workspace;
@@ -23,9 +24,12 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Init { graph, vector_index, metric, embedding_dim, model_name, json } => {
             init::run(&ctx, init::InitArgs { graph, vector_index, metric, embedding_dim, model_name }, json.json).await
         }
-        Command::Migrate { .. } | Command::Export { .. } => Err(lightrag_pg::Error::Unsupported {
-            what: "migrate/export are not built into this binary yet".into(),
-        }),
+        Command::Migrate { from, graph, model_name, dry_run, memory, json } => {
+            migrate::migrate(&ctx, &from, graph, model_name, dry_run, memory, json.json).await
+        }
+        Command::Export { to, graphml, graph, model_name, json } => {
+            migrate::export(&ctx, &to, graphml, graph, model_name, json.json).await
+        }
         Command::Stats(f) => stats::run(&ctx, f.json).await,
         Command::Graph { label, depth, max_nodes, format, graph } => {
             graph::run(&ctx, &label, depth, max_nodes, format, graph).await

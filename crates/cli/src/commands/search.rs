@@ -8,6 +8,7 @@ use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 use crate::args::VectorNsArg;
 use crate::context::{Context, find_vector_table};
 use crate::output;
+use crate::output::outln;
 
 pub(crate) struct SearchArgs {
     pub(crate) namespace: VectorNsArg,
@@ -32,7 +33,7 @@ pub(crate) async fn run(ctx: &Context, a: SearchArgs, json: bool) -> Result<()> 
     let (dimension, model) = match a.embedding_dim {
         Some(d) => (d, a.model_name.clone()),
         None => {
-            let found = find_vector_table(&pool, ns, a.model_name.as_deref()).await?;
+            let found = find_vector_table(&pool, ns, a.model_name.as_deref(), &ctx.workspace()?).await?;
             (found.dimension, a.model_name.clone().or(found.model_name))
         }
     };
@@ -63,7 +64,7 @@ pub(crate) async fn run(ctx: &Context, a: SearchArgs, json: bool) -> Result<()> 
             .find_map(|k| h.metadata.get(*k).and_then(|v| v.as_str()))
             .unwrap_or("");
         let label: String = label.chars().take(60).collect();
-        println!("{:.4}  {:<40}  {label}", h.similarity, h.id);
+        outln!("{:.4}  {:<40}  {label}", h.similarity, h.id);
     }
     Ok(())
 }

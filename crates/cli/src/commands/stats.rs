@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 /// The LightRAG tables with a `workspace` column in the current schema.
 pub(crate) async fn workspace_tables(conn: &PgConn) -> Result<Vec<String>> {
@@ -94,21 +95,21 @@ pub(crate) async fn run(ctx: &Context, json_out: bool) -> Result<()> {
     if json_out {
         return output::json(&report);
     }
-    println!("rows per workspace:");
+    outln!("rows per workspace:");
     for c in &counts {
-        println!("  {:<45} {:<30} {}", c["table"].as_str().unwrap_or(""), c["workspace"].as_str().unwrap_or(""), c["rows"]);
+        outln!("  {:<45} {:<30} {}", c["table"].as_str().unwrap_or(""), c["workspace"].as_str().unwrap_or(""), c["rows"]);
     }
-    println!("tables:");
+    outln!("tables:");
     for t in &tables {
-        println!("  {:<45} {:>12} bytes  dead {}", t["table"].as_str().unwrap_or(""), t["total_bytes"], t["dead_tuples"]);
+        outln!("  {:<45} {:>12} bytes  dead {}", t["table"].as_str().unwrap_or(""), t["total_bytes"], t["dead_tuples"]);
     }
-    println!("indexes: {}   connections: {}", indexes.len(), connections.len());
+    outln!("indexes: {}   connections: {}", indexes.len(), connections.len());
     if statements.is_empty() {
-        println!("top statements: (pg_stat_statements not installed in this database)");
+        outln!("top statements: (pg_stat_statements not installed in this database)");
     } else {
-        println!("top statements:");
+        outln!("top statements:");
         for s in &statements {
-            println!("  {:>10} ms  {}", s["total_ms"], s["query"].as_str().unwrap_or("").replace('\n', " "));
+            outln!("  {:>10} ms  {}", s["total_ms"], s["query"].as_str().unwrap_or("").replace('\n', " "));
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use crate::args::WorkspaceCommand;
 use crate::commands::stats::workspace_tables;
 use crate::context::Context;
 use crate::output;
+use crate::output::outln;
 
 async fn age_installed(pool: &lightrag_pg_pool::PgPool) -> Result<bool> {
     let conn = pool.get().await?;
@@ -49,10 +50,10 @@ pub(crate) async fn run(ctx: &Context, cmd: WorkspaceCommand) -> Result<()> {
                 return output::json(&serde_json::json!({ "workspaces": ws, "age_graphs": graphs }));
             }
             for (n, c) in &names {
-                println!("{n:<40} {c} rows");
+                outln!("{n:<40} {c} rows");
             }
             for g in &graphs {
-                println!("{g:<40} (AGE graph)");
+                outln!("{g:<40} (AGE graph)");
             }
             Ok(())
         }
@@ -78,7 +79,7 @@ pub(crate) async fn run(ctx: &Context, cmd: WorkspaceCommand) -> Result<()> {
                 graph.initialize().await?;
                 graph.drop_all().await?;
             }
-            println!("dropped workspace '{ws}': {deleted} rows");
+            outln!("dropped workspace '{ws}': {deleted} rows");
             Ok(())
         }
         WorkspaceCommand::Copy { from, to } => {
@@ -128,7 +129,7 @@ pub(crate) async fn run(ctx: &Context, cmd: WorkspaceCommand) -> Result<()> {
                 graph_nodes = src.get_all_labels().await?.len();
                 tracing::info!(?report, "AGE graph copied");
             }
-            println!("copied workspace '{from}' to '{to}': {copied} rows, {graph_nodes} AGE graph nodes");
+            outln!("copied workspace '{from}' to '{to}': {copied} rows, {graph_nodes} AGE graph nodes");
             Ok(())
         }
     }
