@@ -251,6 +251,11 @@ pub struct PgConfig {
     /// `POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH` (default 5000 here; LightRAG uses
     /// 200): rows per statement when a large upsert streams in batches.
     pub upsert_batch_rows: usize,
+    /// `POSTGRES_VECTOR_PARTITIONED` (default `false`): vector tables this
+    /// project creates are LIST-partitioned by `workspace`, one partition (with
+    /// its own vector index) per workspace and a DEFAULT partition for the rest.
+    /// Existing tables keep their layout.
+    pub vector_partitioned: bool,
 }
 
 impl Default for PgConfig {
@@ -279,6 +284,7 @@ impl Default for PgConfig {
             age_allow_unsupported_version: false,
             vector: VectorIndexSettings::default(),
             upsert_batch_rows: 5000,
+            vector_partitioned: false,
         }
     }
 }
@@ -303,6 +309,7 @@ impl fmt::Debug for PgConfig {
             .field("retry", &self.retry)
             .field("age_session_init", &self.age_session_init)
             .field("vector", &self.vector)
+            .field("vector_partitioned", &self.vector_partitioned)
             .finish_non_exhaustive()
     }
 }
@@ -591,6 +598,9 @@ impl PgConfig {
             let n: usize = parse("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", &v, "row count")?;
             self.upsert_batch_rows = n.max(1);
         }
+        if let Some(v) = get("POSTGRES_VECTOR_PARTITIONED") {
+            self.vector_partitioned = parse_bool("POSTGRES_VECTOR_PARTITIONED", &v)?;
+        }
         Ok(())
     }
 
@@ -765,6 +775,11 @@ impl PgConfigBuilder {
     /// Vector index settings.
     pub fn vector(mut self, v: VectorIndexSettings) -> Self {
         self.0.vector = v;
+        self
+    }
+    /// `POSTGRES_VECTOR_PARTITIONED`: one partition per workspace in new vector tables.
+    pub fn vector_partitioned(mut self, on: bool) -> Self {
+        self.0.vector_partitioned = on;
         self
     }
     /// The configuration.
@@ -956,6 +971,7 @@ mod tests {
         ("POSTGRES_IVFFLAT_LISTS", "40", |c| c.vector.ivfflat_lists == 40),
         ("POSTGRES_IVFFLAT_PROBES", "8", |c| c.vector.ivfflat_probes == 8),
         ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "300", |c| c.upsert_batch_rows == 300),
+        ("POSTGRES_VECTOR_PARTITIONED", "true", |c| c.vector_partitioned),
     ];
 
     /// Every `POSTGRES_*` name this module reads.
@@ -1030,6 +1046,7 @@ mod tests {
             ("POSTGRES_IVFFLAT_LISTS", "1.5", "POSTGRES_IVFFLAT_LISTS: invalid positive integer '1.5'"),
             ("POSTGRES_IVFFLAT_PROBES", "0", "POSTGRES_IVFFLAT_PROBES: invalid positive integer '0'"),
             ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "-1", "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH: invalid row count '-1'"),
+            ("POSTGRES_VECTOR_PARTITIONED", "maybe", "POSTGRES_VECTOR_PARTITIONED: invalid boolean 'maybe'"),
         ];
         for (key, value, expected) in bad {
             let err = from(&[(key, value)]).unwrap_err();
@@ -1042,6 +1059,21 @@ mod tests {
                 "{name} has no bad-value test"
             );
         }
+    }
+
+    #[test]
+    fn vector_partitioned_is_an_opt_in_boolean() {
+        assert!(!from(&[]).unwrap().vector_partitioned, "off by default, as LightRAG's layout");
+        for on in ["1", "true", "YES", "on"] {
+            assert!(from(&[("POSTGRES_VECTOR_PARTITIONED", on)]).unwrap().vector_partitioned, "{on}");
+        }
+        for off in ["0", "false", "no", "off"] {
+            assert!(!from(&[("POSTGRES_VECTOR_PARTITIONED", off)]).unwrap().vector_partitioned, "{off}");
+        }
+        assert!(PgConfig::builder().vector_partitioned(true).build().vector_partitioned);
+        let mut map = HashMap::new();
+        map.insert("vector_partitioned".to_owned(), "true".to_owned());
+        assert!(PgConfig::from_map(&map).unwrap().vector_partitioned, "config.ini name");
     }
 
     #[test]

@@ -175,18 +175,11 @@ pub fn vector_table_name(ns: VectorNamespace, model_name: Option<&str>, dimensio
     Ok(name)
 }
 
-/// `CREATE TABLE` and the id indexes of a vector table (no vector index; see
-/// [`vector_index`]). `table` is the name from [`vector_table_name`].
-///
-/// # Errors
-/// [`Error::InvalidInput`] for a bad table name.
-pub fn vector_table(ns: VectorNamespace, table: &str, column: VectorColumn, dimension: usize) -> Result<Vec<String>, Error> {
-    let lower = table.to_lowercase();
-    let q = quote_ident(&lower)?;
-    let pk = quote_ident(&format!("{lower}_pk"))?;
+/// The columns of a vector table, in LightRAG's order.
+fn vector_columns(ns: VectorNamespace, column: VectorColumn, dimension: usize) -> String {
     let vec = format!("{}({dimension})", column.type_name().to_uppercase());
     let ts = "create_time TIMESTAMP(0) DEFAULT CURRENT_TIMESTAMP, update_time TIMESTAMP(0) DEFAULT CURRENT_TIMESTAMP";
-    let cols = match ns {
+    match ns {
         VectorNamespace::Chunks => format!(
             "id VARCHAR(255), workspace VARCHAR(255), full_doc_id VARCHAR(256), chunk_order_index INTEGER, \
              tokens INTEGER, content TEXT, content_vector {vec}, file_path TEXT NULL, {ts}"
@@ -199,7 +192,19 @@ pub fn vector_table(ns: VectorNamespace, table: &str, column: VectorColumn, dime
             "id VARCHAR(255), workspace VARCHAR(255), source_id VARCHAR(512), target_id VARCHAR(512), \
              content TEXT, content_vector {vec}, {ts}, chunk_ids VARCHAR(255)[] NULL, file_path TEXT NULL"
         ),
-    };
+    }
+}
+
+/// `CREATE TABLE` and the id indexes of a vector table (no vector index; see
+/// [`vector_index`]). `table` is the name from [`vector_table_name`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad table name.
+pub fn vector_table(ns: VectorNamespace, table: &str, column: VectorColumn, dimension: usize) -> Result<Vec<String>, Error> {
+    let lower = table.to_lowercase();
+    let q = quote_ident(&lower)?;
+    let pk = quote_ident(&format!("{lower}_pk"))?;
+    let cols = vector_columns(ns, column, dimension);
     Ok(vec![
         format!("CREATE TABLE IF NOT EXISTS {q} ({cols}, CONSTRAINT {pk} PRIMARY KEY (workspace, id))"),
         format!("CREATE INDEX IF NOT EXISTS {} ON {q} (id)", quote_ident(&safe_index_name(table, "id"))?),
@@ -249,6 +254,22 @@ pub fn vector_index_name(table: &str, column: VectorColumn, index: VectorIndex, 
 /// [`Error::InvalidInput`] for a bad table name.
 pub fn vector_index(table: &str, column: VectorColumn, index: VectorIndex, metric: DistanceMetric) -> Result<Option<String>, Error> {
     let Some(name) = vector_index_name(table, column, index, metric) else { return Ok(None) };
+    vector_index_named(&name, table, column, index, metric)
+}
+
+/// `CREATE INDEX IF NOT EXISTS <name>` for the vector column of `table`, or
+/// `None` for [`VectorIndex::None`]: [`vector_index`] with a chosen index name
+/// (the per-partition indexes of a partitioned table).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad table or index name.
+pub fn vector_index_named(
+    name: &str,
+    table: &str,
+    column: VectorColumn,
+    index: VectorIndex,
+    metric: DistanceMetric,
+) -> Result<Option<String>, Error> {
     let q = quote_ident(&table.to_lowercase())?;
     let ops = opclass(column, metric);
     let (method, with) = match index {
@@ -258,8 +279,320 @@ pub fn vector_index(table: &str, column: VectorColumn, index: VectorIndex, metri
     };
     Ok(Some(format!(
         "CREATE INDEX IF NOT EXISTS {} ON {q} USING {method} (content_vector {ops}) WITH ({with})",
-        quote_ident(&name)?
+        quote_ident(name)?
     )))
+}
+
+// ---------------------------------------------------------------------------
+// Partitioned vector tables (not LightRAG's: an opt-in layout of this project
+// that keeps LightRAG's table name, columns and primary key).
+// ---------------------------------------------------------------------------
+
+/// Bytes of the table name kept at the front of a partition's name.
+const PARTITION_TABLE_PREFIX: usize = 24;
+/// Bytes of the cleaned workspace name kept in a partition's name.
+const PARTITION_WORKSPACE_PART: usize = 16;
+/// The longest name [`vector_partition_name`] and its siblings produce, leaving
+/// room for the `_pk`, `_id`, `_wid`, `_vec`, `_ck` suffixes of its objects.
+pub const MAX_PARTITION_NAME_BYTES: usize = 56;
+
+/// `s` cut to at most `max` bytes (the names here are ASCII).
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A workspace name reduced to `[a-z0-9_]` for readability (the hash keeps names apart).
+fn clean_workspace(workspace: &str) -> String {
+    let clean: String = workspace
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    cut(clean.trim_matches('_'), PARTITION_WORKSPACE_PART).trim_end_matches('_').to_owned()
+}
+
+fn partition_object_name(table: &str, kind: &str, workspace: &str) -> String {
+    let lower = table.to_lowercase();
+    let hash = lightrag_pg_core::ids::md5_hex(&format!("{lower}\u{1f}{workspace}"));
+    let ws = clean_workspace(workspace);
+    let prefix = cut(&lower, PARTITION_TABLE_PREFIX).trim_end_matches('_');
+    if ws.is_empty() {
+        format!("{prefix}_{kind}_{}", &hash[..12])
+    } else {
+        format!("{prefix}_{kind}_{ws}_{}", &hash[..12])
+    }
+}
+
+/// The partition that holds `workspace`'s rows of the partitioned vector table
+/// `table`: `<table, ≤ 24 bytes>_p_<workspace in [a-z0-9_], ≤ 16 bytes>_<12 hex of
+/// md5(table, workspace)>`, at most [`MAX_PARTITION_NAME_BYTES`] bytes. The hash
+/// covers the exact workspace name, so `Team-A` and `team_a` get different
+/// partitions.
+pub fn vector_partition_name(table: &str, workspace: &str) -> String {
+    partition_object_name(table, "p", workspace)
+}
+
+/// The standalone table a bulk load of `workspace` builds before it becomes the
+/// workspace's partition (named like [`vector_partition_name`], with `_l_`).
+pub fn vector_load_table_name(table: &str, workspace: &str) -> String {
+    partition_object_name(table, "l", workspace)
+}
+
+/// The DEFAULT partition of a partitioned vector table: `<table>_default`, or a
+/// hashed name when that would exceed [`MAX_PARTITION_NAME_BYTES`].
+pub fn vector_default_partition_name(table: &str) -> String {
+    let lower = table.to_lowercase();
+    let plain = format!("{lower}_default");
+    if plain.len() <= MAX_PARTITION_NAME_BYTES {
+        plain
+    } else {
+        let hash = lightrag_pg_core::ids::md5_hex(&lower);
+        format!("{}_default_{}", cut(&lower, PARTITION_TABLE_PREFIX).trim_end_matches('_'), &hash[..12])
+    }
+}
+
+/// The partitioned table an unpartitioned `table` is rebuilt into before it
+/// takes the table's name (`<table, ≤ 24 bytes>_c_<12 hex>`).
+pub fn vector_conversion_table_name(table: &str) -> String {
+    let lower = table.to_lowercase();
+    let hash = lightrag_pg_core::ids::md5_hex(&format!("{lower}\u{1f}convert"));
+    format!("{}_c_{}", cut(&lower, PARTITION_TABLE_PREFIX).trim_end_matches('_'), &hash[..12])
+}
+
+/// The names of the objects of one partition (or standalone table) `name`:
+/// primary key, `(id)` index, `(workspace, id)` index, vector index and the
+/// CHECK constraint that pins the workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionObjects {
+    /// The table.
+    pub table: String,
+    /// `PRIMARY KEY (workspace, id)`: `<table>_pk`.
+    pub primary_key: String,
+    /// The `(id)` index: `<table>_id`.
+    pub id_index: String,
+    /// The `(workspace, id)` index: `<table>_wid`.
+    pub workspace_id_index: String,
+    /// The vector index: `<table>_vec`.
+    pub vector_index: String,
+    /// `CHECK (workspace = …)`: `<table>_ck`.
+    pub check: String,
+}
+
+impl PartitionObjects {
+    /// The object names of table `name`.
+    pub fn of(name: &str) -> Self {
+        Self {
+            table: name.to_owned(),
+            primary_key: format!("{name}_pk"),
+            id_index: format!("{name}_id"),
+            workspace_id_index: format!("{name}_wid"),
+            vector_index: format!("{name}_vec"),
+            check: format!("{name}_ck"),
+        }
+    }
+}
+
+/// `CREATE TABLE` and the id indexes of a vector table LIST-partitioned by
+/// `workspace`: LightRAG's name, columns, primary key `(workspace, id)` and index
+/// names (the indexes are partitioned indexes, so Python LightRAG's `pg_indexes`
+/// checks find them). The DEFAULT partition is
+/// [`vector_default_partition`]; the vector index is [`vector_index`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad table name.
+pub fn vector_table_partitioned(
+    ns: VectorNamespace,
+    table: &str,
+    column: VectorColumn,
+    dimension: usize,
+) -> Result<Vec<String>, Error> {
+    let mut stmts = vector_table(ns, table, column, dimension)?;
+    let create = &mut stmts[0];
+    create.push_str(" PARTITION BY LIST (workspace)");
+    Ok(stmts)
+}
+
+/// `CREATE TABLE IF NOT EXISTS <default> PARTITION OF <table> DEFAULT`: where
+/// rows of workspaces without their own partition go (those Python LightRAG
+/// creates, for example).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad table name.
+pub fn vector_default_partition(table: &str) -> Result<String, Error> {
+    Ok(format!(
+        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
+        quote_ident(&vector_default_partition_name(table))?,
+        quote_ident(&table.to_lowercase())?
+    ))
+}
+
+/// A partitioned copy of vector table `ns` named `name` (no `IF NOT EXISTS`: it
+/// is built fresh, inside the transaction of a conversion), with the constraint
+/// and index names of [`PartitionObjects::of`]`(name)`: the table an
+/// unpartitioned table is converted into.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_partitioned_copy(
+    ns: VectorNamespace,
+    name: &str,
+    column: VectorColumn,
+    dimension: usize,
+) -> Result<Vec<String>, Error> {
+    let mut stmts = vector_partition_table(ns, name, column, dimension)?;
+    stmts[0].push_str(" PARTITION BY LIST (workspace)");
+    stmts.extend(vector_partition_indexes(name)?);
+    Ok(stmts)
+}
+
+/// A standalone vector table shaped like a partition, named `name`, with its
+/// primary key `<name>_pk` (no `IF NOT EXISTS`: a bulk load builds it fresh
+/// inside its transaction). Its secondary indexes come after the data
+/// ([`vector_partition_indexes`]), its vector index last
+/// ([`vector_index_named`] with [`PartitionObjects::vector_index`]).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_partition_table(
+    ns: VectorNamespace,
+    name: &str,
+    column: VectorColumn,
+    dimension: usize,
+) -> Result<Vec<String>, Error> {
+    let o = PartitionObjects::of(name);
+    Ok(vec![format!(
+        "CREATE TABLE {} ({}, CONSTRAINT {} PRIMARY KEY (workspace, id))",
+        quote_ident(name)?,
+        vector_columns(ns, column, dimension),
+        quote_ident(&o.primary_key)?
+    )])
+}
+
+/// The `(id)` and `(workspace, id)` indexes of partition `name` (they match the
+/// partitioned indexes of the parent, so `ATTACH PARTITION` adopts them).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_partition_indexes(name: &str) -> Result<Vec<String>, Error> {
+    let o = PartitionObjects::of(name);
+    let q = quote_ident(name)?;
+    Ok(vec![
+        format!("CREATE INDEX IF NOT EXISTS {} ON {q} (id)", quote_ident(&o.id_index)?),
+        format!("CREATE INDEX IF NOT EXISTS {} ON {q} (workspace, id)", quote_ident(&o.workspace_id_index)?),
+    ])
+}
+
+/// Escapes a quoted identifier for the format string of a server-side `format()`.
+fn format_string(quoted: &str) -> String {
+    quoted.replace('\'', "''").replace('%', "%%")
+}
+
+/// A query that RETURNS the DDL pinning table `name` to one workspace: run it with
+/// the workspace bound as `$1` (`SELECT format(… %L …, $1::text)`: the server
+/// quotes the value, which never enters SQL text here), then execute the text it
+/// returns: `ALTER TABLE <name> ADD CONSTRAINT <name>_ck CHECK (workspace IS NOT
+/// NULL AND workspace = '<ws>')`. The constraint implies the partition bound, so
+/// `ATTACH PARTITION` skips its validation scan.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_partition_check(name: &str) -> Result<String, Error> {
+    let o = PartitionObjects::of(name);
+    Ok(format!(
+        "SELECT format('ALTER TABLE {} ADD CONSTRAINT {} CHECK (workspace IS NOT NULL AND workspace = %L)', $1::text)",
+        format_string(&quote_ident(name)?),
+        format_string(&quote_ident(&o.check)?)
+    ))
+}
+
+/// A query that RETURNS `ALTER TABLE <parent> ATTACH PARTITION <name> FOR VALUES IN
+/// ('<ws>')`, with the workspace bound as `$1` (see [`vector_partition_check`]).
+/// `ATTACH` takes a SHARE UPDATE EXCLUSIVE lock on the parent (reads and writes
+/// of other partitions go on) and adopts the table's matching indexes.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_attach_partition(parent: &str, name: &str) -> Result<String, Error> {
+    Ok(format!(
+        "SELECT format('ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN (%L)', $1::text)",
+        format_string(&quote_ident(&parent.to_lowercase())?),
+        format_string(&quote_ident(name)?)
+    ))
+}
+
+/// Renames partition (or standalone table) `from` and its
+/// [`PartitionObjects`] to those of `to`. The vector index is renamed only when
+/// `vector_index` is set.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_partition_rename(from: &str, to: &str, vector_index: bool, check: bool) -> Result<Vec<String>, Error> {
+    let (a, b) = (PartitionObjects::of(from), PartitionObjects::of(to));
+    let mut stmts = vec![format!("ALTER TABLE {} RENAME TO {}", quote_ident(from)?, quote_ident(to)?)];
+    let t = quote_ident(to)?;
+    stmts.push(format!(
+        "ALTER TABLE {t} RENAME CONSTRAINT {} TO {}",
+        quote_ident(&a.primary_key)?,
+        quote_ident(&b.primary_key)?
+    ));
+    if check {
+        stmts.push(format!("ALTER TABLE {t} RENAME CONSTRAINT {} TO {}", quote_ident(&a.check)?, quote_ident(&b.check)?));
+    }
+    let mut indexes = vec![(&a.id_index, &b.id_index), (&a.workspace_id_index, &b.workspace_id_index)];
+    if vector_index {
+        indexes.push((&a.vector_index, &b.vector_index));
+    }
+    for (x, y) in indexes {
+        stmts.push(format!("ALTER INDEX {} RENAME TO {}", quote_ident(x)?, quote_ident(y)?));
+    }
+    Ok(stmts)
+}
+
+/// Gives a partitioned copy built by [`vector_partitioned_copy`] (named `from`)
+/// LightRAG's names for `table`: the table, its primary key `<table>_pk`, the
+/// `idx_<table>_id` / `idx_<table>_workspace_id` indexes and, when
+/// `vector_index_name` is given, the vector index; the DEFAULT partition
+/// `default_from` becomes [`vector_default_partition_name`]. Run after the old
+/// table is gone.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn vector_partitioned_copy_rename(
+    from: &str,
+    table: &str,
+    default_from: &str,
+    vector_index_name: Option<&str>,
+) -> Result<Vec<String>, Error> {
+    let a = PartitionObjects::of(from);
+    let lower = table.to_lowercase();
+    let t = quote_ident(&lower)?;
+    let mut stmts = vec![
+        format!("ALTER TABLE {} RENAME TO {t}", quote_ident(from)?),
+        format!(
+            "ALTER TABLE {t} RENAME CONSTRAINT {} TO {}",
+            quote_ident(&a.primary_key)?,
+            quote_ident(&format!("{lower}_pk"))?
+        ),
+        format!("ALTER INDEX {} RENAME TO {}", quote_ident(&a.id_index)?, quote_ident(&safe_index_name(table, "id"))?),
+        format!(
+            "ALTER INDEX {} RENAME TO {}",
+            quote_ident(&a.workspace_id_index)?,
+            quote_ident(&safe_index_name(table, "workspace_id"))?
+        ),
+        format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote_ident(default_from)?,
+            quote_ident(&vector_default_partition_name(table))?
+        ),
+    ];
+    if let Some(name) = vector_index_name {
+        stmts.push(format!("ALTER INDEX {} RENAME TO {}", quote_ident(&a.vector_index)?, quote_ident(name)?));
+    }
+    Ok(stmts)
 }
 
 /// The table engine's schema (LightRAG's `PGTableGraphStorage`, spec §10.2).
@@ -334,5 +667,90 @@ mod tests {
             "CREATE INDEX IF NOT EXISTS \"idx_lightrag_vdb_entity_hnsw_cosine\" ON \"lightrag_vdb_entity\" \
              USING hnsw (content_vector vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
         );
+    }
+
+    #[test]
+    fn vector_index_keeps_its_output_through_vector_index_named() {
+        let named = vector_index_named(
+            "p_vec",
+            "LIGHTRAG_VDB_CHUNKS_m_8d",
+            VectorColumn::HalfVec,
+            VectorIndex::IvfFlat { lists: 7 },
+            DistanceMetric::L2,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            named,
+            "CREATE INDEX IF NOT EXISTS \"p_vec\" ON \"lightrag_vdb_chunks_m_8d\" USING ivfflat (content_vector halfvec_l2_ops) WITH (lists = 7)"
+        );
+        assert!(vector_index_named("x", "t", VectorColumn::Vector, VectorIndex::None, DistanceMetric::Cosine).unwrap().is_none());
+    }
+
+    #[test]
+    fn partition_names_are_readable_hash_suffixed_and_short_enough_for_their_objects() {
+        let t = "LIGHTRAG_VDB_CHUNKS_text_embedding_3_large_3072d";
+        let p = vector_partition_name(t, "Team-A");
+        assert!(p.starts_with("lightrag_vdb_chunks_text_p_team_a_"), "{p}");
+        assert_eq!(p.len(), "lightrag_vdb_chunks_text_p_team_a_".len() + 12);
+        assert_ne!(p, vector_partition_name(t, "team_a"), "the hash covers the exact name");
+        assert_ne!(p, vector_partition_name("LIGHTRAG_VDB_ENTITY_text_embedding_3_large_3072d", "Team-A"));
+        assert_ne!(p, vector_load_table_name(t, "Team-A"));
+        for ws in ["研究", "a\"b'c%d", &"w".repeat(255), "default", "x y z", "___"] {
+            for name in [vector_partition_name(t, ws), vector_load_table_name(t, ws), vector_default_partition_name(t)] {
+                assert!(name.len() <= MAX_PARTITION_NAME_BYTES, "{name}");
+                assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{name}");
+                for obj in [format!("{name}_wid"), format!("{name}_vec"), format!("{name}_pk")] {
+                    crate::ident::quote_ident(&obj).unwrap();
+                }
+            }
+        }
+        assert_eq!(vector_partition_name(t, "研究").len(), "lightrag_vdb_chunks_text_p_".len() + 12, "non-ASCII names keep only the hash");
+        assert_eq!(vector_default_partition_name("LIGHTRAG_VDB_ENTITY_bge_m3_1024d"), "lightrag_vdb_entity_bge_m3_1024d_default");
+        assert_eq!(vector_default_partition_name(t), "lightrag_vdb_chunks_text_embedding_3_large_3072d_default");
+        let long = vector_default_partition_name("LIGHTRAG_VDB_RELATION_text_embedding_3_large_3072d");
+        assert!(long.starts_with("lightrag_vdb_relation_te_default_") && long.len() <= MAX_PARTITION_NAME_BYTES, "{long}");
+        assert!(vector_conversion_table_name(t).len() <= MAX_PARTITION_NAME_BYTES);
+    }
+
+    #[test]
+    fn a_partitioned_vector_table_keeps_lightrags_columns_key_and_index_names() {
+        let plain = vector_table(VectorNamespace::Entities, "LIGHTRAG_VDB_ENTITY", VectorColumn::Vector, 8).unwrap();
+        let part = vector_table_partitioned(VectorNamespace::Entities, "LIGHTRAG_VDB_ENTITY", VectorColumn::Vector, 8).unwrap();
+        assert_eq!(part[0], format!("{} PARTITION BY LIST (workspace)", plain[0]));
+        assert_eq!(part[1..], plain[1..]);
+        assert_eq!(
+            vector_default_partition("LIGHTRAG_VDB_ENTITY").unwrap(),
+            "CREATE TABLE IF NOT EXISTS \"lightrag_vdb_entity_default\" PARTITION OF \"lightrag_vdb_entity\" DEFAULT"
+        );
+    }
+
+    #[test]
+    fn partition_bounds_are_quoted_by_the_server_never_formatted_here() {
+        let check = vector_partition_check("it's_%s").unwrap();
+        assert_eq!(
+            check,
+            "SELECT format('ALTER TABLE \"it''s_%%s\" ADD CONSTRAINT \"it''s_%%s_ck\" CHECK (workspace IS NOT NULL AND workspace = %L)', $1::text)"
+        );
+        let attach = vector_attach_partition("LIGHTRAG_VDB_CHUNKS", "p1").unwrap();
+        assert_eq!(attach, "SELECT format('ALTER TABLE \"lightrag_vdb_chunks\" ATTACH PARTITION \"p1\" FOR VALUES IN (%L)', $1::text)");
+    }
+
+    #[test]
+    fn a_partition_copy_and_its_renames_name_every_object() {
+        let stmts = vector_partition_table(VectorNamespace::Chunks, "p1", VectorColumn::Vector, 4).unwrap();
+        assert!(stmts[0].starts_with("CREATE TABLE \"p1\" (id VARCHAR(255), workspace VARCHAR(255), full_doc_id"), "{}", stmts[0]);
+        assert!(stmts[0].ends_with("CONSTRAINT \"p1_pk\" PRIMARY KEY (workspace, id))"), "{}", stmts[0]);
+        let rename = vector_partition_rename("l1", "p1", true, true).unwrap();
+        assert_eq!(rename[0], "ALTER TABLE \"l1\" RENAME TO \"p1\"");
+        assert!(rename.contains(&"ALTER INDEX \"l1_vec\" RENAME TO \"p1_vec\"".to_owned()));
+        assert!(rename.contains(&"ALTER TABLE \"p1\" RENAME CONSTRAINT \"l1_ck\" TO \"p1_ck\"".to_owned()));
+        let copy = vector_partitioned_copy(VectorNamespace::Chunks, "c1", VectorColumn::Vector, 4).unwrap();
+        assert!(copy[0].ends_with("PARTITION BY LIST (workspace)") && copy.len() == 3);
+        let back = vector_partitioned_copy_rename("c1", "LIGHTRAG_VDB_CHUNKS", "c1_default", Some("idx_lightrag_vdb_chunks_hnsw_cosine")).unwrap();
+        assert!(back.contains(&"ALTER INDEX \"c1_wid\" RENAME TO \"idx_lightrag_vdb_chunks_workspace_id\"".to_owned()));
+        assert!(back.contains(&"ALTER TABLE \"lightrag_vdb_chunks\" RENAME CONSTRAINT \"c1_pk\" TO \"lightrag_vdb_chunks_pk\"".to_owned()));
+        assert!(back.contains(&"ALTER INDEX \"c1_vec\" RENAME TO \"idx_lightrag_vdb_chunks_hnsw_cosine\"".to_owned()));
+        assert!(back.contains(&"ALTER TABLE \"c1_default\" RENAME TO \"lightrag_vdb_chunks_default\"".to_owned()));
     }
 }

@@ -256,8 +256,9 @@ impl Manager {
 }
 
 /// AGE's session set-up: load the library and put `ag_catalog` on the path so
-/// agtype operators resolve.
-const AGE_SESSION_SQL: &str = "LOAD 'age'; SET search_path = ag_catalog, \"$user\", public";
+/// agtype operators resolve. It goes LAST: first, an unqualified `CREATE TABLE`
+/// on this pooled connection would create the table inside `ag_catalog`.
+const AGE_SESSION_SQL: &str = "LOAD 'age'; SET search_path = \"$user\", public, ag_catalog";
 
 impl Deref for Conn {
     type Target = Client;
@@ -354,7 +355,7 @@ impl PgConn {
             return Ok(());
         }
         let sql = match self.0.age_mode {
-            AgeSessionInit::Never => "SET search_path = ag_catalog, \"$user\", public",
+            AgeSessionInit::Never => "SET search_path = \"$user\", public, ag_catalog",
             _ => AGE_SESSION_SQL,
         };
         self.0.client.batch_execute(sql).await.map_err(|e| Error::Graph {

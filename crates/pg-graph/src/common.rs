@@ -1,0 +1,401 @@
+//! What both engines share: input validation and de-duplication, the retry
+//! loop, call timing, and the knowledge-graph search driven level by level.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use lightrag_pg_core::graph::canonical_pair;
+use lightrag_pg_core::{
+    EdgeRecord, Error, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result,
+    kv,
+};
+use lightrag_pg_pool::PgPool;
+use serde_json::Value;
+
+/// The edge type every knowledge-graph edge reports (LightRAG's AGE label).
+pub(crate) const EDGE_TYPE: &str = "DIRECTED";
+
+/// Attempts for lock conflicts (deadlock, serialization failure, lock not
+/// available) before the error reaches the caller.
+const LOCK_CONFLICT_ATTEMPTS: u32 = 12;
+
+/// Refuses an empty node id or NUL bytes in the id or the properties.
+pub(crate) fn validate_node(id: &str, properties: &Properties) -> Result<()> {
+    kv::validate_id(id, usize::MAX)?;
+    properties.validate(id)
+}
+
+/// Refuses empty endpoint ids or NUL bytes.
+pub(crate) fn validate_edge(a: &str, b: &str, properties: &Properties) -> Result<()> {
+    kv::validate_id(a, usize::MAX)?;
+    kv::validate_id(b, usize::MAX)?;
+    properties.validate(&format!("{a}-{b}"))
+}
+
+/// Validates every node, then folds repeated ids into one merged map (as calling
+/// `upsert_node` for each in turn would) with `entity_id` forced to the id.
+/// The result is sorted by id (code point), the order locks are taken in.
+pub(crate) fn prepare_nodes(nodes: Vec<(String, Properties)>) -> Result<Vec<(String, Properties)>> {
+    for (id, p) in &nodes {
+        validate_node(id, p)?;
+    }
+    let mut merged: HashMap<String, Properties> = HashMap::with_capacity(nodes.len());
+    for (id, p) in nodes {
+        merged.entry(id).or_default().0.extend(p.0);
+    }
+    let mut out: Vec<(String, Properties)> = merged
+        .into_iter()
+        .map(|(id, mut p)| {
+            p.0.insert("entity_id".to_owned(), Value::String(id.clone()));
+            (id, p)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// One edge to write: endpoints in the requested (stored) direction.
+#[derive(Debug, Clone)]
+pub(crate) struct EdgeWrite {
+    pub(crate) a: String,
+    pub(crate) b: String,
+    pub(crate) properties: Properties,
+}
+
+/// Validates every edge, then keeps the last write per unordered pair (edge
+/// properties are replaced, so earlier writes of a pair are invisible). The
+/// result is sorted by canonical pair.
+pub(crate) fn prepare_edges(edges: Vec<(String, String, Properties)>) -> Result<Vec<EdgeWrite>> {
+    for (a, b, p) in &edges {
+        validate_edge(a, b, p)?;
+    }
+    let mut last: HashMap<(String, String), EdgeWrite> = HashMap::with_capacity(edges.len());
+    for (a, b, properties) in edges {
+        let (lo, hi) = canonical_pair(&a, &b);
+        let key = (lo.to_owned(), hi.to_owned());
+        last.insert(key, EdgeWrite { a, b, properties });
+    }
+    let mut out: Vec<((String, String), EdgeWrite)> = last.into_iter().collect();
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    Ok(out.into_iter().map(|(_, e)| e).collect())
+}
+
+/// The distinct ids of a request, in first-seen order.
+pub(crate) fn distinct(ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Converts a count or limit for SQL.
+pub(crate) fn sql_limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Converts a count from SQL.
+pub(crate) fn from_count(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+fn is_lock_conflict(e: &Error) -> bool {
+    matches!(e.sqlstate(), Some("40P01" | "40001" | "55P03"))
+}
+
+fn lock_backoff(attempt: u32) -> Duration {
+    let base = 5u64.saturating_mul(1 << attempt.min(6));
+    let jitter = rand::random::<u64>() % (base + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// Runs an idempotent operation, replaying it after lock conflicts (deadlock,
+/// serialization failure: short jittered waits, [`LOCK_CONFLICT_ATTEMPTS`] in
+/// all) and after retryable connection failures (the pool's retry policy).
+pub(crate) async fn retry<T, F, Fut>(pool: &PgPool, what: &str, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let policy = pool.config().retry;
+    let (mut conflicts, mut failures) = (0u32, 1u32);
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if is_lock_conflict(&e) && conflicts + 1 < LOCK_CONFLICT_ATTEMPTS => {
+                conflicts += 1;
+                tracing::debug!(operation = what, attempt = conflicts, error = %e, "lock conflict; replaying");
+                tokio::time::sleep(lock_backoff(conflicts)).await;
+            }
+            Err(e) if !is_lock_conflict(&e) && e.is_retryable() && failures < policy.attempts => {
+                let wait = policy.delay(failures);
+                tracing::warn!(operation = what, attempt = failures, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
+                tokio::time::sleep(wait).await;
+                failures += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Awaits a storage call and logs its duration (a debug event inside the
+/// caller's span).
+pub(crate) async fn timed<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
+    let start = Instant::now();
+    let result = fut.await;
+    let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    match &result {
+        Ok(_) => tracing::debug!(elapsed_ms, "graph call done"),
+        Err(e) => tracing::debug!(elapsed_ms, error = %e, "graph call failed"),
+    }
+    result
+}
+
+/// Sorts `(id, neighbour)` pairs by neighbour and drops repeats (a self-loop
+/// found from both ends, or duplicate edges left by another writer).
+pub(crate) fn finish_pairs(id: &str, mut neighbours: Vec<String>) -> Vec<(String, String)> {
+    neighbours.sort();
+    neighbours.dedup();
+    neighbours.into_iter().map(|n| (id.to_owned(), n)).collect()
+}
+
+/// The queries the knowledge-graph search needs; each is one round trip.
+#[async_trait]
+pub(crate) trait KgSource: Send + Sync {
+    /// Whether the node exists.
+    async fn kg_has_node(&self, id: &str) -> Result<bool>;
+    /// Up to `limit` node ids by degree descending, ties by id (code point).
+    async fn kg_top(&self, limit: usize) -> Result<Vec<String>>;
+    /// Up to `limit` neighbours of `frontier` that are not in `visited`, by degree
+    /// descending, ties by id (code point).
+    async fn kg_level(
+        &self,
+        frontier: &[String],
+        visited: &[String],
+        limit: usize,
+    ) -> Result<Vec<String>>;
+    /// The properties of `ids` and the edges among them, each edge once with
+    /// `source <= target` (code point).
+    async fn kg_induced(
+        &self,
+        ids: &[String],
+    ) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)>;
+}
+
+/// `get_knowledge_graph` on top of [`KgSource`]: `"*"` takes the `max_nodes`
+/// highest-degree nodes; a label starts a breadth-first search that admits each
+/// level's new neighbours by degree (descending) then id, until `max_depth` hops
+/// or `max_nodes` nodes. `is_truncated` is true exactly when a qualifying node
+/// was left out. One query per level, plus one for the induced subgraph.
+pub(crate) async fn knowledge_graph(
+    src: &dyn KgSource,
+    label: &str,
+    max_depth: usize,
+    max_nodes: usize,
+) -> Result<KnowledgeGraph> {
+    if label == "*" {
+        let mut ids = src.kg_top(max_nodes.saturating_add(1)).await?;
+        let is_truncated = ids.len() > max_nodes;
+        ids.truncate(max_nodes);
+        return assemble(src, ids, is_truncated).await;
+    }
+    if !src.kg_has_node(label).await? {
+        return Ok(KnowledgeGraph::default());
+    }
+    if max_nodes == 0 {
+        return Ok(KnowledgeGraph {
+            is_truncated: true,
+            ..KnowledgeGraph::default()
+        });
+    }
+    let mut selected = vec![label.to_owned()];
+    let mut frontier = vec![label.to_owned()];
+    let mut is_truncated = false;
+    let mut depth = 0;
+    while depth < max_depth && !frontier.is_empty() {
+        let room = max_nodes - selected.len();
+        let mut level = src
+            .kg_level(&frontier, &selected, room.saturating_add(1))
+            .await?;
+        if level.len() > room {
+            is_truncated = true;
+            level.truncate(room);
+        }
+        selected.extend(level.iter().cloned());
+        frontier = level;
+        if is_truncated {
+            break;
+        }
+        depth += 1;
+    }
+    assemble(src, selected, is_truncated).await
+}
+
+async fn assemble(
+    src: &dyn KgSource,
+    ids: Vec<String>,
+    is_truncated: bool,
+) -> Result<KnowledgeGraph> {
+    if ids.is_empty() {
+        return Ok(KnowledgeGraph {
+            is_truncated,
+            ..KnowledgeGraph::default()
+        });
+    }
+    let (mut props, edges) = src.kg_induced(&ids).await?;
+    let nodes = ids
+        .into_iter()
+        .filter_map(|id| {
+            props.remove(&id).map(|properties| KnowledgeGraphNode {
+                labels: vec![id.clone()],
+                id,
+                properties,
+            })
+        })
+        .collect();
+    let edges = edges
+        .into_iter()
+        .map(|e| KnowledgeGraphEdge {
+            id: format!("{}-{}", e.source, e.target),
+            edge_type: Some(EDGE_TYPE.to_owned()),
+            source: e.source,
+            target: e.target,
+            properties: e.properties,
+        })
+        .collect();
+    Ok(KnowledgeGraph {
+        nodes,
+        edges,
+        is_truncated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn repeated_node_ids_merge_in_order_and_entity_id_is_forced() {
+        let out = prepare_nodes(vec![
+            (
+                "B".into(),
+                Properties::new().with("x", 1).with("entity_id", "wrong"),
+            ),
+            ("A".into(), Properties::new().with("x", 1)),
+            ("B".into(), Properties::new().with("x", 2).with("y", 3)),
+        ])
+        .unwrap();
+        assert_eq!(out[0].0, "A");
+        assert_eq!(
+            out[1].1.0,
+            json!({"x": 2, "y": 3, "entity_id": "B"})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
+    }
+
+    #[test]
+    fn one_bad_node_refuses_the_whole_batch() {
+        let err = prepare_nodes(vec![
+            ("ok".into(), Properties::new()),
+            ("ba\0d".into(), Properties::new()),
+        ]);
+        assert!(matches!(err, Err(Error::InvalidInput { .. })));
+        let err =
+            prepare_nodes(vec![("n".into(), Properties::new().with("d", "x\0"))]).unwrap_err();
+        assert!(err.to_string().contains("'d'"), "{err}");
+    }
+
+    #[test]
+    fn the_last_write_of_an_unordered_pair_wins_with_its_direction() {
+        let out = prepare_edges(vec![
+            ("A".into(), "B".into(), Properties::new().with("w", 1)),
+            ("B".into(), "A".into(), Properties::new().with("w", 2)),
+        ])
+        .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].a.as_str(), out[0].b.as_str()), ("B", "A"));
+        assert_eq!(out[0].properties.get("w"), Some(&json!(2)));
+    }
+
+    fn db(code: &str) -> Error {
+        Error::Database {
+            sqlstate: Some(code.into()),
+            message: code.into(),
+            source: None,
+        }
+    }
+
+    fn lazy_pool() -> PgPool {
+        let mut config = lightrag_pg_pool::PgConfig::default();
+        config.min_connections = 0;
+        config.retry.attempts = 2;
+        config.retry.backoff = Duration::from_millis(1);
+        config.retry.backoff_max = Duration::from_millis(1);
+        PgPool::connect_lazy(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn deadlocks_are_replayed_until_the_operation_succeeds() {
+        let pool = lazy_pool();
+        let mut calls = 0;
+        let out = retry(&pool, "t", || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 4 {
+                    Err(db(if n % 2 == 0 { "40001" } else { "40P01" }))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(out, 4);
+    }
+
+    #[tokio::test]
+    async fn lock_conflicts_stop_after_a_bounded_number_of_attempts() {
+        let pool = lazy_pool();
+        let mut calls = 0u32;
+        let e = retry(&pool, "t", || {
+            calls += 1;
+            async { Err::<(), _>(db("40P01")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(e.sqlstate(), Some("40P01"));
+        assert_eq!(calls, LOCK_CONFLICT_ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn other_database_errors_are_not_replayed() {
+        let pool = lazy_pool();
+        let mut calls = 0u32;
+        let e = retry(&pool, "t", || {
+            calls += 1;
+            async { Err::<(), _>(db("23505")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!((e.sqlstate(), calls), (Some("23505"), 1));
+    }
+
+    #[test]
+    fn pairs_are_sorted_by_neighbour_without_repeats() {
+        let p = finish_pairs("A", vec!["c".into(), "A".into(), "b".into(), "A".into()]);
+        assert_eq!(
+            p,
+            vec![
+                ("A".into(), "A".into()),
+                ("A".into(), "b".into()),
+                ("A".into(), "c".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,721 @@
+//! [`TableGraphStorage`]: the graph on two ordinary tables, LightRAG 1.5.7's
+//! `PGTableGraphStorage` schema (spec §10), for servers without AGE.
+//!
+//! * `lightrag_graph_nodes (workspace, namespace, id, properties JSONB, updated_at)`
+//!   and `lightrag_graph_edges (workspace, namespace, src_id, tgt_id, properties,
+//!   updated_at)`, every statement scoped by `(workspace, namespace)`.
+//! * One row per undirected edge in canonical order: `src_id` is the smaller id by
+//!   code point (compared in Rust, never with SQL `LEAST`/`GREATEST`, whose
+//!   collation may differ).
+//! * Node properties are merged (`properties || $new`), edge properties replaced;
+//!   an edge write creates missing endpoints; deleting a node removes its edges by
+//!   `ON DELETE CASCADE`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use lightrag_pg_core::graph::canonical_pair;
+use lightrag_pg_core::storage::EdgePair;
+use lightrag_pg_core::{
+    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage,
+    Workspace,
+};
+use lightrag_pg_pool::{PgConn, PgPool, db_error, ddl, schema};
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+
+use crate::common::{
+    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry,
+    sql_limit, timed,
+};
+
+/// The schema part name under which [`ddl::graph_tables`] is recorded.
+pub const SCHEMA_PART: &str = "lightrag_graph_tables";
+
+const NS: &str = Namespace::GRAPH;
+
+/// Graph storage on plain tables (LightRAG's `PGTableGraphStorage`). Cheap to
+/// clone; all clones share the pool.
+#[derive(Debug, Clone)]
+pub struct TableGraphStorage {
+    pool: PgPool,
+    ws: Workspace,
+}
+
+type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
+
+fn props_from(v: Value) -> Result<Properties> {
+    match v {
+        Value::Object(m) => Ok(Properties(m)),
+        other => Err(Error::graph(format!(
+            "stored properties are not a JSON object: {other}"
+        ))),
+    }
+}
+
+fn props_json(p: &Properties) -> String {
+    Value::Object(p.0.clone()).to_string()
+}
+
+mod sql {
+    pub(super) const HAS_NODE: &str = "SELECT EXISTS (SELECT 1 FROM lightrag_graph_nodes \
+        WHERE workspace = $1 AND namespace = $2 AND id = $3)";
+    pub(super) const HAS_EDGE: &str = "SELECT EXISTS (SELECT 1 FROM lightrag_graph_edges \
+        WHERE workspace = $1 AND namespace = $2 AND src_id = $3 AND tgt_id = $4)";
+    pub(super) const GET_NODE: &str = "SELECT properties FROM lightrag_graph_nodes \
+        WHERE workspace = $1 AND namespace = $2 AND id = $3";
+    pub(super) const GET_EDGE: &str = "SELECT properties FROM lightrag_graph_edges \
+        WHERE workspace = $1 AND namespace = $2 AND src_id = $3 AND tgt_id = $4";
+    /// Per-id correlated counts: index-only probes (an `= ANY` filter makes the
+    /// planner scan the whole edge table for a thousand ids).
+    pub(super) const NODE_DEGREES: &str = "SELECT i.id, \
+        (SELECT count(*) FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = i.id) \
+        + (SELECT count(*) FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.tgt_id = i.id) \
+        FROM unnest($3::text[]) AS i(id)";
+    pub(super) const NODE_EDGES: &str = "SELECT EXISTS (SELECT 1 FROM lightrag_graph_nodes \
+        WHERE workspace = $1 AND namespace = $2 AND id = $3), ARRAY( \
+        SELECT tgt_id FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2 AND src_id = $3 \
+        UNION SELECT src_id FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2 AND tgt_id = $3)";
+    pub(super) const NODES_EDGES: &str = "SELECT i.id, nb.other FROM unnest($3::text[]) AS i(id) CROSS JOIN LATERAL ( \
+        SELECT e.tgt_id AS other FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = i.id \
+        UNION ALL \
+        SELECT e.src_id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.tgt_id = i.id) AS nb";
+    /// `OFFSET 0` keeps each lookup an index probe (see `NODE_DEGREES`).
+    pub(super) const GET_NODES: &str = "SELECT i.id, n.properties FROM unnest($3::text[]) AS i(id) CROSS JOIN LATERAL ( \
+        SELECT n.properties FROM lightrag_graph_nodes n \
+        WHERE n.workspace = $1 AND n.namespace = $2 AND n.id = i.id OFFSET 0) AS n";
+    pub(super) const HAS_NODES: &str = "SELECT i.id FROM unnest($3::text[]) AS i(id) WHERE EXISTS ( \
+        SELECT 1 FROM lightrag_graph_nodes n WHERE n.workspace = $1 AND n.namespace = $2 AND n.id = i.id OFFSET 0)";
+    pub(super) const GET_EDGES: &str = "SELECT p.s, p.t, e.properties FROM unnest($3::text[], $4::text[]) AS p(s, t) \
+        CROSS JOIN LATERAL (SELECT e.properties FROM lightrag_graph_edges e \
+        WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = p.s AND e.tgt_id = p.t OFFSET 0) AS e";
+    pub(super) const UPSERT_NODES: &str = "INSERT INTO lightrag_graph_nodes \
+        (workspace, namespace, id, properties, updated_at) \
+        SELECT $1, $2, t.id, t.p::jsonb, now() FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(id, p, ord) \
+        ORDER BY t.ord \
+        ON CONFLICT (workspace, namespace, id) DO UPDATE \
+        SET properties = lightrag_graph_nodes.properties || EXCLUDED.properties, updated_at = now()";
+    /// Creates missing endpoints (in the given order) and upserts the edges, in
+    /// one statement: the foreign keys are checked at its end.
+    pub(super) const UPSERT_EDGES: &str = "WITH p AS ( \
+        SELECT s, t, props, ord FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(s, t, props, ord)), \
+        ends AS (INSERT INTO lightrag_graph_nodes (workspace, namespace, id, properties) \
+        SELECT $1, $2, v.id, jsonb_build_object('entity_id', v.id) FROM unnest($6::text[]) WITH ORDINALITY AS v(id, ord) \
+        ORDER BY v.ord ON CONFLICT (workspace, namespace, id) DO NOTHING) \
+        INSERT INTO lightrag_graph_edges (workspace, namespace, src_id, tgt_id, properties, updated_at) \
+        SELECT $1, $2, p.s, p.t, p.props::jsonb, now() FROM p ORDER BY p.ord \
+        ON CONFLICT (workspace, namespace, src_id, tgt_id) DO UPDATE \
+        SET properties = EXCLUDED.properties, updated_at = now()";
+    pub(super) const DELETE_NODES: &str = "DELETE FROM lightrag_graph_nodes \
+        WHERE workspace = $1 AND namespace = $2 AND id = ANY($3)";
+    pub(super) const DELETE_EDGES: &str = "DELETE FROM lightrag_graph_edges e \
+        USING unnest($3::text[], $4::text[]) AS p(s, t) \
+        WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = p.s AND e.tgt_id = p.t";
+    pub(super) const DROP: &str = "WITH e AS (DELETE FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2) \
+        DELETE FROM lightrag_graph_nodes WHERE workspace = $1 AND namespace = $2";
+    pub(super) const ALL_LABELS: &str = "SELECT id FROM lightrag_graph_nodes \
+        WHERE workspace = $1 AND namespace = $2 ORDER BY id COLLATE \"C\"";
+    pub(super) const ALL_NODES: &str = "SELECT properties FROM lightrag_graph_nodes \
+        WHERE workspace = $1 AND namespace = $2 ORDER BY id COLLATE \"C\"";
+    pub(super) const ALL_EDGES: &str = "SELECT src_id, tgt_id, properties FROM lightrag_graph_edges \
+        WHERE workspace = $1 AND namespace = $2 ORDER BY src_id COLLATE \"C\", tgt_id COLLATE \"C\"";
+    pub(super) const POPULAR: &str = "SELECT n.id FROM lightrag_graph_nodes n LEFT JOIN ( \
+        SELECT x.id, count(*) AS c FROM ( \
+        SELECT src_id AS id FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2 \
+        UNION ALL SELECT tgt_id FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2) x \
+        GROUP BY x.id) d ON d.id = n.id \
+        WHERE n.workspace = $1 AND n.namespace = $2 \
+        ORDER BY COALESCE(d.c, 0) DESC, n.id COLLATE \"C\" LIMIT $3";
+    pub(super) const SEARCH: &str = "WITH q AS (SELECT lower($3::text) AS q), \
+        p AS (SELECT q, replace(replace(replace(q, '\\', '\\\\'), '%', '\\%'), '_', '\\_') AS e FROM q), \
+        hits AS (SELECT n.id, lower(n.id) AS ll FROM lightrag_graph_nodes n, p \
+        WHERE n.workspace = $1 AND n.namespace = $2 AND lower(n.id) LIKE '%' || p.e || '%' ESCAPE '\\') \
+        SELECT h.id FROM hits h, p ORDER BY \
+        CASE WHEN h.ll = p.q THEN 1000 WHEN h.ll LIKE p.e || '%' ESCAPE '\\' THEN 500 \
+        ELSE 100 - char_length(h.id) + CASE WHEN h.ll LIKE '% ' || p.e || '%' ESCAPE '\\' \
+        OR h.ll LIKE '%\\_' || p.e || '%' ESCAPE '\\' THEN 50 ELSE 0 END END DESC, \
+        h.id COLLATE \"C\" LIMIT $4";
+    pub(super) const LEVEL: &str = "WITH nb AS (SELECT DISTINCT nb.id FROM unnest($3::text[]) AS f(id) CROSS JOIN LATERAL ( \
+        SELECT e.tgt_id AS id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = f.id \
+        UNION ALL \
+        SELECT e.src_id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.tgt_id = f.id) AS nb), \
+        c AS (SELECT nb.id FROM nb WHERE NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS v(x) WHERE v.x = nb.id)) \
+        SELECT c.id FROM c ORDER BY \
+        (SELECT count(*) FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = c.id) \
+        + (SELECT count(*) FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.tgt_id = c.id) DESC, \
+        c.id COLLATE \"C\" LIMIT $5";
+    pub(super) const INDUCED_EDGES: &str = "SELECT e.src_id, e.tgt_id, e.properties FROM unnest($3::text[]) AS i(id) \
+        CROSS JOIN LATERAL (SELECT e.src_id, e.tgt_id, e.properties FROM lightrag_graph_edges e \
+        WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = i.id AND e.tgt_id = ANY($3) OFFSET 0) AS e";
+    /// Rewrites edges stored against the canonical order (by older writers) into
+    /// canonical rows, keeping the newest per pair; an existing canonical row wins
+    /// ties (spec §10.2 `_normalize_legacy_edges`).
+    pub(super) const NORMALIZE: &str = "WITH moved AS ( \
+        DELETE FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2 \
+        AND src_id COLLATE \"C\" > tgt_id COLLATE \"C\" \
+        RETURNING tgt_id AS s, src_id AS t, properties, updated_at), \
+        best AS (SELECT DISTINCT ON (s, t) s, t, properties, updated_at FROM moved ORDER BY s, t, updated_at DESC) \
+        INSERT INTO lightrag_graph_edges (workspace, namespace, src_id, tgt_id, properties, updated_at) \
+        SELECT $1, $2, s, t, properties, updated_at FROM best \
+        ON CONFLICT (workspace, namespace, src_id, tgt_id) DO UPDATE \
+        SET properties = EXCLUDED.properties, updated_at = EXCLUDED.updated_at \
+        WHERE lightrag_graph_edges.updated_at < EXCLUDED.updated_at";
+}
+
+impl TableGraphStorage {
+    /// A storage for the effective workspace `ws` (resolve `POSTGRES_WORKSPACE`
+    /// first, see [`Workspace::resolve`]). Call [`Storage::initialize`] before use.
+    pub fn new(pool: PgPool, ws: Workspace) -> Self {
+        Self { pool, ws }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn ws(&self) -> &str {
+        self.ws.as_str()
+    }
+
+    async fn conn(&self) -> Result<PgConn> {
+        self.pool.get().await
+    }
+
+    /// Runs a read that returns rows, with retries.
+    async fn rows(
+        &self,
+        what: &str,
+        sql: &str,
+        extra: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        let ws = self.ws();
+        retry(&self.pool, what, || async {
+            let conn = self.conn().await?;
+            let stmt = conn.prepare_cached(sql).await?;
+            let mut params: Params<'_> = vec![&ws, &NS];
+            params.extend_from_slice(extra);
+            conn.query(&stmt, &params).await.map_err(db_error)
+        })
+        .await
+    }
+
+    /// Runs a write statement, with retries (every write here is idempotent).
+    async fn exec(&self, what: &str, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let ws = self.ws();
+        retry(&self.pool, what, || async {
+            let conn = self.conn().await?;
+            let stmt = conn.prepare_cached(sql).await?;
+            let mut params: Params<'_> = vec![&ws, &NS];
+            params.extend_from_slice(extra);
+            conn.execute(&stmt, &params).await.map_err(db_error)
+        })
+        .await
+    }
+
+    async fn do_initialize(&self) -> Result<()> {
+        schema::ensure(&self.pool, SCHEMA_PART, &ddl::graph_tables()).await?;
+        let moved = self
+            .exec("normalize legacy edges", sql::NORMALIZE, &[])
+            .await?;
+        if moved > 0 {
+            tracing::info!(workspace = %self.ws, rows = moved, "rewrote non-canonical edges into canonical order");
+        }
+        Ok(())
+    }
+
+    async fn do_get_nodes(&self, ids: &[String]) -> Result<HashMap<String, Properties>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = distinct(ids);
+        let rows = self
+            .rows("get_nodes_batch", sql::GET_NODES, &[&ids])
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.get::<_, String>(0), props_from(r.get(1))?)))
+            .collect()
+    }
+
+    async fn do_node_degrees(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
+        let ids = distinct(ids);
+        let mut out: HashMap<String, usize> = ids.iter().map(|id| (id.clone(), 0)).collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for r in self
+            .rows("node_degrees_batch", sql::NODE_DEGREES, &[&ids])
+            .await?
+        {
+            out.insert(r.get(0), from_count(r.get(1)));
+        }
+        Ok(out)
+    }
+
+    async fn do_get_edges(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, Properties>> {
+        if pairs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut canon: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| canonical_pair(a, b))
+            .map(|(s, t)| (s.to_owned(), t.to_owned()))
+            .collect();
+        canon.sort();
+        canon.dedup();
+        let (src, tgt): (Vec<String>, Vec<String>) = canon.into_iter().unzip();
+        let rows = self
+            .rows("get_edges_batch", sql::GET_EDGES, &[&src, &tgt])
+            .await?;
+        let mut found: HashMap<(String, String), Properties> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            found.insert((r.get(0), r.get(1)), props_from(r.get(2))?);
+        }
+        Ok(pairs
+            .iter()
+            .filter_map(|(a, b)| {
+                let (s, t) = canonical_pair(a, b);
+                found
+                    .get(&(s.to_owned(), t.to_owned()))
+                    .map(|p| ((a.clone(), b.clone()), p.clone()))
+            })
+            .collect())
+    }
+
+    async fn do_nodes_edges(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
+        let ids = distinct(ids);
+        let mut neighbours: HashMap<String, Vec<String>> =
+            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        if !ids.is_empty() {
+            for r in self
+                .rows("get_nodes_edges_batch", sql::NODES_EDGES, &[&ids])
+                .await?
+            {
+                if let Some(list) = neighbours.get_mut(&r.get::<_, String>(0)) {
+                    list.push(r.get(1));
+                }
+            }
+        }
+        Ok(neighbours
+            .into_iter()
+            .map(|(id, n)| (id.clone(), finish_pairs(&id, n)))
+            .collect())
+    }
+
+    async fn do_upsert_nodes(&self, nodes: Vec<(String, Properties)>) -> Result<()> {
+        let nodes = prepare_nodes(nodes)?;
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        let batch = self.pool.config().upsert_batch_rows.max(1);
+        let chunks: Vec<(Vec<String>, Vec<String>)> = nodes
+            .chunks(batch)
+            .map(|c| c.iter().map(|(id, p)| (id.clone(), props_json(p))).unzip())
+            .collect();
+        let ws = self.ws();
+        retry(&self.pool, "upsert_nodes_batch", || async {
+            let mut conn = self.conn().await?;
+            let stmt = conn.prepare_cached(sql::UPSERT_NODES).await?;
+            let tx = conn.transaction().await.map_err(db_error)?;
+            for (ids, props) in &chunks {
+                tx.execute(&stmt, &[&ws, &NS, ids, props])
+                    .await
+                    .map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
+        .await
+    }
+
+    async fn do_upsert_edges(&self, edges: Vec<(String, String, Properties)>) -> Result<()> {
+        let edges = prepare_edges(edges)?;
+        if edges.is_empty() {
+            return Ok(());
+        }
+        let batch = self.pool.config().upsert_batch_rows.max(1);
+        let mut chunks = Vec::new();
+        for c in edges.chunks(batch) {
+            let (mut src, mut tgt, mut props) = (Vec::new(), Vec::new(), Vec::new());
+            let mut ends = Vec::new();
+            for e in c {
+                let (s, t) = canonical_pair(&e.a, &e.b);
+                src.push(s.to_owned());
+                tgt.push(t.to_owned());
+                props.push(props_json(&e.properties));
+                ends.push(s.to_owned());
+                ends.push(t.to_owned());
+            }
+            ends.sort();
+            ends.dedup();
+            chunks.push((src, tgt, props, ends));
+        }
+        let ws = self.ws();
+        retry(&self.pool, "upsert_edges_batch", || async {
+            let mut conn = self.conn().await?;
+            let stmt = conn.prepare_cached(sql::UPSERT_EDGES).await?;
+            let tx = conn.transaction().await.map_err(db_error)?;
+            for (src, tgt, props, ends) in &chunks {
+                tx.execute(&stmt, &[&ws, &NS, src, tgt, props, ends])
+                    .await
+                    .map_err(db_error)?;
+            }
+            tx.commit().await.map_err(db_error)
+        })
+        .await
+    }
+
+    async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
+        let ids = distinct(ids);
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.exec("remove_nodes", sql::DELETE_NODES, &[&ids])
+            .await
+            .map(drop)
+    }
+
+    async fn do_remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let (src, tgt): (Vec<String>, Vec<String>) = pairs
+            .iter()
+            .map(|(a, b)| canonical_pair(a, b))
+            .map(|(s, t)| (s.to_owned(), t.to_owned()))
+            .unzip();
+        self.exec("remove_edges", sql::DELETE_EDGES, &[&src, &tgt])
+            .await
+            .map(drop)
+    }
+}
+
+#[async_trait]
+impl KgSource for TableGraphStorage {
+    async fn kg_has_node(&self, id: &str) -> Result<bool> {
+        let rows = self.rows("has_node", sql::HAS_NODE, &[&id]).await?;
+        Ok(rows.first().is_some_and(|r| r.get(0)))
+    }
+
+    async fn kg_top(&self, limit: usize) -> Result<Vec<String>> {
+        let rows = self
+            .rows("top nodes", sql::POPULAR, &[&sql_limit(limit)])
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn kg_level(
+        &self,
+        frontier: &[String],
+        visited: &[String],
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let rows = self
+            .rows(
+                "bfs level",
+                sql::LEVEL,
+                &[&frontier, &visited, &sql_limit(limit)],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn kg_induced(
+        &self,
+        ids: &[String],
+    ) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
+        let ws = self.ws();
+        let ids = distinct(ids);
+        retry(&self.pool, "induced subgraph", || async {
+            let conn = self.conn().await?;
+            let (ns, es) = futures::try_join!(
+                conn.prepare_cached(sql::GET_NODES),
+                conn.prepare_cached(sql::INDUCED_EDGES)
+            )?;
+            let (nrows, erows) = futures::try_join!(
+                async { conn.query(&ns, &[&ws, &NS, &ids]).await.map_err(db_error) },
+                async { conn.query(&es, &[&ws, &NS, &ids]).await.map_err(db_error) }
+            )?;
+            let mut nodes = HashMap::with_capacity(nrows.len());
+            for r in nrows {
+                nodes.insert(r.get::<_, String>(0), props_from(r.get(1))?);
+            }
+            let mut edges = Vec::with_capacity(erows.len());
+            for r in erows {
+                edges.push(EdgeRecord {
+                    source: r.get(0),
+                    target: r.get(1),
+                    properties: props_from(r.get(2))?,
+                });
+            }
+            edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
+            Ok((nodes, edges))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Storage for TableGraphStorage {
+    fn namespace(&self) -> Namespace {
+        Namespace::Graph
+    }
+
+    fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
+    async fn initialize(&self) -> Result<()> {
+        timed(self.do_initialize()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
+    async fn drop_all(&self) -> Result<()> {
+        timed(self.exec("drop", sql::DROP, &[])).await.map(drop)
+    }
+}
+
+#[async_trait]
+impl GraphStorage for TableGraphStorage {
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn has_node(&self, id: &str) -> Result<bool> {
+        timed(self.kg_has_node(id)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn has_edge(&self, a: &str, b: &str) -> Result<bool> {
+        let (s, t) = canonical_pair(a, b);
+        timed(async {
+            let rows = self.rows("has_edge", sql::HAS_EDGE, &[&s, &t]).await?;
+            Ok(rows.first().is_some_and(|r| r.get(0)))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn node_degree(&self, id: &str) -> Result<usize> {
+        timed(async {
+            Ok(self
+                .do_node_degrees(&[id.to_owned()])
+                .await?
+                .get(id)
+                .copied()
+                .unwrap_or(0))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 2))]
+    async fn edge_degree(&self, a: &str, b: &str) -> Result<usize> {
+        timed(async {
+            let d = self.do_node_degrees(&[a.to_owned(), b.to_owned()]).await?;
+            Ok(d.get(a).copied().unwrap_or(0) + d.get(b).copied().unwrap_or(0))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn get_node(&self, id: &str) -> Result<Option<Properties>> {
+        timed(async {
+            let rows = self.rows("get_node", sql::GET_NODE, &[&id]).await?;
+            rows.into_iter()
+                .next()
+                .map(|r| props_from(r.get(0)))
+                .transpose()
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn get_edge(&self, a: &str, b: &str) -> Result<Option<Properties>> {
+        let (s, t) = canonical_pair(a, b);
+        timed(async {
+            let rows = self.rows("get_edge", sql::GET_EDGE, &[&s, &t]).await?;
+            rows.into_iter()
+                .next()
+                .map(|r| props_from(r.get(0)))
+                .transpose()
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn get_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
+        timed(async {
+            let rows = self.rows("get_node_edges", sql::NODE_EDGES, &[&id]).await?;
+            let Some(r) = rows.into_iter().next() else {
+                return Ok(None);
+            };
+            let exists: bool = r.get(0);
+            Ok(exists.then(|| finish_pairs(id, r.get(1))))
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn upsert_node(&self, id: &str, properties: Properties) -> Result<()> {
+        timed(self.do_upsert_nodes(vec![(id.to_owned(), properties)])).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn upsert_edge(&self, a: &str, b: &str, properties: Properties) -> Result<()> {
+        timed(self.do_upsert_edges(vec![(a.to_owned(), b.to_owned(), properties)])).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
+    async fn delete_node(&self, id: &str) -> Result<()> {
+        timed(self.do_remove_nodes(&[id.to_owned()])).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
+    async fn remove_nodes(&self, ids: &[String]) -> Result<()> {
+        timed(self.do_remove_nodes(ids)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
+    async fn remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
+        timed(self.do_remove_edges(pairs)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
+    async fn get_all_labels(&self) -> Result<Vec<String>> {
+        timed(async {
+            Ok(self
+                .rows("get_all_labels", sql::ALL_LABELS, &[])
+                .await?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = max_nodes))]
+    async fn get_knowledge_graph(
+        &self,
+        label: &str,
+        max_depth: usize,
+        max_nodes: usize,
+    ) -> Result<KnowledgeGraph> {
+        timed(common::knowledge_graph(self, label, max_depth, max_nodes)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
+    async fn get_all_nodes(&self) -> Result<Vec<Properties>> {
+        timed(async {
+            self.rows("get_all_nodes", sql::ALL_NODES, &[])
+                .await?
+                .into_iter()
+                .map(|r| props_from(r.get(0)))
+                .collect()
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
+    async fn get_all_edges(&self) -> Result<Vec<EdgeRecord>> {
+        timed(async {
+            let rows = self.rows("get_all_edges", sql::ALL_EDGES, &[]).await?;
+            let mut edges = rows
+                .into_iter()
+                .map(|r| {
+                    Ok(EdgeRecord {
+                        source: r.get(0),
+                        target: r.get(1),
+                        properties: props_from(r.get(2))?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // The database sorted by byte order of UTF-8 (= code point); keep it exact.
+            edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
+            Ok(edges)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = limit))]
+    async fn get_popular_labels(&self, limit: usize) -> Result<Vec<String>> {
+        timed(self.kg_top(limit)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = limit))]
+    async fn search_labels(&self, query: &str, limit: usize) -> Result<Vec<String>> {
+        let q = query.trim();
+        if q.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        timed(async {
+            let rows = self
+                .rows("search_labels", sql::SEARCH, &[&q, &sql_limit(limit)])
+                .await?;
+            Ok(rows.into_iter().map(|r| r.get(0)).collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
+    async fn get_nodes_batch(&self, ids: &[String]) -> Result<HashMap<String, Properties>> {
+        timed(self.do_get_nodes(ids)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
+    async fn has_nodes_batch(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids = distinct(ids);
+        timed(async {
+            Ok(self
+                .rows("has_nodes_batch", sql::HAS_NODES, &[&ids])
+                .await?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
+    async fn node_degrees_batch(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
+        timed(self.do_node_degrees(ids)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
+    async fn edge_degrees_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, usize>> {
+        timed(async {
+            let ids: Vec<String> = pairs
+                .iter()
+                .flat_map(|(a, b)| [a.clone(), b.clone()])
+                .collect();
+            let deg = self.do_node_degrees(&ids).await?;
+            Ok(pairs
+                .iter()
+                .map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b]))
+                .collect())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
+    async fn get_edges_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, Properties>> {
+        timed(self.do_get_edges(pairs)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
+    async fn get_nodes_edges_batch(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<EdgePair>>> {
+        timed(self.do_nodes_edges(ids)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = nodes.len()))]
+    async fn upsert_nodes_batch(&self, nodes: Vec<(String, Properties)>) -> Result<()> {
+        timed(self.do_upsert_nodes(nodes)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = edges.len()))]
+    async fn upsert_edges_batch(&self, edges: Vec<(String, String, Properties)>) -> Result<()> {
+        timed(self.do_upsert_edges(edges)).await
+    }
+}
