@@ -65,7 +65,23 @@ async fn age_session_set_up_runs_on_every_new_connection_when_always() {
     let pool = PgPool::connect(c).await.unwrap();
     let conn = pool.get().await.unwrap();
     let path: String = conn.query_one("SHOW search_path", &[]).await.unwrap().get(0);
-    assert!(path.starts_with("ag_catalog"), "{path}");
+    assert!(path.ends_with("ag_catalog"), "{path}");
+}
+
+#[tokio::test]
+async fn tables_created_after_age_set_up_do_not_land_in_ag_catalog() {
+    let pool = pool().await;
+    let conn = pool.get().await.unwrap();
+    conn.ensure_age().await.unwrap();
+    let table = format!("lightrag_pg_test_path_{}", std::process::id());
+    conn.batch_execute(&format!("CREATE TABLE {table} (x int)")).await.unwrap();
+    let schema: String = conn
+        .query_one("SELECT relnamespace::regnamespace::text FROM pg_class WHERE relname = $1", &[&table])
+        .await
+        .unwrap()
+        .get(0);
+    conn.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
+    assert_eq!(schema, "public");
 }
 
 #[tokio::test]
@@ -76,7 +92,7 @@ async fn age_session_set_up_waits_for_the_first_graph_call_when_if_needed() {
     assert!(!before.contains("ag_catalog"), "{before}");
     conn.ensure_age().await.unwrap();
     let after: String = conn.query_one("SHOW search_path", &[]).await.unwrap().get(0);
-    assert!(after.starts_with("ag_catalog"), "{after}");
+    assert!(after.ends_with("ag_catalog"), "{after}");
 }
 
 #[tokio::test]

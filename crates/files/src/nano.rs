@@ -1,0 +1,498 @@
+//! NanoVectorDB files: `vdb_<namespace>.json`,
+//! `{"embedding_dim": D, "data": [row, …], "matrix": base64(float32[rows × D])}`.
+//!
+//! Row `i` of the matrix belongs to `data[i]`; nano-vectordb L2-normalises the
+//! matrix rows. Newer LightRAG also keeps each row's raw embedding in the row as
+//! `vector` = base64(zlib(float16 bytes)). **The raw `vector` is preferred when
+//! present** (it is the un-normalised original, and what LightRAG's
+//! `get_vectors_by_ids` returns); otherwise the matrix row is used. One
+//! refinement: when the raw vector is itself a unit vector equal to the matrix
+//! row within float16 precision (true of every published dataset: their models
+//! return unit vectors), the matrix row is taken, because it is the same vector
+//! at float32 precision. That keeps export → re-migration lossless: the raw
+//! field an export writes is float16, the matrix float32.
+//!
+//! The payload of a row is every field except nano-vectordb's own
+//! (`__id__`, `__created_at__`, `__write_seq__`, `__vector__`, `__metrics__`,
+//! `vector`): the namespace's meta fields (entities: `entity_name`, `source_id`,
+//! `content`, `file_path`; relationships: `src_id`, `tgt_id`, `source_id`,
+//! `content`, `file_path`; chunks: `full_doc_id`, `content`, `file_path`, plus
+//! `tokens`/`chunk_order_index` when present).
+//!
+//! Malformed input (invalid JSON, `embedding_dim` missing or 0, bad base64 or
+//! zlib data, a matrix whose length is not rows × dim × 4 bytes) is an error
+//! naming the file and the row or field. A row whose vector has NaN/infinite
+//! components or the wrong length, or that has no `__id__`, is skipped and
+//! reported.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use lightrag_pg_core::{JsonObject, VectorNamespace};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{MigrateError, Position};
+use crate::jsonio::AtomicFile;
+use crate::report::{SkipReason, SkippedRecord};
+
+/// The file name of a vector namespace: `vdb_<namespace>.json`.
+pub fn file_name(ns: VectorNamespace) -> String {
+    format!("vdb_{}.json", ns.as_str())
+}
+
+/// The store name used in reports: `vectors.<namespace>`.
+pub fn store_name(ns: VectorNamespace) -> String {
+    format!("vectors.{}", ns.as_str())
+}
+
+/// Fields nano-vectordb and LightRAG add to a row; never part of the payload.
+const RESERVED: [&str; 6] = ["__id__", "__created_at__", "__write_seq__", "__vector__", "__metrics__", "vector"];
+
+#[derive(Deserialize)]
+struct RawFile {
+    embedding_dim: Option<usize>,
+    #[serde(default)]
+    data: Vec<JsonObject>,
+    #[serde(default)]
+    matrix: String,
+}
+
+/// A NanoVectorDB file, parsed and checked (the matrix is decoded once; rows are
+/// turned into records one at a time by [`NanoFile::row`]).
+#[derive(Debug)]
+pub struct NanoFile {
+    path: std::path::PathBuf,
+    namespace: VectorNamespace,
+    dimension: usize,
+    rows: Vec<JsonObject>,
+    matrix: Vec<u8>,
+}
+
+/// One row, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NanoRow {
+    /// `__id__`.
+    pub id: String,
+    /// The vector (raw `vector` when present, else the matrix row).
+    pub vector: Vec<f32>,
+    /// The payload (meta fields).
+    pub payload: JsonObject,
+    /// `__created_at__` in epoch seconds (an int in most files, a float in some).
+    pub created_at: Option<f64>,
+    /// Whether the vector came from the row's own `vector` field (false: from
+    /// the matrix row).
+    pub from_raw: bool,
+}
+
+/// What a row turned into.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowOutcome {
+    /// A valid record.
+    Row(NanoRow),
+    /// A row that is reported and not written.
+    Skipped(SkippedRecord),
+}
+
+impl NanoFile {
+    /// Reads and checks a vector file: valid JSON, an `embedding_dim`, a matrix
+    /// of exactly `rows × embedding_dim` float32 values.
+    ///
+    /// # Errors
+    /// [`MigrateError::Io`]; [`MigrateError::Malformed`] naming the file and the
+    /// line and column (JSON) or the field (`embedding_dim`, `matrix`).
+    pub fn open(path: &Path, namespace: VectorNamespace) -> Result<Self, MigrateError> {
+        let bytes = std::fs::read(path).map_err(|e| MigrateError::io(path, e))?;
+        let raw: RawFile = serde_json::from_slice(&bytes).map_err(|e| MigrateError::json(path, e))?;
+        drop(bytes);
+        let field = |name: &str| Position::Field { name: name.to_owned() };
+        let dimension = match raw.embedding_dim {
+            Some(d) if d > 0 => d,
+            Some(_) => return Err(MigrateError::malformed(path, field("embedding_dim"), "embedding_dim is 0")),
+            None => return Err(MigrateError::malformed(path, field("embedding_dim"), "the file has no embedding_dim")),
+        };
+        let matrix = B64.decode(raw.matrix.as_bytes()).map_err(|e| {
+            MigrateError::malformed_with(path, field("matrix"), format!("matrix is not valid base64: {e}"), e)
+        })?;
+        let expected = raw.data.len() as u128 * dimension as u128 * 4;
+        if matrix.len() as u128 != expected {
+            return Err(MigrateError::malformed(
+                path,
+                field("matrix"),
+                format!(
+                    "matrix holds {} bytes ({} float32 values) but data has {} rows × {} dimensions = {} values",
+                    matrix.len(),
+                    matrix.len() / 4,
+                    raw.data.len(),
+                    dimension,
+                    raw.data.len() * dimension
+                ),
+            ));
+        }
+        Ok(Self { path: path.to_owned(), namespace, dimension, rows: raw.data, matrix })
+    }
+
+    /// `embedding_dim`.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Number of rows in `data`.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether `data` is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Field names of row `index` (for format detection).
+    pub fn row_fields(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.rows[index].keys().map(String::as_str)
+    }
+
+    /// The matrix row `index` as stored (L2-normalised float32).
+    pub fn matrix_row(&self, index: usize) -> Vec<f32> {
+        let start = index * self.dimension * 4;
+        self.matrix[start..start + self.dimension * 4]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+
+    /// Decodes row `index` into a record, or says why it is skipped.
+    ///
+    /// # Errors
+    /// [`MigrateError::Malformed`] naming the file and the row when its `vector`
+    /// is not valid base64 or zlib data.
+    pub fn row(&self, index: usize) -> Result<RowOutcome, MigrateError> {
+        let row = &self.rows[index];
+        let store = store_name(self.namespace);
+        let id = match row.get("__id__") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
+                return Ok(RowOutcome::Skipped(SkippedRecord {
+                    store,
+                    id: format!("row {index}"),
+                    reason: SkipReason::InvalidRecord,
+                    detail: "the row has no __id__".to_owned(),
+                }));
+            }
+        };
+        let position = || Position::Row { index, id: Some(id.clone()) };
+        let (vector, from_raw) = match row.get("vector") {
+            Some(Value::String(encoded)) => {
+                let raw = decode_vector(encoded).map_err(|(msg, src)| MigrateError::Malformed {
+                    file: self.path.clone(),
+                    position: position(),
+                    message: msg,
+                    source: src,
+                })?;
+                let matrix = self.matrix_row(index);
+                if same_unit_vector(&raw, &matrix) { (matrix, false) } else { (raw, true) }
+            }
+            Some(Value::Null) | None => (self.matrix_row(index), false),
+            Some(other) => {
+                return Err(MigrateError::malformed(
+                    &self.path,
+                    position(),
+                    format!("vector is {}, not a base64 string", crate::jsonio::kind(other)),
+                ));
+            }
+        };
+        let source = if from_raw { "the row's vector" } else { "the matrix row" };
+        if vector.len() != self.dimension {
+            return Ok(RowOutcome::Skipped(SkippedRecord {
+                store,
+                id,
+                reason: SkipReason::DimensionMismatch,
+                detail: format!("{source} has {} dimensions; embedding_dim is {}", vector.len(), self.dimension),
+            }));
+        }
+        let bad = vector.iter().filter(|x| !x.is_finite()).count();
+        if bad > 0 {
+            let first = vector.iter().position(|x| !x.is_finite()).unwrap_or(0);
+            return Ok(RowOutcome::Skipped(SkippedRecord {
+                store,
+                id,
+                reason: SkipReason::NanVector,
+                detail: format!(
+                    "{source} has {bad} of {} components NaN or infinite (component {first} is {})",
+                    vector.len(),
+                    vector[first]
+                ),
+            }));
+        }
+        let created_at = row.get("__created_at__").and_then(Value::as_f64);
+        let payload: JsonObject =
+            row.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        Ok(RowOutcome::Row(NanoRow { id, vector, payload, created_at, from_raw }))
+    }
+}
+
+/// Whether the raw float16 `vector` is a unit vector equal to the matrix row
+/// within float16 precision. The matrix row then holds the same vector at
+/// float32 precision and is the better copy; otherwise the raw vector carries
+/// scale the matrix lost, and wins.
+fn same_unit_vector(raw: &[f32], matrix: &[f32]) -> bool {
+    const TOLERANCE: f64 = 2e-3;
+    if raw.len() != matrix.len() || matrix.iter().any(|x| !x.is_finite()) {
+        return false;
+    }
+    let norm = raw.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+    if !norm.is_finite() || (norm - 1.0).abs() > TOLERANCE {
+        return false;
+    }
+    raw.iter().zip(matrix).all(|(r, m)| (f64::from(*r) / norm - f64::from(*m)).abs() <= TOLERANCE)
+}
+
+type DecodeError = (String, Option<lightrag_pg_core::BoxError>);
+
+/// Decodes LightRAG's per-row `vector`: base64 → zlib → little-endian float16.
+///
+/// # Errors
+/// A message (and cause) for bad base64, bad zlib data or an odd byte count.
+pub fn decode_vector(encoded: &str) -> Result<Vec<f32>, DecodeError> {
+    let compressed =
+        B64.decode(encoded.as_bytes()).map_err(|e| (format!("vector is not valid base64: {e}"), Some(e.into())))?;
+    let mut bytes = Vec::with_capacity(compressed.len() * 2);
+    flate2::read::ZlibDecoder::new(compressed.as_slice())
+        .read_to_end(&mut bytes)
+        .map_err(|e| (format!("vector is not valid zlib data: {e}"), Some(e.into())))?;
+    if bytes.len() % 2 != 0 {
+        return Err((format!("vector has {} bytes, not a whole number of float16 values", bytes.len()), None));
+    }
+    Ok(bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect())
+}
+
+/// Encodes a vector as LightRAG does: float16 → zlib → base64.
+pub fn encode_vector(vector: &[f32]) -> String {
+    let mut bytes = Vec::with_capacity(vector.len() * 2);
+    for x in vector {
+        bytes.extend_from_slice(&half::f16::from_f32(*x).to_le_bytes());
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&bytes).expect("writing to a Vec cannot fail");
+    B64.encode(z.finish().expect("writing to a Vec cannot fail"))
+}
+
+/// The L2-normalised copy nano-vectordb keeps in its matrix (zeros stay zeros).
+pub fn normalise(vector: &[f32]) -> Vec<f32> {
+    let norm = vector.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return vector.to_vec();
+    }
+    vector.iter().map(|x| (f64::from(*x) / norm) as f32).collect()
+}
+
+/// Writes a NanoVectorDB file row by row. The matrix is spooled, base64-encoded,
+/// to a temporary file beside the target while rows are written, so memory stays
+/// bounded by one batch whatever the number of rows.
+#[derive(Debug)]
+pub struct NanoWriter {
+    file: Option<AtomicFile>,
+    spool_path: std::path::PathBuf,
+    spool: Option<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, std::io::BufWriter<std::fs::File>>>,
+    dimension: usize,
+    rows: u64,
+}
+
+impl NanoWriter {
+    /// Starts `path` for vectors of `dimension` components.
+    ///
+    /// # Errors
+    /// [`MigrateError::Io`].
+    pub fn create(path: &Path, dimension: usize) -> Result<Self, MigrateError> {
+        let mut file = AtomicFile::create(path)?;
+        let mut spool_name = file.tmp_path().file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        spool_name.push(".matrix");
+        let spool_path = file.tmp_path().with_file_name(spool_name);
+        let spool_file = std::fs::File::create(&spool_path).map_err(|e| MigrateError::io(&spool_path, e))?;
+        let spool = base64::write::EncoderWriter::new(std::io::BufWriter::new(spool_file), &B64);
+        file.write_all(format!("{{\"embedding_dim\": {dimension}, \"data\": [").as_bytes())?;
+        Ok(Self { file: Some(file), spool_path, spool: Some(spool), dimension, rows: 0 })
+    }
+
+    /// Appends one row: `__id__`, `__created_at__`, the payload fields, `vector`;
+    /// and its normalised copy to the matrix.
+    ///
+    /// # Errors
+    /// [`MigrateError::Io`]; [`MigrateError::Storage`]-free: a vector of the wrong
+    /// length is written as it is (the caller checks dimensions).
+    pub fn row(&mut self, id: &str, created_at: Option<i64>, payload: &JsonObject, vector: &[f32]) -> Result<(), MigrateError> {
+        let mut row = serde_json::Map::with_capacity(payload.len() + 3);
+        row.insert("__id__".to_owned(), Value::from(id));
+        row.insert("__created_at__".to_owned(), created_at.map_or(Value::Null, Value::from));
+        for (k, v) in payload {
+            if !RESERVED.contains(&k.as_str()) && k != "id" && k != "created_at" {
+                row.insert(k.clone(), v.clone());
+            }
+        }
+        row.insert("vector".to_owned(), Value::from(encode_vector(vector)));
+        let mut buf = Vec::with_capacity(256);
+        if self.rows > 0 {
+            buf.extend_from_slice(b", ");
+        }
+        serde_json::to_writer(&mut buf, &row).expect("a JSON map serialises");
+        self.file.as_mut().expect("row after finish").write_all(&buf)?;
+        let spool = self.spool.as_mut().expect("row after finish");
+        let mut bytes = Vec::with_capacity(self.dimension * 4);
+        for x in normalise(vector) {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        spool.write_all(&bytes).map_err(|e| MigrateError::io(&self.spool_path, e))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Appends the matrix, closes the object and renames the file into place;
+    /// returns the number of rows.
+    ///
+    /// # Errors
+    /// [`MigrateError::Io`].
+    pub fn finish(mut self) -> Result<u64, MigrateError> {
+        let mut spool = self.spool.take().expect("finished twice");
+        let inner = spool.finish().map_err(|e| MigrateError::io(&self.spool_path, e))?;
+        let file = inner.into_inner().map_err(|e| MigrateError::io(&self.spool_path, e.into_error()))?;
+        drop(file);
+        let mut out = self.file.take().expect("finished twice");
+        out.write_all(b"], \"matrix\": \"")?;
+        let mut spooled = std::fs::File::open(&self.spool_path).map_err(|e| MigrateError::io(&self.spool_path, e))?;
+        std::io::copy(&mut spooled, out.writer()).map_err(|e| MigrateError::io(&self.spool_path, e))?;
+        out.write_all(b"\"}")?;
+        let _ = std::fs::remove_file(&self.spool_path);
+        out.commit()?;
+        Ok(self.rows)
+    }
+}
+
+impl Drop for NanoWriter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.spool_path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn float16_codec_round_trips_exactly_for_float16_values() {
+        let v = vec![0.5f32, -1.25, 3.0, 0.0];
+        assert_eq!(decode_vector(&encode_vector(&v)).unwrap(), v);
+        let w = vec![0.123_456_79_f32];
+        assert!((decode_vector(&encode_vector(&w)).unwrap()[0] - w[0]).abs() < 1e-3);
+    }
+
+    fn matrix_b64(rows: &[Vec<f32>]) -> String {
+        let bytes: Vec<u8> = rows.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+        B64.encode(bytes)
+    }
+
+    fn open(v: Value) -> Result<NanoFile, MigrateError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vdb_entities.json");
+        std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+        NanoFile::open(&p, VectorNamespace::Entities)
+    }
+
+    #[test]
+    fn a_unit_raw_vector_yields_the_more_precise_matrix_row() {
+        let m = vec![0.6f32, 0.800_000_1];
+        let f = open(json!({
+            "embedding_dim": 2,
+            "data": [{"__id__": "ent-a", "vector": encode_vector(&m)}],
+            "matrix": matrix_b64(std::slice::from_ref(&m))
+        }))
+        .unwrap();
+        let RowOutcome::Row(a) = f.row(0).unwrap() else { panic!() };
+        assert_eq!(a.vector, m);
+        assert!(!a.from_raw);
+    }
+
+    #[test]
+    fn raw_vector_is_preferred_over_the_matrix_row() {
+        let f = open(json!({
+            "embedding_dim": 2,
+            "data": [
+                {"__id__": "ent-a", "__created_at__": 1.5, "entity_name": "A", "vector": encode_vector(&[3.0, 4.0])},
+                {"__id__": "ent-b", "__created_at__": 7, "entity_name": "B"}
+            ],
+            "matrix": matrix_b64(&[vec![0.6, 0.8], vec![1.0, 0.0]])
+        }))
+        .unwrap();
+        let RowOutcome::Row(a) = f.row(0).unwrap() else { panic!() };
+        assert_eq!(a.vector, vec![3.0, 4.0]);
+        assert!(a.from_raw);
+        assert_eq!(a.created_at, Some(1.5));
+        assert_eq!(Value::Object(a.payload), json!({"entity_name": "A"}));
+        let RowOutcome::Row(b) = f.row(1).unwrap() else { panic!() };
+        assert_eq!(b.vector, vec![1.0, 0.0]);
+        assert_eq!(b.created_at, Some(7.0));
+    }
+
+    #[test]
+    fn nan_rows_and_wrong_dimensions_are_skipped_not_fatal() {
+        let f = open(json!({
+            "embedding_dim": 2,
+            "data": [{"__id__": "ent-nan"}, {"__id__": "ent-short", "vector": encode_vector(&[1.0])}, {}],
+            "matrix": matrix_b64(&[vec![f32::NAN, f32::NAN], vec![1.0, 0.0], vec![0.0, 1.0]])
+        }))
+        .unwrap();
+        let RowOutcome::Skipped(s) = f.row(0).unwrap() else { panic!() };
+        assert_eq!((s.id.as_str(), s.reason), ("ent-nan", SkipReason::NanVector));
+        let RowOutcome::Skipped(s) = f.row(1).unwrap() else { panic!() };
+        assert_eq!(s.reason, SkipReason::DimensionMismatch);
+        let RowOutcome::Skipped(s) = f.row(2).unwrap() else { panic!() };
+        assert_eq!((s.id.as_str(), s.reason), ("row 2", SkipReason::InvalidRecord));
+    }
+
+    #[test]
+    fn matrix_of_the_wrong_length_is_malformed() {
+        let err = open(json!({"embedding_dim": 3, "data": [{"__id__": "a"}], "matrix": matrix_b64(&[vec![1.0, 0.0]])}))
+            .unwrap_err();
+        assert_eq!(err.position(), Some(&Position::Field { name: "matrix".into() }));
+        assert!(err.to_string().contains("1 rows × 3 dimensions"), "{err}");
+    }
+
+    #[test]
+    fn bad_row_base64_names_the_row() {
+        let f = open(json!({"embedding_dim": 1, "data": [{"__id__": "a"}, {"__id__": "b", "vector": "!!"}],
+                            "matrix": matrix_b64(&[vec![1.0], vec![1.0]])}))
+        .unwrap();
+        let err = f.row(1).unwrap_err();
+        assert_eq!(err.position(), Some(&Position::Row { index: 1, id: Some("b".into()) }));
+    }
+
+    #[test]
+    fn writer_output_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vdb_entities.json");
+        let mut w = NanoWriter::create(&p, 2).unwrap();
+        let payload = json!({"entity_name": "A", "content": "A\nx"}).as_object().unwrap().clone();
+        w.row("ent-a", Some(5), &payload, &[3.0, 4.0]).unwrap();
+        w.row("ent-b", None, &JsonObject::new(), &[0.0, 2.0]).unwrap();
+        assert_eq!(w.finish().unwrap(), 2);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "temporary files are removed");
+        let f = NanoFile::open(&p, VectorNamespace::Entities).unwrap();
+        assert_eq!(f.matrix_row(0), vec![0.6, 0.8]);
+        let RowOutcome::Row(a) = f.row(0).unwrap() else { panic!() };
+        assert_eq!(a.vector, vec![3.0, 4.0]);
+        assert_eq!(a.created_at, Some(5.0));
+        assert_eq!(a.payload["content"], "A\nx");
+    }
+
+    #[test]
+    fn an_empty_writer_writes_an_empty_matrix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vdb_chunks.json");
+        NanoWriter::create(&p, 4).unwrap().finish().unwrap();
+        let f = NanoFile::open(&p, VectorNamespace::Chunks).unwrap();
+        assert!(f.is_empty());
+        assert_eq!(f.dimension(), 4);
+    }
+}

@@ -1,0 +1,204 @@
+//! `cargo xtask`: project automation.
+//!
+//! One way of getting a PostgreSQL 17 server with pgvector and Apache AGE that
+//! developers, CI, benchmarks and users share (`pg up`), the local Docker image
+//! (`image`), and the workflows built on them (`demo`, `test`, `bench`, `ci`).
+//! `cargo xtask` with no arguments prints the commands.
+
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cmd;
+mod image;
+mod sandbox;
+mod server;
+mod tasks;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What went wrong, as a sentence for the person at the terminal.
+#[derive(Debug)]
+pub(crate) struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Returns early with an [`Error`] built like `format!`.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err($crate::Error(format!($($arg)*)))
+    };
+}
+pub(crate) use bail;
+
+/// Adds what was being done to an error.
+pub(crate) trait Context<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error(format!("{}: {e}", what())))
+    }
+}
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+A PostgreSQL 17 server with pgvector 0.8 and Apache AGE 1.5:
+  pg up [--port N]   make one available and print its settings: the server that
+                     POSTGRES_HOST / DATABASE_URL point at if it answers, else a
+                     sandbox server (Debian trixie root in a chroot; needs root on
+                     Debian or Ubuntu) on 127.0.0.1:55432
+  pg down            stop the sandbox server and unmount its file systems
+  pg status          versions, port, data folder, running or not
+  pg psql [ARGS]     psql connected to the server (ARGS go to psql)
+  pg logs [-n N]     the last N lines (default 100, 0 = all) of the sandbox server's log
+  pg env             `export POSTGRES_...=` lines: eval \"$(cargo xtask pg env)\"
+  image              build the local Docker image lightrag-pg/postgres:17 from the
+                     sandbox root (no registry needed)
+
+Workflows:
+  demo               the main job (for now: pg up, pg status and a connection check)
+  test [ARGS]        pg up, then every test of every crate with all features, the
+                     integration tests against the server and, where a Docker engine
+                     answers, the testcontainers tests (ARGS go to cargo test)
+  bench [ARGS]       pg up, then cargo bench -p lightrag-pg-benches (ARGS go to cargo bench)
+  ci                 what CI checks: fmt, clippy, test, doc, cargo-deny
+
+Environment:
+  POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DATABASE
+  or DATABASE_URL            use this server instead of the sandbox
+  LIGHTRAG_PG_SANDBOX_DIR    where the sandbox lives (default target/pg-sandbox)
+  LIGHTRAG_PG_MIRROR         Debian mirror for debootstrap (default http://deb.debian.org/debian)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => {
+            print!("{USAGE}");
+            return Ok(());
+        }
+    };
+    match cmd {
+        "pg" => run_pg(rest),
+        "image" => {
+            no_args("image", rest)?;
+            image::build().map(|_| ())
+        }
+        "demo" => {
+            no_args("demo", rest)?;
+            tasks::demo()
+        }
+        "test" => tasks::test(rest),
+        "bench" => tasks::bench(rest),
+        "ci" => {
+            no_args("ci", rest)?;
+            tasks::ci()
+        }
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`; `cargo xtask` lists the commands"),
+    }
+}
+
+fn run_pg(args: &[String]) -> Result<()> {
+    let (sub, rest) = match args.split_first() {
+        Some((s, r)) => (s.as_str(), r),
+        None => bail!("`cargo xtask pg` needs a command: up, down, status, psql, logs or env"),
+    };
+    match sub {
+        "up" => {
+            let port = match rest {
+                [] => None,
+                [flag, n] if flag == "--port" => Some(parse_port(n)?),
+                [flag] if flag.starts_with("--port=") => {
+                    Some(parse_port(&flag["--port=".len()..])?)
+                }
+                _ => bail!("usage: cargo xtask pg up [--port N]"),
+            };
+            server::up(port).map(|_| ())
+        }
+        "down" => {
+            no_args("pg down", rest)?;
+            server::down()
+        }
+        "status" => {
+            no_args("pg status", rest)?;
+            server::status()
+        }
+        "psql" => server::psql(rest),
+        "logs" => {
+            let lines = match rest {
+                [] => 100,
+                [flag, n] if flag == "-n" => n.parse().context(|| format!("-n {n}"))?,
+                _ => bail!("usage: cargo xtask pg logs [-n N]"),
+            };
+            server::logs(lines)
+        }
+        "env" => {
+            no_args("pg env", rest)?;
+            server::env()
+        }
+        other => bail!("unknown command `pg {other}`: use up, down, status, psql, logs or env"),
+    }
+}
+
+fn parse_port(s: &str) -> Result<u16> {
+    match s.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => bail!("invalid port `{s}`"),
+    }
+}
+
+fn no_args(cmd: &str, rest: &[String]) -> Result<()> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        bail!("`cargo xtask {cmd}` takes no arguments (got {rest:?})")
+    }
+}
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub(crate) fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` or `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    }
+}

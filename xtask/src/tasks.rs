@@ -1,0 +1,194 @@
+//! The workflows: `demo`, `test`, `bench` and `ci`.
+
+use crate::cmd::{self, cargo, run};
+use crate::server::{self, Server};
+use crate::{Error, Result, bail, image};
+
+/// `demo`: the main job. Until the CLI exists: `pg up`, `pg status` and a
+/// connection check that uses both extensions.
+pub(crate) fn demo() -> Result<()> {
+    let server = server::up(None)?;
+    println!();
+    server::status()?;
+    println!();
+    let check = "SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector, \
+                 (SELECT count(*) FROM ag_catalog.ag_graph)";
+    match server.query(check)? {
+        Some(row) => {
+            let f: Vec<&str> = row.trim().split('|').collect();
+            println!(
+                "connection check: ok (pgvector: '[1,2,3]' <-> '[1,2,4]' = {}; AGE: {} graph(s) in ag_catalog.ag_graph)",
+                f.first().unwrap_or(&"?"),
+                f.get(1).unwrap_or(&"?")
+            );
+        }
+        None => println!("connection check: skipped (no psql here)"),
+    }
+    Ok(())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+fn has_package_arg(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "-p" || a.starts_with("--package"))
+}
+
+/// `test [ARGS]`: `pg up`, then every test of every crate with all features.
+pub(crate) fn test(args: &[String]) -> Result<()> {
+    let server = server::up(None)?;
+    let result = test_against(&server, args);
+    if in_ci() && server.is_sandbox() {
+        // A CI clone is deleted afterwards: leave no server and no mount behind.
+        let down = server::down();
+        result?;
+        return down;
+    }
+    result
+}
+
+fn test_against(server: &Server, args: &[String]) -> Result<()> {
+    let mut envs = server.env();
+    envs.push(("LIGHTRAG_TEST_INTEGRATION".into(), "1".into()));
+    let docker = image::docker_answers();
+    if docker {
+        match image::ensure_for_tests() {
+            Ok(()) => envs.push(("LIGHTRAG_TEST_DOCKER".into(), "1".into())),
+            Err(e) => eprintln!("warning: {e}\nwarning: the testcontainers tests cannot run here"),
+        }
+    } else {
+        eprintln!(
+            "note: no Docker engine answers here; the testcontainers smoke test will say so and pass"
+        );
+    }
+    let mut c = cargo();
+    c.arg("test");
+    if !has_package_arg(args) {
+        c.arg("--workspace");
+    }
+    // Every test binary runs, so one failure does not hide the others.
+    c.args(["--all-features", "--no-fail-fast"])
+        .args(args)
+        .envs(envs);
+    println!("$ {}", cmd::describe(&c));
+    let result = run(&mut c);
+    if docker {
+        image::remove_test_containers();
+    }
+    result
+}
+
+/// `bench [ARGS]`: `pg up`, then the benchmarks.
+pub(crate) fn bench(args: &[String]) -> Result<()> {
+    let server = server::up(None)?;
+    let mut c = cargo();
+    c.args(["bench", "-p", "lightrag-pg-benches"])
+        .args(args)
+        .envs(server.env());
+    println!("$ {}", cmd::describe(&c));
+    run(&mut c)
+}
+
+/// `ci`: everything CI checks. Every step runs; the failures are listed at the end.
+pub(crate) fn ci() -> Result<()> {
+    let mut failed: Vec<String> = Vec::new();
+    let mut step = |name: &str, result: Result<()>| {
+        if let Err(e) = result {
+            eprintln!("ci: {name} FAILED: {e}");
+            failed.push(name.to_owned());
+        } else {
+            println!("ci: {name} ok");
+        }
+    };
+
+    step("fmt", run(cargo().args(["fmt", "--all", "--", "--check"])));
+    step(
+        "clippy (all features)",
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ])),
+    );
+    step(
+        "clippy (no default features)",
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ])),
+    );
+    step("test", test(&[]));
+    step(
+        "doc",
+        run(cargo()
+            .args(["doc", "--workspace", "--no-deps", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings")),
+    );
+    step("cargo-deny", deny());
+
+    if failed.is_empty() {
+        println!("ci: all steps passed");
+        Ok(())
+    } else {
+        bail!("ci: failed steps: {}", failed.join(", "))
+    }
+}
+
+/// cargo-deny, installed with `cargo install` when missing. Licences, bans and
+/// sources must pass; advisories too, unless the advisory database cannot be
+/// fetched (then it says so).
+fn deny() -> Result<()> {
+    if !cmd::succeeds(cargo().args(["deny", "--version"])) {
+        println!("installing cargo-deny (cargo install cargo-deny --locked)");
+        run(cargo().args(["install", "cargo-deny", "--locked"]))?;
+    }
+    run(cargo().args(["deny", "check", "licenses", "bans", "sources"]))?;
+    let out = cargo()
+        .args(["deny", "check", "advisories"])
+        .output()
+        .map_err(|e| Error(format!("cannot run cargo deny: {e}")))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        println!("cargo deny: advisories ok");
+        return Ok(());
+    }
+    let found = [
+        "error[vulnerability]",
+        "error[unmaintained]",
+        "error[unsound]",
+        "error[yanked]",
+        "error[notice]",
+    ]
+    .iter()
+    .any(|k| text.contains(k));
+    if found {
+        eprintln!("{text}");
+        bail!("cargo deny found advisories");
+    }
+    println!(
+        "cargo deny: the advisory database could not be fetched here; checked licenses, bans and sources only\n{}",
+        cmd_tail(&text)
+    );
+    Ok(())
+}
+
+fn cmd_tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
