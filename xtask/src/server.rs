@@ -110,7 +110,7 @@ impl Server {
         }))
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Server::Sandbox { port, .. } => format!("sandbox on 127.0.0.1:{port}"),
             Server::External(e) => format!(

@@ -4,26 +4,41 @@ use crate::cmd::{self, cargo, run};
 use crate::server::{self, Server};
 use crate::{Error, Result, bail, image};
 
-/// `demo`: the main job. Until the CLI exists: `pg up`, `pg status` and a
-/// connection check that uses both extensions.
+/// `demo`: the main job. `pg up`, then migrate the example LightRAG directory
+/// `examples/demo-kb` into PostgreSQL with the `lightrag-pg` command (no LLM
+/// re-run) and show what is there: versions, the migration report with times,
+/// the entities most similar to one entity, the 2-hop graph around it and the
+/// document status counts.
 pub(crate) fn demo() -> Result<()> {
     let server = server::up(None)?;
     println!();
     server::status()?;
-    println!();
-    let check = "SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector, \
-                 (SELECT count(*) FROM ag_catalog.ag_graph)";
-    match server.query(check)? {
-        Some(row) => {
-            let f: Vec<&str> = row.trim().split('|').collect();
-            println!(
-                "connection check: ok (pgvector: '[1,2,3]' <-> '[1,2,4]' = {}; AGE: {} graph(s) in ag_catalog.ag_graph)",
-                f.first().unwrap_or(&"?"),
-                f.get(1).unwrap_or(&"?")
-            );
-        }
-        None => println!("connection check: skipped (no psql here)"),
-    }
+    run(cargo().args(["build", "--quiet", "--package", "lightrag-pg-cli"]))?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
+    let exe = root.join("target").join("debug").join("lightrag-pg");
+    let envs = server.env();
+    let step = |title: &str, args: &[&str]| -> Result<()> {
+        println!("\n== {title}\n$ lightrag-pg {}", args.join(" "));
+        let mut c = std::process::Command::new(&exe);
+        c.args(args).envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        run(&mut c)
+    };
+    let kb = root.join("examples").join("demo-kb");
+    let kb = kb.to_string_lossy();
+    step(
+        "migrate a LightRAG working directory (JsonKV, NanoVectorDB, GraphML) into PostgreSQL",
+        &["-w", "demo", "migrate", "--from", &kb, "--graph", "age", "--model-name", "interop-hash"],
+    )?;
+    step(
+        "the 5 entities most similar to 'Observatory' (pgvector, HNSW)",
+        &["-w", "demo", "search", "--namespace", "entities", "--like-entity", "Observatory", "--top-k", "5", "--model-name", "interop-hash"],
+    )?;
+    step(
+        "the 2-hop graph around 'Observatory' (Apache AGE)",
+        &["-w", "demo", "graph", "--label", "Observatory", "--depth", "2", "--max-nodes", "30", "--format", "text"],
+    )?;
+    step("document status counts", &["-w", "demo", "docs", "counts"])?;
+    println!("\ndemo done: the workspace 'demo' is in {} (try `cargo xtask pg psql`)", server.describe());
     Ok(())
 }
 
