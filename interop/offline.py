@@ -75,17 +75,38 @@ async def scripted_llm(prompt, system_prompt=None, history_messages=None, **kwar
     return "Summary: " + prompt[-200:].replace("\n", " ")
 
 
-def make_rag(workspace: str, graph_storage: str = "PGGraphStorage", working_dir: str = "/tmp/lightrag-interop") -> LightRAG:
+def make_embedding_func(dim: int | None = None, model: str | None = None) -> EmbeddingFunc:
+    """The hashing embedder at `dim` dimensions, named `model` (the vector tables'
+    suffix is derived from the model name and the dimension)."""
+    dim = dim or DIM
+
+    async def _embed(texts, **_kwargs):
+        return np.array([embed_text(t, dim) for t in texts], dtype=np.float32)
+
+    return EmbeddingFunc(embedding_dim=dim, max_token_size=8192, func=_embed, model_name=model or MODEL)
+
+
+def make_rag(
+    workspace: str,
+    graph_storage: str = "PGGraphStorage",
+    working_dir: str = "/tmp/lightrag-interop",
+    dim: int | None = None,
+    model: str | None = None,
+    **kwargs,
+) -> LightRAG:
+    """A LightRAG on the four PostgreSQL storages, driven offline. Extra keyword
+    arguments go to `LightRAG(...)` (e.g. `vector_db_storage_cls_kwargs`)."""
     os.makedirs(working_dir, exist_ok=True)
     return LightRAG(
         working_dir=working_dir,
         workspace=workspace,
         llm_model_func=scripted_llm,
-        embedding_func=EmbeddingFunc(embedding_dim=DIM, max_token_size=8192, func=embed, model_name=MODEL),
+        embedding_func=make_embedding_func(dim, model),
         tokenizer=Tokenizer("words", WordTokenizer()),
         kv_storage="PGKVStorage",
         vector_storage="PGVectorStorage",
         graph_storage=graph_storage,
         doc_status_storage="PGDocStatusStorage",
         enable_llm_cache=True,
+        **kwargs,
     )

@@ -10,9 +10,11 @@
 
 mod cmd;
 mod image;
+mod interop;
 mod sandbox;
 mod server;
 mod tasks;
+mod vs_python;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -79,6 +81,15 @@ Workflows:
                      integration tests against the server and, where a Docker engine
                      answers, the testcontainers tests (ARGS go to cargo test)
   bench [ARGS]       pg up, then cargo bench -p lightrag-pg-benches (ARGS go to cargo bench)
+  bench --vs-python [--quick] [--runs N] [--only PREFIX]
+                     the same storage operations through Python LightRAG 1.5.7's
+                     PostgreSQL storages and ours on the same server, with the
+                     server's own time as floor: a table of medians and ratios,
+                     saved to target/bench-vs-python.json
+  interop [SCENARIO...]
+                     pg up, a Python venv with lightrag-hku 1.5.7 (cached in
+                     target/interop/venv), then the interop scenarios against the real
+                     Python LightRAG (interop/README.md)
   ci                 what CI checks: fmt, clippy, test, doc, cargo-deny
 
 Environment:
@@ -118,7 +129,9 @@ fn run(args: &[String]) -> Result<()> {
             tasks::demo()
         }
         "test" => tasks::test(rest),
+        "bench" if rest.iter().any(|a| a == "--vs-python") => vs_python::bench(rest),
         "bench" => tasks::bench(rest),
+        "interop" => interop::interop(rest),
         "ci" => {
             no_args("ci", rest)?;
             tasks::ci()

@@ -223,6 +223,23 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// A consistent snapshot of the workspace (all four stores, the AGE graph)
+    /// in one REPEATABLE READ transaction, as a JSON-lines file.
+    Backup {
+        /// The file to write.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Load a `backup` file into an empty workspace (the file's, or --workspace).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 /// `kv …`

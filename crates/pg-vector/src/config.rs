@@ -23,6 +23,10 @@ pub const IVFFLAT_MIN_ROWS_PER_LIST: u64 = 10;
 pub const DEFAULT_UNNEST_MAX_ROWS: usize = 128;
 /// Default rows per COPY batch inside one upsert transaction.
 pub const DEFAULT_BATCH_ROWS: usize = 5_000;
+/// An upsert of at least this many rows into a workspace that has no rows yet
+/// (a first load) takes the bulk path: the index is built once after the rows
+/// are in, instead of row by row (see [`crate::PgVectorStorage::bulk_load`]).
+pub const DEFAULT_BULK_THRESHOLD_ROWS: usize = 2_000;
 
 /// The vector index to keep on the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +135,17 @@ pub struct PgVectorConfig {
     /// unnest(…)` statement; larger ones use binary COPY into a staging table
     /// (default [`DEFAULT_UNNEST_MAX_ROWS`]; 0 always uses COPY).
     pub unnest_max_rows: usize,
+    /// Create new tables LIST-partitioned by `workspace` (one partition, with its
+    /// own vector index, per workspace; a DEFAULT partition for workspaces other
+    /// writers create). LightRAG's table name, columns and primary key are kept.
+    /// An existing table keeps its layout (convert it with
+    /// [`crate::PgVectorStorage::convert_to_partitioned`]). Default `false`
+    /// (`POSTGRES_VECTOR_PARTITIONED`).
+    pub partitioned: bool,
+    /// An upsert of at least this many rows into a workspace with no rows yet
+    /// goes through the bulk path (index built once); 0 never does. Default
+    /// [`DEFAULT_BULK_THRESHOLD_ROWS`].
+    pub bulk_threshold_rows: usize,
 }
 
 impl PgVectorConfig {
@@ -149,6 +164,8 @@ impl PgVectorConfig {
             batch_rows: DEFAULT_BATCH_ROWS,
             iterative_scan: true,
             unnest_max_rows: DEFAULT_UNNEST_MAX_ROWS,
+            partitioned: false,
+            bulk_threshold_rows: DEFAULT_BULK_THRESHOLD_ROWS,
         }
     }
 
@@ -156,7 +173,8 @@ impl PgVectorConfig {
     /// parameters from `POSTGRES_VECTOR_INDEX_TYPE`, `POSTGRES_HNSW_M`,
     /// `POSTGRES_HNSW_EF`, `POSTGRES_HNSW_EF_SEARCH`, `POSTGRES_IVFFLAT_LISTS`,
     /// `POSTGRES_IVFFLAT_PROBES` (as read into `pool.config().vector`), and the
-    /// batch size from `POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH`.
+    /// batch size from `POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH`, and the layout from
+    /// `POSTGRES_VECTOR_PARTITIONED`.
     ///
     /// # Errors
     /// [`Error::Config`] for an unknown index type.
@@ -173,6 +191,7 @@ impl PgVectorConfig {
             ef_search: v.hnsw_ef_search,
             ivfflat_probes: v.ivfflat_probes,
             batch_rows: pool.upsert_batch_rows.max(1),
+            partitioned: pool.vector_partitioned,
             ..Self::new(namespace, dimension)
         })
     }
@@ -192,6 +211,12 @@ impl PgVectorConfig {
     /// The same configuration with another index kind.
     pub fn with_index(mut self, index: IndexKind) -> Self {
         self.index = index;
+        self
+    }
+
+    /// The same configuration with the partitioned layout on or off (for new tables).
+    pub fn with_partitioned(mut self, partitioned: bool) -> Self {
+        self.partitioned = partitioned;
         self
     }
 

@@ -1,14 +1,22 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod codec;
 pub mod config;
+pub mod convert;
+pub mod partition;
 pub mod record;
 mod sql;
 pub mod storage;
 
-pub use config::{
-    DEFAULT_THRESHOLD, DEFAULT_UNNEST_MAX_ROWS, IndexKind, IndexPlan, PgVectorConfig,
+pub use bulk::{
+    BulkLoadOptions, BulkLoadReport, BulkMethod, BulkMode, BulkProgress, BulkStage, SkippedRecord,
 };
+pub use config::{
+    DEFAULT_BULK_THRESHOLD_ROWS, DEFAULT_THRESHOLD, DEFAULT_UNNEST_MAX_ROWS, IndexKind, IndexPlan,
+    PgVectorConfig,
+};
+pub use convert::{ConversionReport, ConvertOptions, ConvertProgress};
 pub use lightrag_pg_pool::ddl::{VectorColumn, VectorIndex};
-pub use storage::PgVectorStorage;
+pub use storage::{Layout, PgVectorStorage};

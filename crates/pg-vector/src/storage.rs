@@ -26,19 +26,51 @@ use crate::sql::Sql;
 
 /// What `initialize` learned about the database.
 #[derive(Debug)]
-struct State {
+pub(crate) struct State {
     /// The column type the table actually has.
-    column: VectorColumn,
+    pub(crate) column: VectorColumn,
     /// The runtime `vector`/`halfvec` type, for binary COPY.
-    vector_type: Type,
-    sql: Sql,
+    pub(crate) vector_type: Type,
+    pub(crate) sql: Sql,
     /// pgvector ≥ 0.8: iterative index scans.
     iterative_scan: bool,
     /// The index exists (an IVFFlat build waits for data).
-    index_ready: AtomicBool,
+    pub(crate) index_ready: AtomicBool,
     /// The un-suffixed legacy table, when it exists and differs (quoted).
-    legacy_table: Option<String>,
+    pub(crate) legacy_table: Option<String>,
     pgvector_version: String,
+    /// The table's layout and this workspace's partition.
+    pub(crate) layout: std::sync::Mutex<LayoutState>,
+}
+
+/// How the table is laid out, as last seen.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LayoutState {
+    /// The table is LIST-partitioned by workspace.
+    pub(crate) partitioned: bool,
+    /// Its DEFAULT partition, when it has one.
+    pub(crate) default_partition: Option<String>,
+    /// This workspace's partition, once known to exist.
+    pub(crate) partition: Option<String>,
+}
+
+impl State {
+    /// The layout, as last seen (a poisoned lock still holds valid data).
+    pub(crate) fn layout(&self) -> std::sync::MutexGuard<'_, LayoutState> {
+        self.layout
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// How a vector table is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// LightRAG's layout: one table and one vector index shared by all workspaces.
+    Shared,
+    /// LIST-partitioned by `workspace`: one partition and index per workspace,
+    /// plus a DEFAULT partition.
+    Partitioned,
 }
 
 /// LightRAG's vector storage for one namespace in one workspace, on pgvector.
@@ -68,7 +100,7 @@ impl fmt::Debug for PgVectorStorage {
 }
 
 /// Logs an operation's duration when dropped (inside the operation's span).
-struct Elapsed(Instant);
+pub(crate) struct Elapsed(Instant);
 
 impl Drop for Elapsed {
     fn drop(&mut self) {
@@ -76,7 +108,7 @@ impl Drop for Elapsed {
     }
 }
 
-fn elapsed() -> Elapsed {
+pub(crate) fn elapsed() -> Elapsed {
     Elapsed(Instant::now())
 }
 
@@ -149,6 +181,18 @@ impl PgVectorStorage {
         self.state.get().map(|s| s.column)
     }
 
+    /// The table's layout, once initialised: shared (LightRAG's) or one partition
+    /// per workspace.
+    pub fn layout(&self) -> Option<Layout> {
+        self.state.get().map(|s| {
+            if s.layout().partitioned {
+                Layout::Partitioned
+            } else {
+                Layout::Shared
+            }
+        })
+    }
+
     /// The pgvector version found at initialisation.
     pub fn pgvector_version(&self) -> Option<&str> {
         self.state.get().map(|s| s.pgvector_version.as_str())
@@ -163,16 +207,28 @@ impl PgVectorStorage {
         Ok(self.state().await?.index_ready.load(Ordering::Acquire))
     }
 
-    async fn state(&self) -> Result<&State> {
+    pub(crate) async fn state(&self) -> Result<&State> {
         self.state.get_or_try_init(|| self.setup()).await
     }
 
-    fn ns(&self) -> VectorNamespace {
+    pub(crate) fn ns(&self) -> VectorNamespace {
         self.config.namespace
     }
 
-    async fn conn(&self) -> Result<PgConn> {
+    pub(crate) async fn conn(&self) -> Result<PgConn> {
         self.pool.get().await
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn ws(&self) -> &Workspace {
+        &self.ws
+    }
+
+    pub(crate) fn plan(&self) -> &IndexPlan {
+        &self.plan
     }
 
     /// Creates the table (LightRAG's DDL), adopts an existing one after checking
@@ -212,13 +268,31 @@ impl PgVectorStorage {
         // Schema work takes its own connection: never hold one meanwhile (a pool
         // of one would wait on itself).
         drop(conn);
-        schema::ensure(
-            &self.pool,
-            &part,
-            &ddl::vector_table(self.ns(), table, plan.column, plan.dimension)?,
-        )
-        .await?;
-        let conn = self.conn().await?;
+        let table_ddl = if self.config.partitioned {
+            ddl::vector_table_partitioned(self.ns(), table, plan.column, plan.dimension)?
+        } else {
+            ddl::vector_table(self.ns(), table, plan.column, plan.dimension)?
+        };
+        schema::ensure(&self.pool, &part, &table_ddl).await?;
+        let mut conn = self.conn().await?;
+        let partitioned = crate::partition::is_partitioned(&*conn, &lower).await?;
+        if self.config.partitioned && !partitioned {
+            tracing::warn!(table = %lower,
+                "the partitioned layout is configured but the table exists unpartitioned; keeping its layout \
+                 (convert it with convert_to_partitioned)");
+        }
+        let mut default_partition = None;
+        if partitioned {
+            default_partition = crate::partition::default_partition(&*conn, &lower).await?;
+            if default_partition.is_none() {
+                drop(conn);
+                let part = format!("vector_default:{lower}");
+                schema::forget(&self.pool, &part).await?;
+                schema::ensure(&self.pool, &part, &[ddl::vector_default_partition(table)?]).await?;
+                conn = self.conn().await?;
+                default_partition = crate::partition::default_partition(&*conn, &lower).await?;
+            }
+        }
 
         // The table may predate us (Python LightRAG, another configuration).
         let row = conn
@@ -264,6 +338,9 @@ impl PgVectorStorage {
                 }
             } else {
                 let build_now = match plan.index {
+                    // A partitioned table needs the (partitioned) index at once:
+                    // each partition's own index is built on its data.
+                    VectorIndex::IvfFlat { .. } if partitioned => true,
                     VectorIndex::IvfFlat { lists } => {
                         let need = u64::from(lists) * IVFFLAT_MIN_ROWS_PER_LIST;
                         self.count_upto(&conn, &quoted, need).await? >= need
@@ -310,13 +387,18 @@ impl PgVectorStorage {
             index_ready: AtomicBool::new(index_ready),
             legacy_table,
             pgvector_version: version,
+            layout: std::sync::Mutex::new(LayoutState {
+                partitioned,
+                default_partition,
+                partition: None,
+            }),
         })
     }
 
     /// DDL that makes the planned index exist: LightRAG drops indexes of the other
     /// kinds (same metric), converts the column when its type differs, then
     /// creates the index.
-    fn index_statements(&self, alter: bool, create: bool) -> Result<Vec<String>> {
+    pub(crate) fn index_statements(&self, alter: bool, create: bool) -> Result<Vec<String>> {
         let plan = &self.plan;
         let table = &plan.table;
         let quoted = quote_ident(&table.to_lowercase())?;
@@ -362,7 +444,7 @@ impl PgVectorStorage {
         Ok(stmts)
     }
 
-    async fn relation_exists(&self, conn: &PgConn, name: &str) -> Result<bool> {
+    pub(crate) async fn relation_exists(&self, conn: &PgConn, name: &str) -> Result<bool> {
         let row = conn
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quote_ident(name)?])
             .await
@@ -481,6 +563,15 @@ impl PgVectorStorage {
             return Ok(());
         };
         let conn = self.conn().await?;
+        if state.layout().partitioned {
+            // Only this workspace's partition: its index is its own.
+            if let Some(index) = self.partition_vector_index(&*conn).await? {
+                conn.batch_execute(&format!("REINDEX INDEX {}", quote_ident(&index)?))
+                    .await
+                    .map_err(db_error)?;
+            }
+            return Ok(());
+        }
         if self.relation_exists(&conn, name).await? {
             conn.batch_execute(&format!("REINDEX INDEX {}", quote_ident(name)?))
                 .await
@@ -503,7 +594,10 @@ impl PgVectorStorage {
     }
 
     /// After a write: builds a deferred IVFFlat index once the table has the rows.
-    async fn maybe_build_deferred_index(&self, state: &State) -> Result<()> {
+    pub(crate) async fn maybe_build_deferred_index(&self, state: &State) -> Result<()> {
+        if state.layout().partitioned {
+            return Ok(());
+        }
         let VectorIndex::IvfFlat { lists } = self.plan.index else {
             return Ok(());
         };
@@ -527,7 +621,7 @@ impl PgVectorStorage {
         Ok(())
     }
 
-    fn check_vector(&self, state: &State, id: &str, v: &[f32]) -> Result<()> {
+    pub(crate) fn check_vector(&self, state: &State, id: &str, v: &[f32]) -> Result<()> {
         validate_vector(id, v, self.plan.dimension)?;
         if state.column == VectorColumn::HalfVec
             && let Some(i) = v.iter().position(|x| x.abs() > HALF_MAX)
@@ -777,6 +871,34 @@ impl PgVectorStorage {
         rows: &[&RowData<'_>],
         now: NaiveDateTime,
     ) -> Result<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(db_error)?;
+        tx.batch_execute(&state.sql.create_stage)
+            .await
+            .map_err(db_error)?;
+        let batches = rows.chunks(self.config.batch_rows);
+        let n = batches.len();
+        for (i, batch) in batches.enumerate() {
+            self.copy_batch(&tx, state, &state.sql, batch, now).await?;
+            if i + 1 < n {
+                tx.batch_execute(&state.sql.truncate_stage)
+                    .await
+                    .map_err(db_error)?;
+            }
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    /// One batch: binary COPY of `batch` into the (empty) staging table of `sql`,
+    /// then its merge into `sql`'s table. Returns the rows merged.
+    pub(crate) async fn copy_batch(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        state: &State,
+        sql: &Sql,
+        batch: &[&RowData<'_>],
+        now: NaiveDateTime,
+    ) -> Result<u64> {
         let ns = self.ns();
         let mut types = vec![Type::TEXT];
         types.extend(
@@ -790,74 +912,59 @@ impl PgVectorStorage {
         );
         types.push(state.vector_type.clone());
         let ws = self.ws.as_str();
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(db_error)?;
-        tx.batch_execute(&state.sql.create_stage)
-            .await
-            .map_err(db_error)?;
-        let batches = rows.chunks(self.config.batch_rows);
-        let n = batches.len();
-        for (i, batch) in batches.enumerate() {
-            let sink = tx.copy_in(&state.sql.copy_stage).await.map_err(db_error)?;
-            let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
-            for r in batch {
-                let v = VecParam(r.vector);
-                let res = match ns {
-                    VectorNamespace::Chunks => {
-                        writer
-                            .as_mut()
-                            .write(&[
-                                &r.id,
-                                &r.tokens,
-                                &r.chunk_order_index,
-                                &r.full_doc_id,
-                                &r.content,
-                                &r.file_path,
-                                &v,
-                            ])
-                            .await
-                    }
-                    VectorNamespace::Entities => {
-                        writer
-                            .as_mut()
-                            .write(&[
-                                &r.id,
-                                &r.entity_name,
-                                &r.content,
-                                &r.chunk_ids,
-                                &r.file_path,
-                                &v,
-                            ])
-                            .await
-                    }
-                    VectorNamespace::Relationships => {
-                        writer
-                            .as_mut()
-                            .write(&[
-                                &r.id,
-                                &r.src_id,
-                                &r.tgt_id,
-                                &r.content,
-                                &r.chunk_ids,
-                                &r.file_path,
-                                &v,
-                            ])
-                            .await
-                    }
-                };
-                res.map_err(db_error)?;
-            }
-            writer.as_mut().finish().await.map_err(db_error)?;
-            tx.execute(&state.sql.merge_stage, &[&ws, &now])
-                .await
-                .map_err(db_error)?;
-            if i + 1 < n {
-                tx.batch_execute(&state.sql.truncate_stage)
-                    .await
-                    .map_err(db_error)?;
-            }
+        let sink = tx.copy_in(&sql.copy_stage).await.map_err(db_error)?;
+        let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
+        for r in batch {
+            let v = VecParam(r.vector);
+            let res = match ns {
+                VectorNamespace::Chunks => {
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &r.id,
+                            &r.tokens,
+                            &r.chunk_order_index,
+                            &r.full_doc_id,
+                            &r.content,
+                            &r.file_path,
+                            &v,
+                        ])
+                        .await
+                }
+                VectorNamespace::Entities => {
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &r.id,
+                            &r.entity_name,
+                            &r.content,
+                            &r.chunk_ids,
+                            &r.file_path,
+                            &v,
+                        ])
+                        .await
+                }
+                VectorNamespace::Relationships => {
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &r.id,
+                            &r.src_id,
+                            &r.tgt_id,
+                            &r.content,
+                            &r.chunk_ids,
+                            &r.file_path,
+                            &v,
+                        ])
+                        .await
+                }
+            };
+            res.map_err(db_error)?;
         }
-        tx.commit().await.map_err(db_error)
+        writer.as_mut().finish().await.map_err(db_error)?;
+        tx.execute(&sql.merge_stage, &[&ws, &now])
+            .await
+            .map_err(db_error)
     }
 
     async fn delete_where(&self, sql: &str, arg: &(dyn ToSql + Sync)) -> Result<u64> {
@@ -901,6 +1008,9 @@ impl Storage for PgVectorStorage {
     async fn drop_all(&self) -> Result<()> {
         let _t = elapsed();
         let state = self.state().await?;
+        if state.layout().partitioned {
+            return self.drop_partitioned(state).await;
+        }
         self.pool
             .retry("vector drop", || async {
                 let mut conn = self.conn().await?;
@@ -997,6 +1107,27 @@ impl VectorStorage for PgVectorStorage {
         if keep.is_empty() {
             return Ok(());
         }
+        let threshold = self.config.bulk_threshold_rows;
+        if threshold > 0 && keep.len() >= threshold && self.is_first_load(state).await? {
+            // A first load: build the index once after the rows are in.
+            let opts = crate::bulk::BulkLoadOptions::default();
+            let bulk = self
+                .pool
+                .retry("vector bulk upsert", || {
+                    self.bulk_internal(state, crate::bulk::Batches::Borrowed(&records), &opts)
+                })
+                .await;
+            match bulk {
+                Ok(report) => {
+                    tracing::info!(report = %report, "first load of the workspace through the bulk path");
+                    return Ok(());
+                }
+                // Another load of this workspace is running: write as usual.
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.ensure_partition(state).await?;
         let now = chrono::Utc::now().naive_utc();
         self.pool
             .retry("vector upsert", || self.write_rows(state, &keep, now))

@@ -1,7 +1,8 @@
-//! The core behaviour suite against the real server, three times: with HNSW on
-//! `vector` (the default), HNSW on `halfvec` (as for 3,072-dimension models) and
-//! no index (exact search). Each configuration has its own tables, named by the
-//! model-name suffix, so they never share an index.
+//! The core behaviour suite against the real server, four times: with HNSW on
+//! `vector` (the default), HNSW on `halfvec` (as for 3,072-dimension models), no
+//! index (exact search), and HNSW in the partitioned layout (one partition per
+//! workspace). Each configuration has its own tables, named by the model-name
+//! suffix, so they never share an index.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ struct Factory {
     pool: PgPool,
     label: &'static str,
     index: IndexKind,
+    partitioned: bool,
 }
 
 #[async_trait]
@@ -31,7 +33,8 @@ impl VectorFactory for Factory {
         let config = PgVectorConfig::new(ns, dimension)
             .with_model_name(format!("bt_{}_{}", self.label, metric.as_str()))
             .with_metric(metric)
-            .with_index(self.index);
+            .with_index(self.index)
+            .with_partitioned(self.partitioned);
         let storage = PgVectorStorage::new(self.pool.clone(), ws.clone(), config)?;
         storage.initialize().await?;
         Ok(Arc::new(storage))
@@ -50,15 +53,17 @@ fn main() {
         ef_construction: 64,
     };
     let mut trials = Vec::new();
-    for (label, index) in [
-        ("hnsw", hnsw),
-        ("half", halfvec),
-        ("exact", IndexKind::None),
+    for (label, index, partitioned) in [
+        ("hnsw", hnsw, false),
+        ("half", halfvec, false),
+        ("exact", IndexKind::None, false),
+        ("part", hnsw, true),
     ] {
         let factory = Arc::new(Factory {
             pool: pool.clone(),
             label,
             index,
+            partitioned,
         });
         trials.extend(
             testkit::vector_trials(factory, rt.clone())

@@ -446,3 +446,201 @@ async fn rows_in_lightrags_legacy_table_move_to_the_suffixed_table_at_initialize
             .unwrap();
     }
 }
+
+/// Python's chunk upsert (spec §7.3), verbatim apart from the table name.
+fn python_chunk_upsert(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} (workspace, id, tokens, chunk_order_index, full_doc_id, content, content_vector, file_path, create_time, update_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (workspace,id) DO UPDATE SET tokens=EXCLUDED.tokens, \
+         chunk_order_index=EXCLUDED.chunk_order_index, full_doc_id=EXCLUDED.full_doc_id, content = EXCLUDED.content, \
+         content_vector=EXCLUDED.content_vector, file_path=EXCLUDED.file_path, update_time = EXCLUDED.update_time"
+    )
+}
+
+/// Which partition holds a row (`tableoid`).
+async fn holder(conn: &lightrag_pg_pool::PgConn, table: &str, ws: &str, id: &str) -> String {
+    conn.query_one(
+        &format!("SELECT tableoid::regclass::text FROM {table} WHERE workspace = $1 AND id = $2"),
+        &[&ws, &id],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// Python LightRAG 1.5.7's own statements (spec §7.1–7.5) against a table in the
+/// partitioned layout: its start-up checks find the table and its index and
+/// change nothing; its upsert of a workspace that has no partition lands in the
+/// DEFAULT partition (and moves into the workspace's own partition when this
+/// crate first writes there); its query, update, delete, delete-entity and drop
+/// statements work unchanged on rows in either place.
+#[tokio::test]
+async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
+    let pool = pool().await;
+    let model = format!("t_interop_part_{:08x}", rand::random::<u32>());
+    let ours = open(
+        &pool,
+        config(VectorNamespace::Entities, 3, &model, HNSW, DistanceMetric::Cosine)
+            .with_partitioned(true),
+    )
+    .await;
+    let table = ours.table_name().to_lowercase();
+    let conn = python_conn(&pool).await;
+
+    // Start-up (spec §7.1-7.2): table exists, vector index found by name on the
+    // table, so Python creates and alters nothing.
+    let exists: bool = conn
+        .query_one("SELECT to_regclass($1) IS NOT NULL AS exists", &[&table])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(exists);
+    let index = ours.index_plan().index_name.clone().unwrap();
+    let found = conn
+        .query_opt(
+            &format!(
+                "SELECT 1 FROM pg_indexes WHERE indexname = '{index}' AND tablename = '{table}'"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(found.is_some(), "Python's vector-index check finds {index}");
+    for stmt in lightrag_pg_pool::ddl::vector_table(
+        VectorNamespace::Entities,
+        &table,
+        lightrag_pg_vector::VectorColumn::Vector,
+        3,
+    )
+    .unwrap()
+    {
+        conn.batch_execute(&stmt).await.unwrap(); // IF NOT EXISTS: no-ops
+    }
+
+    // A workspace only Python writes: its rows go to the DEFAULT partition.
+    let py_ws = lightrag_pg_core::testkit::unique_workspace("vt_py_part");
+    let now = utc_now();
+    conn.execute(
+        &python_entity_upsert(&table),
+        &[&py_ws.as_str(), &"ent-py", &"Ada", &"Ada\nMathematician.", &text_vector(&[1.0, 0.0, 0.0]),
+          &vec!["chunk-1".to_owned()], &"a.txt", &now, &now],
+    )
+    .await
+    .unwrap();
+    assert_eq!(holder(&conn, &table, py_ws.as_str(), "ent-py").await, format!("{table}_default"));
+    let count: i64 = conn
+        .query_one(&format!("SELECT COUNT(*) as count FROM {table} WHERE workspace = $1"), &[&py_ws.as_str()])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+    let py_query = format!(
+        "SELECT entity_name, EXTRACT(EPOCH FROM create_time)::BIGINT AS created_at FROM {table} \
+         WHERE workspace = $1 AND content_vector <=> $4::vector < $2 ORDER BY content_vector <=> $4::vector LIMIT $3"
+    );
+    let hits = conn
+        .query(&py_query, &[&py_ws.as_str(), &0.8_f64, &5_i64, &text_vector(&[1.0, 0.0, 0.0])])
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+
+    // We read it in the DEFAULT partition, then our first write there moves the
+    // workspace into its own partition; Python keeps finding its row.
+    let ours_py = open_in(
+        &pool,
+        py_ws.clone(),
+        config(VectorNamespace::Entities, 3, &model, HNSW, DistanceMetric::Cosine)
+            .with_partitioned(true),
+    )
+    .await;
+    assert_eq!(ours_py.get_by_id("ent-py").await.unwrap().unwrap()["entity_name"], "Ada");
+    ours_py
+        .upsert(vec![VectorRecord {
+            id: "ent-rs".into(),
+            vector: vec![0.0, 1.0, 0.0],
+            payload: obj(json!({"entity_name": "Grace", "content": "Grace", "source_id": "chunk-2"})),
+        }])
+        .await
+        .unwrap();
+    let partition = ours_py.partition_name().await.unwrap().expect("own partition");
+    assert_eq!(holder(&conn, &table, py_ws.as_str(), "ent-py").await, partition);
+    assert_eq!(holder(&conn, &table, py_ws.as_str(), "ent-rs").await, partition);
+    let hits = conn
+        .query(&py_query, &[&py_ws.as_str(), &0.8_f64, &5_i64, &text_vector(&[0.0, 1.0, 0.0])])
+        .await
+        .unwrap();
+    assert_eq!(hits[0].get::<_, String>(0), "Grace", "Python's query finds our row");
+
+    // Python's update of our row, in our partition.
+    let later = utc_now();
+    conn.execute(
+        &python_entity_upsert(&table),
+        &[&py_ws.as_str(), &"ent-rs", &"Grace", &"Grace\nAdmiral.", &text_vector(&[0.0, 1.0, 0.0]),
+          &vec!["chunk-3".to_owned()], &"g.txt", &later, &later],
+    )
+    .await
+    .unwrap();
+    let got = ours_py.get_by_id("ent-rs").await.unwrap().unwrap();
+    assert_eq!((got["content"].as_str(), got["source_id"].as_str()), (Some("Grace\nAdmiral."), Some("chunk-3")));
+
+    // Python's delete, delete_entity and drop.
+    let n = conn
+        .execute(&format!("DELETE FROM {table} WHERE workspace=$1 AND id = ANY($2)"), &[&py_ws.as_str(), &vec!["ent-py".to_owned()]])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = conn
+        .execute(&format!("DELETE FROM {table} WHERE workspace=$1 AND entity_name=$2"), &[&py_ws.as_str(), &"Grace"])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    ours_py
+        .upsert(vec![VectorRecord { id: "ent-x".into(), vector: vec![1.0, 1.0, 0.0], payload: obj(json!({"entity_name": "X"})) }])
+        .await
+        .unwrap();
+    let n = conn
+        .execute(&format!("DELETE FROM {table} WHERE workspace=$1"), &[&py_ws.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "Python's drop");
+    assert!(ours_py.get_by_id("ent-x").await.unwrap().is_none());
+
+    // Chunks and relations: Python's upserts into partitioned tables too.
+    let chunks_t = open_in(
+        &pool,
+        py_ws.clone(),
+        config(VectorNamespace::Chunks, 3, &model, HNSW, DistanceMetric::Cosine).with_partitioned(true),
+    )
+    .await;
+    let ct = chunks_t.table_name().to_lowercase();
+    conn.execute(
+        &python_chunk_upsert(&ct),
+        &[&py_ws.as_str(), &"chunk-py", &12_i32, &0_i32, &"doc-1", &"Text.", &text_vector(&[0.5, 0.5, 0.0]), &"d.txt", &now, &now],
+    )
+    .await
+    .unwrap();
+    assert_eq!(chunks_t.get_by_id("chunk-py").await.unwrap().unwrap()["tokens"], 12);
+    let rels = open_in(
+        &pool,
+        py_ws.clone(),
+        config(VectorNamespace::Relationships, 3, &model, HNSW, DistanceMetric::Cosine).with_partitioned(true),
+    )
+    .await;
+    let rt = rels.table_name().to_lowercase();
+    conn.execute(
+        &format!(
+            "INSERT INTO {rt} (workspace, id, source_id, target_id, content, content_vector, chunk_ids, file_path, create_time, update_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::varchar[], $8, $9, $10) ON CONFLICT (workspace,id) DO UPDATE SET \
+             source_id=EXCLUDED.source_id, target_id=EXCLUDED.target_id, content=EXCLUDED.content, \
+             content_vector=EXCLUDED.content_vector, chunk_ids=EXCLUDED.chunk_ids, file_path=EXCLUDED.file_path, update_time = EXCLUDED.update_time"
+        ),
+        &[&py_ws.as_str(), &"rel-py", &"A", &"B", &"A B", &text_vector(&[0.0, 0.0, 1.0]), &vec!["chunk-py".to_owned()], &"d.txt", &now, &now],
+    )
+    .await
+    .unwrap();
+    rels.delete_entity_relation("B").await.unwrap();
+    assert!(rels.get_by_id("rel-py").await.unwrap().is_none());
+    for t in [&table, &ct, &rt] {
+        conn.batch_execute(&format!("DROP TABLE {t} CASCADE")).await.unwrap();
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod backup;
 mod docs;
 mod doctor;
 mod dump;
@@ -42,5 +43,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Docs { command } => docs::run(&ctx, command).await,
         Command::Dump { graph, model_name } => dump::run(&ctx, graph, model_name).await,
         Command::Workspace { command } => workspace::run(&ctx, command).await,
+        Command::Backup { to, json } => backup::backup(&ctx, &to, json.json).await,
+        Command::Restore { from, json } => backup::restore(&ctx, &from, json.json).await,
     }
 }

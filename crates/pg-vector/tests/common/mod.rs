@@ -123,3 +123,65 @@ pub async fn cleanup(stores: &[&PgVectorStorage]) {
         s.drop_all().await.expect("drop_all");
     }
 }
+
+/// Chunk records `<prefix>-<i>` for `vectors`.
+pub fn chunks(vectors: &[Vec<f32>], prefix: &str) -> Vec<VectorRecord> {
+    vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| chunk(&format!("{prefix}-{i:05}"), v.clone()))
+        .collect()
+}
+
+/// A model name no other test uses, so the test has its own tables.
+pub fn unique_model(prefix: &str) -> String {
+    format!("{prefix}_{:08x}", rand::random::<u32>())
+}
+
+/// The definition PostgreSQL reports for index `name`, if it exists.
+pub async fn index_def(pool: &PgPool, name: &str) -> Option<String> {
+    let conn = pool.get().await.unwrap();
+    conn.query_opt(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = $1",
+        &[&name],
+    )
+    .await
+    .unwrap()
+    .map(|r| r.get(0))
+}
+
+/// `pg_class.relkind` of a relation (`r` table, `p` partitioned), if it exists.
+pub async fn relkind(pool: &PgPool, name: &str) -> Option<String> {
+    let conn = pool.get().await.unwrap();
+    conn.query_opt(
+        "SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)",
+        &[&lightrag_pg_pool::ident::quote_ident(&name.to_lowercase()).unwrap()],
+    )
+    .await
+    .unwrap()
+    .map(|r| r.get(0))
+}
+
+/// Rows of `table` (all workspaces).
+pub async fn count_rows(pool: &PgPool, table: &str) -> i64 {
+    let conn = pool.get().await.unwrap();
+    let q = lightrag_pg_pool::ident::quote_ident(&table.to_lowercase()).unwrap();
+    conn.query_one(&format!("SELECT count(*) FROM {q}"), &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Drops a test's own table (with its partitions).
+pub async fn drop_table(pool: &PgPool, table: &str) {
+    let conn = pool.get().await.unwrap();
+    let q = lightrag_pg_pool::ident::quote_ident(&table.to_lowercase()).unwrap();
+    conn.batch_execute(&format!("DROP TABLE IF EXISTS {q} CASCADE"))
+        .await
+        .unwrap();
+}
+
+/// A partitioned HNSW (cosine) configuration with its own tables.
+pub fn partitioned(ns: VectorNamespace, dim: usize, model: &str) -> PgVectorConfig {
+    config(ns, dim, model, HNSW, DistanceMetric::Cosine).with_partitioned(true)
+}

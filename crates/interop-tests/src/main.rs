@@ -1,0 +1,247 @@
+//! `lightrag-pg-interop`: the Rust side of the interop scenarios and of the
+//! side-by-side benchmark. Driven by `interop/*.py` and `cargo xtask`; every
+//! command prints one JSON document on stdout.
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lightrag_pg::{Error, Result, Workspace};
+use lightrag_pg_graph::GraphEngine;
+use lightrag_pg_interop_tests::bench::{self, BenchData, Sizes};
+use lightrag_pg_interop_tests::edit::{self, EditPlan};
+use lightrag_pg_pool::{PgConfig, PgPool};
+use serde_json::json;
+
+/// The Rust side of the interop scenarios and of `cargo xtask bench --vs-python`.
+#[derive(Debug, Parser)]
+#[command(name = "lightrag-pg-interop")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Upsert and delete entities and relations (the mixed-writers scenario).
+    Edit {
+        /// The workspace.
+        #[arg(short = 'w', long)]
+        workspace: String,
+        /// Graph engine: age or table.
+        #[arg(long, default_value = "age")]
+        graph: String,
+        /// Embedding model name (vector table suffix).
+        #[arg(long)]
+        model_name: Option<String>,
+        /// Embedding dimension.
+        #[arg(long, default_value_t = 64)]
+        dim: usize,
+        /// A new entity.
+        #[arg(long)]
+        add: Vec<String>,
+        /// A new relation `A|B`.
+        #[arg(long)]
+        link: Vec<String>,
+        /// An entity whose description is replaced.
+        #[arg(long)]
+        update: Vec<String>,
+        /// An entity deleted with its relations.
+        #[arg(long)]
+        delete: Vec<String>,
+        /// A relation `A|B` deleted.
+        #[arg(long)]
+        unlink: Vec<String>,
+    },
+    /// Load a LightRAG working directory (stand-in for `lightrag-pg migrate`).
+    Migrate {
+        /// The workspace.
+        #[arg(short = 'w', long)]
+        workspace: String,
+        /// The working directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// Graph engine: age or table.
+        #[arg(long, default_value = "age")]
+        graph: String,
+        /// Embedding model name (vector table suffix).
+        #[arg(long)]
+        model_name: Option<String>,
+    },
+    /// Write the benchmark workload for the Python half.
+    BenchData {
+        /// Where.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        size: SizeArgs,
+    },
+    /// Load the shared read sets.
+    BenchPrepare {
+        #[command(flatten)]
+        size: SizeArgs,
+    },
+    /// Time our storages (or, with --floor, the server's floor).
+    Bench {
+        #[command(flatten)]
+        size: SizeArgs,
+        /// Measure the server's floor instead of our storages.
+        #[arg(long)]
+        floor: bool,
+        /// Only operations whose name starts with this.
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Remove every benchmark workspace, graph and table.
+    BenchCleanup,
+    /// Merge ours, Python's and the floor into the table (printed as text) and
+    /// a JSON file.
+    BenchReport {
+        #[command(flatten)]
+        size: SizeArgs,
+        /// Our timings (`bench`).
+        #[arg(long)]
+        ours: PathBuf,
+        /// Python's timings (`interop/bench_python.py`).
+        #[arg(long)]
+        python: PathBuf,
+        /// The floor (`bench --floor`).
+        #[arg(long)]
+        floor: PathBuf,
+        /// The load times (`bench-prepare`).
+        #[arg(long)]
+        prepare: Option<PathBuf>,
+        /// Where the merged JSON goes.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct SizeArgs {
+    /// 20,000 vectors in the query set instead of 100,000.
+    #[arg(long)]
+    quick: bool,
+    /// Runs per operation.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Multiply every record count (a smoke run of the harness: e.g. 0.01).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+}
+
+impl SizeArgs {
+    fn data(self) -> BenchData {
+        BenchData::generate(Sizes::new(self.quick, self.runs).scaled(self.scale))
+    }
+}
+
+fn pair(s: &str) -> Result<(String, String)> {
+    match s.split_once('|') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_owned(), b.to_owned())),
+        _ => Err(Error::invalid(s, "expected `A|B`")),
+    }
+}
+
+async fn pool() -> Result<PgPool> {
+    PgPool::connect(PgConfig::from_env()?).await
+}
+
+async fn run(cli: Cli) -> Result<serde_json::Value> {
+    match cli.command {
+        Command::Edit { workspace, graph, model_name, dim, add, link, update, delete, unlink } => {
+            let plan = EditPlan {
+                add,
+                link: link.iter().map(|s| pair(s)).collect::<Result<_>>()?,
+                update,
+                delete,
+                unlink: unlink.iter().map(|s| pair(s)).collect::<Result<_>>()?,
+            };
+            let storages = lightrag_pg_interop_tests::open(&workspace, &graph, model_name.as_deref(), dim).await?;
+            let out = edit::apply(&storages, &plan).await;
+            storages.finalize().await?;
+            out
+        }
+        Command::Migrate { workspace, from, graph, model_name } => {
+            let pool = pool().await?;
+            let engine = if graph == "table" { GraphEngine::Table } else { GraphEngine::Age };
+            let ws = Workspace::new(workspace)?;
+            lightrag_pg_interop_tests::migrate::run(&pool, &ws, engine, &from, model_name).await
+        }
+        Command::BenchData { dir, size } => {
+            let data = size.data();
+            data.write(&dir)?;
+            Ok(json!({"dir": dir, "sizes": data.sizes}))
+        }
+        Command::BenchPrepare { size } => {
+            let data = size.data();
+            let pool = pool().await?;
+            bench::ours::prepare(&pool, &data).await.map(|v| json!({"prepare_ms": v}))
+        }
+        Command::Bench { size, floor, only } => {
+            let data = size.data();
+            let pool = pool().await?;
+            let report = if floor {
+                bench::floor::run(&pool, &data, only.as_deref()).await?
+            } else {
+                bench::ours::run(&pool, &data, only.as_deref()).await?
+            };
+            Ok(json!({"ops": report}))
+        }
+        Command::BenchReport { size, ours, python, floor, prepare, out } => {
+            let read = |p: &PathBuf| -> Result<serde_json::Value> {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::invalid(p.display().to_string(), e.to_string()))?;
+                serde_json::from_str(&text).map_err(|e| Error::invalid(p.display().to_string(), e.to_string()))
+            };
+            let prepare = match &prepare {
+                Some(p) => read(p)?,
+                None => serde_json::Value::Null,
+            };
+            let sizes = Sizes::new(size.quick, size.runs).scaled(size.scale);
+            let (doc, table) = bench::report::build(&sizes, &read(&ours)?, &read(&python)?, &read(&floor)?, &prepare);
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            std::fs::write(&out, text).map_err(|e| Error::invalid(out.display().to_string(), e.to_string()))?;
+            print!("{table}");
+            Ok(serde_json::Value::Null)
+        }
+        Command::BenchCleanup => {
+            let pool = pool().await?;
+            bench::cleanup(&pool).await?;
+            Ok(json!({"cleaned": true}))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LIGHTRAG_PG_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(v) => {
+            if !v.is_null() {
+                println!("{v}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The docker compose files: each validates with `docker-compose config`; where a
+//! Docker engine answers and the local image exists, the development file comes
+//! up healthy with the extensions installed, and is taken down.
+#![allow(clippy::print_stderr)] // a test says why it only validated
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "lightrag-pg/postgres:17";
+
+fn docker_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docker")
+}
+
+fn compose(args: &[&str]) -> Output {
+    Command::new("docker-compose").current_dir(docker_dir()).args(args).output().unwrap_or_else(|e| {
+        panic!("`docker-compose` cannot be run ({e}); install docker-compose (or the compose plugin as docker-compose) to validate docker/*.yml")
+    })
+}
+
+fn assert_valid(file: &str) -> String {
+    let out = compose(&["-f", file, "config"]);
+    assert!(out.status.success(), "{file} does not validate: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn development_compose_file_validates_with_health_check_volume_and_read_only_init_scripts() {
+    let cfg = assert_valid("docker-compose.yml");
+    assert!(cfg.contains("pg_isready"), "health check with pg_isready:\n{cfg}");
+    assert!(cfg.contains("pgdata"), "a persistent volume:\n{cfg}");
+    assert!(cfg.contains("/docker-entrypoint-initdb.d:ro"), "init scripts mounted read-only:\n{cfg}");
+}
+
+#[test]
+fn production_compose_file_validates_with_tls_secret_file_no_published_port_and_limits() {
+    let cfg = assert_valid("docker-compose.production.yml");
+    assert!(cfg.contains("ssl=on"), "TLS on:\n{cfg}");
+    assert!(cfg.contains("POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password"), "password from a secret:\n{cfg}");
+    assert!(!cfg.contains("POSTGRES_PASSWORD: "), "no plain password:\n{cfg}");
+    assert!(!cfg.contains("published") && !cfg.contains("ports:"), "no published port:\n{cfg}");
+    assert!(cfg.contains("mem_limit") && cfg.contains("cpus") && cfg.contains("pids_limit"), "resource limits:\n{cfg}");
+    assert!(cfg.contains("POSTGRES_SSL_ONLY: '1'") || cfg.contains("POSTGRES_SSL_ONLY: \"1\""), "hostssl only:\n{cfg}");
+}
+
+#[test]
+fn ha_compose_file_validates_with_a_primary_and_a_streaming_replica() {
+    let cfg = assert_valid("docker-compose.ha.yml");
+    assert!(cfg.contains("primary:") && cfg.contains("replica:"), "two services:\n{cfg}");
+    assert!(cfg.contains("POSTGRES_PRIMARY_HOST: primary"), "the replica clones the primary:\n{cfg}");
+    assert!(cfg.contains("wal_level=replica"), "WAL for replication:\n{cfg}");
+    let entry = std::fs::read_to_string(docker_dir().join("lightrag-pg-entrypoint.sh")).unwrap();
+    let dockerfile = std::fs::read_to_string(docker_dir().join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("\nUSER postgres"), "the image runs as a non-root user");
+    assert!(entry.contains("pg_basebackup") && entry.contains(" -R "), "the entrypoint clones with pg_basebackup -R");
+}
+
+fn docker_answers() -> bool {
+    Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// A compose project brought up for one test and taken down (with its volumes)
+/// on drop.
+struct Project {
+    name: String,
+    file: &'static str,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Project {
+    /// `up -d --no-build`, or `None` (after saying why) when no engine or no image.
+    fn up(file: &'static str, ports: &[&'static str], extra: Vec<(&'static str, String)>) -> Option<Project> {
+        assert_valid(file);
+        if !docker_answers() {
+            eprintln!("no Docker engine answers `docker info`: {file} validated with `docker-compose config` only");
+            return None;
+        }
+        let image = Command::new("docker").args(["image", "inspect", IMAGE]).output().unwrap();
+        if !image.status.success() {
+            eprintln!("the local image {IMAGE} is missing (`cargo xtask image` builds it): {file} validated only");
+            return None;
+        }
+        let mut env: Vec<_> = ports.iter().map(|p| (*p, (56500 + rand::random::<u16>() % 400).to_string())).collect();
+        env.extend(extra);
+        let p = Project { name: format!("lrops{:08x}", rand::random::<u32>()), file, env };
+        let up = p.run(&["up", "-d", "--no-build"]);
+        assert!(up.status.success(), "compose up {file}: {}", String::from_utf8_lossy(&up.stderr));
+        Some(p)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("docker-compose")
+            .current_dir(docker_dir())
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(["-p", &self.name, "-f", self.file])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// The container of `service`, once healthy.
+    fn healthy(&self, service: &str) -> String {
+        let id = String::from_utf8_lossy(&self.run(&["ps", "-q", service]).stdout).trim().to_owned();
+        assert!(!id.is_empty(), "no container for {service}");
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut status = String::new();
+        while Instant::now() < deadline {
+            let o = Command::new("docker").args(["inspect", "-f", "{{.State.Health.Status}}", &id]).output().unwrap();
+            status = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+            if status == "healthy" || status == "unhealthy" {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let logs = self.run(&["logs", "--no-color", service]);
+        assert_eq!(status, "healthy", "{service} health; logs:\n{}", String::from_utf8_lossy(&logs.stdout));
+        id
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "--remove-orphans"]);
+    }
+}
+
+/// psql inside a container as postgres/lightrag.
+fn psql_in(id: &str, sql: &str) -> String {
+    let o = Command::new("docker")
+        .args([
+            "exec",
+            "-e",
+            "PGPASSWORD=lightrag",
+            id,
+            "psql",
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "lightrag",
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "psql `{sql}` in {id}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+#[test]
+fn development_compose_comes_up_healthy_and_goes_down_where_docker_runs() {
+    let Some(p) = Project::up("docker-compose.yml", &["POSTGRES_PORT"], Vec::new()) else { return };
+    let id = p.healthy("postgres");
+    assert_eq!(
+        psql_in(&id, "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension"),
+        "age,pg_stat_statements,plpgsql,vector"
+    );
+}
+
+#[test]
+fn ha_compose_replica_clones_the_primary_and_streams_its_writes_where_docker_runs() {
+    let Some(p) = Project::up("docker-compose.ha.yml", &["POSTGRES_PORT", "POSTGRES_REPLICA_PORT"], Vec::new()) else {
+        return;
+    };
+    let primary = p.healthy("primary");
+    let replica = p.healthy("replica");
+    psql_in(&primary, "CREATE TABLE ha_probe (x int); INSERT INTO ha_probe VALUES (42)");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = Command::new("docker")
+            .args([
+                "exec",
+                "-e",
+                "PGPASSWORD=lightrag",
+                &replica,
+                "psql",
+                "-X",
+                "-At",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "lightrag",
+                "-c",
+                "SELECT pg_is_in_recovery()::text || '|' || (SELECT x FROM ha_probe)",
+            ])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&seen.stdout).trim() == "true|42" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica never saw the write: {}",
+            String::from_utf8_lossy(&seen.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Runs openssl on the host, panicking with its output on failure.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let o = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl on PATH");
+    assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn production_compose_comes_up_tls_only_with_secret_passwords_and_verify_full_where_docker_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    if !docker_answers() {
+        assert_valid("docker-compose.production.yml");
+        eprintln!("no Docker engine: docker-compose.production.yml validated only");
+        return;
+    }
+    // A CA and a server certificate for the name "localhost" (SAN), and the
+    // two password files, in a scratch directory.
+    let dir = std::env::temp_dir().join(format!("lightrag-ops-prod-{:08x}", rand::random::<u32>()));
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    openssl(
+        &tls,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ops-test-ca",
+        ],
+    );
+    openssl(
+        &tls,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    std::fs::write(tls.join("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
+    openssl(
+        &tls,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    // The image's postgres user (uid 100 in the Debian root) must own the key, mode 0600.
+    let uid = 100;
+    for f in ["server.key", "server.crt", "ca.crt"] {
+        std::os::unix::fs::chown(tls.join(f), Some(uid), Some(uid)).unwrap();
+    }
+    std::fs::set_permissions(tls.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(dir.join("admin_pw"), "admin-secret\n").unwrap();
+    std::fs::write(dir.join("app_pw"), "app-secret").unwrap();
+    let env = vec![
+        ("LIGHTRAG_PG_TLS_DIR", tls.display().to_string()),
+        ("POSTGRES_PASSWORD_SECRET", dir.join("admin_pw").display().to_string()),
+        ("LIGHTRAG_APP_PASSWORD_SECRET", dir.join("app_pw").display().to_string()),
+        ("POSTGRES_MEM_LIMIT", "1g".to_owned()),
+        ("POSTGRES_MEM_RESERVATION", "256m".to_owned()),
+        ("POSTGRES_CPUS", "1".to_owned()),
+    ];
+    let Some(p) = Project::up("docker-compose.production.yml", &[], env) else { return };
+    let id = p.healthy("postgres");
+    let psql = |user: &str, pw: &str, conninfo: &str, sql: &str| {
+        Command::new("docker")
+            .args([
+                "exec",
+                "-e",
+                &format!("PGPASSWORD={pw}"),
+                &id,
+                "psql",
+                "-X",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                &format!("{conninfo} user={user} dbname=lightrag"),
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap()
+    };
+    let full = "host=localhost sslmode=verify-full sslrootcert=/etc/lightrag-pg/tls/ca.crt";
+    // Healthy means accepting connections; on a loaded machine give the first
+    // login a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let admin = loop {
+        let o =
+            psql("lightrag_admin", "admin-secret", full, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+        if o.status.success() || Instant::now() > deadline {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&admin.stdout).trim(),
+        "t",
+        "admin over verify-full: {}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    let app = psql("lightrag_app", "app-secret", full, "SELECT current_user");
+    assert_eq!(
+        String::from_utf8_lossy(&app.stdout).trim(),
+        "lightrag_app",
+        "app role: {}",
+        String::from_utf8_lossy(&app.stderr)
+    );
+    let plain = psql("lightrag_admin", "admin-secret", "host=localhost sslmode=disable", "SELECT 1");
+    assert!(!plain.status.success(), "a plain TCP connection must be refused");
+    let ports = Command::new("docker").args(["port", &id]).output().unwrap();
+    assert!(String::from_utf8_lossy(&ports.stdout).trim().is_empty(), "no published port");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,1278 @@
+//! The bulk-load path: rows are COPYed into a table without a vector index and
+//! the index is built once afterwards, with `maintenance_work_mem` sized for the
+//! build and parallel maintenance workers, all in ONE transaction.
+//!
+//! * **Partitioned layout** ([`BulkMethod::PartitionSwap`]): a standalone table
+//!   shaped like a partition is filled, indexed and analysed beside the live
+//!   table, then becomes the workspace's partition (`ATTACH PARTITION`, replacing
+//!   the old partition in the same transaction). Readers of other workspaces
+//!   keep their partitions and indexes throughout.
+//! * **Shared table with no other workspace's rows** ([`BulkMethod::IndexRebuild`]):
+//!   the vector index is dropped, the rows loaded and the index rebuilt, in one
+//!   transaction holding an ACCESS EXCLUSIVE lock on the table.
+//! * **Shared table with other workspaces' rows** ([`BulkMethod::Incremental`]):
+//!   the index is theirs too, so it is kept and maintained row by row (the
+//!   ordinary COPY upsert, still one transaction).
+//!
+//! Crash safety: everything (new table, rows, index, swap) is one transaction, so
+//! an interrupted load leaves the old state and nothing else, and a re-run does
+//! the whole load again.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use futures::{Stream, StreamExt};
+use lightrag_pg_core::{Error, Result, VectorNamespace, VectorRecord};
+use lightrag_pg_pool::ddl::{self, PartitionObjects, VectorColumn, VectorIndex};
+use lightrag_pg_pool::db_error;
+use lightrag_pg_pool::ident::quote_ident;
+use postgres_types::Type;
+use tokio_postgres::Transaction;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+
+use crate::partition::{
+    default_partition, find_partition, has_rows, is_lock_error, set_lock_timeout,
+};
+use crate::codec::VecParam;
+use crate::record::{RowData, row_data};
+use crate::sql::{Sql, payload_columns};
+use crate::storage::{PgVectorStorage, State, elapsed};
+
+/// What a bulk load does with rows the workspace already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BulkMode {
+    /// Keep them; a loaded record replaces the row with its id (an upsert). The
+    /// default.
+    #[default]
+    Merge,
+    /// The workspace's rows become exactly the loaded records.
+    Replace,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&BulkProgress) + Send + Sync>;
+
+/// How a bulk load runs.
+#[derive(Clone)]
+pub struct BulkLoadOptions {
+    /// Merge with or replace the workspace's rows.
+    pub mode: BulkMode,
+    /// Skip records that fail validation (NaN components, wrong dimension, bad
+    /// payload) and list them in the report, instead of failing the whole load.
+    pub skip_invalid: bool,
+    /// Upper bound for `maintenance_work_mem` during the index build, in MiB
+    /// (default 1,024). The build gets what the data needs up to this; never
+    /// less than the server's setting.
+    pub max_maintenance_work_mem_mb: u64,
+    /// `max_parallel_maintenance_workers` for the build; `None` keeps the
+    /// server's setting. Capped by the server's `max_parallel_workers`.
+    pub parallel_workers: Option<u32>,
+    /// How long to wait for each brief strong lock (the swap), before retrying.
+    pub lock_timeout: Duration,
+    /// Attempts at the brief strong locks (default 10).
+    pub lock_attempts: u32,
+    /// Called after each batch and at each stage.
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for BulkLoadOptions {
+    fn default() -> Self {
+        Self {
+            mode: BulkMode::Merge,
+            skip_invalid: false,
+            max_maintenance_work_mem_mb: 1024,
+            parallel_workers: None,
+            lock_timeout: Duration::from_secs(5),
+            lock_attempts: 10,
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for BulkLoadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BulkLoadOptions")
+            .field("mode", &self.mode)
+            .field("skip_invalid", &self.skip_invalid)
+            .field(
+                "max_maintenance_work_mem_mb",
+                &self.max_maintenance_work_mem_mb,
+            )
+            .field("parallel_workers", &self.parallel_workers)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("lock_attempts", &self.lock_attempts)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl BulkLoadOptions {
+    /// The same options with another mode.
+    pub fn with_mode(mut self, mode: BulkMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The same options, skipping (and reporting) invalid records.
+    pub fn skipping_invalid(mut self) -> Self {
+        self.skip_invalid = true;
+        self
+    }
+
+    /// The same options with a progress callback.
+    pub fn with_progress(mut self, progress: impl Fn(&BulkProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
+/// Where a bulk load is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkStage {
+    /// Records are being copied in (`rows` so far).
+    Loading,
+    /// The workspace's existing rows are being merged in.
+    MergingExisting,
+    /// The vector index is being built over `rows` rows.
+    BuildingIndex,
+    /// The new partition is being swapped in.
+    Swapping,
+    /// Committed.
+    Done,
+}
+
+/// A progress report.
+#[derive(Debug, Clone)]
+pub struct BulkProgress {
+    /// The stage.
+    pub stage: BulkStage,
+    /// Rows written so far (records after de-duplication and skips).
+    pub rows: u64,
+    /// Since the load started.
+    pub elapsed: Duration,
+}
+
+/// How a load was carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkMethod {
+    /// Partitioned layout: a new partition was built and attached.
+    PartitionSwap {
+        /// The workspace's partition.
+        partition: String,
+        /// An existing partition was replaced (detached and dropped).
+        replaced_partition: bool,
+    },
+    /// Shared table holding no other workspace's rows: index dropped, rows
+    /// loaded, index rebuilt.
+    IndexRebuild,
+    /// The index was maintained row by row.
+    Incremental {
+        /// Why the index could not be built once.
+        reason: String,
+    },
+}
+
+/// A record a load skipped ([`BulkLoadOptions::skip_invalid`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// The record id (cut to 255 characters).
+    pub id: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// At most this many skipped records are listed (all are counted).
+pub const MAX_SKIPPED_LISTED: usize = 10_000;
+
+/// What a bulk load did.
+#[derive(Debug, Clone)]
+pub struct BulkLoadReport {
+    /// How.
+    pub method: BulkMethod,
+    /// Records received.
+    pub records: u64,
+    /// Records skipped as invalid (listed in `skipped`, up to
+    /// [`MAX_SKIPPED_LISTED`]).
+    pub skipped_count: u64,
+    /// The skipped records.
+    pub skipped: Vec<SkippedRecord>,
+    /// Rows of the workspace after the load.
+    pub rows: u64,
+    /// Rows of the workspace moved out of the DEFAULT partition.
+    pub moved_from_default: u64,
+    /// The vector index built, if one was.
+    pub index: Option<String>,
+    /// `maintenance_work_mem` of the build, in MiB.
+    pub maintenance_work_mem_mb: Option<u64>,
+    /// `max_parallel_maintenance_workers` of the build.
+    pub parallel_workers: Option<u32>,
+    /// Copying the records (and merging existing rows).
+    pub load_time: Duration,
+    /// Building the indexes.
+    pub index_time: Duration,
+    /// The swap (partitioned layout), including lock waits.
+    pub swap_time: Duration,
+    /// The whole load, commit included.
+    pub total: Duration,
+}
+
+impl BulkLoadReport {
+    /// The workspace's partition, for [`BulkMethod::PartitionSwap`].
+    pub fn partition(&self) -> Option<&str> {
+        match &self.method {
+            BulkMethod::PartitionSwap { partition, .. } => Some(partition),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BulkLoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = match &self.method {
+            BulkMethod::PartitionSwap {
+                partition,
+                replaced_partition,
+            } => format!(
+                "partition {partition}{}",
+                if *replaced_partition { " (replaced)" } else { "" }
+            ),
+            BulkMethod::IndexRebuild => "index rebuilt".to_owned(),
+            BulkMethod::Incremental { reason } => format!("incremental ({reason})"),
+        };
+        write!(
+            f,
+            "{} records, {} rows in the workspace, {how}: load {:.2} s, index {:.2} s, swap {:.2} s, total {:.2} s",
+            self.records,
+            self.rows,
+            self.load_time.as_secs_f64(),
+            self.index_time.as_secs_f64(),
+            self.swap_time.as_secs_f64(),
+            self.total.as_secs_f64()
+        )?;
+        if let Some(mem) = self.maintenance_work_mem_mb {
+            write!(f, ", maintenance_work_mem {mem} MB")?;
+        }
+        if let Some(w) = self.parallel_workers {
+            write!(f, ", {w} parallel workers")?;
+        }
+        if self.skipped_count > 0 {
+            write!(f, ", {} skipped", self.skipped_count)?;
+        }
+        Ok(())
+    }
+}
+
+/// The memory an index build over `rows` vectors needs, in MiB (an estimate with
+/// a quarter of headroom): pgvector keeps an HNSW graph in memory while it fits
+/// `maintenance_work_mem` (each element: the vector, about `2·m` neighbour
+/// slots of 16 bytes on layer 0 and its bookkeeping); IVFFlat samples vectors for
+/// k-means. Past the limit pgvector falls back to a much slower on-disk build.
+pub fn index_build_memory_mb(
+    rows: u64,
+    dimension: usize,
+    column: VectorColumn,
+    index: VectorIndex,
+) -> u64 {
+    let width: u64 = match column {
+        VectorColumn::Vector => 4,
+        VectorColumn::HalfVec => 2,
+    };
+    let vector = 8 + width * dimension as u64;
+    let per_row = match index {
+        VectorIndex::None => return 0,
+        VectorIndex::Hnsw { m, .. } => vector + 16 * (2 * u64::from(m) + 2) + 160,
+        VectorIndex::IvfFlat { .. } => vector + 16,
+    };
+    let bytes = rows.saturating_mul(per_row).saturating_mul(5) / 4 + (32 << 20);
+    bytes.div_ceil(1 << 20)
+}
+
+/// The records of a load: a caller's stream (consumed once) or borrowed records.
+pub(crate) enum Batches<'s> {
+    Stream(&'s mut (dyn Stream<Item = Result<Vec<VectorRecord>>> + Send + Unpin)),
+    Borrowed(&'s [VectorRecord]),
+}
+
+/// Counters of a load in progress.
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    written: u64,
+    skipped_count: u64,
+    skipped: Vec<SkippedRecord>,
+}
+
+/// The temporary table of the ids a load wrote (to merge existing rows
+/// correctly at the swap).
+const LOADED_TABLE: &str = "lightrag_vector_loaded";
+
+/// A direct COPY into a new table.
+struct DirectCopy {
+    sql: String,
+    types: Vec<Type>,
+    delete: String,
+    now: NaiveDateTime,
+}
+
+/// The binary COPY types of [`row_columns`]: LightRAG's `VARCHAR` columns take
+/// `varchar` (an array's element type must match exactly), `TEXT` ones `text`.
+fn direct_types(ns: VectorNamespace, vector: &Type) -> Vec<Type> {
+    let mut types = vec![Type::VARCHAR, Type::VARCHAR];
+    types.extend(match ns {
+        VectorNamespace::Chunks => vec![Type::INT4, Type::INT4, Type::VARCHAR, Type::TEXT, Type::TEXT],
+        VectorNamespace::Entities => vec![Type::VARCHAR, Type::TEXT, Type::VARCHAR_ARRAY, Type::TEXT],
+        VectorNamespace::Relationships => {
+            vec![Type::VARCHAR, Type::VARCHAR, Type::TEXT, Type::VARCHAR_ARRAY, Type::TEXT]
+        }
+    });
+    types.extend([vector.clone(), Type::TIMESTAMP, Type::TIMESTAMP]);
+    types
+}
+
+/// The columns a row copy moves between two vector tables of one namespace.
+fn row_columns(sql_cols: &[(&str, &str)]) -> String {
+    let names: Vec<&str> = sql_cols.iter().map(|c| c.0).collect();
+    format!(
+        "workspace, id, {}, content_vector, create_time, update_time",
+        names.join(", ")
+    )
+}
+
+impl PgVectorStorage {
+    /// Loads a workspace in bulk: the records (a stream of batches, consumed
+    /// once, memory bounded by a batch) are COPYed into a table without a vector
+    /// index and the index is built once, with `maintenance_work_mem` sized for
+    /// the build (up to [`BulkLoadOptions::max_maintenance_work_mem_mb`]) and
+    /// parallel workers — all in one transaction, so an interrupted load leaves
+    /// the previous state and a re-run completes it. Use it for any first load of
+    /// a workspace (a migration); `upsert` takes this path by itself for a first
+    /// load of at least `bulk_threshold_rows` records.
+    ///
+    /// * Partitioned layout: builds the workspace's partition beside the table and
+    ///   attaches it (SHARE UPDATE EXCLUSIVE on the parent: every other workspace
+    ///   reads and writes on; a brief ACCESS EXCLUSIVE on the DEFAULT partition
+    ///   while its rows of this workspace move, and on the parent only when an
+    ///   existing partition is replaced).
+    /// * Shared table without other workspaces' rows: drops and rebuilds the
+    ///   index; readers and writers of the table wait for the load.
+    /// * Shared table with other workspaces' rows: the ordinary COPY upsert in one
+    ///   transaction ([`BulkMethod::Incremental`] says why).
+    ///
+    /// Records are validated like `upsert` (a repeated id keeps its last record);
+    /// an invalid record fails the load (nothing is written) unless
+    /// [`BulkLoadOptions::skip_invalid`]. Two loads of one workspace do not run at
+    /// once: the second gets [`Error::Conflict`].
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] / [`Error::InvalidInput`] naming a bad record;
+    /// [`Error::Conflict`] when a load of this workspace is already running; the
+    /// stream's own errors; connection or database errors (then nothing changed).
+    #[tracing::instrument(skip_all, fields(namespace = %self.ns(), workspace = %self.ws(), count = tracing::field::Empty))]
+    pub async fn bulk_load<S>(&self, batches: S, options: &BulkLoadOptions) -> Result<BulkLoadReport>
+    where
+        S: Stream<Item = Result<Vec<VectorRecord>>> + Send,
+    {
+        let _t = elapsed();
+        let state = self.state().await?;
+        let mut batches = pin!(batches);
+        let report = self
+            .bulk_internal(state, Batches::Stream(&mut batches), options)
+            .await?;
+        tracing::Span::current().record("count", report.records);
+        tracing::info!(table = %self.table_lower(), report = %report, "bulk load done");
+        Ok(report)
+    }
+
+    /// [`Self::bulk_load`] of records in memory.
+    ///
+    /// # Errors
+    /// As [`Self::bulk_load`].
+    #[tracing::instrument(skip_all, fields(namespace = %self.ns(), workspace = %self.ws(), count = records.len()))]
+    pub async fn bulk_load_records(
+        &self,
+        records: &[VectorRecord],
+        options: &BulkLoadOptions,
+    ) -> Result<BulkLoadReport> {
+        let _t = elapsed();
+        let state = self.state().await?;
+        let report = self
+            .bulk_internal(state, Batches::Borrowed(records), options)
+            .await?;
+        tracing::info!(table = %self.table_lower(), report = %report, "bulk load done");
+        Ok(report)
+    }
+
+    /// Whether an upsert is the first load of this workspace, worth the bulk
+    /// path: partitioned layout without a partition for the workspace yet, or a
+    /// shared table without any rows.
+    pub(crate) async fn is_first_load(&self, state: &State) -> Result<bool> {
+        let table = self.table_lower();
+        let conn = self.conn().await?;
+        if state.layout().partitioned {
+            if state.layout().partition.is_some() {
+                return Ok(false);
+            }
+            return Ok(find_partition(&*conn, &table, self.ws().as_str())
+                .await?
+                .is_none());
+        }
+        if self.plan().exact_search() {
+            return Ok(false);
+        }
+        let row = conn
+            .query_one(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM {})",
+                    quote_ident(&table)?
+                ),
+                &[],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(!row.get::<_, bool>(0))
+    }
+
+    pub(crate) async fn bulk_internal(
+        &self,
+        state: &State,
+        batches: Batches<'_>,
+        opts: &BulkLoadOptions,
+    ) -> Result<BulkLoadReport> {
+        if state.layout().partitioned {
+            self.load_partition(state, batches, opts).await
+        } else {
+            self.load_shared(state, batches, opts).await
+        }
+    }
+
+    fn progress(&self, opts: &BulkLoadOptions, stage: BulkStage, rows: u64, started: Instant) {
+        if let Some(p) = &opts.progress {
+            p(&BulkProgress {
+                stage,
+                rows,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+
+    /// Opens a load: one load per table and workspace at a time (a
+    /// transaction-scoped advisory lock), and no statement or idle timeout
+    /// inside it (an index build can take minutes; the caller's stream may
+    /// pause between batches).
+    async fn begin_load(&self, tx: &Transaction<'_>, what: &str) -> Result<()> {
+        let key = format!(
+            "lightrag_vector_load\u{1f}{}\u{1f}{}",
+            self.table_lower(),
+            self.ws()
+        );
+        let got: bool = tx
+            .query_one(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .await
+            .map_err(db_error)?
+            .get(0);
+        if !got {
+            return Err(Error::Conflict {
+                what: format!(
+                    "a {what} of workspace {:?} into {} is already running",
+                    self.ws().as_str(),
+                    self.table_lower()
+                ),
+                source: None,
+            });
+        }
+        tx.batch_execute(
+            "SELECT set_config('statement_timeout', '0', true), \
+             set_config('idle_in_transaction_session_timeout', '0', true)",
+        )
+        .await
+        .map_err(db_error)
+    }
+
+    /// Upserts the records into `sql`'s table through its staging table, batch
+    /// by batch.
+    async fn stream_into(
+        &self,
+        tx: &Transaction<'_>,
+        state: &State,
+        sql: &Sql,
+        batches: Batches<'_>,
+        opts: &BulkLoadOptions,
+        started: Instant,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let now = chrono::Utc::now().naive_utc();
+        tx.batch_execute(&sql.create_stage)
+            .await
+            .map_err(db_error)?;
+        match batches {
+            Batches::Borrowed(records) => {
+                for batch in records.chunks(self.config().batch_rows.max(1)) {
+                    self.load_batch(tx, state, sql, batch, opts, now, tally)
+                        .await?;
+                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                }
+            }
+            Batches::Stream(stream) => {
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    for part in batch.chunks(self.config().batch_rows.max(1)) {
+                        self.load_batch(tx, state, sql, part, opts, now, tally)
+                            .await?;
+                    }
+                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates one batch (skipping or refusing bad records) and keeps the last
+    /// record of a repeated id.
+    fn checked_rows<'r>(
+        &self,
+        state: &State,
+        batch: &'r [VectorRecord],
+        opts: &BulkLoadOptions,
+        tally: &mut Tally,
+    ) -> Result<Vec<RowData<'r>>> {
+        tally.records += batch.len() as u64;
+        let mut rows: Vec<RowData<'_>> = Vec::with_capacity(batch.len());
+        for r in batch {
+            let checked = self
+                .check_vector(state, &r.id, &r.vector)
+                .and_then(|()| row_data(self.ns(), r));
+            match checked {
+                Ok(row) => rows.push(row),
+                Err(e) if opts.skip_invalid => {
+                    tally.skipped_count += 1;
+                    if tally.skipped.len() < MAX_SKIPPED_LISTED {
+                        tally.skipped.push(SkippedRecord {
+                            id: r.id.chars().take(255).collect(),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            last.insert(r.id, i);
+        }
+        Ok(rows
+            .into_iter()
+            .enumerate()
+            .filter(|(i, r)| last[r.id] == *i)
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// One batch through the staging table into `sql`'s table (which has its
+    /// primary key): upsert semantics.
+    async fn load_batch(
+        &self,
+        tx: &Transaction<'_>,
+        state: &State,
+        sql: &Sql,
+        batch: &[VectorRecord],
+        opts: &BulkLoadOptions,
+        now: NaiveDateTime,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let rows = self.checked_rows(state, batch, opts, tally)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let keep: Vec<&RowData<'_>> = rows.iter().collect();
+        tally.written += self.copy_batch(tx, state, sql, &keep, now).await?;
+        tx.batch_execute(&sql.truncate_stage)
+            .await
+            .map_err(db_error)
+    }
+
+    /// COPYs the records straight into the new table `table` (no staging, no
+    /// primary key yet: it is built afterwards in one sorted pass). A record whose
+    /// id an earlier batch wrote replaces that row (`seen` holds the ids).
+    async fn stream_direct(
+        &self,
+        tx: &Transaction<'_>,
+        state: &State,
+        table: &str,
+        batches: Batches<'_>,
+        opts: &BulkLoadOptions,
+        started: Instant,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let now = chrono::Utc::now().naive_utc();
+        let q = quote_ident(table)?;
+        let copy = DirectCopy {
+            sql: format!(
+                "COPY {q} ({}) FROM STDIN (FORMAT binary)",
+                row_columns(payload_columns(self.ns()))
+            ),
+            types: direct_types(self.ns(), &state.vector_type),
+            delete: format!("DELETE FROM {q} WHERE id = ANY($1)"),
+            now,
+        };
+        let mut seen = HashSet::new();
+        let n = self.config().batch_rows.max(1);
+        match batches {
+            Batches::Borrowed(records) => {
+                for batch in records.chunks(n) {
+                    self.copy_direct(tx, state, &copy, batch, opts, &mut seen, tally)
+                        .await?;
+                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                }
+            }
+            Batches::Stream(stream) => {
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    for part in batch.chunks(n) {
+                        self.copy_direct(tx, state, &copy, part, opts, &mut seen, tally)
+                            .await?;
+                    }
+                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn copy_direct(
+        &self,
+        tx: &Transaction<'_>,
+        state: &State,
+        copy: &DirectCopy,
+        batch: &[VectorRecord],
+        opts: &BulkLoadOptions,
+        seen: &mut HashSet<String>,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let rows = self.checked_rows(state, batch, opts, tally)?;
+        let again: Vec<&str> = rows
+            .iter()
+            .map(|r| r.id)
+            .filter(|id| seen.contains(*id))
+            .collect();
+        if !again.is_empty() {
+            tx.execute(&copy.delete, &[&again])
+                .await
+                .map_err(db_error)?;
+        }
+        seen.extend(rows.iter().map(|r| r.id.to_owned()));
+        let ws = self.ws().as_str();
+        let now = &copy.now;
+        let sink = tx.copy_in(&copy.sql).await.map_err(db_error)?;
+        let mut writer = pin!(BinaryCopyInWriter::new(sink, &copy.types));
+        for r in &rows {
+            let v = VecParam(r.vector);
+            let res = match self.ns() {
+                VectorNamespace::Chunks => {
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &ws,
+                            &r.id,
+                            &r.tokens,
+                            &r.chunk_order_index,
+                            &r.full_doc_id,
+                            &r.content,
+                            &r.file_path,
+                            &v,
+                            now,
+                            now,
+                        ])
+                        .await
+                }
+                VectorNamespace::Entities => {
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &ws,
+                            &r.id,
+                            &r.entity_name,
+                            &r.content,
+                            &r.chunk_ids,
+                            &r.file_path,
+                            &v,
+                            now,
+                            now,
+                        ])
+                        .await
+                }
+                VectorNamespace::Relationships => {
+                    writer
+                        .as_mut()
+                        .write(&[
+                            &ws,
+                            &r.id,
+                            &r.src_id,
+                            &r.tgt_id,
+                            &r.content,
+                            &r.chunk_ids,
+                            &r.file_path,
+                            &v,
+                            now,
+                            now,
+                        ])
+                        .await
+                }
+            };
+            res.map_err(db_error)?;
+        }
+        let n = writer.as_mut().finish().await.map_err(db_error)?;
+        tally.written += n;
+        Ok(())
+    }
+
+    /// Builds a vector index (`create`) with `maintenance_work_mem` sized for
+    /// `rows` rows and the parallel workers the server allows. Returns the memory
+    /// (MiB) and workers used.
+    pub(crate) async fn build_index_sized(
+        &self,
+        tx: &Transaction<'_>,
+        state: &State,
+        table: &str,
+        create: &str,
+        rows: u64,
+        opts: &BulkLoadOptions,
+    ) -> Result<(u64, u32)> {
+        let row = tx
+            .query_one(
+                "SELECT pg_size_bytes(current_setting('maintenance_work_mem')), \
+                 current_setting('max_parallel_maintenance_workers')::int, \
+                 current_setting('max_parallel_workers')::int",
+                &[],
+            )
+            .await
+            .map_err(db_error)?;
+        let (current, server_workers, max_workers): (i64, i32, i32) =
+            (row.get(0), row.get(1), row.get(2));
+        let current_mb = u64::try_from(current).unwrap_or(0) >> 20;
+        let need = index_build_memory_mb(rows, self.plan().dimension, state.column, self.plan().index);
+        let mem = need.min(opts.max_maintenance_work_mem_mb.max(1)).max(current_mb);
+        let workers = opts
+            .parallel_workers
+            .unwrap_or(u32::try_from(server_workers).unwrap_or(0))
+            .min(u32::try_from(max_workers).unwrap_or(0));
+        tx.query_one(
+            "SELECT set_config('maintenance_work_mem', $1, true), \
+             set_config('max_parallel_maintenance_workers', $2, true)",
+            &[&format!("{mem}MB"), &workers.to_string()],
+        )
+        .await
+        .map_err(db_error)?;
+        // pgvector stores vectors of more than ~500 dimensions out of line
+        // (TOAST), so the heap looks small and PostgreSQL would plan no parallel
+        // workers for the build; the table's `parallel_workers` says otherwise,
+        // for the build only (unless the table has its own setting).
+        let qt = quote_ident(table)?;
+        let own: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_class c, unnest(c.reloptions) o \
+                 WHERE c.oid = to_regclass($1) AND o LIKE 'parallel_workers=%')",
+                &[&qt],
+            )
+            .await
+            .map_err(db_error)?
+            .get(0);
+        let set_workers = workers > 0 && !own;
+        if set_workers {
+            tx.batch_execute(&format!("ALTER TABLE {qt} SET (parallel_workers = {workers})"))
+                .await
+                .map_err(db_error)?;
+        }
+        tracing::info!(table = %table, rows, maintenance_work_mem_mb = mem, estimate_mb = need,
+            parallel_workers = workers, "building the vector index");
+        tx.batch_execute(create).await.map_err(db_error)?;
+        if set_workers {
+            tx.batch_execute(&format!("ALTER TABLE {qt} RESET (parallel_workers)"))
+                .await
+                .map_err(db_error)?;
+        }
+        Ok((mem, workers))
+    }
+
+    /// The partitioned layout: build the workspace's partition aside, swap it in.
+    async fn load_partition(
+        &self,
+        state: &State,
+        batches: Batches<'_>,
+        opts: &BulkLoadOptions,
+    ) -> Result<BulkLoadReport> {
+        let started = Instant::now();
+        let plan = self.plan();
+        let parent = self.table_lower();
+        let ws = self.ws().as_str();
+        let target = ddl::vector_partition_name(&plan.table, ws);
+        let load = ddl::vector_load_table_name(&plan.table, ws);
+        let objs = PartitionObjects::of(&load);
+
+        let mut conn = self.conn().await?;
+        let mut tx = conn.transaction().await.map_err(db_error)?;
+        self.begin_load(&tx, "bulk load").await?;
+        tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&load)?))
+            .await
+            .map_err(db_error)?;
+        let table_ddl =
+            ddl::vector_partition_table(self.ns(), &load, state.column, plan.dimension)?;
+        tx.batch_execute(&table_ddl[0]).await.map_err(db_error)?;
+        let check: String = tx
+            .query_one(&ddl::vector_partition_check(&load)?, &[&ws])
+            .await
+            .map_err(db_error)?
+            .get(0);
+        tx.batch_execute(&check).await.map_err(db_error)?;
+
+        // Where the workspace's rows live now: its partition, or the DEFAULT one.
+        let old = find_partition(&tx, &parent, ws).await?;
+        let default = default_partition(&tx, &parent).await?;
+        let source = match (&old, &default) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(d)) if has_rows(&tx, d, ws).await? => Some(d.clone()),
+            _ => None,
+        };
+        let merge_early = opts.mode == BulkMode::Merge && source.is_some();
+
+        let mut tally = Tally::default();
+        self.stream_direct(&tx, state, &load, batches, opts, started, &mut tally)
+            .await?;
+        for stmt in &table_ddl[1..] {
+            tx.batch_execute(stmt).await.map_err(db_error)?;
+        }
+        let cols = row_columns(payload_columns(self.ns()));
+        let ql = quote_ident(&load)?;
+        if merge_early {
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE {LOADED_TABLE} ON COMMIT DROP AS SELECT id::text FROM {ql}"
+            ))
+            .await
+            .map_err(db_error)?;
+        }
+        if let (true, Some(src)) = (merge_early, &source) {
+            // A snapshot of the existing rows, before the index exists; what
+            // changes until the swap is reconciled there.
+            self.progress(opts, BulkStage::MergingExisting, tally.written, started);
+            tx.execute(
+                &format!(
+                    "INSERT INTO {ql} ({cols}) SELECT {cols} FROM {} WHERE workspace = $1 \
+                     ON CONFLICT (workspace, id) DO NOTHING",
+                    quote_ident(src)?
+                ),
+                &[&ws],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        let load_time = started.elapsed();
+
+        let index_started = Instant::now();
+        let rows: i64 = tx
+            .query_one(&format!("SELECT count(*) FROM {ql}"), &[])
+            .await
+            .map_err(db_error)?
+            .get(0);
+        let rows = u64::try_from(rows).unwrap_or(0);
+        self.progress(opts, BulkStage::BuildingIndex, rows, started);
+        for stmt in ddl::vector_partition_indexes(&load)? {
+            tx.batch_execute(&stmt).await.map_err(db_error)?;
+        }
+        let create = ddl::vector_index_named(
+            &objs.vector_index,
+            &load,
+            state.column,
+            plan.index,
+            plan.metric,
+        )?;
+        let mut sized = None;
+        if let Some(create) = &create {
+            sized = Some(
+                self.build_index_sized(&tx, state, &load, create, rows, opts)
+                    .await?,
+            );
+        }
+        tx.batch_execute(&format!("ANALYZE {ql}"))
+            .await
+            .map_err(db_error)?;
+        let index_time = index_started.elapsed();
+
+        self.progress(opts, BulkStage::Swapping, rows, started);
+        let swap_started = Instant::now();
+        let mut attempt = 0;
+        let (replaced, moved) = loop {
+            attempt += 1;
+            let sp = tx.savepoint("lightrag_vector_swap").await.map_err(db_error)?;
+            let res = self
+                .swap_partition(
+                    &sp,
+                    &load,
+                    &target,
+                    create.is_some(),
+                    opts,
+                    merge_early.then_some(source.as_deref()).flatten(),
+                )
+                .await;
+            match res {
+                Ok(done) => {
+                    sp.commit().await.map_err(db_error)?;
+                    break done;
+                }
+                Err(e) if is_lock_error(&e) && attempt < opts.lock_attempts.max(1) => {
+                    sp.rollback().await.map_err(db_error)?;
+                    tracing::warn!(table = %parent, attempt, error = %e, "swap lock not granted; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let final_rows: i64 = tx
+            .query_one(
+                &format!("SELECT count(*) FROM {}", quote_ident(&target)?),
+                &[],
+            )
+            .await
+            .map_err(db_error)?
+            .get(0);
+        let swap_time = swap_started.elapsed();
+        tx.commit().await.map_err(db_error)?;
+        state.layout().partition = Some(target.clone());
+        let rows = u64::try_from(final_rows).unwrap_or(0);
+        self.progress(opts, BulkStage::Done, rows, started);
+        Ok(BulkLoadReport {
+            method: BulkMethod::PartitionSwap {
+                partition: target.clone(),
+                replaced_partition: replaced,
+            },
+            records: tally.records,
+            skipped_count: tally.skipped_count,
+            skipped: tally.skipped,
+            rows,
+            moved_from_default: moved,
+            index: create.map(|_| PartitionObjects::of(&target).vector_index),
+            maintenance_work_mem_mb: sized.map(|s| s.0),
+            parallel_workers: sized.map(|s| s.1),
+            load_time,
+            index_time,
+            swap_time,
+            total: started.elapsed(),
+        })
+    }
+
+    /// The swap, inside a savepoint: lock the parent (SHARE UPDATE EXCLUSIVE, or
+    /// ACCESS EXCLUSIVE when an old partition must go) and the DEFAULT partition,
+    /// bring over what changed since the snapshot (`merged_from`: the table the
+    /// existing rows were copied from), move the workspace's rows out of the
+    /// DEFAULT partition, drop the old partition, rename the new table to the
+    /// partition's name and attach it. Returns whether a partition was replaced
+    /// and the rows taken from the DEFAULT partition.
+    async fn swap_partition(
+        &self,
+        tx: &Transaction<'_>,
+        load: &str,
+        target: &str,
+        has_vector_index: bool,
+        opts: &BulkLoadOptions,
+        merged_from: Option<&str>,
+    ) -> Result<(bool, u64)> {
+        let parent = self.table_lower();
+        let qp = quote_ident(&parent)?;
+        let ql = quote_ident(load)?;
+        let ws = self.ws().as_str();
+        set_lock_timeout(tx, opts.lock_timeout).await?;
+        let mut old = find_partition(tx, &parent, ws).await?;
+        let mode = if old.is_some() {
+            "ACCESS EXCLUSIVE"
+        } else {
+            "SHARE UPDATE EXCLUSIVE"
+        };
+        tx.batch_execute(&format!("LOCK TABLE ONLY {qp} IN {mode} MODE"))
+            .await
+            .map_err(db_error)?;
+        let now_old = find_partition(tx, &parent, ws).await?;
+        if now_old.is_some() && old.is_none() {
+            tx.batch_execute(&format!("LOCK TABLE ONLY {qp} IN ACCESS EXCLUSIVE MODE"))
+                .await
+                .map_err(db_error)?;
+        }
+        old = now_old;
+        let default = default_partition(tx, &parent).await?;
+        if let Some(d) = &default {
+            tx.batch_execute(&format!(
+                "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+                quote_ident(d)?
+            ))
+            .await
+            .map_err(db_error)?;
+        }
+        let cols = row_columns(payload_columns(self.ns()));
+        if opts.mode == BulkMode::Merge {
+            for src in old.iter().chain(default.iter()) {
+                let qs = quote_ident(src)?;
+                if merged_from == Some(src.as_str()) {
+                    // Reconcile the snapshot: rows deleted since go, rows added
+                    // or changed since come over; loaded records keep priority.
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {ql} l WHERE NOT EXISTS (SELECT 1 FROM {LOADED_TABLE} t WHERE t.id = l.id) \
+                             AND NOT EXISTS (SELECT 1 FROM {qs} s WHERE s.workspace = $1 AND s.id = l.id)"
+                        ),
+                        &[&ws],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                    let updates: Vec<String> = payload_columns(self.ns())
+                        .iter()
+                        .map(|c| c.0)
+                        .chain(["content_vector", "create_time", "update_time"])
+                        .map(|c| format!("{c} = EXCLUDED.{c}"))
+                        .collect();
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {ql} AS l ({cols}) SELECT {cols} FROM {qs} s WHERE s.workspace = $1 \
+                             AND NOT EXISTS (SELECT 1 FROM {LOADED_TABLE} t WHERE t.id = s.id) \
+                             ON CONFLICT (workspace, id) DO UPDATE SET {} \
+                             WHERE (l.update_time, l.content, l.file_path, l.content_vector) IS DISTINCT FROM \
+                             (EXCLUDED.update_time, EXCLUDED.content, EXCLUDED.file_path, EXCLUDED.content_vector)",
+                            updates.join(", ")
+                        ),
+                        &[&ws],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                } else {
+                    // Rows written while the load ran, to a place it had not
+                    // looked at: keep them unless a loaded record has the id.
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {ql} ({cols}) SELECT {cols} FROM {qs} WHERE workspace = $1 \
+                             ON CONFLICT (workspace, id) DO NOTHING"
+                        ),
+                        &[&ws],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                }
+            }
+        }
+        let mut moved = 0;
+        if let Some(d) = &default {
+            moved = tx
+                .execute(
+                    &format!("DELETE FROM {} WHERE workspace = $1", quote_ident(d)?),
+                    &[&ws],
+                )
+                .await
+                .map_err(db_error)?;
+        }
+        if let Some(p) = &old {
+            tx.batch_execute(&format!("DROP TABLE {}", quote_ident(p)?))
+                .await
+                .map_err(db_error)?;
+        }
+        for stmt in ddl::vector_partition_rename(load, target, has_vector_index, true)? {
+            tx.batch_execute(&stmt).await.map_err(db_error)?;
+        }
+        let attach: String = tx
+            .query_one(&ddl::vector_attach_partition(&parent, target)?, &[&ws])
+            .await
+            .map_err(db_error)?
+            .get(0);
+        tx.batch_execute(&attach).await.map_err(db_error)?;
+        Ok((old.is_some(), moved))
+    }
+
+    /// The shared table: rebuild its index when no other workspace has rows in
+    /// it, else the ordinary upsert, in one transaction either way.
+    async fn load_shared(
+        &self,
+        state: &State,
+        batches: Batches<'_>,
+        opts: &BulkLoadOptions,
+    ) -> Result<BulkLoadReport> {
+        let started = Instant::now();
+        let plan = self.plan();
+        let table = self.table_lower();
+        let qt = quote_ident(&table)?;
+        let ws = self.ws().as_str();
+        let others_sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {qt} WHERE workspace < $1 OR workspace > $1)"
+        );
+        let mut reason = None;
+        if plan.exact_search() {
+            reason = Some("exact search: there is no vector index to build".to_owned());
+        } else if state.column != plan.column {
+            reason = Some(format!(
+                "the column is {} but the plan needs {}",
+                state.column.type_name(),
+                plan.column.type_name()
+            ));
+        } else {
+            let conn = self.conn().await?;
+            let others: bool = conn
+                .query_one(&others_sql, &[&ws])
+                .await
+                .map_err(db_error)?
+                .get(0);
+            if others {
+                reason = Some(
+                    "the table's vector index is shared with other workspaces (use the partitioned layout)"
+                        .to_owned(),
+                );
+            }
+        }
+
+        let mut conn = self.conn().await?;
+        let mut tx = conn.transaction().await.map_err(db_error)?;
+        self.begin_load(&tx, "bulk load").await?;
+        if reason.is_none() {
+            // Take the table, then look again: nobody may have written meanwhile.
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let sp = tx.savepoint("lightrag_vector_lock").await.map_err(db_error)?;
+                set_lock_timeout(&sp, opts.lock_timeout).await?;
+                match sp
+                    .batch_execute(&format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE"))
+                    .await
+                    .map_err(db_error)
+                {
+                    Ok(()) => {
+                        sp.commit().await.map_err(db_error)?;
+                        break;
+                    }
+                    Err(e) if is_lock_error(&e) && attempt < opts.lock_attempts.max(1) => {
+                        sp.rollback().await.map_err(db_error)?;
+                        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tx.batch_execute("SELECT set_config('lock_timeout', '0', true)")
+                .await
+                .map_err(db_error)?;
+            let others: bool = tx
+                .query_one(&others_sql, &[&ws])
+                .await
+                .map_err(db_error)?
+                .get(0);
+            if others {
+                reason = Some(
+                    "another workspace wrote to the table as the load began; its index is kept".to_owned(),
+                );
+            }
+        }
+        if opts.mode == BulkMode::Replace {
+            tx.execute(&state.sql.drop_all, &[&ws])
+                .await
+                .map_err(db_error)?;
+        }
+        let rebuild = reason.is_none();
+        if rebuild && let Some(name) = &plan.index_name {
+            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", quote_ident(name)?))
+                .await
+                .map_err(db_error)?;
+        }
+        let mut tally = Tally::default();
+        self.stream_into(&tx, state, &state.sql, batches, opts, started, &mut tally)
+            .await?;
+        let load_time = started.elapsed();
+        let index_started = Instant::now();
+        let mut sized = None;
+        if rebuild
+            && let Some(create) =
+                ddl::vector_index(&plan.table, plan.column, plan.index, plan.metric)?
+        {
+            let rows: i64 = tx
+                .query_one(&format!("SELECT count(*) FROM {qt}"), &[])
+                .await
+                .map_err(db_error)?
+                .get(0);
+            let rows = u64::try_from(rows).unwrap_or(0);
+            self.progress(opts, BulkStage::BuildingIndex, rows, started);
+            sized = Some(
+                self.build_index_sized(&tx, state, &table, &create, rows, opts)
+                    .await?,
+            );
+            tx.batch_execute(&format!("ANALYZE {qt}"))
+                .await
+                .map_err(db_error)?;
+        }
+        let index_time = index_started.elapsed();
+        let rows: i64 = tx
+            .query_one(
+                &format!("SELECT count(*) FROM {qt} WHERE workspace = $1"),
+                &[&ws],
+            )
+            .await
+            .map_err(db_error)?
+            .get(0);
+        tx.commit().await.map_err(db_error)?;
+        if rebuild {
+            state
+                .index_ready
+                .store(true, std::sync::atomic::Ordering::Release);
+        } else {
+            self.maybe_build_deferred_index(state).await?;
+        }
+        let rows = u64::try_from(rows).unwrap_or(0);
+        self.progress(opts, BulkStage::Done, rows, started);
+        Ok(BulkLoadReport {
+            method: match reason {
+                None => BulkMethod::IndexRebuild,
+                Some(reason) => BulkMethod::Incremental { reason },
+            },
+            records: tally.records,
+            skipped_count: tally.skipped_count,
+            skipped: tally.skipped,
+            rows,
+            moved_from_default: 0,
+            index: sized.and(plan.index_name.clone()),
+            maintenance_work_mem_mb: sized.map(|s| s.0),
+            parallel_workers: sized.map(|s| s.1),
+            load_time,
+            index_time,
+            swap_time: Duration::ZERO,
+            total: started.elapsed(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_memory_follows_the_data_size() {
+        let hnsw = VectorIndex::Hnsw {
+            m: 16,
+            ef_construction: 64,
+        };
+        // 100,000 × 768 floats is ~300 MB of vectors; the graph needs more.
+        let mb = index_build_memory_mb(100_000, 768, VectorColumn::Vector, hnsw);
+        assert!((400..=600).contains(&mb), "{mb}");
+        // halfvec halves the vector part.
+        let half = index_build_memory_mb(100_000, 768, VectorColumn::HalfVec, hnsw);
+        assert!(half < mb && half > mb / 3, "{half} vs {mb}");
+        // A small load needs little beyond the fixed headroom.
+        assert_eq!(index_build_memory_mb(0, 768, VectorColumn::Vector, hnsw), 32);
+        assert_eq!(index_build_memory_mb(1_000_000, 768, VectorColumn::Vector, VectorIndex::None), 0);
+        assert!(
+            index_build_memory_mb(100_000, 768, VectorColumn::Vector, VectorIndex::IvfFlat { lists: 100 }) < mb
+        );
+    }
+
+    #[test]
+    fn row_copies_name_every_column_of_the_namespace() {
+        assert_eq!(
+            row_columns(payload_columns(lightrag_pg_core::VectorNamespace::Entities)),
+            "workspace, id, entity_name, content, chunk_ids, file_path, content_vector, create_time, update_time"
+        );
+    }
+}

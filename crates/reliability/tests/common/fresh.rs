@@ -1,0 +1,125 @@
+//! Fresh databases and roles on the shared test server, dropped afterwards.
+
+use lightrag_pg_pool::{PgConfig, PgPool, tokio_postgres};
+
+/// A plain admin client on the shared server, in database `db`.
+pub async fn admin_client_in(admin: &PgConfig, db: &str) -> tokio_postgres::Client {
+    let (host, port) = admin.hosts[0].clone();
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&host).port(port).user(&admin.user).dbname(db);
+    if let Some(p) = &admin.password {
+        cfg.password(p);
+    }
+    let (client, conn) = cfg
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the shared test server at {}: {e}", admin.primary_host()));
+    tokio::spawn(conn);
+    client
+}
+
+/// Runs admin SQL on the shared server from a separate thread with its own
+/// runtime (usable in `Drop` and outside any runtime).
+pub fn admin_sql_blocking(db: Option<String>, sql: String) -> Result<(), String> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let admin = lightrag_pg_test_support::test_database().await.config();
+            let db = db.unwrap_or_else(|| admin.database.clone());
+            admin_client_in(&admin, &db).await.batch_execute(&sql).await.map_err(|e| e.to_string())
+        })
+    })
+    .join()
+    .map_err(|_| "admin thread panicked".to_owned())?
+}
+
+/// A database created for one test (`CREATE DATABASE … TEMPLATE template0`,
+/// empty: no extension) and dropped `WITH (FORCE)` when this value is dropped,
+/// even if the test fails.
+#[derive(Debug)]
+pub struct FreshDb {
+    pub name: String,
+    admin: PgConfig,
+}
+
+impl FreshDb {
+    /// Creates `lightrag_<prefix>_<random>`.
+    pub async fn create(prefix: &str) -> FreshDb {
+        let admin = super::shared_config().await;
+        let name = format!("lightrag_{prefix}_{}", super::suffix());
+        admin_client_in(&admin, &admin.database)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        FreshDb { name, admin }
+    }
+
+    /// The admin settings for this database.
+    pub fn config(&self) -> PgConfig {
+        let mut c = self.admin.clone();
+        c.database = self.name.clone();
+        c
+    }
+
+    /// The admin role's name.
+    pub fn admin_user(&self) -> &str {
+        &self.admin.user
+    }
+
+    /// An admin client in this database.
+    pub async fn admin_client(&self) -> tokio_postgres::Client {
+        admin_client_in(&self.admin, &self.name).await
+    }
+
+    /// An admin pool on it with at most `max` connections.
+    pub async fn pool(&self, max: u32) -> PgPool {
+        let mut c = self.config();
+        c.max_connections = max;
+        PgPool::connect(c).await.unwrap_or_else(|e| panic!("pool on {}: {e}", self.name))
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        let r = admin_sql_blocking(None, format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        if r.is_err() && !std::thread::panicking() {
+            panic!("could not drop test database {}: {r:?}", self.name);
+        }
+    }
+}
+
+/// A login role on the shared server without any privilege, dropped with this
+/// value (after the databases it has privileges in).
+#[derive(Debug)]
+pub struct TempRole {
+    pub name: String,
+    pub password: String,
+}
+
+impl TempRole {
+    /// `CREATE ROLE lightrag_<prefix>_<random> LOGIN PASSWORD …` with every
+    /// attribute off.
+    pub fn create(prefix: &str) -> TempRole {
+        let name = format!("lightrag_{prefix}_{}", super::suffix());
+        let password = format!("pw-{}", super::suffix());
+        admin_sql_blocking(
+            None,
+            format!(
+                "CREATE ROLE {name} LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB NOCREATEROLE \
+                 NOREPLICATION NOBYPASSRLS INHERIT"
+            ),
+        )
+        .expect("CREATE ROLE");
+        TempRole { name, password }
+    }
+}
+
+impl Drop for TempRole {
+    fn drop(&mut self) {
+        let r = admin_sql_blocking(None, format!("DROP ROLE IF EXISTS {}", self.name));
+        if r.is_err() && !std::thread::panicking() {
+            panic!("could not drop role {}: {r:?}", self.name);
+        }
+    }
+}

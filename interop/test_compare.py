@@ -1,0 +1,158 @@
+"""Self-test of compare.py: each normalisation accepts exactly its deviation, and
+any other difference fails. Run: python test_compare.py (no database needed)."""
+from __future__ import annotations
+
+import copy
+import unittest
+
+import compare as cmp
+
+OURS = {
+    "workspace": "w",
+    "kv": {"text_chunks": {"c1": {"id": "c1", "content": "x", "tokens": 1, "llm_cache_list": ["a"]}}},
+    "doc_status": {"d1": {"status": "processed", "created_at": "2026-01-01T10:00:00+00:00",
+                          "updated_at": "2026-01-01T10:00:01.5+00:00", "chunks_list": ["c1"]}},
+    "vectors": {
+        "chunks": {"c1": {"id": "c1", "content": "x", "full_doc_id": "d1", "file_path": "f", "created_at": 5,
+                          "vector": [0.1, 0.2]}},
+        "entities": {"e1": {"id": "e1", "entity_name": "A", "content": "A\nd", "source_id": "c1<SEP>c2",
+                            "file_path": "f", "created_at": 5, "vector": [1.0, 0.0]}},
+        "relationships": {"r1": {"id": "r1", "src_id": "A", "tgt_id": "B", "content": "k", "source_id": "c1",
+                                 "file_path": "f", "created_at": 5, "vector": [0.0, 1.0]}},
+    },
+    "graph": {
+        "nodes": {"A": {"entity_id": "A", "weight": 1}, "B": {"entity_id": "B"}},
+        "edges": [{"source": "A", "target": "B", "properties": {"weight": 1.0, "keywords": "k"}}],
+        "degrees": {"A": 1, "B": 1},
+    },
+    "knowledge_graphs": {"A:2:10": {"nodes": [{"id": "A", "labels": ["A"], "properties": {"entity_id": "A"}},
+                                              {"id": "B", "labels": ["B"], "properties": {"entity_id": "B"}}],
+                                    "edges": [{"id": "A-B", "type": None, "source": "A", "target": "B",
+                                               "properties": {"weight": 1.0}}],
+                                    "is_truncated": False}},
+}
+
+PYTHON = {
+    "workspace": "w",
+    "kv": copy.deepcopy(OURS["kv"]),
+    "doc_status": {"d1": {"status": "processed", "created_at": "2026-01-01T11:00:00+01:00",
+                          "updated_at": "2026-01-01T10:00:01.500000Z", "chunks_list": ["c1"]}},
+    "vectors": {
+        "chunks": {"c1": {"id": "c1", "content": "x", "full_doc_id": "d1", "file_path": "f", "created_at": 5,
+                          "workspace": "w", "create_time": "2026-01-01T10:00:00", "update_time": "2026-01-01T10:00:00",
+                          "vector": [0.1 + 5e-6, 0.2]}},
+        "entities": {"e1": {"id": "e1", "entity_name": "A", "content": "A\nd", "chunk_ids": ["c1", "c2"],
+                            "file_path": "f", "created_at": 5, "workspace": "w", "vector": [1.0, 0.0]}},
+        "relationships": {"r1": {"id": "r1", "source_id": "A", "target_id": "B", "content": "k", "chunk_ids": ["c1"],
+                                 "file_path": "f", "created_at": 5, "workspace": "w", "vector": [0.0, 1.0]}},
+    },
+    "graph": {
+        "nodes": {"A": {"entity_id": "A", "weight": 1.0}, "B": {"entity_id": "B"}},
+        "edges": [{"source": "B", "target": "A", "weight": 1, "keywords": "k"}],
+        "degrees": {"A": 1, "B": 1},
+    },
+    "knowledge_graphs": {"A:2:10": {"nodes": [{"id": "844", "labels": ["A"], "properties": {"entity_id": "A"}},
+                                              {"id": "845", "labels": ["B"], "properties": {"entity_id": "B"}}],
+                                    "edges": [{"id": "1125", "type": "DIRECTED", "source": "845", "target": "844",
+                                               "properties": {"weight": 1.0}}],
+                                    "is_truncated": False}},
+}
+
+
+def diff(ours, python):
+    return cmp.compare(ours, python)
+
+
+class Normalisations(unittest.TestCase):
+    def test_known_deviations_compare_equal(self):
+        self.assertEqual(diff(OURS, PYTHON), [])
+
+    def test_a_changed_kv_field_fails(self):
+        p = copy.deepcopy(PYTHON)
+        p["kv"]["text_chunks"]["c1"]["content"] = "y"
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_a_record_on_one_side_only_fails_both_ways(self):
+        p = copy.deepcopy(PYTHON)
+        p["kv"]["text_chunks"]["c2"] = {"id": "c2"}
+        self.assertIn("only in python", diff(OURS, p)[0])
+        o = copy.deepcopy(OURS)
+        o["kv"]["text_chunks"]["c2"] = {"id": "c2"}
+        self.assertIn("only in ours", diff(o, PYTHON)[0])
+
+    def test_an_extra_field_fails(self):
+        o = copy.deepcopy(OURS)
+        o["kv"]["text_chunks"]["c1"]["extra"] = 1
+        self.assertEqual(len(diff(o, PYTHON)), 1)
+
+    def test_a_different_instant_fails(self):
+        p = copy.deepcopy(PYTHON)
+        p["doc_status"]["d1"]["created_at"] = "2026-01-01T10:00:00+01:00"
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_a_vector_beyond_tolerance_fails(self):
+        p = copy.deepcopy(PYTHON)
+        p["vectors"]["chunks"]["c1"]["vector"][1] += 1e-4
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_chunk_ids_must_match_source_id(self):
+        p = copy.deepcopy(PYTHON)
+        p["vectors"]["entities"]["e1"]["chunk_ids"] = ["c2", "c1"]
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_relation_endpoints_must_match(self):
+        p = copy.deepcopy(PYTHON)
+        p["vectors"]["relationships"]["r1"]["target_id"] = "C"
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_an_unknown_python_column_fails(self):
+        p = copy.deepcopy(PYTHON)
+        p["vectors"]["chunks"]["c1"]["tokens"] = 3
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_edge_properties_and_duplicates_fail(self):
+        p = copy.deepcopy(PYTHON)
+        p["graph"]["edges"][0]["keywords"] = "other"
+        self.assertEqual(len(diff(OURS, p)), 1)
+        p = copy.deepcopy(PYTHON)
+        p["graph"]["edges"].append({"source": "A", "target": "B", "weight": 1, "keywords": "k"})
+        self.assertTrue(any("duplicate" in line for line in diff(OURS, p)))
+
+    def test_degrees_must_match(self):
+        p = copy.deepcopy(PYTHON)
+        p["graph"]["degrees"]["A"] = 2
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_knowledge_graph_by_names(self):
+        p = copy.deepcopy(PYTHON)
+        p["knowledge_graphs"]["A:2:10"]["edges"][0]["properties"]["weight"] = 2.0
+        self.assertEqual(len(diff(OURS, p)), 1)
+        p = copy.deepcopy(PYTHON)
+        p["knowledge_graphs"]["A:2:10"]["nodes"].pop()
+        self.assertTrue(diff(OURS, p))
+
+    def test_truncated_graphs_with_other_nodes_compare_counts_only(self):
+        o, p = copy.deepcopy(OURS), copy.deepcopy(PYTHON)
+        for d in (o, p):
+            d["knowledge_graphs"]["A:2:10"]["is_truncated"] = True
+        p["knowledge_graphs"]["A:2:10"]["nodes"][1]["properties"]["entity_id"] = "C"
+        p["knowledge_graphs"]["A:2:10"]["nodes"][1]["labels"] = ["C"]
+        self.assertEqual(diff(o, p), [])
+        p["knowledge_graphs"]["A:2:10"]["nodes"].pop()
+        self.assertEqual(len(diff(o, p)), 1)
+
+    def test_a_null_vector_column_is_an_absent_field(self):
+        p = copy.deepcopy(PYTHON)
+        p["vectors"]["chunks"]["c1"]["tokens"] = None
+        self.assertEqual(diff(OURS, p), [])
+        p["vectors"]["chunks"]["c1"]["tokens"] = 0
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+    def test_booleans_are_not_numbers(self):
+        p = copy.deepcopy(PYTHON)
+        p["graph"]["nodes"]["A"]["weight"] = True
+        self.assertEqual(len(diff(OURS, p)), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,133 @@
+//! `bench --vs-python [--quick] [--runs N] [--only PREFIX]`: the same storage
+//! operations on the same server in one run, Python LightRAG 1.5.7's
+//! PostgreSQL storages against ours, with the server's own time as the floor.
+//!
+//! Steps (all with the `pg up` settings): build `lightrag-pg-interop` in release;
+//! write the workload (`bench-data`) to `target/bench-vs-python/data`; load the
+//! shared read sets (`bench-prepare`); time ours (`bench`), Python's
+//! (`interop/bench_python.py`) and the floor (`bench --floor`); remove every
+//! benchmark workspace; print the table of medians and ratios and save it to
+//! `target/bench-vs-python.json`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cmd::{self, cargo, output, run, run_logged};
+use crate::interop::{python_cmd, venv};
+use crate::{Context, Error, Result, bail, server, target_dir};
+
+#[derive(Debug, Default)]
+struct Options {
+    quick: bool,
+    runs: Option<String>,
+    scale: Option<String>,
+    only: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut o = Options::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| Error(format!("{name} needs a value")));
+        match a.as_str() {
+            "--vs-python" => {}
+            "--quick" => o.quick = true,
+            "--runs" => o.runs = Some(value("--runs")?),
+            "--scale" => o.scale = Some(value("--scale")?),
+            "--only" => o.only = Some(value("--only")?),
+            other => bail!(
+                "unknown argument `{other}`; usage: cargo xtask bench --vs-python [--quick] [--runs N] [--only PREFIX]"
+            ),
+        }
+    }
+    if let Some(r) = &o.runs {
+        let n: usize = r.parse().context(|| format!("--runs {r}"))?;
+        if n < 1 {
+            bail!("--runs must be at least 1");
+        }
+    }
+    Ok(o)
+}
+
+impl Options {
+    /// The size arguments every `lightrag-pg-interop bench*` command takes.
+    fn size_args(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.quick {
+            v.push("--quick".to_owned());
+        }
+        if let Some(r) = &self.runs {
+            v.extend(["--runs".to_owned(), r.clone()]);
+        }
+        if let Some(s) = &self.scale {
+            v.extend(["--scale".to_owned(), s.clone()]);
+        }
+        v
+    }
+}
+
+/// `bench --vs-python …`.
+pub(crate) fn bench(args: &[String]) -> Result<()> {
+    let o = parse(args)?;
+    let server = server::up(None)?;
+    let python = venv()?;
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "lightrag-pg-interop-tests"]);
+    println!("$ {}", cmd::describe(&build));
+    run(&mut build)?;
+    let bin = target_dir().join("release").join("lightrag-pg-interop");
+    let out = target_dir().join("bench-vs-python");
+    let data = out.join("data");
+    std::fs::create_dir_all(&data)?;
+    let envs = server.env();
+    let rs = |sub: &str, extra: &[String]| -> Command {
+        let mut c = Command::new(&bin);
+        c.arg(sub).args(extra).envs(envs.clone());
+        c
+    };
+    let save = |name: &str, text: &str| -> Result<PathBuf> {
+        let p = out.join(name);
+        std::fs::write(&p, text)?;
+        Ok(p)
+    };
+    let mut only = Vec::new();
+    if let Some(p) = &o.only {
+        only.extend(["--only".to_owned(), p.clone()]);
+    }
+    let size = o.size_args();
+
+    step("cleaning up earlier benchmark workspaces");
+    output(&mut rs("bench-cleanup", &[]))?;
+    let result = (|| -> Result<()> {
+        step("writing the workload");
+        let mut d = rs("bench-data", &size);
+        d.arg("--dir").arg(&data);
+        output(&mut d)?;
+        step("loading the shared read sets (KV, vector query set, both graphs, doc status)");
+        let prepare = save("prepare.json", &output(&mut rs("bench-prepare", &size))?)?;
+        step("ours");
+        let ours = save("ours.json", &output(&mut rs("bench", &[size.clone(), only.clone()].concat()))?)?;
+        step("Python LightRAG 1.5.7");
+        let py_out = out.join("python.json");
+        let mut p = python_cmd(&python, &server, "bench_python.py");
+        p.arg("--data").arg(&data).arg("--out").arg(&py_out).args(&only);
+        run_logged(&mut p, &out.join("python.log"))?;
+        step("the floor (EXPLAIN ANALYZE)");
+        let floor = save("floor.json", &output(&mut rs("bench", &[size.clone(), vec!["--floor".into()], only.clone()].concat()))?)?;
+        let json = target_dir().join("bench-vs-python.json");
+        let mut r = rs("bench-report", &size);
+        r.arg("--ours").arg(&ours).arg("--python").arg(&py_out).arg("--floor").arg(&floor);
+        r.arg("--prepare").arg(&prepare).arg("--out").arg(&json);
+        let table = output(&mut r)?;
+        println!("\n{table}\nsaved to {}", json.display());
+        Ok(())
+    })();
+    step("removing the benchmark workspaces");
+    let cleaned = output(&mut rs("bench-cleanup", &[])).map(drop);
+    result?;
+    cleaned
+}
+
+fn step(what: &str) {
+    println!("bench --vs-python: {what}");
+}
