@@ -157,7 +157,7 @@ impl DocProcessingStatus {
         if let Some(field) = crate::kv::first_nul(&self.metadata) {
             return Err(Error::invalid(id, format!("metadata field '{field}' contains a NUL byte")));
         }
-        Ok(())
+        crate::kv::check_depth(id, &self.metadata)
     }
 }
 

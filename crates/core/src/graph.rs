@@ -85,7 +85,7 @@ impl Properties {
         if let Some(field) = crate::kv::first_nul(&self.0) {
             return Err(Error::invalid(owner, format!("property '{field}' contains a NUL byte")));
         }
-        Ok(())
+        crate::kv::check_depth(owner, &self.0)
     }
 }
 

@@ -57,7 +57,39 @@ pub fn validate_record(ns: KvNamespace, id: &str, record: &JsonObject) -> Result
     if let Some(field) = first_nul(record) {
         return Err(Error::invalid(id, format!("field '{field}' contains a NUL byte")));
     }
-    Ok(())
+    check_depth(id, record)
+}
+
+/// The deepest JSON nesting a record may have. serde_json reads at most 128
+/// levels, so anything deeper could be written but never read back.
+pub const MAX_JSON_DEPTH: usize = 120;
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`] anywhere in `record`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming `owner` and the field.
+pub fn check_depth(owner: &str, record: &JsonObject) -> Result<(), Error> {
+    fn depth(v: &serde_json::Value) -> usize {
+        // Iterative, so a hostile value cannot overflow the stack here either.
+        let mut max = 0;
+        let mut stack = vec![(v, 1usize)];
+        while let Some((v, d)) = stack.pop() {
+            max = max.max(d);
+            match v {
+                serde_json::Value::Array(a) => stack.extend(a.iter().map(|x| (x, d + 1))),
+                serde_json::Value::Object(o) => stack.extend(o.values().map(|x| (x, d + 1))),
+                _ => {}
+            }
+        }
+        max
+    }
+    match record.iter().find(|(_, v)| depth(v) > MAX_JSON_DEPTH) {
+        Some((field, _)) => Err(Error::invalid(
+            owner,
+            format!("field '{field}' is nested deeper than {MAX_JSON_DEPTH} levels"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Checks an id: non-empty, at most `max_chars` characters, no NUL byte.
@@ -111,6 +143,17 @@ mod tests {
     fn wrong_shape_is_refused() {
         let rec = obj(json!({"chunk_ids": "not-a-list", "count": 1}));
         assert!(validate_record(KvNamespace::EntityChunks, "e", &rec).is_err());
+    }
+
+    #[test]
+    fn json_nested_too_deep_is_refused_naming_the_field() {
+        let mut v = json!(1);
+        for _ in 0..1000 {
+            v = json!([v]);
+        }
+        let rec = obj(json!({"content": "x", "chunk_options": {"deep": v}}));
+        let msg = validate_record(KvNamespace::FullDocs, "doc-deep", &rec).unwrap_err().to_string();
+        assert!(msg.contains("doc-deep") && msg.contains("chunk_options"), "{msg}");
     }
 
     #[test]

@@ -389,9 +389,6 @@ async fn hostile_kv_ids_texts_and_workspaces_are_refused_by_name_or_round_trip_e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-kv: JSON nested deeper than serde_json's limit of 128 is stored, then every read \
-            of the record (and every batch read that includes it) fails with 'error deserializing column: recursion \
-            limit exceeded'; see the reliability report"]
 async fn hostile_kv_json_nested_1000_deep_is_refused_by_name_or_read_back_exactly() {
     let pool = common::shared_pool(2).await;
     let kv = kv_store(&pool, KvNamespace::TextChunks, unique_workspace("rel_hostile_kv_deep")).await;
@@ -894,9 +891,6 @@ async fn graph_deep_json(engine: &str, g: Arc<dyn GraphStorage>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-graph: the property is stored, and reading the node back recurses without a \
-            depth limit in agtype::Parser (value -> array -> value ...) until the stack overflows, which ABORTS THE \
-            WHOLE PROCESS (so running this test aborts the test binary); see the reliability report"]
 async fn hostile_age_graph_json_nested_1000_deep_is_refused_by_name_or_read_back_exactly() {
     let pool = common::shared_pool(2).await;
     let age = AgeGraphStorage::new(pool.clone(), unique_workspace("rel_hostile_age_deep")).expect("age");
@@ -908,9 +902,6 @@ async fn hostile_age_graph_json_nested_1000_deep_is_refused_by_name_or_read_back
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-graph: the property is stored, and get_node then PANICS inside the library \
-            (table.rs reads the JSONB with Row::get, and serde_json's recursion limit of 128 fails the decode: \
-            'error retrieving column 0: error deserializing column 0'); see the reliability report"]
 async fn hostile_table_graph_json_nested_1000_deep_is_refused_by_name_or_read_back_exactly() {
     let pool = common::shared_pool(2).await;
     let table = TableGraphStorage::new(pool.clone(), unique_workspace("rel_hostile_table_deep"));
@@ -1251,9 +1242,6 @@ async fn hostile_doc_status_ids_texts_and_workspaces_are_refused_by_name_or_roun
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-docstatus: metadata nested deeper than serde_json's limit of 128 is stored, then \
-            every read of the record fails with 'error deserializing column: recursion limit exceeded'; see the \
-            reliability report"]
 async fn hostile_doc_status_json_nested_1000_deep_is_refused_by_name_or_read_back_exactly() {
     let pool = common::shared_pool(2).await;
     let ds = ds_store(&pool, unique_workspace("rel_hostile_ds_deep")).await;
