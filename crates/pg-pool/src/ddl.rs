@@ -307,11 +307,8 @@ fn cut(s: &str, max: usize) -> &str {
 
 /// A workspace name reduced to `[a-z0-9_]` for readability (the hash keeps names apart).
 fn clean_workspace(workspace: &str) -> String {
-    let clean: String = workspace
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
+    let clean: String =
+        workspace.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     cut(clean.trim_matches('_'), PARTITION_WORKSPACE_PART).trim_end_matches('_').to_owned()
 }
 
@@ -541,7 +538,11 @@ pub fn vector_partition_rename(from: &str, to: &str, vector_index: bool, check: 
         quote_ident(&b.primary_key)?
     ));
     if check {
-        stmts.push(format!("ALTER TABLE {t} RENAME CONSTRAINT {} TO {}", quote_ident(&a.check)?, quote_ident(&b.check)?));
+        stmts.push(format!(
+            "ALTER TABLE {t} RENAME CONSTRAINT {} TO {}",
+            quote_ident(&a.check)?,
+            quote_ident(&b.check)?
+        ));
     }
     let mut indexes = vec![(&a.id_index, &b.id_index), (&a.workspace_id_index, &b.workspace_id_index)];
     if vector_index {
@@ -685,7 +686,11 @@ mod tests {
             named,
             "CREATE INDEX IF NOT EXISTS \"p_vec\" ON \"lightrag_vdb_chunks_m_8d\" USING ivfflat (content_vector halfvec_l2_ops) WITH (lists = 7)"
         );
-        assert!(vector_index_named("x", "t", VectorColumn::Vector, VectorIndex::None, DistanceMetric::Cosine).unwrap().is_none());
+        assert!(
+            vector_index_named("x", "t", VectorColumn::Vector, VectorIndex::None, DistanceMetric::Cosine)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -698,7 +703,8 @@ mod tests {
         assert_ne!(p, vector_partition_name("LIGHTRAG_VDB_ENTITY_text_embedding_3_large_3072d", "Team-A"));
         assert_ne!(p, vector_load_table_name(t, "Team-A"));
         for ws in ["研究", "a\"b'c%d", &"w".repeat(255), "default", "x y z", "___"] {
-            for name in [vector_partition_name(t, ws), vector_load_table_name(t, ws), vector_default_partition_name(t)] {
+            for name in [vector_partition_name(t, ws), vector_load_table_name(t, ws), vector_default_partition_name(t)]
+            {
                 assert!(name.len() <= MAX_PARTITION_NAME_BYTES, "{name}");
                 assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{name}");
                 for obj in [format!("{name}_wid"), format!("{name}_vec"), format!("{name}_pk")] {
@@ -706,18 +712,29 @@ mod tests {
                 }
             }
         }
-        assert_eq!(vector_partition_name(t, "研究").len(), "lightrag_vdb_chunks_text_p_".len() + 12, "non-ASCII names keep only the hash");
-        assert_eq!(vector_default_partition_name("LIGHTRAG_VDB_ENTITY_bge_m3_1024d"), "lightrag_vdb_entity_bge_m3_1024d_default");
+        assert_eq!(
+            vector_partition_name(t, "研究").len(),
+            "lightrag_vdb_chunks_text_p_".len() + 12,
+            "non-ASCII names keep only the hash"
+        );
+        assert_eq!(
+            vector_default_partition_name("LIGHTRAG_VDB_ENTITY_bge_m3_1024d"),
+            "lightrag_vdb_entity_bge_m3_1024d_default"
+        );
         assert_eq!(vector_default_partition_name(t), "lightrag_vdb_chunks_text_embedding_3_large_3072d_default");
         let long = vector_default_partition_name("LIGHTRAG_VDB_RELATION_text_embedding_3_large_3072d");
-        assert!(long.starts_with("lightrag_vdb_relation_te_default_") && long.len() <= MAX_PARTITION_NAME_BYTES, "{long}");
+        assert!(
+            long.starts_with("lightrag_vdb_relation_te_default_") && long.len() <= MAX_PARTITION_NAME_BYTES,
+            "{long}"
+        );
         assert!(vector_conversion_table_name(t).len() <= MAX_PARTITION_NAME_BYTES);
     }
 
     #[test]
     fn a_partitioned_vector_table_keeps_lightrags_columns_key_and_index_names() {
         let plain = vector_table(VectorNamespace::Entities, "LIGHTRAG_VDB_ENTITY", VectorColumn::Vector, 8).unwrap();
-        let part = vector_table_partitioned(VectorNamespace::Entities, "LIGHTRAG_VDB_ENTITY", VectorColumn::Vector, 8).unwrap();
+        let part = vector_table_partitioned(VectorNamespace::Entities, "LIGHTRAG_VDB_ENTITY", VectorColumn::Vector, 8)
+            .unwrap();
         assert_eq!(part[0], format!("{} PARTITION BY LIST (workspace)", plain[0]));
         assert_eq!(part[1..], plain[1..]);
         assert_eq!(
@@ -734,13 +751,20 @@ mod tests {
             "SELECT format('ALTER TABLE \"it''s_%%s\" ADD CONSTRAINT \"it''s_%%s_ck\" CHECK (workspace IS NOT NULL AND workspace = %L)', $1::text)"
         );
         let attach = vector_attach_partition("LIGHTRAG_VDB_CHUNKS", "p1").unwrap();
-        assert_eq!(attach, "SELECT format('ALTER TABLE \"lightrag_vdb_chunks\" ATTACH PARTITION \"p1\" FOR VALUES IN (%L)', $1::text)");
+        assert_eq!(
+            attach,
+            "SELECT format('ALTER TABLE \"lightrag_vdb_chunks\" ATTACH PARTITION \"p1\" FOR VALUES IN (%L)', $1::text)"
+        );
     }
 
     #[test]
     fn a_partition_copy_and_its_renames_name_every_object() {
         let stmts = vector_partition_table(VectorNamespace::Chunks, "p1", VectorColumn::Vector, 4).unwrap();
-        assert!(stmts[0].starts_with("CREATE TABLE \"p1\" (id VARCHAR(255), workspace VARCHAR(255), full_doc_id"), "{}", stmts[0]);
+        assert!(
+            stmts[0].starts_with("CREATE TABLE \"p1\" (id VARCHAR(255), workspace VARCHAR(255), full_doc_id"),
+            "{}",
+            stmts[0]
+        );
         assert_eq!(stmts[1], "ALTER TABLE \"p1\" ADD CONSTRAINT \"p1_pk\" PRIMARY KEY (workspace, id)");
         let rename = vector_partition_rename("l1", "p1", true, true).unwrap();
         assert_eq!(rename[0], "ALTER TABLE \"l1\" RENAME TO \"p1\"");
@@ -748,9 +772,17 @@ mod tests {
         assert!(rename.contains(&"ALTER TABLE \"p1\" RENAME CONSTRAINT \"l1_ck\" TO \"p1_ck\"".to_owned()));
         let copy = vector_partitioned_copy(VectorNamespace::Chunks, "c1", VectorColumn::Vector, 4).unwrap();
         assert!(copy[0].ends_with("PARTITION BY LIST (workspace)") && copy.len() == 4, "{copy:?}");
-        let back = vector_partitioned_copy_rename("c1", "LIGHTRAG_VDB_CHUNKS", "c1_default", Some("idx_lightrag_vdb_chunks_hnsw_cosine")).unwrap();
+        let back = vector_partitioned_copy_rename(
+            "c1",
+            "LIGHTRAG_VDB_CHUNKS",
+            "c1_default",
+            Some("idx_lightrag_vdb_chunks_hnsw_cosine"),
+        )
+        .unwrap();
         assert!(back.contains(&"ALTER INDEX \"c1_wid\" RENAME TO \"idx_lightrag_vdb_chunks_workspace_id\"".to_owned()));
-        assert!(back.contains(&"ALTER TABLE \"lightrag_vdb_chunks\" RENAME CONSTRAINT \"c1_pk\" TO \"lightrag_vdb_chunks_pk\"".to_owned()));
+        assert!(back.contains(
+            &"ALTER TABLE \"lightrag_vdb_chunks\" RENAME CONSTRAINT \"c1_pk\" TO \"lightrag_vdb_chunks_pk\"".to_owned()
+        ));
         assert!(back.contains(&"ALTER INDEX \"c1_vec\" RENAME TO \"idx_lightrag_vdb_chunks_hnsw_cosine\"".to_owned()));
         assert!(back.contains(&"ALTER TABLE \"c1_default\" RENAME TO \"lightrag_vdb_chunks_default\"".to_owned()));
     }

@@ -19,9 +19,7 @@
 use std::time::Instant;
 
 use futures::StreamExt;
-use lightrag_pg_core::{
-    DistanceMetric, Storage, VectorNamespace, VectorQuery, VectorRecord, VectorStorage, Workspace,
-};
+use lightrag_pg_core::{DistanceMetric, Storage, VectorNamespace, VectorQuery, VectorRecord, VectorStorage, Workspace};
 use lightrag_pg_pool::{PgConfig, PgPool};
 use lightrag_pg_vector::{BulkLoadOptions, IndexKind, PgVectorConfig, PgVectorStorage};
 use rand::rngs::StdRng;
@@ -33,19 +31,14 @@ const CALL: usize = 10_000;
 /// points, the centres are shared.
 fn vectors(n: usize, dim: usize, random: bool, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = StdRng::seed_from_u64(12);
-    let centres: Vec<Vec<f32>> = (0..200)
-        .map(|_| (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect())
-        .collect();
+    let centres: Vec<Vec<f32>> = (0..200).map(|_| (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect()).collect();
     let mut rng = StdRng::seed_from_u64(seed);
     (0..n)
         .map(|i| {
             if random {
                 (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect()
             } else {
-                centres[i % centres.len()]
-                    .iter()
-                    .map(|c| c + rng.random_range(-0.2..0.2))
-                    .collect()
+                centres[i % centres.len()].iter().map(|c| c + rng.random_range(-0.2..0.2)).collect()
             }
         })
         .collect()
@@ -70,10 +63,7 @@ fn records(n: usize, dim: usize, random: bool) -> Vec<VectorRecord> {
 async fn storage(pool: &PgPool, model: &str, dim: usize, partitioned: bool, bulk_threshold: usize) -> PgVectorStorage {
     let mut cfg = PgVectorConfig::new(VectorNamespace::Chunks, dim)
         .with_model_name(model)
-        .with_index(IndexKind::Hnsw {
-            m: 16,
-            ef_construction: 64,
-        })
+        .with_index(IndexKind::Hnsw { m: 16, ef_construction: 64 })
         .with_metric(DistanceMetric::Cosine)
         .with_partitioned(partitioned);
     cfg.bulk_threshold_rows = bulk_threshold;
@@ -85,12 +75,7 @@ async fn storage(pool: &PgPool, model: &str, dim: usize, partitioned: bool, bulk
 
 async fn drop_table(pool: &PgPool, s: &PgVectorStorage) {
     let conn = pool.get().await.unwrap();
-    conn.batch_execute(&format!(
-        "DROP TABLE IF EXISTS {} CASCADE",
-        s.table_name().to_lowercase()
-    ))
-    .await
-    .unwrap();
+    conn.batch_execute(&format!("DROP TABLE IF EXISTS {} CASCADE", s.table_name().to_lowercase())).await.unwrap();
 }
 
 /// The exact top-10 ids of each query.
@@ -98,10 +83,8 @@ fn exact(data: &[VectorRecord], queries: &[Vec<f32>]) -> Vec<Vec<String>> {
     queries
         .iter()
         .map(|q| {
-            let mut d: Vec<(f64, &str)> = data
-                .iter()
-                .map(|r| (DistanceMetric::Cosine.distance(q, &r.vector), r.id.as_str()))
-                .collect();
+            let mut d: Vec<(f64, &str)> =
+                data.iter().map(|r| (DistanceMetric::Cosine.distance(q, &r.vector), r.id.as_str())).collect();
             d.sort_by(|a, b| a.0.total_cmp(&b.0));
             d.iter().take(10).map(|x| x.1.to_owned()).collect()
         })
@@ -128,18 +111,12 @@ async fn check(
     let mut found = 0;
     let samples = data.iter().step_by(data.len() / 100).collect::<Vec<_>>();
     for r in &samples {
-        let hits = s
-            .query(&VectorQuery::by_vector(r.vector.clone(), 1))
-            .await
-            .unwrap();
+        let hits = s.query(&VectorQuery::by_vector(r.vector.clone(), 1)).await.unwrap();
         found += usize::from(hits.first().is_some_and(|h| h.id == r.id));
     }
     let mut hit = 0;
     for (q, t) in queries.iter().zip(truth) {
-        let hits = s
-            .query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0))
-            .await
-            .unwrap();
+        let hits = s.query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0)).await.unwrap();
         hit += hits.iter().filter(|h| t.contains(&h.id)).count();
     }
     println!(
@@ -194,30 +171,18 @@ async fn main() {
     let s = storage(&pool, "m_bulk_part", dim, true, 0).await;
     let batches: Vec<Vec<VectorRecord>> = data.chunks(CALL).map(<[VectorRecord]>::to_vec).collect();
     let t = Instant::now();
-    let report = s
-        .bulk_load(
-            futures::stream::iter(batches).map(Ok),
-            &BulkLoadOptions::default(),
-        )
-        .await
-        .unwrap();
+    let report = s.bulk_load(futures::stream::iter(batches).map(Ok), &BulkLoadOptions::default()).await.unwrap();
     let bulk = t.elapsed().as_secs_f64();
     println!("bulk load, partitioned: {bulk:.1} s, {:.0} rows/s — {report}", n as f64 / bulk);
     check(&pool, &s, &data, report.index.as_deref().unwrap(), &queries, &truth).await;
-    let plan = s
-        .explain(&VectorQuery::by_vector(data[0].vector.clone(), 10))
-        .await
-        .unwrap();
+    let plan = s.explain(&VectorQuery::by_vector(data[0].vector.clone(), 10)).await.unwrap();
     println!("  plan: {}", plan.iter().find(|l| l.contains("Scan")).unwrap().trim());
     drop_table(&pool, &s).await;
 
     // Bulk, shared table with no other workspace: index dropped and rebuilt.
     let s = storage(&pool, "m_bulk_shared", dim, false, 0).await;
     let t = Instant::now();
-    let report = s
-        .bulk_load_records(&data, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    let report = s.bulk_load_records(&data, &BulkLoadOptions::default()).await.unwrap();
     let shared = t.elapsed().as_secs_f64();
     println!("bulk load, shared empty table: {shared:.1} s, {:.0} rows/s — {report}", n as f64 / shared);
     check(&pool, &s, &data, s.index_plan().index_name.as_deref().unwrap(), &queries, &truth).await;

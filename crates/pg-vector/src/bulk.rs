@@ -27,17 +27,15 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
 use lightrag_pg_core::{Error, Result, VectorNamespace, VectorRecord};
-use lightrag_pg_pool::ddl::{self, PartitionObjects, VectorColumn, VectorIndex};
 use lightrag_pg_pool::db_error;
+use lightrag_pg_pool::ddl::{self, PartitionObjects, VectorColumn, VectorIndex};
 use lightrag_pg_pool::ident::quote_ident;
 use postgres_types::Type;
 use tokio_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
-use crate::partition::{
-    default_partition, find_partition, has_rows, is_lock_error, set_lock_timeout,
-};
 use crate::codec::VecParam;
+use crate::partition::{default_partition, find_partition, has_rows, is_lock_error, set_lock_timeout};
 use crate::record::{RowData, row_data};
 use crate::sql::{Sql, payload_columns};
 use crate::storage::{PgVectorStorage, State, elapsed};
@@ -98,10 +96,7 @@ impl fmt::Debug for BulkLoadOptions {
         f.debug_struct("BulkLoadOptions")
             .field("mode", &self.mode)
             .field("skip_invalid", &self.skip_invalid)
-            .field(
-                "max_maintenance_work_mem_mb",
-                &self.max_maintenance_work_mem_mb,
-            )
+            .field("max_maintenance_work_mem_mb", &self.max_maintenance_work_mem_mb)
             .field("parallel_workers", &self.parallel_workers)
             .field("lock_timeout", &self.lock_timeout)
             .field("lock_attempts", &self.lock_attempts)
@@ -233,13 +228,9 @@ impl BulkLoadReport {
 impl fmt::Display for BulkLoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let how = match &self.method {
-            BulkMethod::PartitionSwap {
-                partition,
-                replaced_partition,
-            } => format!(
-                "partition {partition}{}",
-                if *replaced_partition { " (replaced)" } else { "" }
-            ),
+            BulkMethod::PartitionSwap { partition, replaced_partition } => {
+                format!("partition {partition}{}", if *replaced_partition { " (replaced)" } else { "" })
+            }
             BulkMethod::IndexRebuild => "index rebuilt".to_owned(),
             BulkMethod::Incremental { reason } => format!("incremental ({reason})"),
         };
@@ -271,12 +262,7 @@ impl fmt::Display for BulkLoadReport {
 /// `maintenance_work_mem` (each element: the vector, about `2·m` neighbour
 /// slots of 16 bytes on layer 0 and its bookkeeping); IVFFlat samples vectors for
 /// k-means. Past the limit pgvector falls back to a much slower on-disk build.
-pub fn index_build_memory_mb(
-    rows: u64,
-    dimension: usize,
-    column: VectorColumn,
-    index: VectorIndex,
-) -> u64 {
+pub fn index_build_memory_mb(rows: u64, dimension: usize, column: VectorColumn, index: VectorIndex) -> u64 {
     let width: u64 = match column {
         VectorColumn::Vector => 4,
         VectorColumn::HalfVec => 2,
@@ -297,13 +283,29 @@ pub(crate) enum Batches<'s> {
     Borrowed(&'s [VectorRecord]),
 }
 
-/// Counters of a load in progress.
-#[derive(Default)]
+/// A load in progress: its clock, timestamp, the ids written, and counters.
 struct Tally {
+    started: Instant,
+    now: NaiveDateTime,
+    seen: HashSet<String>,
     records: u64,
     written: u64,
     skipped_count: u64,
     skipped: Vec<SkippedRecord>,
+}
+
+impl Tally {
+    fn new(started: Instant) -> Self {
+        Self {
+            started,
+            now: chrono::Utc::now().naive_utc(),
+            seen: HashSet::new(),
+            records: 0,
+            written: 0,
+            skipped_count: 0,
+            skipped: Vec::new(),
+        }
+    }
 }
 
 /// The temporary table of the ids a load wrote (to merge existing rows
@@ -315,7 +317,6 @@ struct DirectCopy {
     sql: String,
     types: Vec<Type>,
     delete: String,
-    now: NaiveDateTime,
 }
 
 /// The binary COPY types of [`row_columns`]: LightRAG's `VARCHAR` columns take
@@ -336,10 +337,7 @@ fn direct_types(ns: VectorNamespace, vector: &Type) -> Vec<Type> {
 /// The columns a row copy moves between two vector tables of one namespace.
 fn row_columns(sql_cols: &[(&str, &str)]) -> String {
     let names: Vec<&str> = sql_cols.iter().map(|c| c.0).collect();
-    format!(
-        "workspace, id, {}, content_vector, create_time, update_time",
-        names.join(", ")
-    )
+    format!("workspace, id, {}, content_vector, create_time, update_time", names.join(", "))
 }
 
 impl PgVectorStorage {
@@ -379,9 +377,7 @@ impl PgVectorStorage {
         let _t = elapsed();
         let state = self.state().await?;
         let mut batches = pin!(batches);
-        let report = self
-            .bulk_internal(state, Batches::Stream(&mut batches), options)
-            .await?;
+        let report = self.bulk_internal(state, Batches::Stream(&mut batches), options).await?;
         tracing::Span::current().record("count", report.records);
         tracing::info!(table = %self.table_lower(), report = %report, "bulk load done");
         Ok(report)
@@ -399,9 +395,7 @@ impl PgVectorStorage {
     ) -> Result<BulkLoadReport> {
         let _t = elapsed();
         let state = self.state().await?;
-        let report = self
-            .bulk_internal(state, Batches::Borrowed(records), options)
-            .await?;
+        let report = self.bulk_internal(state, Batches::Borrowed(records), options).await?;
         tracing::info!(table = %self.table_lower(), report = %report, "bulk load done");
         Ok(report)
     }
@@ -416,21 +410,13 @@ impl PgVectorStorage {
             if state.layout().partition.is_some() {
                 return Ok(false);
             }
-            return Ok(find_partition(&*conn, &table, self.ws().as_str())
-                .await?
-                .is_none());
+            return Ok(find_partition(&*conn, &table, self.ws().as_str()).await?.is_none());
         }
         if self.plan().exact_search() {
             return Ok(false);
         }
         let row = conn
-            .query_one(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM {})",
-                    quote_ident(&table)?
-                ),
-                &[],
-            )
+            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", quote_ident(&table)?), &[])
             .await
             .map_err(db_error)?;
         Ok(!row.get::<_, bool>(0))
@@ -451,11 +437,7 @@ impl PgVectorStorage {
 
     fn progress(&self, opts: &BulkLoadOptions, stage: BulkStage, rows: u64, started: Instant) {
         if let Some(p) = &opts.progress {
-            p(&BulkProgress {
-                stage,
-                rows,
-                elapsed: started.elapsed(),
-            });
+            p(&BulkProgress { stage, rows, elapsed: started.elapsed() });
         }
     }
 
@@ -464,16 +446,9 @@ impl PgVectorStorage {
     /// inside it (an index build can take minutes; the caller's stream may
     /// pause between batches).
     async fn begin_load(&self, tx: &Transaction<'_>, what: &str) -> Result<()> {
-        let key = format!(
-            "lightrag_vector_load\u{1f}{}\u{1f}{}",
-            self.table_lower(),
-            self.ws()
-        );
+        let key = format!("lightrag_vector_load\u{1f}{}\u{1f}{}", self.table_lower(), self.ws());
         let got: bool = tx
-            .query_one(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
-                &[&key],
-            )
+            .query_one("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", &[&key])
             .await
             .map_err(db_error)?
             .get(0);
@@ -504,29 +479,23 @@ impl PgVectorStorage {
         sql: &Sql,
         batches: Batches<'_>,
         opts: &BulkLoadOptions,
-        started: Instant,
         tally: &mut Tally,
     ) -> Result<()> {
-        let now = chrono::Utc::now().naive_utc();
-        tx.batch_execute(&sql.create_stage)
-            .await
-            .map_err(db_error)?;
+        tx.batch_execute(&sql.create_stage).await.map_err(db_error)?;
         match batches {
             Batches::Borrowed(records) => {
                 for batch in records.chunks(self.config().batch_rows.max(1)) {
-                    self.load_batch(tx, state, sql, batch, opts, now, tally)
-                        .await?;
-                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                    self.load_batch(tx, state, sql, batch, opts, tally).await?;
+                    self.progress(opts, BulkStage::Loading, tally.written, tally.started);
                 }
             }
             Batches::Stream(stream) => {
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
                     for part in batch.chunks(self.config().batch_rows.max(1)) {
-                        self.load_batch(tx, state, sql, part, opts, now, tally)
-                            .await?;
+                        self.load_batch(tx, state, sql, part, opts, tally).await?;
                     }
-                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                    self.progress(opts, BulkStage::Loading, tally.written, tally.started);
                 }
             }
         }
@@ -545,18 +514,15 @@ impl PgVectorStorage {
         tally.records += batch.len() as u64;
         let mut rows: Vec<RowData<'_>> = Vec::with_capacity(batch.len());
         for r in batch {
-            let checked = self
-                .check_vector(state, &r.id, &r.vector)
-                .and_then(|()| row_data(self.ns(), r));
+            let checked = self.check_vector(state, &r.id, &r.vector).and_then(|()| row_data(self.ns(), r));
             match checked {
                 Ok(row) => rows.push(row),
                 Err(e) if opts.skip_invalid => {
                     tally.skipped_count += 1;
                     if tally.skipped.len() < MAX_SKIPPED_LISTED {
-                        tally.skipped.push(SkippedRecord {
-                            id: r.id.chars().take(255).collect(),
-                            reason: e.to_string(),
-                        });
+                        tally
+                            .skipped
+                            .push(SkippedRecord { id: r.id.chars().take(255).collect(), reason: e.to_string() });
                     }
                 }
                 Err(e) => return Err(e),
@@ -566,12 +532,7 @@ impl PgVectorStorage {
         for (i, r) in rows.iter().enumerate() {
             last.insert(r.id, i);
         }
-        Ok(rows
-            .into_iter()
-            .enumerate()
-            .filter(|(i, r)| last[r.id] == *i)
-            .map(|(_, r)| r)
-            .collect())
+        Ok(rows.into_iter().enumerate().filter(|(i, r)| last[r.id] == *i).map(|(_, r)| r).collect())
     }
 
     /// One batch through the staging table into `sql`'s table (which has its
@@ -583,7 +544,6 @@ impl PgVectorStorage {
         sql: &Sql,
         batch: &[VectorRecord],
         opts: &BulkLoadOptions,
-        now: NaiveDateTime,
         tally: &mut Tally,
     ) -> Result<()> {
         let rows = self.checked_rows(state, batch, opts, tally)?;
@@ -591,10 +551,8 @@ impl PgVectorStorage {
             return Ok(());
         }
         let keep: Vec<&RowData<'_>> = rows.iter().collect();
-        tally.written += self.copy_batch(tx, state, sql, &keep, now).await?;
-        tx.batch_execute(&sql.truncate_stage)
-            .await
-            .map_err(db_error)
+        tally.written += self.copy_batch(tx, state, sql, &keep, tally.now).await?;
+        tx.batch_execute(&sql.truncate_stage).await.map_err(db_error)
     }
 
     /// COPYs the records straight into the new table `table` (no staging, no
@@ -607,38 +565,29 @@ impl PgVectorStorage {
         table: &str,
         batches: Batches<'_>,
         opts: &BulkLoadOptions,
-        started: Instant,
         tally: &mut Tally,
     ) -> Result<()> {
-        let now = chrono::Utc::now().naive_utc();
         let q = quote_ident(table)?;
         let copy = DirectCopy {
-            sql: format!(
-                "COPY {q} ({}) FROM STDIN (FORMAT binary)",
-                row_columns(payload_columns(self.ns()))
-            ),
+            sql: format!("COPY {q} ({}) FROM STDIN (FORMAT binary)", row_columns(payload_columns(self.ns()))),
             types: direct_types(self.ns(), &state.vector_type),
             delete: format!("DELETE FROM {q} WHERE id = ANY($1)"),
-            now,
         };
-        let mut seen = HashSet::new();
         let n = self.config().batch_rows.max(1);
         match batches {
             Batches::Borrowed(records) => {
                 for batch in records.chunks(n) {
-                    self.copy_direct(tx, state, &copy, batch, opts, &mut seen, tally)
-                        .await?;
-                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                    self.copy_direct(tx, state, &copy, batch, opts, tally).await?;
+                    self.progress(opts, BulkStage::Loading, tally.written, tally.started);
                 }
             }
             Batches::Stream(stream) => {
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
                     for part in batch.chunks(n) {
-                        self.copy_direct(tx, state, &copy, part, opts, &mut seen, tally)
-                            .await?;
+                        self.copy_direct(tx, state, &copy, part, opts, tally).await?;
                     }
-                    self.progress(opts, BulkStage::Loading, tally.written, started);
+                    self.progress(opts, BulkStage::Loading, tally.written, tally.started);
                 }
             }
         }
@@ -652,23 +601,16 @@ impl PgVectorStorage {
         copy: &DirectCopy,
         batch: &[VectorRecord],
         opts: &BulkLoadOptions,
-        seen: &mut HashSet<String>,
         tally: &mut Tally,
     ) -> Result<()> {
         let rows = self.checked_rows(state, batch, opts, tally)?;
-        let again: Vec<&str> = rows
-            .iter()
-            .map(|r| r.id)
-            .filter(|id| seen.contains(*id))
-            .collect();
+        let again: Vec<&str> = rows.iter().map(|r| r.id).filter(|id| tally.seen.contains(*id)).collect();
         if !again.is_empty() {
-            tx.execute(&copy.delete, &[&again])
-                .await
-                .map_err(db_error)?;
+            tx.execute(&copy.delete, &[&again]).await.map_err(db_error)?;
         }
-        seen.extend(rows.iter().map(|r| r.id.to_owned()));
+        tally.seen.extend(rows.iter().map(|r| r.id.to_owned()));
         let ws = self.ws().as_str();
-        let now = &copy.now;
+        let now = &tally.now;
         let sink = tx.copy_in(&copy.sql).await.map_err(db_error)?;
         let mut writer = pin!(BinaryCopyInWriter::new(sink, &copy.types));
         for r in &rows {
@@ -694,17 +636,7 @@ impl PgVectorStorage {
                 VectorNamespace::Entities => {
                     writer
                         .as_mut()
-                        .write(&[
-                            &ws,
-                            &r.id,
-                            &r.entity_name,
-                            &r.content,
-                            &r.chunk_ids,
-                            &r.file_path,
-                            &v,
-                            now,
-                            now,
-                        ])
+                        .write(&[&ws, &r.id, &r.entity_name, &r.content, &r.chunk_ids, &r.file_path, &v, now, now])
                         .await
                 }
                 VectorNamespace::Relationships => {
@@ -753,8 +685,7 @@ impl PgVectorStorage {
             )
             .await
             .map_err(db_error)?;
-        let (current, server_workers, max_workers): (i64, i32, i32) =
-            (row.get(0), row.get(1), row.get(2));
+        let (current, server_workers, max_workers): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
         let current_mb = u64::try_from(current).unwrap_or(0) >> 20;
         let need = index_build_memory_mb(rows, self.plan().dimension, state.column, self.plan().index);
         let mem = need.min(opts.max_maintenance_work_mem_mb.max(1)).max(current_mb);
@@ -793,9 +724,7 @@ impl PgVectorStorage {
             parallel_workers = workers, "building the vector index");
         tx.batch_execute(create).await.map_err(db_error)?;
         if set_workers {
-            tx.batch_execute(&format!("ALTER TABLE {qt} RESET (parallel_workers)"))
-                .await
-                .map_err(db_error)?;
+            tx.batch_execute(&format!("ALTER TABLE {qt} RESET (parallel_workers)")).await.map_err(db_error)?;
         }
         Ok((mem, workers))
     }
@@ -818,17 +747,10 @@ impl PgVectorStorage {
         let mut conn = self.conn().await?;
         let mut tx = conn.transaction().await.map_err(db_error)?;
         self.begin_load(&tx, "bulk load").await?;
-        tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&load)?))
-            .await
-            .map_err(db_error)?;
-        let table_ddl =
-            ddl::vector_partition_table(self.ns(), &load, state.column, plan.dimension)?;
+        tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&load)?)).await.map_err(db_error)?;
+        let table_ddl = ddl::vector_partition_table(self.ns(), &load, state.column, plan.dimension)?;
         tx.batch_execute(&table_ddl[0]).await.map_err(db_error)?;
-        let check: String = tx
-            .query_one(&ddl::vector_partition_check(&load)?, &[&ws])
-            .await
-            .map_err(db_error)?
-            .get(0);
+        let check: String = tx.query_one(&ddl::vector_partition_check(&load)?, &[&ws]).await.map_err(db_error)?.get(0);
         tx.batch_execute(&check).await.map_err(db_error)?;
 
         // Where the workspace's rows live now: its partition, or the DEFAULT one.
@@ -841,20 +763,17 @@ impl PgVectorStorage {
         };
         let merge_early = opts.mode == BulkMode::Merge && source.is_some();
 
-        let mut tally = Tally::default();
-        self.stream_direct(&tx, state, &load, batches, opts, started, &mut tally)
-            .await?;
+        let mut tally = Tally::new(started);
+        self.stream_direct(&tx, state, &load, batches, opts, &mut tally).await?;
         for stmt in &table_ddl[1..] {
             tx.batch_execute(stmt).await.map_err(db_error)?;
         }
         let cols = row_columns(payload_columns(self.ns()));
         let ql = quote_ident(&load)?;
         if merge_early {
-            tx.batch_execute(&format!(
-                "CREATE TEMP TABLE {LOADED_TABLE} ON COMMIT DROP AS SELECT id::text FROM {ql}"
-            ))
-            .await
-            .map_err(db_error)?;
+            tx.batch_execute(&format!("CREATE TEMP TABLE {LOADED_TABLE} ON COMMIT DROP AS SELECT id::text FROM {ql}"))
+                .await
+                .map_err(db_error)?;
         }
         if let (true, Some(src)) = (merge_early, &source) {
             // A snapshot of the existing rows, before the index exists; what
@@ -874,33 +793,18 @@ impl PgVectorStorage {
         let load_time = started.elapsed();
 
         let index_started = Instant::now();
-        let rows: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM {ql}"), &[])
-            .await
-            .map_err(db_error)?
-            .get(0);
+        let rows: i64 = tx.query_one(&format!("SELECT count(*) FROM {ql}"), &[]).await.map_err(db_error)?.get(0);
         let rows = u64::try_from(rows).unwrap_or(0);
         self.progress(opts, BulkStage::BuildingIndex, rows, started);
         for stmt in ddl::vector_partition_indexes(&load)? {
             tx.batch_execute(&stmt).await.map_err(db_error)?;
         }
-        let create = ddl::vector_index_named(
-            &objs.vector_index,
-            &load,
-            state.column,
-            plan.index,
-            plan.metric,
-        )?;
+        let create = ddl::vector_index_named(&objs.vector_index, &load, state.column, plan.index, plan.metric)?;
         let mut sized = None;
         if let Some(create) = &create {
-            sized = Some(
-                self.build_index_sized(&tx, state, &load, create, rows, opts)
-                    .await?,
-            );
+            sized = Some(self.build_index_sized(&tx, state, &load, create, rows, opts).await?);
         }
-        tx.batch_execute(&format!("ANALYZE {ql}"))
-            .await
-            .map_err(db_error)?;
+        tx.batch_execute(&format!("ANALYZE {ql}")).await.map_err(db_error)?;
         let index_time = index_started.elapsed();
 
         self.progress(opts, BulkStage::Swapping, rows, started);
@@ -933,10 +837,7 @@ impl PgVectorStorage {
             }
         };
         let final_rows: i64 = tx
-            .query_one(
-                &format!("SELECT count(*) FROM {}", quote_ident(&target)?),
-                &[],
-            )
+            .query_one(&format!("SELECT count(*) FROM {}", quote_ident(&target)?), &[])
             .await
             .map_err(db_error)?
             .get(0);
@@ -946,10 +847,7 @@ impl PgVectorStorage {
         let rows = u64::try_from(final_rows).unwrap_or(0);
         self.progress(opts, BulkStage::Done, rows, started);
         Ok(BulkLoadReport {
-            method: BulkMethod::PartitionSwap {
-                partition: target.clone(),
-                replaced_partition: replaced,
-            },
+            method: BulkMethod::PartitionSwap { partition: target.clone(), replaced_partition: replaced },
             records: tally.records,
             skipped_count: tally.skipped_count,
             skipped: tally.skipped,
@@ -987,29 +885,18 @@ impl PgVectorStorage {
         let ws = self.ws().as_str();
         set_lock_timeout(tx, opts.lock_timeout).await?;
         let mut old = find_partition(tx, &parent, ws).await?;
-        let mode = if old.is_some() {
-            "ACCESS EXCLUSIVE"
-        } else {
-            "SHARE UPDATE EXCLUSIVE"
-        };
-        tx.batch_execute(&format!("LOCK TABLE ONLY {qp} IN {mode} MODE"))
-            .await
-            .map_err(db_error)?;
+        let mode = if old.is_some() { "ACCESS EXCLUSIVE" } else { "SHARE UPDATE EXCLUSIVE" };
+        tx.batch_execute(&format!("LOCK TABLE ONLY {qp} IN {mode} MODE")).await.map_err(db_error)?;
         let now_old = find_partition(tx, &parent, ws).await?;
         if now_old.is_some() && old.is_none() {
-            tx.batch_execute(&format!("LOCK TABLE ONLY {qp} IN ACCESS EXCLUSIVE MODE"))
-                .await
-                .map_err(db_error)?;
+            tx.batch_execute(&format!("LOCK TABLE ONLY {qp} IN ACCESS EXCLUSIVE MODE")).await.map_err(db_error)?;
         }
         old = now_old;
         let default = default_partition(tx, &parent).await?;
         if let Some(d) = &default {
-            tx.batch_execute(&format!(
-                "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
-                quote_ident(d)?
-            ))
-            .await
-            .map_err(db_error)?;
+            tx.batch_execute(&format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", quote_ident(d)?))
+                .await
+                .map_err(db_error)?;
         }
         let cols = row_columns(payload_columns(self.ns()));
         if opts.mode == BulkMode::Merge {
@@ -1064,46 +951,31 @@ impl PgVectorStorage {
         let mut moved = 0;
         if let Some(d) = &default {
             moved = tx
-                .execute(
-                    &format!("DELETE FROM {} WHERE workspace = $1", quote_ident(d)?),
-                    &[&ws],
-                )
+                .execute(&format!("DELETE FROM {} WHERE workspace = $1", quote_ident(d)?), &[&ws])
                 .await
                 .map_err(db_error)?;
         }
         if let Some(p) = &old {
-            tx.batch_execute(&format!("DROP TABLE {}", quote_ident(p)?))
-                .await
-                .map_err(db_error)?;
+            tx.batch_execute(&format!("DROP TABLE {}", quote_ident(p)?)).await.map_err(db_error)?;
         }
         for stmt in ddl::vector_partition_rename(load, target, has_vector_index, true)? {
             tx.batch_execute(&stmt).await.map_err(db_error)?;
         }
-        let attach: String = tx
-            .query_one(&ddl::vector_attach_partition(&parent, target)?, &[&ws])
-            .await
-            .map_err(db_error)?
-            .get(0);
+        let attach: String =
+            tx.query_one(&ddl::vector_attach_partition(&parent, target)?, &[&ws]).await.map_err(db_error)?.get(0);
         tx.batch_execute(&attach).await.map_err(db_error)?;
         Ok((old.is_some(), moved))
     }
 
     /// The shared table: rebuild its index when no other workspace has rows in
     /// it, else the ordinary upsert, in one transaction either way.
-    async fn load_shared(
-        &self,
-        state: &State,
-        batches: Batches<'_>,
-        opts: &BulkLoadOptions,
-    ) -> Result<BulkLoadReport> {
+    async fn load_shared(&self, state: &State, batches: Batches<'_>, opts: &BulkLoadOptions) -> Result<BulkLoadReport> {
         let started = Instant::now();
         let plan = self.plan();
         let table = self.table_lower();
         let qt = quote_ident(&table)?;
         let ws = self.ws().as_str();
-        let others_sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM {qt} WHERE workspace < $1 OR workspace > $1)"
-        );
+        let others_sql = format!("SELECT EXISTS (SELECT 1 FROM {qt} WHERE workspace < $1 OR workspace > $1)");
         let mut reason = None;
         if plan.exact_search() {
             reason = Some("exact search: there is no vector index to build".to_owned());
@@ -1115,15 +987,10 @@ impl PgVectorStorage {
             ));
         } else {
             let conn = self.conn().await?;
-            let others: bool = conn
-                .query_one(&others_sql, &[&ws])
-                .await
-                .map_err(db_error)?
-                .get(0);
+            let others: bool = conn.query_one(&others_sql, &[&ws]).await.map_err(db_error)?.get(0);
             if others {
                 reason = Some(
-                    "the table's vector index is shared with other workspaces (use the partitioned layout)"
-                        .to_owned(),
+                    "the table's vector index is shared with other workspaces (use the partitioned layout)".to_owned(),
                 );
             }
         }
@@ -1138,11 +1005,7 @@ impl PgVectorStorage {
                 attempt += 1;
                 let sp = tx.savepoint("lightrag_vector_lock").await.map_err(db_error)?;
                 set_lock_timeout(&sp, opts.lock_timeout).await?;
-                match sp
-                    .batch_execute(&format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE"))
-                    .await
-                    .map_err(db_error)
-                {
+                match sp.batch_execute(&format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE")).await.map_err(db_error) {
                     Ok(()) => {
                         sp.commit().await.map_err(db_error)?;
                         break;
@@ -1154,70 +1017,40 @@ impl PgVectorStorage {
                     Err(e) => return Err(e),
                 }
             }
-            tx.batch_execute("SELECT set_config('lock_timeout', '0', true)")
-                .await
-                .map_err(db_error)?;
-            let others: bool = tx
-                .query_one(&others_sql, &[&ws])
-                .await
-                .map_err(db_error)?
-                .get(0);
+            tx.batch_execute("SELECT set_config('lock_timeout', '0', true)").await.map_err(db_error)?;
+            let others: bool = tx.query_one(&others_sql, &[&ws]).await.map_err(db_error)?.get(0);
             if others {
-                reason = Some(
-                    "another workspace wrote to the table as the load began; its index is kept".to_owned(),
-                );
+                reason = Some("another workspace wrote to the table as the load began; its index is kept".to_owned());
             }
         }
         if opts.mode == BulkMode::Replace {
-            tx.execute(&state.sql.drop_all, &[&ws])
-                .await
-                .map_err(db_error)?;
+            tx.execute(&state.sql.drop_all, &[&ws]).await.map_err(db_error)?;
         }
         let rebuild = reason.is_none();
         if rebuild && let Some(name) = &plan.index_name {
-            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", quote_ident(name)?))
-                .await
-                .map_err(db_error)?;
+            tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", quote_ident(name)?)).await.map_err(db_error)?;
         }
-        let mut tally = Tally::default();
-        self.stream_into(&tx, state, &state.sql, batches, opts, started, &mut tally)
-            .await?;
+        let mut tally = Tally::new(started);
+        self.stream_into(&tx, state, &state.sql, batches, opts, &mut tally).await?;
         let load_time = started.elapsed();
         let index_started = Instant::now();
         let mut sized = None;
-        if rebuild
-            && let Some(create) =
-                ddl::vector_index(&plan.table, plan.column, plan.index, plan.metric)?
-        {
-            let rows: i64 = tx
-                .query_one(&format!("SELECT count(*) FROM {qt}"), &[])
-                .await
-                .map_err(db_error)?
-                .get(0);
+        if rebuild && let Some(create) = ddl::vector_index(&plan.table, plan.column, plan.index, plan.metric)? {
+            let rows: i64 = tx.query_one(&format!("SELECT count(*) FROM {qt}"), &[]).await.map_err(db_error)?.get(0);
             let rows = u64::try_from(rows).unwrap_or(0);
             self.progress(opts, BulkStage::BuildingIndex, rows, started);
-            sized = Some(
-                self.build_index_sized(&tx, state, &table, &create, rows, opts)
-                    .await?,
-            );
-            tx.batch_execute(&format!("ANALYZE {qt}"))
-                .await
-                .map_err(db_error)?;
+            sized = Some(self.build_index_sized(&tx, state, &table, &create, rows, opts).await?);
+            tx.batch_execute(&format!("ANALYZE {qt}")).await.map_err(db_error)?;
         }
         let index_time = index_started.elapsed();
         let rows: i64 = tx
-            .query_one(
-                &format!("SELECT count(*) FROM {qt} WHERE workspace = $1"),
-                &[&ws],
-            )
+            .query_one(&format!("SELECT count(*) FROM {qt} WHERE workspace = $1"), &[&ws])
             .await
             .map_err(db_error)?
             .get(0);
         tx.commit().await.map_err(db_error)?;
         if rebuild {
-            state
-                .index_ready
-                .store(true, std::sync::atomic::Ordering::Release);
+            state.index_ready.store(true, std::sync::atomic::Ordering::Release);
         } else {
             self.maybe_build_deferred_index(state).await?;
         }
@@ -1250,10 +1083,7 @@ mod tests {
 
     #[test]
     fn build_memory_follows_the_data_size() {
-        let hnsw = VectorIndex::Hnsw {
-            m: 16,
-            ef_construction: 64,
-        };
+        let hnsw = VectorIndex::Hnsw { m: 16, ef_construction: 64 };
         // 100,000 × 768 floats is ~300 MB of vectors; the graph needs more.
         let mb = index_build_memory_mb(100_000, 768, VectorColumn::Vector, hnsw);
         assert!((400..=600).contains(&mb), "{mb}");
@@ -1263,9 +1093,7 @@ mod tests {
         // A small load needs little beyond the fixed headroom.
         assert_eq!(index_build_memory_mb(0, 768, VectorColumn::Vector, hnsw), 32);
         assert_eq!(index_build_memory_mb(1_000_000, 768, VectorColumn::Vector, VectorIndex::None), 0);
-        assert!(
-            index_build_memory_mb(100_000, 768, VectorColumn::Vector, VectorIndex::IvfFlat { lists: 100 }) < mb
-        );
+        assert!(index_build_memory_mb(100_000, 768, VectorColumn::Vector, VectorIndex::IvfFlat { lists: 100 }) < mb);
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub struct VecParam<'a>(pub &'a [f32]);
 
 impl ToSql for VecParam<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let dim = u16::try_from(self.0.len())
-            .map_err(|_| format!("{} dimensions do not fit pgvector", self.0.len()))?;
+        let dim =
+            u16::try_from(self.0.len()).map_err(|_| format!("{} dimensions do not fit pgvector", self.0.len()))?;
         let half = ty.name() == "halfvec";
         out.reserve(4 + self.0.len() * if half { 2 } else { 4 });
         out.put_u16(dim);
@@ -63,16 +63,10 @@ impl<'a> FromSql<'a> for PgVec {
         let half = ty.name() == "halfvec";
         let width = if half { 2 } else { 4 };
         if raw.len() != dim * width {
-            return Err(format!(
-                "pgvector value announces {dim} dimensions but carries {} bytes",
-                raw.len()
-            )
-            .into());
+            return Err(format!("pgvector value announces {dim} dimensions but carries {} bytes", raw.len()).into());
         }
         let v = if half {
-            (0..dim)
-                .map(|_| f16::from_bits(raw.get_u16()).to_f32())
-                .collect()
+            (0..dim).map(|_| f16::from_bits(raw.get_u16()).to_f32()).collect()
         } else {
             (0..dim).map(|_| raw.get_f32()).collect()
         };

@@ -69,10 +69,7 @@ pub enum IndexKind {
 
 impl Default for IndexKind {
     fn default() -> Self {
-        Self::Auto {
-            m: 16,
-            ef_construction: 64,
-        }
+        Self::Auto { m: 16, ef_construction: 64 }
     }
 }
 
@@ -88,15 +85,11 @@ impl IndexKind {
             "AUTO" => Ok(Self::Auto { m, ef_construction }),
             "HNSW" => Ok(Self::Hnsw { m, ef_construction }),
             "HNSW_HALFVEC" => Ok(Self::HnswHalfvec { m, ef_construction }),
-            "IVFFLAT" => Ok(Self::IvfFlat {
-                lists: settings.ivfflat_lists,
-            }),
+            "IVFFLAT" => Ok(Self::IvfFlat { lists: settings.ivfflat_lists }),
             "NONE" | "" => Ok(Self::None),
             other => Err(Error::config(
                 "POSTGRES_VECTOR_INDEX_TYPE",
-                format!(
-                    "invalid index type '{other}' (expected AUTO, HNSW, HNSW_HALFVEC, IVFFLAT or NONE)"
-                ),
+                format!("invalid index type '{other}' (expected AUTO, HNSW, HNSW_HALFVEC, IVFFLAT or NONE)"),
             )),
         }
     }
@@ -250,16 +243,10 @@ impl PgVectorConfig {
             ));
         }
         if !self.cosine_better_than_threshold.is_finite() {
-            return Err(Error::config(
-                "cosine_better_than_threshold",
-                "must be a finite number",
-            ));
+            return Err(Error::config("cosine_better_than_threshold", "must be a finite number"));
         }
         if self.batch_rows == 0 || self.ef_search == 0 || self.ivfflat_probes == 0 {
-            return Err(Error::config(
-                "vector config",
-                "batch_rows, ef_search and ivfflat_probes must be positive",
-            ));
+            return Err(Error::config("vector config", "batch_rows, ef_search and ivfflat_probes must be positive"));
         }
         let table = self.table_name()?;
         let exact = |note: String| (VectorColumn::Vector, VectorIndex::None, Some(note));
@@ -290,11 +277,7 @@ impl PgVectorConfig {
             }
             IndexKind::HnswHalfvec { m, ef_construction } => {
                 if dim <= MAX_INDEXED_HALFVEC_DIMS {
-                    (
-                        VectorColumn::HalfVec,
-                        VectorIndex::Hnsw { m, ef_construction },
-                        None,
-                    )
+                    (VectorColumn::HalfVec, VectorIndex::Hnsw { m, ef_construction }, None)
                 } else {
                     exact(too_big("HNSW on halfvec", MAX_INDEXED_HALFVEC_DIMS))
                 }
@@ -318,9 +301,7 @@ impl PgVectorConfig {
             }
         };
         if let VectorIndex::Hnsw { m, ef_construction } = index
-            && (!(2..=100).contains(&m)
-                || !(4..=1000).contains(&ef_construction)
-                || ef_construction < 2 * m)
+            && (!(2..=100).contains(&m) || !(4..=1000).contains(&ef_construction) || ef_construction < 2 * m)
         {
             return Err(Error::config(
                 "POSTGRES_HNSW_M / POSTGRES_HNSW_EF",
@@ -389,12 +370,7 @@ impl fmt::Display for IndexPlan {
                 self.table.to_lowercase(),
                 self.metric.as_str()
             )?,
-            _ => write!(
-                f,
-                "{}: {column}, no index: exact {} search",
-                self.table.to_lowercase(),
-                self.metric.as_str()
-            )?,
+            _ => write!(f, "{}: {column}, no index: exact {} search", self.table.to_lowercase(), self.metric.as_str())?,
         }
         if let Some(note) = &self.note {
             write!(f, " ({note})")?;
@@ -408,41 +384,20 @@ mod tests {
     use super::*;
 
     fn plan(dim: usize, index: IndexKind) -> IndexPlan {
-        PgVectorConfig::new(VectorNamespace::Entities, dim)
-            .with_index(index)
-            .plan()
-            .unwrap()
+        PgVectorConfig::new(VectorNamespace::Entities, dim).with_index(index).plan().unwrap()
     }
 
-    const HNSW: IndexKind = IndexKind::Hnsw {
-        m: 16,
-        ef_construction: 64,
-    };
+    const HNSW: IndexKind = IndexKind::Hnsw { m: 16, ef_construction: 64 };
 
     #[test]
     fn auto_picks_hnsw_then_halfvec_then_exact() {
         let p = plan(1024, IndexKind::default());
-        assert_eq!(
-            (p.column, p.index),
-            (
-                VectorColumn::Vector,
-                VectorIndex::Hnsw {
-                    m: 16,
-                    ef_construction: 64
-                }
-            )
-        );
-        assert_eq!(
-            p.index_name.as_deref(),
-            Some("idx_lightrag_vdb_entity_hnsw_cosine")
-        );
+        assert_eq!((p.column, p.index), (VectorColumn::Vector, VectorIndex::Hnsw { m: 16, ef_construction: 64 }));
+        assert_eq!(p.index_name.as_deref(), Some("idx_lightrag_vdb_entity_hnsw_cosine"));
         assert!(p.note.is_none());
         let p = plan(3072, IndexKind::default());
         assert_eq!(p.column, VectorColumn::HalfVec);
-        assert_eq!(
-            p.index_name.as_deref(),
-            Some("idx_lightrag_vdb_entity_hnsw_halfvec_cosine")
-        );
+        assert_eq!(p.index_name.as_deref(), Some("idx_lightrag_vdb_entity_hnsw_halfvec_cosine"));
         let p = plan(4096, IndexKind::default());
         assert!(p.exact_search());
         assert!(p.note.as_deref().unwrap().contains("exact search"));
@@ -459,36 +414,20 @@ mod tests {
     #[test]
     fn ivfflat_and_none_follow_lightrag_names() {
         let p = plan(64, IndexKind::IvfFlat { lists: 100 });
-        assert_eq!(
-            p.index_name.as_deref(),
-            Some("idx_lightrag_vdb_entity_ivfflat_cosine")
-        );
+        assert_eq!(p.index_name.as_deref(), Some("idx_lightrag_vdb_entity_ivfflat_cosine"));
         let p = plan(64, IndexKind::None);
         assert!(p.exact_search() && p.index_name.is_none() && p.note.is_none());
-        let p = PgVectorConfig::new(VectorNamespace::Chunks, 8)
-            .with_metric(DistanceMetric::L2)
-            .plan()
-            .unwrap();
-        assert_eq!(
-            p.index_name.as_deref(),
-            Some("idx_lightrag_vdb_chunks_hnsw_l2")
-        );
+        let p = PgVectorConfig::new(VectorNamespace::Chunks, 8).with_metric(DistanceMetric::L2).plan().unwrap();
+        assert_eq!(p.index_name.as_deref(), Some("idx_lightrag_vdb_chunks_hnsw_l2"));
     }
 
     #[test]
     fn dimensions_outside_pgvector_are_refused() {
         for dim in [0, MAX_DIMENSIONS + 1] {
-            let err = PgVectorConfig::new(VectorNamespace::Chunks, dim)
-                .plan()
-                .unwrap_err();
+            let err = PgVectorConfig::new(VectorNamespace::Chunks, dim).plan().unwrap_err();
             assert!(matches!(err, Error::Config { .. }), "{err}");
         }
-        assert!(
-            PgVectorConfig::new(VectorNamespace::Chunks, MAX_DIMENSIONS)
-                .plan()
-                .unwrap()
-                .exact_search()
-        );
+        assert!(PgVectorConfig::new(VectorNamespace::Chunks, MAX_DIMENSIONS).plan().unwrap().exact_search());
     }
 
     #[test]
@@ -496,35 +435,26 @@ mod tests {
         let mut s = VectorIndexSettings::default();
         assert_eq!(IndexKind::from_settings(&s).unwrap(), HNSW);
         s.index_type = "hnsw_halfvec".into();
-        assert!(matches!(
-            IndexKind::from_settings(&s).unwrap(),
-            IndexKind::HnswHalfvec { .. }
-        ));
+        assert!(matches!(IndexKind::from_settings(&s).unwrap(), IndexKind::HnswHalfvec { .. }));
         s.index_type = "IVFFLAT".into();
-        assert_eq!(
-            IndexKind::from_settings(&s).unwrap(),
-            IndexKind::IvfFlat { lists: 100 }
-        );
+        assert_eq!(IndexKind::from_settings(&s).unwrap(), IndexKind::IvfFlat { lists: 100 });
         s.index_type = "btree".into();
-        assert!(
-            IndexKind::from_settings(&s)
-                .unwrap_err()
-                .to_string()
-                .contains("POSTGRES_VECTOR_INDEX_TYPE")
-        );
+        assert!(IndexKind::from_settings(&s).unwrap_err().to_string().contains("POSTGRES_VECTOR_INDEX_TYPE"));
+    }
+
+    #[test]
+    fn the_partitioned_layout_comes_from_postgres_vector_partitioned() {
+        let pool = lightrag_pg_pool::PgConfig::builder().vector_partitioned(true).build();
+        let c = PgVectorConfig::from_pool_config(VectorNamespace::Chunks, 8, None, &pool).unwrap();
+        assert!(c.partitioned);
+        assert!(!PgVectorConfig::new(VectorNamespace::Chunks, 8).partitioned, "off by default");
+        assert_eq!(c.bulk_threshold_rows, DEFAULT_BULK_THRESHOLD_ROWS);
     }
 
     #[test]
     fn plan_summary_names_table_index_and_note() {
         let text = plan(3072, HNSW).to_string();
-        assert!(
-            text.contains("halfvec(3072)") && text.contains("HNSW cosine"),
-            "{text}"
-        );
-        assert!(
-            plan(5000, IndexKind::default())
-                .to_string()
-                .contains("exact cosine search")
-        );
+        assert!(text.contains("halfvec(3072)") && text.contains("HNSW cosine"), "{text}");
+        assert!(plan(5000, IndexKind::default()).to_string().contains("exact cosine search"));
     }
 }

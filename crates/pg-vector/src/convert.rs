@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lightrag_pg_core::{Error, Result};
-use lightrag_pg_pool::ddl::{self, PartitionObjects};
 use lightrag_pg_pool::db_error;
+use lightrag_pg_pool::ddl::{self, PartitionObjects};
 use lightrag_pg_pool::ident::quote_ident;
 use tokio_postgres::Transaction;
 
@@ -64,10 +64,7 @@ impl fmt::Debug for ConvertOptions {
             .field("dry_run", &self.dry_run)
             .field("lock_timeout", &self.lock_timeout)
             .field("lock_attempts", &self.lock_attempts)
-            .field(
-                "max_maintenance_work_mem_mb",
-                &self.max_maintenance_work_mem_mb,
-            )
+            .field("max_maintenance_work_mem_mb", &self.max_maintenance_work_mem_mb)
             .field("parallel_workers", &self.parallel_workers)
             .field("progress", &self.progress.is_some())
             .finish()
@@ -77,17 +74,11 @@ impl fmt::Debug for ConvertOptions {
 impl ConvertOptions {
     /// Options for a dry run.
     pub fn dry_run() -> Self {
-        Self {
-            dry_run: true,
-            ..Self::default()
-        }
+        Self { dry_run: true, ..Self::default() }
     }
 
     /// The same options with a progress callback.
-    pub fn with_progress(
-        mut self,
-        progress: impl Fn(&ConvertProgress) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn with_progress(mut self, progress: impl Fn(&ConvertProgress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(progress));
         self
     }
@@ -166,12 +157,7 @@ impl fmt::Display for ConversionReport {
 }
 
 /// Takes `lock` on `table` inside savepoints, retrying lock timeouts.
-async fn lock_with_retries(
-    tx: &mut Transaction<'_>,
-    sql: &str,
-    timeout: Duration,
-    attempts: u32,
-) -> Result<()> {
+async fn lock_with_retries(tx: &mut Transaction<'_>, sql: &str, timeout: Duration, attempts: u32) -> Result<()> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -179,9 +165,7 @@ async fn lock_with_retries(
         set_lock_timeout(&sp, timeout).await?;
         match sp.batch_execute(sql).await.map_err(db_error) {
             Ok(()) => {
-                sp.batch_execute("SELECT set_config('lock_timeout', '0', true)")
-                    .await
-                    .map_err(db_error)?;
+                sp.batch_execute("SELECT set_config('lock_timeout', '0', true)").await.map_err(db_error)?;
                 return sp.commit().await.map_err(db_error);
             }
             Err(e) if is_lock_error(&e) && attempt < attempts.max(1) => {
@@ -237,9 +221,7 @@ impl PgVectorStorage {
             workspaces: Vec::new(),
             rows: 0,
             locks: vec![
-                format!(
-                    "EXCLUSIVE on {table} for the whole conversion: queries go on, writes wait"
-                ),
+                format!("EXCLUSIVE on {table} for the whole conversion: queries go on, writes wait"),
                 format!(
                     "ACCESS EXCLUSIVE on {table} at the end (drop and rename, milliseconds; at most {} ms waited per attempt): queries wait",
                     opts.lock_timeout.as_millis()
@@ -253,18 +235,12 @@ impl PgVectorStorage {
         let mut tx = conn.transaction().await.map_err(db_error)?;
         let key = format!("lightrag_vector_convert\u{1f}{table}");
         let got: bool = tx
-            .query_one(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
-                &[&key],
-            )
+            .query_one("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", &[&key])
             .await
             .map_err(db_error)?
             .get(0);
         if !got {
-            return Err(Error::Conflict {
-                what: format!("a conversion of {table} is already running"),
-                source: None,
-            });
+            return Err(Error::Conflict { what: format!("a conversion of {table} is already running"), source: None });
         }
         tx.batch_execute(
             "SELECT set_config('statement_timeout', '0', true), \
@@ -287,10 +263,7 @@ impl PgVectorStorage {
         .await?;
         let locked = Instant::now();
         let counts = tx
-            .query(
-                &format!("SELECT workspace::text, count(*) FROM {qt} GROUP BY workspace ORDER BY workspace"),
-                &[],
-            )
+            .query(&format!("SELECT workspace::text, count(*) FROM {qt} GROUP BY workspace ORDER BY workspace"), &[])
             .await
             .map_err(db_error)?;
         for row in &counts {
@@ -313,23 +286,14 @@ impl PgVectorStorage {
             tx.batch_execute(&stmt).await.map_err(db_error)?;
         }
         let copy_default = ddl::vector_default_partition_name(&copy);
-        tx.batch_execute(&ddl::vector_default_partition(&copy)?)
-            .await
-            .map_err(db_error)?;
-        if let Some(create) = ddl::vector_index_named(
-            &copy_objs.vector_index,
-            &copy,
-            state.column,
-            plan.index,
-            plan.metric,
-        )? {
+        tx.batch_execute(&ddl::vector_default_partition(&copy)?).await.map_err(db_error)?;
+        if let Some(create) =
+            ddl::vector_index_named(&copy_objs.vector_index, &copy, state.column, plan.index, plan.metric)?
+        {
             tx.batch_execute(&create).await.map_err(db_error)?;
         }
         let names: Vec<&str> = payload_columns(self.ns()).iter().map(|c| c.0).collect();
-        let cols = format!(
-            "workspace, id, {}, content_vector, create_time, update_time",
-            names.join(", ")
-        );
+        let cols = format!("workspace, id, {}, content_vector, create_time, update_time", names.join(", "));
         let total = report.workspaces.len();
         let bulk = BulkLoadOptions {
             max_maintenance_work_mem_mb: opts.max_maintenance_work_mem_mb,
@@ -338,23 +302,14 @@ impl PgVectorStorage {
         };
         for (i, (ws, n, p)) in report.workspaces.iter().enumerate() {
             let qp = quote_ident(p)?;
-            tx.batch_execute(&format!("DROP TABLE IF EXISTS {qp}"))
-                .await
-                .map_err(db_error)?;
+            tx.batch_execute(&format!("DROP TABLE IF EXISTS {qp}")).await.map_err(db_error)?;
             let table_ddl = ddl::vector_partition_table(self.ns(), p, state.column, plan.dimension)?;
             tx.batch_execute(&table_ddl[0]).await.map_err(db_error)?;
-            let check: String = tx
-                .query_one(&ddl::vector_partition_check(p)?, &[ws])
-                .await
-                .map_err(db_error)?
-                .get(0);
+            let check: String = tx.query_one(&ddl::vector_partition_check(p)?, &[ws]).await.map_err(db_error)?.get(0);
             tx.batch_execute(&check).await.map_err(db_error)?;
-            tx.execute(
-                &format!("INSERT INTO {qp} ({cols}) SELECT {cols} FROM {qt} WHERE workspace = $1"),
-                &[ws],
-            )
-            .await
-            .map_err(db_error)?;
+            tx.execute(&format!("INSERT INTO {qp} ({cols}) SELECT {cols} FROM {qt} WHERE workspace = $1"), &[ws])
+                .await
+                .map_err(db_error)?;
             for stmt in &table_ddl[1..] {
                 tx.batch_execute(stmt).await.map_err(db_error)?;
             }
@@ -368,17 +323,11 @@ impl PgVectorStorage {
                 plan.index,
                 plan.metric,
             )? {
-                self.build_index_sized(&tx, state, p, &create, *n, &bulk)
-                    .await?;
+                self.build_index_sized(&tx, state, p, &create, *n, &bulk).await?;
             }
-            tx.batch_execute(&format!("ANALYZE {qp}"))
-                .await
-                .map_err(db_error)?;
-            let attach: String = tx
-                .query_one(&ddl::vector_attach_partition(&copy, p)?, &[ws])
-                .await
-                .map_err(db_error)?
-                .get(0);
+            tx.batch_execute(&format!("ANALYZE {qp}")).await.map_err(db_error)?;
+            let attach: String =
+                tx.query_one(&ddl::vector_attach_partition(&copy, p)?, &[ws]).await.map_err(db_error)?.get(0);
             tx.batch_execute(&attach).await.map_err(db_error)?;
             if let Some(progress) = &opts.progress {
                 progress(&ConvertProgress {
@@ -401,13 +350,9 @@ impl PgVectorStorage {
         )
         .await?;
         let exclusive = Instant::now();
-        tx.batch_execute(&format!("DROP TABLE {qt}"))
-            .await
-            .map_err(db_error)?;
+        tx.batch_execute(&format!("DROP TABLE {qt}")).await.map_err(db_error)?;
         let vector_index = plan.index_name.as_deref().filter(|_| !plan.exact_search());
-        for stmt in
-            ddl::vector_partitioned_copy_rename(&copy, &plan.table, &copy_default, vector_index)?
-        {
+        for stmt in ddl::vector_partitioned_copy_rename(&copy, &plan.table, &copy_default, vector_index)? {
             tx.batch_execute(&stmt).await.map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)?;

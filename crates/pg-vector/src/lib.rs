@@ -10,12 +10,9 @@ pub mod record;
 mod sql;
 pub mod storage;
 
-pub use bulk::{
-    BulkLoadOptions, BulkLoadReport, BulkMethod, BulkMode, BulkProgress, BulkStage, SkippedRecord,
-};
+pub use bulk::{BulkLoadOptions, BulkLoadReport, BulkMethod, BulkMode, BulkProgress, BulkStage, SkippedRecord};
 pub use config::{
-    DEFAULT_BULK_THRESHOLD_ROWS, DEFAULT_THRESHOLD, DEFAULT_UNNEST_MAX_ROWS, IndexKind, IndexPlan,
-    PgVectorConfig,
+    DEFAULT_BULK_THRESHOLD_ROWS, DEFAULT_THRESHOLD, DEFAULT_UNNEST_MAX_ROWS, IndexKind, IndexPlan, PgVectorConfig,
 };
 pub use convert::{ConversionReport, ConvertOptions, ConvertProgress};
 pub use lightrag_pg_pool::ddl::{VectorColumn, VectorIndex};

@@ -21,20 +21,14 @@ use crate::storage::{PgVectorStorage, State};
 /// Whether `table` (lower case) is a partitioned table.
 pub(crate) async fn is_partitioned(client: &impl GenericClient, table: &str) -> Result<bool> {
     let row = client
-        .query_opt(
-            "SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = to_regclass($1)",
-            &[&quote_ident(table)?],
-        )
+        .query_opt("SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = to_regclass($1)", &[&quote_ident(table)?])
         .await
         .map_err(db_error)?;
     Ok(row.is_some_and(|r| r.get(0)))
 }
 
 /// The DEFAULT partition of partitioned `table`, if it has one.
-pub(crate) async fn default_partition(
-    client: &impl GenericClient,
-    table: &str,
-) -> Result<Option<String>> {
+pub(crate) async fn default_partition(client: &impl GenericClient, table: &str) -> Result<Option<String>> {
     let row = client
         .query_opt(
             "SELECT d.relname::text FROM pg_partitioned_table pt JOIN pg_class d ON d.oid = pt.partdefid \
@@ -65,27 +59,14 @@ pub(crate) async fn find_partition(
 }
 
 /// Whether `table` holds any row of `workspace`.
-pub(crate) async fn has_rows(
-    client: &impl GenericClient,
-    table: &str,
-    workspace: &str,
-) -> Result<bool> {
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM {} WHERE workspace = $1)",
-        quote_ident(table)?
-    );
-    let row = client
-        .query_one(&sql, &[&workspace])
-        .await
-        .map_err(db_error)?;
+pub(crate) async fn has_rows(client: &impl GenericClient, table: &str, workspace: &str) -> Result<bool> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE workspace = $1)", quote_ident(table)?);
+    let row = client.query_one(&sql, &[&workspace]).await.map_err(db_error)?;
     Ok(row.get(0))
 }
 
 /// The partitions of `table` and their bounds, for reports and tests.
-pub(crate) async fn partitions(
-    client: &impl GenericClient,
-    table: &str,
-) -> Result<Vec<(String, String)>> {
+pub(crate) async fn partitions(client: &impl GenericClient, table: &str) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
             "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i \
@@ -100,10 +81,7 @@ pub(crate) async fn partitions(
 /// `set_config('lock_timeout', …, true)`: bounds the wait for a brief strong lock.
 pub(crate) async fn set_lock_timeout(client: &impl GenericClient, timeout: Duration) -> Result<()> {
     let ms = format!("{}ms", timeout.as_millis().max(1));
-    client
-        .query_one("SELECT set_config('lock_timeout', $1, true)", &[&ms])
-        .await
-        .map_err(db_error)?;
+    client.query_one("SELECT set_config('lock_timeout', $1, true)", &[&ms]).await.map_err(db_error)?;
     Ok(())
 }
 
@@ -177,9 +155,7 @@ impl PgVectorStorage {
         let opts = BulkLoadOptions::default();
         let result = self
             .pool()
-            .retry("vector partition create", || {
-                self.bulk_internal(state, Batches::Borrowed(&[]), &opts)
-            })
+            .retry("vector partition create", || self.bulk_internal(state, Batches::Borrowed(&[]), &opts))
             .await;
         match result {
             Ok(report) => {
@@ -209,30 +185,20 @@ impl PgVectorStorage {
                 let tx = conn.transaction().await.map_err(db_error)?;
                 if find_partition(&tx, &table, ws).await?.is_some() {
                     set_lock_timeout(&tx, timeout).await?;
-                    tx.batch_execute(&format!(
-                        "LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE"
-                    ))
-                    .await
-                    .map_err(db_error)?;
+                    tx.batch_execute(&format!("LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE"))
+                        .await
+                        .map_err(db_error)?;
                     // Looked up again under the lock: it cannot change now.
                     if let Some(p) = find_partition(&tx, &table, ws).await? {
-                        tx.batch_execute(&format!("DROP TABLE {}", quote_ident(&p)?))
-                            .await
-                            .map_err(db_error)?;
+                        tx.batch_execute(&format!("DROP TABLE {}", quote_ident(&p)?)).await.map_err(db_error)?;
                         tracing::info!(table = %table, partition = %p, "dropped the workspace's partition");
                     }
                 }
-                let n = tx
-                    .execute(&state.sql.drop_all, &[&ws])
-                    .await
-                    .map_err(db_error)?;
+                let n = tx.execute(&state.sql.drop_all, &[&ws]).await.map_err(db_error)?;
                 if let Some(legacy) = &state.legacy_table {
-                    tx.execute(
-                        &format!("DELETE FROM {legacy} WHERE workspace = $1"),
-                        &[&ws],
-                    )
-                    .await
-                    .map_err(db_error)?;
+                    tx.execute(&format!("DELETE FROM {legacy} WHERE workspace = $1"), &[&ws])
+                        .await
+                        .map_err(db_error)?;
                 }
                 tx.commit().await.map_err(db_error)?;
                 tracing::debug!(rows = n, "dropped");
@@ -245,15 +211,11 @@ impl PgVectorStorage {
 
     /// The vector index of this workspace's partition (the partition's member of
     /// the parent's partitioned vector index), when both exist.
-    pub(crate) async fn partition_vector_index(
-        &self,
-        client: &impl GenericClient,
-    ) -> Result<Option<String>> {
+    pub(crate) async fn partition_vector_index(&self, client: &impl GenericClient) -> Result<Option<String>> {
         let Some(index) = &self.plan().index_name else {
             return Ok(None);
         };
-        let Some(partition) = find_partition(client, &self.table_lower(), self.ws().as_str()).await?
-        else {
+        let Some(partition) = find_partition(client, &self.table_lower(), self.ws().as_str()).await? else {
             return Ok(None);
         };
         let row = client

@@ -36,41 +36,27 @@ pub(crate) struct RowData<'a> {
     pub chunk_ids: Option<Vec<&'a str>>,
 }
 
-fn text<'a>(
-    id: &str,
-    payload: &'a JsonObject,
-    field: &str,
-    max_chars: Option<usize>,
-) -> Result<Option<&'a str>> {
+fn text<'a>(id: &str, payload: &'a JsonObject, field: &str, max_chars: Option<usize>) -> Result<Option<&'a str>> {
     match payload.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             if s.contains('\0') {
-                return Err(Error::invalid(
-                    id,
-                    format!("payload field '{field}' contains a NUL byte"),
-                ));
+                return Err(Error::invalid(id, format!("payload field '{field}' contains a NUL byte")));
             }
             if let Some(max) = max_chars {
                 let n = s.chars().count();
                 if n > max {
                     return Err(Error::invalid(
                         id,
-                        format!(
-                            "payload field '{field}' has {n} characters; the column takes {max}"
-                        ),
+                        format!("payload field '{field}' has {n} characters; the column takes {max}"),
                     ));
                 }
             }
             Ok(Some(s))
         }
-        Some(other) => Err(Error::invalid(
-            id,
-            format!(
-                "payload field '{field}' must be a string, not {}",
-                kind(other)
-            ),
-        )),
+        Some(other) => {
+            Err(Error::invalid(id, format!("payload field '{field}' must be a string, not {}", kind(other))))
+        }
     }
 }
 
@@ -96,18 +82,13 @@ fn int(id: &str, payload: &JsonObject, field: &str) -> Result<Option<i32>> {
 fn chunk_ids<'a>(id: &str, payload: &'a JsonObject) -> Result<Option<Vec<&'a str>>> {
     let check = |c: &str| -> Result<()> {
         if c.contains('\0') {
-            return Err(Error::invalid(
-                id,
-                "payload field 'source_id' contains a NUL byte",
-            ));
+            return Err(Error::invalid(id, "payload field 'source_id' contains a NUL byte"));
         }
         let n = c.chars().count();
         if n > MAX_ID_CHARS {
             return Err(Error::invalid(
                 id,
-                format!(
-                    "a chunk id in 'source_id' has {n} characters; the chunk_ids column takes {MAX_ID_CHARS}"
-                ),
+                format!("a chunk id in 'source_id' has {n} characters; the chunk_ids column takes {MAX_ID_CHARS}"),
             ));
         }
         Ok(())
@@ -123,16 +104,10 @@ fn chunk_ids<'a>(id: &str, payload: &'a JsonObject) -> Result<Option<Vec<&'a str
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 let Value::String(c) = item else {
-                    return Err(Error::invalid(
-                        id,
-                        "payload field 'source_id' must be a string or a list of strings",
-                    ));
+                    return Err(Error::invalid(id, "payload field 'source_id' must be a string or a list of strings"));
                 };
                 if c.contains(GRAPH_FIELD_SEP) {
-                    return Err(Error::invalid(
-                        id,
-                        "a chunk id in 'source_id' contains the <SEP> separator",
-                    ));
+                    return Err(Error::invalid(id, "a chunk id in 'source_id' contains the <SEP> separator"));
                 }
                 check(c)?;
                 out.push(c.as_str());
@@ -142,10 +117,7 @@ fn chunk_ids<'a>(id: &str, payload: &'a JsonObject) -> Result<Option<Vec<&'a str
         Some(Value::Array(_)) => Ok(None),
         Some(other) => Err(Error::invalid(
             id,
-            format!(
-                "payload field 'source_id' must be a string or a list of strings, not {}",
-                kind(other)
-            ),
+            format!("payload field 'source_id' must be a string or a list of strings, not {}", kind(other)),
         )),
     }
 }
@@ -223,30 +195,13 @@ fn put_text(out: &mut JsonObject, key: &str, v: Option<String>) {
 ///
 /// # Errors
 /// A column that does not decode (a table not laid out as LightRAG's).
-pub(crate) fn render(
-    ns: VectorNamespace,
-    row: &tokio_postgres::Row,
-    with_id: bool,
-) -> Result<JsonObject> {
-    let get_text = |name: &str| {
-        row.try_get::<_, Option<String>>(name)
-            .map_err(lightrag_pg_pool::db_error)
-    };
-    let get_int = |name: &str| {
-        row.try_get::<_, Option<i32>>(name)
-            .map_err(lightrag_pg_pool::db_error)
-    };
+pub(crate) fn render(ns: VectorNamespace, row: &tokio_postgres::Row, with_id: bool) -> Result<JsonObject> {
+    let get_text = |name: &str| row.try_get::<_, Option<String>>(name).map_err(lightrag_pg_pool::db_error);
+    let get_int = |name: &str| row.try_get::<_, Option<i32>>(name).map_err(lightrag_pg_pool::db_error);
     let mut out = JsonObject::new();
     let joined = || -> Result<Option<String>> {
-        let ids: Option<Vec<Option<String>>> = row
-            .try_get("chunk_ids")
-            .map_err(lightrag_pg_pool::db_error)?;
-        Ok(ids.map(|ids| {
-            ids.into_iter()
-                .map(Option::unwrap_or_default)
-                .collect::<Vec<_>>()
-                .join(GRAPH_FIELD_SEP)
-        }))
+        let ids: Option<Vec<Option<String>>> = row.try_get("chunk_ids").map_err(lightrag_pg_pool::db_error)?;
+        Ok(ids.map(|ids| ids.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>().join(GRAPH_FIELD_SEP)))
     };
     match ns {
         VectorNamespace::Chunks => {
@@ -274,18 +229,10 @@ pub(crate) fn render(
         }
     }
     if with_id {
-        out.insert(
-            "id".to_owned(),
-            Value::String(row.try_get("id").map_err(lightrag_pg_pool::db_error)?),
-        );
+        out.insert("id".to_owned(), Value::String(row.try_get("id").map_err(lightrag_pg_pool::db_error)?));
     }
-    let created: Option<i64> = row
-        .try_get("created_at")
-        .map_err(lightrag_pg_pool::db_error)?;
-    out.insert(
-        "created_at".to_owned(),
-        created.map_or(Value::Null, Value::from),
-    );
+    let created: Option<i64> = row.try_get("created_at").map_err(lightrag_pg_pool::db_error)?;
+    out.insert("created_at".to_owned(), created.map_or(Value::Null, Value::from));
     Ok(out)
 }
 
@@ -296,37 +243,21 @@ mod tests {
     use super::*;
 
     fn rec(id: &str, payload: Value) -> VectorRecord {
-        VectorRecord {
-            id: id.into(),
-            vector: vec![1.0],
-            payload: payload.as_object().unwrap().clone(),
-        }
+        VectorRecord { id: id.into(), vector: vec![1.0], payload: payload.as_object().unwrap().clone() }
     }
 
     #[test]
     fn entity_source_id_splits_on_sep_like_python() {
-        let r = rec(
-            "ent-1",
-            json!({"entity_name": "A", "source_id": "chunk-1<SEP>chunk-2", "content": "c"}),
-        );
+        let r = rec("ent-1", json!({"entity_name": "A", "source_id": "chunk-1<SEP>chunk-2", "content": "c"}));
         let row = row_data(VectorNamespace::Entities, &r).unwrap();
         assert_eq!(row.chunk_ids.unwrap(), ["chunk-1", "chunk-2"]);
         let r = rec("ent-2", json!({"entity_name": "A", "source_id": ""}));
-        assert_eq!(
-            row_data(VectorNamespace::Entities, &r)
-                .unwrap()
-                .chunk_ids
-                .unwrap(),
-            [""]
-        );
+        assert_eq!(row_data(VectorNamespace::Entities, &r).unwrap().chunk_ids.unwrap(), [""]);
     }
 
     #[test]
     fn relation_endpoints_go_to_source_and_target_columns() {
-        let r = rec(
-            "rel-1",
-            json!({"src_id": "A", "tgt_id": "B", "source_id": ["c1", "c2"]}),
-        );
+        let r = rec("rel-1", json!({"src_id": "A", "tgt_id": "B", "source_id": ["c1", "c2"]}));
         let row = row_data(VectorNamespace::Relationships, &r).unwrap();
         assert_eq!((row.src_id, row.tgt_id), (Some("A"), Some("B")));
         assert_eq!(row.chunk_ids.unwrap(), ["c1", "c2"]);
@@ -336,44 +267,18 @@ mod tests {
     fn wrong_types_and_sizes_name_the_record_and_field() {
         let cases = [
             (VectorNamespace::Chunks, json!({"tokens": "12"}), "tokens"),
-            (
-                VectorNamespace::Chunks,
-                json!({"chunk_order_index": 1.5}),
-                "chunk_order_index",
-            ),
-            (
-                VectorNamespace::Chunks,
-                json!({"tokens": 1_u64 << 40}),
-                "tokens",
-            ),
-            (
-                VectorNamespace::Chunks,
-                json!({"content": "a\u{0}b"}),
-                "content",
-            ),
-            (
-                VectorNamespace::Entities,
-                json!({"entity_name": "x".repeat(513)}),
-                "entity_name",
-            ),
-            (
-                VectorNamespace::Entities,
-                json!({"source_id": 5}),
-                "source_id",
-            ),
-            (
-                VectorNamespace::Relationships,
-                json!({"source_id": "c".repeat(256)}),
-                "source_id",
-            ),
+            (VectorNamespace::Chunks, json!({"chunk_order_index": 1.5}), "chunk_order_index"),
+            (VectorNamespace::Chunks, json!({"tokens": 1_u64 << 40}), "tokens"),
+            (VectorNamespace::Chunks, json!({"content": "a\u{0}b"}), "content"),
+            (VectorNamespace::Entities, json!({"entity_name": "x".repeat(513)}), "entity_name"),
+            (VectorNamespace::Entities, json!({"source_id": 5}), "source_id"),
+            (VectorNamespace::Relationships, json!({"source_id": "c".repeat(256)}), "source_id"),
         ];
         for (ns, payload, field) in cases {
             let err = row_data(ns, &rec("rec-9", payload.clone())).unwrap_err();
             let msg = err.to_string();
             assert!(
-                matches!(err, Error::InvalidInput { .. })
-                    && msg.contains("rec-9")
-                    && msg.contains(field),
+                matches!(err, Error::InvalidInput { .. }) && msg.contains("rec-9") && msg.contains(field),
                 "{payload}: {msg}"
             );
         }
@@ -384,12 +289,6 @@ mod tests {
         assert!(row_data(VectorNamespace::Chunks, &rec(&"x".repeat(256), json!({}))).is_err());
         assert!(row_data(VectorNamespace::Chunks, &rec("a\0b", json!({}))).is_err());
         assert!(row_data(VectorNamespace::Chunks, &rec("", json!({}))).is_err());
-        assert!(
-            row_data(
-                VectorNamespace::Chunks,
-                &rec(&"x".repeat(255), json!({"tokens": 3.0}))
-            )
-            .is_ok()
-        );
+        assert!(row_data(VectorNamespace::Chunks, &rec(&"x".repeat(255), json!({"tokens": 3.0}))).is_ok());
     }
 }

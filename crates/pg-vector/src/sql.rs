@@ -23,12 +23,9 @@ pub(crate) fn payload_columns(ns: VectorNamespace) -> &'static [(&'static str, &
             ("content", "text"),
             ("file_path", "text"),
         ],
-        VectorNamespace::Entities => &[
-            ("entity_name", "text"),
-            ("content", "text"),
-            ("chunk_ids", "text[]"),
-            ("file_path", "text"),
-        ],
+        VectorNamespace::Entities => {
+            &[("entity_name", "text"), ("content", "text"), ("chunk_ids", "text[]"), ("file_path", "text")]
+        }
         VectorNamespace::Relationships => &[
             ("source_id", "text"),
             ("target_id", "text"),
@@ -74,12 +71,7 @@ pub(crate) struct Sql {
 impl Sql {
     /// The statements for `table` (LightRAG's name) in namespace `ns` whose vector
     /// column has type `column`.
-    pub(crate) fn new(
-        ns: VectorNamespace,
-        table: &str,
-        column: VectorColumn,
-        metric: DistanceMetric,
-    ) -> Result<Self> {
+    pub(crate) fn new(ns: VectorNamespace, table: &str, column: VectorColumn, metric: DistanceMetric) -> Result<Self> {
         let t = quote_ident(&table.to_lowercase())?;
         let cast = column.type_name();
         let op = distance_operator(metric);
@@ -87,17 +79,10 @@ impl Sql {
         let cols = payload_columns(ns);
         let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
         let list = names.join(", ");
-        let updates: Vec<String> = names
-            .iter()
-            .chain(&["content_vector", "update_time"])
-            .map(|c| format!("{c} = EXCLUDED.{c}"))
-            .collect();
-        let on_conflict = format!(
-            "ON CONFLICT (workspace, id) DO UPDATE SET {}",
-            updates.join(", ")
-        );
-        let target =
-            format!("{t} (workspace, id, {list}, content_vector, create_time, update_time)");
+        let updates: Vec<String> =
+            names.iter().chain(&["content_vector", "update_time"]).map(|c| format!("{c} = EXCLUDED.{c}")).collect();
+        let on_conflict = format!("ON CONFLICT (workspace, id) DO UPDATE SET {}", updates.join(", "));
+        let target = format!("{t} (workspace, id, {list}, content_vector, create_time, update_time)");
 
         let stage_cols: Vec<String> = cols.iter().map(|(c, ty)| format!("{c} {ty}")).collect();
         let create_stage = format!(
@@ -144,22 +129,15 @@ impl Sql {
                  WHERE distance < $4 ORDER BY distance, id"
             ),
             get_by_ids: format!("SELECT {sel} FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
-            get_vectors: format!(
-                "SELECT id, content_vector FROM {t} WHERE workspace = $1 AND id = ANY($2)"
-            ),
+            get_vectors: format!("SELECT id, content_vector FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
             delete: format!("DELETE FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
             delete_entity: (ns == VectorNamespace::Entities)
                 .then(|| format!("DELETE FROM {t} WHERE workspace = $1 AND entity_name = $2")),
-            delete_relation: (ns == VectorNamespace::Relationships).then(|| {
-                format!(
-                    "DELETE FROM {t} WHERE workspace = $1 AND (source_id = $2 OR target_id = $2)"
-                )
-            }),
+            delete_relation: (ns == VectorNamespace::Relationships)
+                .then(|| format!("DELETE FROM {t} WHERE workspace = $1 AND (source_id = $2 OR target_id = $2)")),
             drop_all: format!("DELETE FROM {t} WHERE workspace = $1"),
             create_stage,
-            copy_stage: format!(
-                "COPY {STAGE_TABLE} (id, {list}, content_vector) FROM STDIN (FORMAT binary)"
-            ),
+            copy_stage: format!("COPY {STAGE_TABLE} (id, {list}, content_vector) FROM STDIN (FORMAT binary)"),
             merge_stage,
             truncate_stage: format!("TRUNCATE {STAGE_TABLE}"),
             unnest_upsert,
@@ -181,33 +159,19 @@ mod tests {
             DistanceMetric::Cosine,
         )
         .unwrap();
-        assert!(sql.query.contains(
-            "content_vector <=> $2::halfvec AS distance FROM \"lightrag_vdb_entity_m_8d\""
-        ));
-        assert!(sql.query.contains(
-            "ORDER BY distance LIMIT $3) hits WHERE distance < $4 ORDER BY distance, id"
-        ));
+        assert!(sql.query.contains("content_vector <=> $2::halfvec AS distance FROM \"lightrag_vdb_entity_m_8d\""));
+        assert!(sql.query.contains("ORDER BY distance LIMIT $3) hits WHERE distance < $4 ORDER BY distance, id"));
     }
 
     #[test]
     fn merge_keeps_create_time_and_updates_update_time() {
-        let sql = Sql::new(
-            VectorNamespace::Relationships,
-            "LIGHTRAG_VDB_RELATION",
-            VectorColumn::Vector,
-            DistanceMetric::L2,
-        )
-        .unwrap();
+        let sql =
+            Sql::new(VectorNamespace::Relationships, "LIGHTRAG_VDB_RELATION", VectorColumn::Vector, DistanceMetric::L2)
+                .unwrap();
         for stmt in [&sql.merge_stage, &sql.unnest_upsert] {
-            assert!(
-                stmt.contains("update_time = EXCLUDED.update_time"),
-                "{stmt}"
-            );
+            assert!(stmt.contains("update_time = EXCLUDED.update_time"), "{stmt}");
             assert!(!stmt.contains("create_time = EXCLUDED"), "{stmt}");
-            assert!(
-                stmt.contains("source_id = EXCLUDED.source_id, target_id = EXCLUDED.target_id"),
-                "{stmt}"
-            );
+            assert!(stmt.contains("source_id = EXCLUDED.source_id, target_id = EXCLUDED.target_id"), "{stmt}");
         }
         assert!(sql.delete_relation.is_some() && sql.delete_entity.is_none());
     }

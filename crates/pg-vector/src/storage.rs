@@ -10,8 +10,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use lightrag_pg_core::{
-    DistanceMetric, Embedder, Error, JsonObject, Namespace, Result, Storage, VectorHit,
-    VectorNamespace, VectorQuery, VectorRecord, VectorStorage, Workspace, vector::validate_vector,
+    DistanceMetric, Embedder, Error, JsonObject, Namespace, Result, Storage, VectorHit, VectorNamespace, VectorQuery,
+    VectorRecord, VectorStorage, Workspace, vector::validate_vector,
 };
 use lightrag_pg_pool::ddl::{self, VectorColumn, VectorIndex};
 use lightrag_pg_pool::ident::{quote_ident, safe_index_name};
@@ -57,9 +57,7 @@ pub(crate) struct LayoutState {
 impl State {
     /// The layout, as last seen (a poisoned lock still holds valid data).
     pub(crate) fn layout(&self) -> std::sync::MutexGuard<'_, LayoutState> {
-        self.layout
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.layout.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -125,10 +123,7 @@ fn distance_cutoff(metric: DistanceMetric, threshold: f64) -> f64 {
 
 fn unique(ids: &[String]) -> Vec<&str> {
     let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter()
-        .map(String::as_str)
-        .filter(|id| seen.insert(*id))
-        .collect()
+    ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect()
 }
 
 impl PgVectorStorage {
@@ -143,14 +138,7 @@ impl PgVectorStorage {
     pub fn new(pool: PgPool, workspace: Workspace, config: PgVectorConfig) -> Result<Self> {
         let ws = Workspace::resolve(pool.config().workspace.as_deref(), Some(workspace.as_str()))?;
         let plan = config.plan()?;
-        Ok(Self {
-            pool,
-            ws,
-            config,
-            plan,
-            embedder: None,
-            state: tokio::sync::OnceCell::new(),
-        })
+        Ok(Self { pool, ws, config, plan, embedder: None, state: tokio::sync::OnceCell::new() })
     }
 
     /// The same storage with an embedder, for queries given as text.
@@ -184,13 +172,7 @@ impl PgVectorStorage {
     /// The table's layout, once initialised: shared (LightRAG's) or one partition
     /// per workspace.
     pub fn layout(&self) -> Option<Layout> {
-        self.state.get().map(|s| {
-            if s.layout().partitioned {
-                Layout::Partitioned
-            } else {
-                Layout::Shared
-            }
-        })
+        self.state.get().map(|s| if s.layout().partitioned { Layout::Partitioned } else { Layout::Shared })
     }
 
     /// The pgvector version found at initialisation.
@@ -239,10 +221,7 @@ impl PgVectorStorage {
         schema::ensure_extension(&self.pool, "vector").await?;
         let conn = self.conn().await?;
         let version: String = conn
-            .query_one(
-                "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
-                &[],
-            )
+            .query_one("SELECT extversion FROM pg_extension WHERE extname = 'vector'", &[])
             .await
             .map_err(db_error)?
             .get(0);
@@ -250,10 +229,7 @@ impl PgVectorStorage {
         if self.plan.column == VectorColumn::HalfVec && (major, minor) < (0, 7) {
             return Err(Error::config(
                 "pgvector",
-                format!(
-                    "version {version} has no halfvec; {} needs pgvector 0.7.0 or later",
-                    self.plan
-                ),
+                format!("version {version} has no halfvec; {} needs pgvector 0.7.0 or later", self.plan),
             ));
         }
         let plan = &self.plan;
@@ -387,11 +363,7 @@ impl PgVectorStorage {
             index_ready: AtomicBool::new(index_ready),
             legacy_table,
             pgvector_version: version,
-            layout: std::sync::Mutex::new(LayoutState {
-                partitioned,
-                default_partition,
-                partition: None,
-            }),
+            layout: std::sync::Mutex::new(LayoutState { partitioned, default_partition, partition: None }),
         })
     }
 
@@ -405,38 +377,21 @@ impl PgVectorStorage {
         let metric = plan.metric;
         let mut stmts = Vec::new();
         let mut others: Vec<String> = [
-            (
-                VectorColumn::Vector,
-                VectorIndex::Hnsw {
-                    m: 16,
-                    ef_construction: 64,
-                },
-            ),
-            (
-                VectorColumn::HalfVec,
-                VectorIndex::Hnsw {
-                    m: 16,
-                    ef_construction: 64,
-                },
-            ),
+            (VectorColumn::Vector, VectorIndex::Hnsw { m: 16, ef_construction: 64 }),
+            (VectorColumn::HalfVec, VectorIndex::Hnsw { m: 16, ef_construction: 64 }),
             (VectorColumn::Vector, VectorIndex::IvfFlat { lists: 1 }),
         ]
         .into_iter()
         .filter_map(|(c, i)| ddl::vector_index_name(table, c, i, metric))
         .collect();
-        others.push(safe_index_name(
-            table,
-            &format!("vchordrq_{}", metric.as_str()),
-        ));
-        for other in others
-            .into_iter()
-            .filter(|o| Some(o) != plan.index_name.as_ref())
-        {
+        others.push(safe_index_name(table, &format!("vchordrq_{}", metric.as_str())));
+        for other in others.into_iter().filter(|o| Some(o) != plan.index_name.as_ref()) {
             stmts.push(format!("DROP INDEX IF EXISTS {}", quote_ident(&other)?));
         }
         if alter {
             let ty = format!("{}({})", plan.column.type_name(), plan.dimension);
-            stmts.push(format!("ALTER TABLE {quoted} ALTER COLUMN content_vector TYPE {ty} USING content_vector::{ty}"));
+            stmts
+                .push(format!("ALTER TABLE {quoted} ALTER COLUMN content_vector TYPE {ty} USING content_vector::{ty}"));
         }
         if create {
             stmts.extend(ddl::vector_index(table, plan.column, plan.index, metric)?);
@@ -445,21 +400,15 @@ impl PgVectorStorage {
     }
 
     pub(crate) async fn relation_exists(&self, conn: &PgConn, name: &str) -> Result<bool> {
-        let row = conn
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quote_ident(name)?])
-            .await
-            .map_err(db_error)?;
+        let row =
+            conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&quote_ident(name)?]).await.map_err(db_error)?;
         Ok(row.get(0))
     }
 
     async fn count_upto(&self, conn: &PgConn, quoted_table: &str, limit: u64) -> Result<u64> {
         let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {quoted_table} LIMIT $1) n");
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let n: i64 = conn
-            .query_one(&sql, &[&limit])
-            .await
-            .map_err(db_error)?
-            .get(0);
+        let n: i64 = conn.query_one(&sql, &[&limit]).await.map_err(db_error)?.get(0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -472,24 +421,14 @@ impl PgVectorStorage {
             )
             .await
             .map_err(db_error)?;
-        Ok(Type::new(
-            column.type_name().to_owned(),
-            row.get(0),
-            Kind::Simple,
-            row.get(1),
-        ))
+        Ok(Type::new(column.type_name().to_owned(), row.get(0), Kind::Simple, row.get(1)))
     }
 
     /// LightRAG's legacy-table migration (spec §7.2), set-based: when the
     /// un-suffixed table has rows for this workspace and ours has none, copy them
     /// in one statement after checking their dimension. The legacy table is kept
     /// (LightRAG drops it when it is completely empty; we never drop tables).
-    async fn migrate_legacy(
-        &self,
-        conn: &PgConn,
-        quoted: &str,
-        column: VectorColumn,
-    ) -> Result<Option<String>> {
+    async fn migrate_legacy(&self, conn: &PgConn, quoted: &str, column: VectorColumn) -> Result<Option<String>> {
         let legacy = self.ns().base_table().to_lowercase();
         if legacy == self.plan.table.to_lowercase() {
             return Ok(None);
@@ -500,17 +439,17 @@ impl PgVectorStorage {
         }
         let ws = self.ws.as_str();
         let sample = conn
-            .query_opt(&format!("SELECT vector_dims(content_vector) FROM {legacy_q} WHERE workspace = $1 LIMIT 1"), &[&ws])
+            .query_opt(
+                &format!("SELECT vector_dims(content_vector) FROM {legacy_q} WHERE workspace = $1 LIMIT 1"),
+                &[&ws],
+            )
             .await
             .map_err(db_error)?;
         let Some(sample) = sample else {
             return Ok(Some(legacy_q));
         };
         let mine = conn
-            .query_opt(
-                &format!("SELECT 1 FROM {quoted} WHERE workspace = $1 LIMIT 1"),
-                &[&ws],
-            )
+            .query_opt(&format!("SELECT 1 FROM {quoted} WHERE workspace = $1 LIMIT 1"), &[&ws])
             .await
             .map_err(db_error)?;
         if mine.is_some() {
@@ -529,14 +468,8 @@ impl PgVectorStorage {
                 source: None,
             });
         }
-        let cols: Vec<&str> = crate::sql::payload_columns(self.ns())
-            .iter()
-            .map(|c| c.0)
-            .collect();
-        let list = format!(
-            "workspace, id, {}, create_time, update_time",
-            cols.join(", ")
-        );
+        let cols: Vec<&str> = crate::sql::payload_columns(self.ns()).iter().map(|c| c.0).collect();
+        let list = format!("workspace, id, {}, create_time, update_time", cols.join(", "));
         let cast = format!("{}({})", column.type_name(), self.plan.dimension);
         let sql = format!(
             "INSERT INTO {quoted} ({list}, content_vector) SELECT {list}, content_vector::{cast} FROM {legacy_q} \
@@ -566,16 +499,12 @@ impl PgVectorStorage {
         if state.layout().partitioned {
             // Only this workspace's partition: its index is its own.
             if let Some(index) = self.partition_vector_index(&*conn).await? {
-                conn.batch_execute(&format!("REINDEX INDEX {}", quote_ident(&index)?))
-                    .await
-                    .map_err(db_error)?;
+                conn.batch_execute(&format!("REINDEX INDEX {}", quote_ident(&index)?)).await.map_err(db_error)?;
             }
             return Ok(());
         }
         if self.relation_exists(&conn, name).await? {
-            conn.batch_execute(&format!("REINDEX INDEX {}", quote_ident(name)?))
-                .await
-                .map_err(db_error)?;
+            conn.batch_execute(&format!("REINDEX INDEX {}", quote_ident(name)?)).await.map_err(db_error)?;
         } else {
             drop(conn);
             self.build_index().await?;
@@ -607,11 +536,7 @@ impl PgVectorStorage {
         let need = u64::from(lists) * IVFFLAT_MIN_ROWS_PER_LIST;
         let conn = self.conn().await?;
         let limit = i64::try_from(need).unwrap_or(i64::MAX);
-        let n: i64 = conn
-            .query_one(&state.sql.count_upto, &[&limit])
-            .await
-            .map_err(db_error)?
-            .get(0);
+        let n: i64 = conn.query_one(&state.sql.count_upto, &[&limit]).await.map_err(db_error)?.get(0);
         drop(conn);
         if u64::try_from(n).unwrap_or(0) >= need {
             tracing::info!(table = %self.plan.table.to_lowercase(), rows = n, "building the deferred IVFFlat index");
@@ -628,10 +553,7 @@ impl PgVectorStorage {
         {
             return Err(Error::invalid(
                 id,
-                format!(
-                    "vector component {i} is {}, beyond halfvec's range (±{HALF_MAX})",
-                    v[i]
-                ),
+                format!("vector component {i} is {}, beyond halfvec's range (±{HALF_MAX})", v[i]),
             ));
         }
         Ok(())
@@ -642,10 +564,7 @@ impl PgVectorStorage {
             (Some(v), _) => v.clone(),
             (None, Some(text)) => {
                 let Some(embedder) = &self.embedder else {
-                    return Err(Error::invalid(
-                        "query",
-                        "a text query needs an embedder; none is configured",
-                    ));
+                    return Err(Error::invalid("query", "a text query needs an embedder; none is configured"));
                 };
                 let mut out = embedder.embed(std::slice::from_ref(text)).await?;
                 if out.len() != 1 {
@@ -657,18 +576,11 @@ impl PgVectorStorage {
                 out.remove(0)
             }
             (None, None) => {
-                return Err(Error::invalid(
-                    "query",
-                    "the query has neither a vector nor a text",
-                ));
+                return Err(Error::invalid("query", "the query has neither a vector nor a text"));
             }
         };
         if v.len() != self.plan.dimension {
-            return Err(Error::DimensionMismatch {
-                id: None,
-                expected: self.plan.dimension,
-                got: v.len(),
-            });
+            return Err(Error::DimensionMismatch { id: None, expected: self.plan.dimension, got: v.len() });
         }
         self.check_vector(state, "query", &v)?;
         Ok(v)
@@ -676,31 +588,18 @@ impl PgVectorStorage {
 
     /// The `set_config` calls a query needs for the index in use.
     fn query_settings(&self, state: &State, top_k: usize) -> Option<(&'static str, Vec<String>)> {
-        if !state.index_ready.load(Ordering::Acquire) {
-            return None;
-        }
+        let index = if state.index_ready.load(Ordering::Acquire) { self.plan.index } else { VectorIndex::None };
         let mode = "relaxed_order".to_owned();
-        match (
-            self.plan.index,
-            state.iterative_scan && self.config.iterative_scan,
-        ) {
-            (VectorIndex::Hnsw { .. }, iterative) => {
-                let ef = u32::try_from(top_k)
-                    .unwrap_or(u32::MAX)
-                    .max(self.config.ef_search)
-                    .min(MAX_EF_SEARCH);
-                Some(if iterative {
-                    (
-                        "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)",
-                        vec![ef.to_string(), mode],
-                    )
-                } else {
-                    (
-                        "SELECT set_config('hnsw.ef_search', $1, true)",
-                        vec![ef.to_string()],
-                    )
-                })
-            }
+        let ef = u32::try_from(top_k).unwrap_or(u32::MAX).max(self.config.ef_search).min(MAX_EF_SEARCH);
+        match (index, state.iterative_scan && self.config.iterative_scan) {
+            (VectorIndex::Hnsw { .. }, iterative) => Some(if iterative {
+                (
+                    "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)",
+                    vec![ef.to_string(), mode],
+                )
+            } else {
+                ("SELECT set_config('hnsw.ef_search', $1, true)", vec![ef.to_string()])
+            }),
             (VectorIndex::IvfFlat { .. }, iterative) => {
                 let probes = self.config.ivfflat_probes.to_string();
                 Some(if iterative {
@@ -709,13 +608,19 @@ impl PgVectorStorage {
                         vec![probes, mode],
                     )
                 } else {
-                    (
-                        "SELECT set_config('ivfflat.probes', $1, true)",
-                        vec![probes],
-                    )
+                    ("SELECT set_config('ivfflat.probes', $1, true)", vec![probes])
                 })
             }
-            (VectorIndex::None, _) => None,
+            // Exact search planned, but the table may carry another
+            // configuration's ANN index (one table serves every metric and
+            // index kind of a model), which the planner may pick: make such a
+            // scan complete too.
+            (VectorIndex::None, true) => Some((
+                "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true), \
+                 set_config('ivfflat.iterative_scan', $2, true)",
+                vec![ef.to_string(), mode],
+            )),
+            (VectorIndex::None, false) => Some(("SELECT set_config('hnsw.ef_search', $1, true)", vec![ef.to_string()])),
         }
     }
 
@@ -737,8 +642,7 @@ impl PgVectorStorage {
             return conn.query(&stmt, &params).await.map_err(db_error);
         };
         let set = conn.prepare_cached(set_sql).await?;
-        let set_params: Vec<&(dyn ToSql + Sync)> =
-            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let set_params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         // One round trip: BEGIN, the settings (SET LOCAL via set_config), the
         // search and COMMIT are pipelined. COMMIT after a failure rolls back.
         let (begin, settings, rows, commit) = tokio::join!(
@@ -763,18 +667,12 @@ impl PgVectorStorage {
     pub async fn explain(&self, query: &VectorQuery) -> Result<Vec<String>> {
         let state = self.state().await?;
         let v = self.query_vector(state, query).await?;
-        let threshold = query
-            .threshold
-            .unwrap_or(self.config.cosine_better_than_threshold);
+        let threshold = query.threshold.unwrap_or(self.config.cosine_better_than_threshold);
         let cutoff = distance_cutoff(self.plan.metric, threshold);
         let limit = i64::try_from(query.top_k.max(1)).unwrap_or(i64::MAX);
         let sql = format!("EXPLAIN {}", state.sql.query);
-        let rows = self
-            .search_once(state, &sql, &v, limit, cutoff, query.top_k)
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<_, String>(0).map_err(db_error))
-            .collect()
+        let rows = self.search_once(state, &sql, &v, limit, cutoff, query.top_k).await?;
+        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(db_error)).collect()
     }
 
     fn rows_by_id(&self, rows: &[tokio_postgres::Row]) -> Result<HashMap<String, JsonObject>> {
@@ -787,12 +685,7 @@ impl PgVectorStorage {
     }
 
     /// Writes validated, de-duplicated rows in one transaction.
-    async fn write_rows(
-        &self,
-        state: &State,
-        rows: &[&RowData<'_>],
-        now: NaiveDateTime,
-    ) -> Result<()> {
+    async fn write_rows(&self, state: &State, rows: &[&RowData<'_>], now: NaiveDateTime) -> Result<()> {
         if rows.len() <= self.config.unnest_max_rows {
             self.write_unnest(state, rows, now).await
         } else {
@@ -802,12 +695,7 @@ impl PgVectorStorage {
 
     /// One `INSERT … SELECT FROM unnest(…)`: a single statement is its own
     /// transaction.
-    async fn write_unnest(
-        &self,
-        state: &State,
-        rows: &[&RowData<'_>],
-        now: NaiveDateTime,
-    ) -> Result<()> {
+    async fn write_unnest(&self, state: &State, rows: &[&RowData<'_>], now: NaiveDateTime) -> Result<()> {
         let conn = self.conn().await?;
         let stmt = conn.prepare_cached(&state.sql.unnest_upsert).await?;
         let ws = self.ws.as_str();
@@ -815,47 +703,23 @@ impl PgVectorStorage {
         let vectors: Vec<VecParam<'_>> = rows.iter().map(|r| VecParam(r.vector)).collect();
         let content: Vec<Option<&str>> = rows.iter().map(|r| r.content).collect();
         let file_path: Vec<Option<&str>> = rows.iter().map(|r| r.file_path).collect();
-        let joined: Vec<Option<String>> = rows
-            .iter()
-            .map(|r| {
-                r.chunk_ids
-                    .as_ref()
-                    .map(|c| c.join(lightrag_pg_core::ids::GRAPH_FIELD_SEP))
-            })
-            .collect();
+        let joined: Vec<Option<String>> =
+            rows.iter().map(|r| r.chunk_ids.as_ref().map(|c| c.join(lightrag_pg_core::ids::GRAPH_FIELD_SEP))).collect();
         let result = match self.ns() {
             VectorNamespace::Chunks => {
                 let tokens: Vec<Option<i32>> = rows.iter().map(|r| r.tokens).collect();
                 let order: Vec<Option<i32>> = rows.iter().map(|r| r.chunk_order_index).collect();
                 let doc: Vec<Option<&str>> = rows.iter().map(|r| r.full_doc_id).collect();
-                conn.execute(
-                    &stmt,
-                    &[
-                        &ws, &now, &ids, &tokens, &order, &doc, &content, &file_path, &vectors,
-                    ],
-                )
-                .await
+                conn.execute(&stmt, &[&ws, &now, &ids, &tokens, &order, &doc, &content, &file_path, &vectors]).await
             }
             VectorNamespace::Entities => {
                 let names: Vec<Option<&str>> = rows.iter().map(|r| r.entity_name).collect();
-                conn.execute(
-                    &stmt,
-                    &[
-                        &ws, &now, &ids, &names, &content, &joined, &file_path, &vectors,
-                    ],
-                )
-                .await
+                conn.execute(&stmt, &[&ws, &now, &ids, &names, &content, &joined, &file_path, &vectors]).await
             }
             VectorNamespace::Relationships => {
                 let src: Vec<Option<&str>> = rows.iter().map(|r| r.src_id).collect();
                 let tgt: Vec<Option<&str>> = rows.iter().map(|r| r.tgt_id).collect();
-                conn.execute(
-                    &stmt,
-                    &[
-                        &ws, &now, &ids, &src, &tgt, &content, &joined, &file_path, &vectors,
-                    ],
-                )
-                .await
+                conn.execute(&stmt, &[&ws, &now, &ids, &src, &tgt, &content, &joined, &file_path, &vectors]).await
             }
         };
         result.map_err(db_error)?;
@@ -865,25 +729,16 @@ impl PgVectorStorage {
     /// Binary COPY into a staging table, then `INSERT … SELECT … ON CONFLICT`, in
     /// batches of `batch_rows`, all in one transaction. Rows are encoded one at a
     /// time straight from the records, so client memory stays flat.
-    async fn write_copy(
-        &self,
-        state: &State,
-        rows: &[&RowData<'_>],
-        now: NaiveDateTime,
-    ) -> Result<()> {
+    async fn write_copy(&self, state: &State, rows: &[&RowData<'_>], now: NaiveDateTime) -> Result<()> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(db_error)?;
-        tx.batch_execute(&state.sql.create_stage)
-            .await
-            .map_err(db_error)?;
+        tx.batch_execute(&state.sql.create_stage).await.map_err(db_error)?;
         let batches = rows.chunks(self.config.batch_rows);
         let n = batches.len();
         for (i, batch) in batches.enumerate() {
             self.copy_batch(&tx, state, &state.sql, batch, now).await?;
             if i + 1 < n {
-                tx.batch_execute(&state.sql.truncate_stage)
-                    .await
-                    .map_err(db_error)?;
+                tx.batch_execute(&state.sql.truncate_stage).await.map_err(db_error)?;
             }
         }
         tx.commit().await.map_err(db_error)
@@ -901,15 +756,11 @@ impl PgVectorStorage {
     ) -> Result<u64> {
         let ns = self.ns();
         let mut types = vec![Type::TEXT];
-        types.extend(
-            crate::sql::payload_columns(ns)
-                .iter()
-                .map(|(_, ty)| match *ty {
-                    "int4" => Type::INT4,
-                    "text[]" => Type::TEXT_ARRAY,
-                    _ => Type::TEXT,
-                }),
-        );
+        types.extend(crate::sql::payload_columns(ns).iter().map(|(_, ty)| match *ty {
+            "int4" => Type::INT4,
+            "text[]" => Type::TEXT_ARRAY,
+            _ => Type::TEXT,
+        }));
         types.push(state.vector_type.clone());
         let ws = self.ws.as_str();
         let sink = tx.copy_in(&sql.copy_stage).await.map_err(db_error)?;
@@ -920,51 +771,23 @@ impl PgVectorStorage {
                 VectorNamespace::Chunks => {
                     writer
                         .as_mut()
-                        .write(&[
-                            &r.id,
-                            &r.tokens,
-                            &r.chunk_order_index,
-                            &r.full_doc_id,
-                            &r.content,
-                            &r.file_path,
-                            &v,
-                        ])
+                        .write(&[&r.id, &r.tokens, &r.chunk_order_index, &r.full_doc_id, &r.content, &r.file_path, &v])
                         .await
                 }
                 VectorNamespace::Entities => {
-                    writer
-                        .as_mut()
-                        .write(&[
-                            &r.id,
-                            &r.entity_name,
-                            &r.content,
-                            &r.chunk_ids,
-                            &r.file_path,
-                            &v,
-                        ])
-                        .await
+                    writer.as_mut().write(&[&r.id, &r.entity_name, &r.content, &r.chunk_ids, &r.file_path, &v]).await
                 }
                 VectorNamespace::Relationships => {
                     writer
                         .as_mut()
-                        .write(&[
-                            &r.id,
-                            &r.src_id,
-                            &r.tgt_id,
-                            &r.content,
-                            &r.chunk_ids,
-                            &r.file_path,
-                            &v,
-                        ])
+                        .write(&[&r.id, &r.src_id, &r.tgt_id, &r.content, &r.chunk_ids, &r.file_path, &v])
                         .await
                 }
             };
             res.map_err(db_error)?;
         }
         writer.as_mut().finish().await.map_err(db_error)?;
-        tx.execute(&sql.merge_stage, &[&ws, &now])
-            .await
-            .map_err(db_error)
+        tx.execute(&sql.merge_stage, &[&ws, &now]).await.map_err(db_error)
     }
 
     async fn delete_where(&self, sql: &str, arg: &(dyn ToSql + Sync)) -> Result<u64> {
@@ -972,9 +795,7 @@ impl PgVectorStorage {
             .retry("vector delete", || async {
                 let conn = self.conn().await?;
                 let stmt = conn.prepare_cached(sql).await?;
-                conn.execute(&stmt, &[&self.ws.as_str(), arg])
-                    .await
-                    .map_err(db_error)
+                conn.execute(&stmt, &[&self.ws.as_str(), arg]).await.map_err(db_error)
             })
             .await
     }
@@ -1016,17 +837,11 @@ impl Storage for PgVectorStorage {
                 let mut conn = self.conn().await?;
                 let tx = conn.transaction().await.map_err(db_error)?;
                 let ws = self.ws.as_str();
-                let n = tx
-                    .execute(&state.sql.drop_all, &[&ws])
-                    .await
-                    .map_err(db_error)?;
+                let n = tx.execute(&state.sql.drop_all, &[&ws]).await.map_err(db_error)?;
                 if let Some(legacy) = &state.legacy_table {
-                    tx.execute(
-                        &format!("DELETE FROM {legacy} WHERE workspace = $1"),
-                        &[&ws],
-                    )
-                    .await
-                    .map_err(db_error)?;
+                    tx.execute(&format!("DELETE FROM {legacy} WHERE workspace = $1"), &[&ws])
+                        .await
+                        .map_err(db_error)?;
                 }
                 tx.commit().await.map_err(db_error)?;
                 tracing::debug!(rows = n, "dropped");
@@ -1050,23 +865,16 @@ impl VectorStorage for PgVectorStorage {
         if query.top_k == 0 {
             return Ok(Vec::new());
         }
-        let threshold = query
-            .threshold
-            .unwrap_or(self.config.cosine_better_than_threshold);
+        let threshold = query.threshold.unwrap_or(self.config.cosine_better_than_threshold);
         if !threshold.is_finite() {
-            return Err(Error::invalid(
-                "threshold",
-                format!("{threshold} is not a finite number"),
-            ));
+            return Err(Error::invalid("threshold", format!("{threshold} is not a finite number")));
         }
         let metric = self.plan.metric;
         let cutoff = distance_cutoff(metric, threshold);
         let limit = i64::try_from(query.top_k).unwrap_or(i64::MAX);
         let rows = self
             .pool
-            .retry("vector query", || {
-                self.search_once(state, &state.sql.query, &v, limit, cutoff, query.top_k)
-            })
+            .retry("vector query", || self.search_once(state, &state.sql.query, &v, limit, cutoff, query.top_k))
             .await?;
         rows.iter()
             .map(|row| {
@@ -1098,12 +906,8 @@ impl VectorStorage for PgVectorStorage {
         for (i, r) in rows.iter().enumerate() {
             last.insert(r.id, i);
         }
-        let keep: Vec<&RowData<'_>> = rows
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| last[r.id] == *i)
-            .map(|(_, r)| r)
-            .collect();
+        let keep: Vec<&RowData<'_>> =
+            rows.iter().enumerate().filter(|(i, r)| last[r.id] == *i).map(|(_, r)| r).collect();
         if keep.is_empty() {
             return Ok(());
         }
@@ -1129,9 +933,20 @@ impl VectorStorage for PgVectorStorage {
         }
         self.ensure_partition(state).await?;
         let now = chrono::Utc::now().naive_utc();
-        self.pool
-            .retry("vector upsert", || self.write_rows(state, &keep, now))
-            .await?;
+        let written = self.pool.retry("vector upsert", || self.write_rows(state, &keep, now)).await;
+        match written {
+            // The workspace's partition was attached (by another writer) while
+            // this write, routed to the DEFAULT partition, waited for its lock:
+            // PostgreSQL refuses the row there now. Written again, it goes to the
+            // partition.
+            Err(e) if e.sqlstate() == Some("23514") && state.layout().partitioned => {
+                tracing::debug!(error = %e, "the workspace's partition appeared during the write; writing again");
+                state.layout().partition = None;
+                self.ensure_partition(state).await?;
+                self.pool.retry("vector upsert", || self.write_rows(state, &keep, now)).await?;
+            }
+            other => other?,
+        }
         self.maybe_build_deferred_index(state).await
     }
 
@@ -1185,9 +1000,7 @@ impl VectorStorage for PgVectorStorage {
             .retry("vector get_by_ids", || async {
                 let conn = self.conn().await?;
                 let stmt = conn.prepare_cached(&state.sql.get_by_ids).await?;
-                conn.query(&stmt, &[&self.ws.as_str(), &wanted])
-                    .await
-                    .map_err(db_error)
+                conn.query(&stmt, &[&self.ws.as_str(), &wanted]).await.map_err(db_error)
             })
             .await?;
         let found = self.rows_by_id(&rows)?;
@@ -1207,9 +1020,7 @@ impl VectorStorage for PgVectorStorage {
             .retry("vector get_vectors_by_ids", || async {
                 let conn = self.conn().await?;
                 let stmt = conn.prepare_cached(&state.sql.get_vectors).await?;
-                conn.query(&stmt, &[&self.ws.as_str(), &wanted])
-                    .await
-                    .map_err(db_error)
+                conn.query(&stmt, &[&self.ws.as_str(), &wanted]).await.map_err(db_error)
             })
             .await?;
         rows.iter()
@@ -1239,11 +1050,7 @@ mod tests {
         assert_eq!(distance_cutoff(DistanceMetric::L2, 0.0), f64::INFINITY);
         assert!((distance_cutoff(DistanceMetric::L2, 0.25) - 3.0).abs() < 1e-12);
         // The cutoff agrees with similarity(): a distance just inside passes.
-        for m in [
-            DistanceMetric::Cosine,
-            DistanceMetric::L2,
-            DistanceMetric::Ip,
-        ] {
+        for m in [DistanceMetric::Cosine, DistanceMetric::L2, DistanceMetric::Ip] {
             let c = distance_cutoff(m, 0.3);
             assert!(m.similarity(c - 1e-6) > 0.3, "{m:?}");
         }

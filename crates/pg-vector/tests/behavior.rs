@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lightrag_pg_core::testkit::{self, VectorFactory};
-use lightrag_pg_core::{
-    DistanceMetric, Result, Storage, VectorNamespace, VectorStorage, Workspace,
-};
+use lightrag_pg_core::{DistanceMetric, Result, Storage, VectorNamespace, VectorStorage, Workspace};
 use lightrag_pg_pool::PgPool;
 use lightrag_pg_vector::{IndexKind, PgVectorConfig, PgVectorStorage};
 
@@ -44,32 +42,14 @@ impl VectorFactory for Factory {
 fn main() {
     let rt = testkit::runtime();
     let pool = rt.block_on(async { lightrag_pg_test_support::test_database().await.pool().await });
-    let hnsw = IndexKind::Hnsw {
-        m: 16,
-        ef_construction: 64,
-    };
-    let halfvec = IndexKind::HnswHalfvec {
-        m: 16,
-        ef_construction: 64,
-    };
+    let hnsw = IndexKind::Hnsw { m: 16, ef_construction: 64 };
+    let halfvec = IndexKind::HnswHalfvec { m: 16, ef_construction: 64 };
     let mut trials = Vec::new();
-    for (label, index, partitioned) in [
-        ("hnsw", hnsw, false),
-        ("half", halfvec, false),
-        ("exact", IndexKind::None, false),
-        ("part", hnsw, true),
-    ] {
-        let factory = Arc::new(Factory {
-            pool: pool.clone(),
-            label,
-            index,
-            partitioned,
-        });
-        trials.extend(
-            testkit::vector_trials(factory, rt.clone())
-                .into_iter()
-                .map(|t| t.with_kind(label)),
-        );
+    for (label, index, partitioned) in
+        [("hnsw", hnsw, false), ("half", halfvec, false), ("exact", IndexKind::None, false), ("part", hnsw, true)]
+    {
+        let factory = Arc::new(Factory { pool: pool.clone(), label, index, partitioned });
+        trials.extend(testkit::vector_trials(factory, rt.clone()).into_iter().map(|t| t.with_kind(label)));
     }
     testkit::run(trials)
 }

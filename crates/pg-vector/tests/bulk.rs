@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use futures::StreamExt;
 use lightrag_pg_core::{
-    DistanceMetric, Error, Result, Storage as _, VectorNamespace, VectorQuery, VectorRecord,
-    VectorStorage,
+    DistanceMetric, Error, Result, Storage as _, VectorNamespace, VectorQuery, VectorRecord, VectorStorage,
 };
 use lightrag_pg_pool::PgPool;
 use lightrag_pg_vector::{BulkLoadOptions, BulkMethod, BulkMode, BulkStage, PgVectorStorage};
@@ -25,10 +24,7 @@ async fn assert_all_searchable(s: &PgVectorStorage, recs: &[VectorRecord], step:
     let got = s.get_by_ids(&ids).await.unwrap();
     assert!(got.iter().all(Option::is_some), "every row is stored");
     for r in recs.iter().step_by(step) {
-        let hits = s
-            .query(&VectorQuery::by_vector(r.vector.clone(), 1))
-            .await
-            .unwrap();
+        let hits = s.query(&VectorQuery::by_vector(r.vector.clone(), 1)).await.unwrap();
         assert_eq!(hits.first().map(|h| h.id.as_str()), Some(r.id.as_str()));
     }
 }
@@ -46,25 +42,15 @@ async fn reltuples(pool: &PgPool, name: &str) -> f32 {
 }
 
 #[tokio::test]
-async fn a_bulk_load_into_an_empty_workspace_builds_its_partition_and_index_and_every_row_is_searchable()
- {
+async fn a_bulk_load_into_an_empty_workspace_builds_its_partition_and_index_and_every_row_is_searchable() {
     let pool = pool().await;
     let model = unique_model("t_bulk_first");
     let s = open(&pool, partitioned(VectorNamespace::Chunks, 32, &model)).await;
     let recs = chunks(&clustered_vectors(7, 8, 3000, 32, 30), "c");
-    let report = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    let report = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap();
     eprintln!("{report}");
     let p = s.partition_name().await.unwrap().expect("partition");
-    assert_eq!(
-        report.method,
-        BulkMethod::PartitionSwap {
-            partition: p.clone(),
-            replaced_partition: false
-        }
-    );
+    assert_eq!(report.method, BulkMethod::PartitionSwap { partition: p.clone(), replaced_partition: false });
     assert_eq!((report.records, report.rows), (3000, 3000));
     assert_eq!(report.index.as_deref(), Some(format!("{p}_vec").as_str()));
     assert!(report.maintenance_work_mem_mb.unwrap() >= 64);
@@ -81,22 +67,10 @@ async fn re_running_a_bulk_load_is_idempotent() {
     let model = unique_model("t_bulk_rerun");
     let s = open(&pool, partitioned(VectorNamespace::Chunks, 16, &model)).await;
     let recs = chunks(&random_vectors(9, 800, 16), "c");
-    let first = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap();
-    let again = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    let first = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap();
+    let again = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap();
     assert_eq!((first.rows, again.rows), (800, 800));
-    assert!(matches!(
-        again.method,
-        BulkMethod::PartitionSwap {
-            replaced_partition: true,
-            ..
-        }
-    ));
+    assert!(matches!(again.method, BulkMethod::PartitionSwap { replaced_partition: true, .. }));
     assert_eq!(first.partition(), again.partition());
     let parts = s.partitions().await.unwrap();
     assert_eq!(parts.len(), 2, "one partition and DEFAULT: {parts:?}");
@@ -109,12 +83,9 @@ async fn re_running_a_bulk_load_is_idempotent() {
 
 /// A stream that yields `batches` and then fails, as a reader of a broken file
 /// would.
-fn failing_stream(
-    batches: Vec<Vec<VectorRecord>>,
-) -> impl futures::Stream<Item = Result<Vec<VectorRecord>>> + Send {
-    futures::stream::iter(batches.into_iter().map(Ok)).chain(futures::stream::once(async {
-        Err(Error::invalid("input", "the source broke"))
-    }))
+fn failing_stream(batches: Vec<Vec<VectorRecord>>) -> impl futures::Stream<Item = Result<Vec<VectorRecord>>> + Send {
+    futures::stream::iter(batches.into_iter().map(Ok))
+        .chain(futures::stream::once(async { Err(Error::invalid("input", "the source broke")) }))
 }
 
 #[tokio::test]
@@ -138,21 +109,13 @@ async fn an_interrupted_bulk_load_leaves_the_previous_state_and_a_rerun_complete
     assert_eq!(relkind(&pool, &load_table).await, None);
 
     // A complete load, then an interrupted replacement: the old rows stay.
-    s.bulk_load_records(&v1, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    s.bulk_load_records(&v1, &BulkLoadOptions::default()).await.unwrap();
     let p = s.partition_name().await.unwrap().unwrap();
     let replace = BulkLoadOptions::default().with_mode(BulkMode::Replace);
-    s.bulk_load(failing_stream(vec![v2[..300].to_vec()]), &replace)
-        .await
-        .unwrap_err();
+    s.bulk_load(failing_stream(vec![v2[..300].to_vec()]), &replace).await.unwrap_err();
     assert_eq!(s.partition_name().await.unwrap(), Some(p.clone()));
     assert_eq!(count_rows(&pool, &p).await, 300);
-    assert_eq!(
-        s.get_vectors_by_ids(&[v1[7].id.clone()]).await.unwrap()[&v1[7].id],
-        v1[7].vector,
-        "the old vectors"
-    );
+    assert_eq!(s.get_vectors_by_ids(&[v1[7].id.clone()]).await.unwrap()[&v1[7].id], v1[7].vector, "the old vectors");
     assert_eq!(relkind(&pool, &load_table).await, None);
 
     // The connection dies mid-load (the server ends the backend): same.
@@ -181,10 +144,7 @@ async fn an_interrupted_bulk_load_leaves_the_previous_state_and_a_rerun_complete
             Ok(b)
         }
     });
-    let err = s
-        .bulk_load(stream, &replace)
-        .await
-        .expect_err("the load's connection was terminated");
+    let err = s.bulk_load(stream, &replace).await.expect_err("the load's connection was terminated");
     eprintln!("terminated load: {err}");
     assert_eq!(count_rows(&pool, &p).await, 300, "still the old state");
     assert_eq!(relkind(&pool, &load_table).await, None);
@@ -205,9 +165,7 @@ async fn other_workspaces_keep_their_index_and_answer_while_a_workspace_loads() 
     let a = open(&pool, cfg.clone()).await;
     let b = open(&pool, cfg).await;
     let b_recs = chunks(&clustered_vectors(5, 6, 4000, 32, 20), "b");
-    b.bulk_load_records(&b_recs, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    b.bulk_load_records(&b_recs, &BulkLoadOptions::default()).await.unwrap();
     let pb = b.partition_name().await.unwrap().unwrap();
 
     // A slow stream: the load of `a` stays open about two seconds.
@@ -228,27 +186,13 @@ async fn other_workspaces_keep_their_index_and_answer_while_a_workspace_loads() 
     let mut queries = 0;
     while !loader.is_finished() {
         let t = Instant::now();
-        let hits = b
-            .query(&VectorQuery::by_vector(b_recs[queries % 4000].vector.clone(), 5))
-            .await
-            .unwrap();
+        let hits = b.query(&VectorQuery::by_vector(b_recs[queries % 4000].vector.clone(), 5)).await.unwrap();
         assert_eq!(hits.len(), 5);
-        assert!(
-            t.elapsed() < Duration::from_secs(1),
-            "a query of another workspace waited {:?}",
-            t.elapsed()
-        );
-        let plan = b
-            .explain(&VectorQuery::by_vector(vec![0.1; 32], 5))
-            .await
-            .unwrap()
-            .join("\n");
+        assert!(t.elapsed() < Duration::from_secs(1), "a query of another workspace waited {:?}", t.elapsed());
+        let plan = b.explain(&VectorQuery::by_vector(vec![0.1; 32], 5)).await.unwrap().join("\n");
         assert!(plan.contains(&format!("Index Scan using {pb}_vec")), "{plan}");
         if queries == 0 {
-            let mine = a
-                .query(&VectorQuery::by_vector(a_recs[0].vector.clone(), 5))
-                .await
-                .unwrap();
+            let mine = a.query(&VectorQuery::by_vector(a_recs[0].vector.clone(), 5)).await.unwrap();
             assert!(mine.is_empty(), "the load is not visible before it commits");
         }
         queries += 1;
@@ -281,10 +225,7 @@ async fn two_loads_of_one_workspace_do_not_run_at_once() {
         tokio::spawn(async move { s.bulk_load(slow, &BulkLoadOptions::default()).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let err = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap_err();
+    let err = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
     assert_eq!(first.await.unwrap().unwrap().rows, 400);
     drop_table(&pool, s.table_name()).await;
@@ -302,10 +243,7 @@ async fn merge_keeps_the_workspaces_rows_and_replace_discards_them() {
     let mut changed = old[0].clone();
     changed.vector = vec![9.0; 8];
     new.push(changed.clone());
-    let merged = s
-        .bulk_load_records(&new, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    let merged = s.bulk_load_records(&new, &BulkLoadOptions::default()).await.unwrap();
     assert_eq!(merged.rows, 150);
     assert_eq!(
         s.get_vectors_by_ids(&[changed.id.clone()]).await.unwrap()[&changed.id],
@@ -313,10 +251,7 @@ async fn merge_keeps_the_workspaces_rows_and_replace_discards_them() {
         "the loaded record wins"
     );
     assert!(s.get_by_id(&old[99].id).await.unwrap().is_some());
-    let replaced = s
-        .bulk_load_records(&new, &BulkLoadOptions::default().with_mode(BulkMode::Replace))
-        .await
-        .unwrap();
+    let replaced = s.bulk_load_records(&new, &BulkLoadOptions::default().with_mode(BulkMode::Replace)).await.unwrap();
     assert_eq!(replaced.rows, 51);
     assert!(s.get_by_id(&old[99].id).await.unwrap().is_none());
     drop_table(&pool, s.table_name()).await;
@@ -330,19 +265,10 @@ async fn an_invalid_record_fails_the_whole_load_naming_it_unless_invalid_records
     let mut recs = chunks(&random_vectors(4, 500, 4), "c");
     recs[321].vector = vec![f32::NAN; 4];
     recs[400].vector = vec![1.0; 3];
-    let err = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, Error::InvalidInput { input, .. } if input == "c-00321"),
-        "{err}"
-    );
+    let err = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput { input, .. } if input == "c-00321"), "{err}");
     assert_eq!(count_rows(&pool, s.table_name()).await, 0, "nothing written");
-    let report = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default().skipping_invalid())
-        .await
-        .unwrap();
+    let report = s.bulk_load_records(&recs, &BulkLoadOptions::default().skipping_invalid()).await.unwrap();
     assert_eq!((report.records, report.rows, report.skipped_count), (500, 498, 2));
     let skipped: Vec<&str> = report.skipped.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(skipped, ["c-00321", "c-00400"]);
@@ -390,15 +316,10 @@ async fn a_shared_table_without_other_workspaces_gets_its_index_rebuilt_once() {
             payload: obj(serde_json::json!({"entity_name": format!("E{i}"), "content": "x", "source_id": "c1"})),
         })
         .collect();
-    let report = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    let report = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap();
     assert_eq!(report.method, BulkMethod::IndexRebuild);
     assert_eq!(report.index, s.index_plan().index_name);
-    let def = index_def(&pool, s.index_plan().index_name.as_deref().unwrap())
-        .await
-        .expect("LightRAG's index, rebuilt");
+    let def = index_def(&pool, s.index_plan().index_name.as_deref().unwrap()).await.expect("LightRAG's index, rebuilt");
     assert!(def.contains("hnsw"), "{def}");
     assert_all_searchable(&s, &recs, 100).await;
     drop_table(&pool, s.table_name()).await;
@@ -413,13 +334,8 @@ async fn a_shared_table_holding_other_workspaces_keeps_its_index_and_says_why() 
     other.upsert(chunks(&random_vectors(1, 10, 8), "o")).await.unwrap();
     let s = open(&pool, cfg).await;
     let recs = chunks(&random_vectors(2, 600, 8), "c");
-    let report = s
-        .bulk_load_records(&recs, &BulkLoadOptions::default())
-        .await
-        .unwrap();
-    let BulkMethod::Incremental { reason } = &report.method else {
-        panic!("{:?}", report.method)
-    };
+    let report = s.bulk_load_records(&recs, &BulkLoadOptions::default()).await.unwrap();
+    let BulkMethod::Incremental { reason } = &report.method else { panic!("{:?}", report.method) };
     assert!(reason.contains("shared with other workspaces"), "{reason}");
     assert_eq!(report.rows, 600);
     assert!(index_def(&pool, s.index_plan().index_name.as_deref().unwrap()).await.is_some());
@@ -445,21 +361,16 @@ async fn a_repeated_id_keeps_its_last_record_within_and_across_batches_with_ever
         Ok(vec![rel("rel-1", 1.0, "first"), rel("rel-2", 2.0, "two"), rel("rel-1", 3.0, "second")]),
         Ok(vec![rel("rel-3", 4.0, "three"), rel("rel-2", 5.0, "two again")]),
     ];
-    let report = s
-        .bulk_load(futures::stream::iter(batches), &BulkLoadOptions::default())
-        .await
-        .unwrap();
+    let report = s.bulk_load(futures::stream::iter(batches), &BulkLoadOptions::default()).await.unwrap();
     assert_eq!((report.records, report.rows), (5, 3));
     let got = s.get_by_id("rel-1").await.unwrap().unwrap();
     assert_eq!(got["content"], "second", "the last record of a batch wins");
-    for (k, v) in [("src_id", "Alice"), ("tgt_id", "Bob"), ("source_id", "chunk-1<SEP>chunk-2"), ("file_path", "a.txt")] {
+    for (k, v) in [("src_id", "Alice"), ("tgt_id", "Bob"), ("source_id", "chunk-1<SEP>chunk-2"), ("file_path", "a.txt")]
+    {
         assert_eq!(got[k], v, "{k}");
     }
     assert_eq!(s.get_by_id("rel-2").await.unwrap().unwrap()["content"], "two again", "a later batch wins");
-    assert_eq!(
-        s.get_vectors_by_ids(&["rel-2".to_owned()]).await.unwrap()["rel-2"],
-        vec![5.0, 1.0, 0.0, 0.5]
-    );
+    assert_eq!(s.get_vectors_by_ids(&["rel-2".to_owned()]).await.unwrap()["rel-2"], vec![5.0, 1.0, 0.0, 0.5]);
     s.delete_entity_relation("Bob").await.unwrap();
     assert_eq!(count_rows(&pool, s.table_name()).await, 0);
     drop_table(&pool, s.table_name()).await;

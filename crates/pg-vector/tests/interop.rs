@@ -11,9 +11,7 @@ use std::error::Error as StdError;
 
 use bytes::BytesMut;
 use common::*;
-use lightrag_pg_core::{
-    DistanceMetric, Storage as _, VectorNamespace, VectorQuery, VectorRecord, VectorStorage,
-};
+use lightrag_pg_core::{DistanceMetric, Storage as _, VectorNamespace, VectorQuery, VectorRecord, VectorStorage};
 use lightrag_pg_pool::PgPool;
 use postgres_types::{Format, IsNull, ToSql, Type, to_sql_checked};
 use serde_json::json;
@@ -23,11 +21,7 @@ use serde_json::json;
 struct AsText(String);
 
 impl ToSql for AsText {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         out.extend_from_slice(self.0.as_bytes());
         Ok(IsNull::No)
     }
@@ -41,10 +35,7 @@ impl ToSql for AsText {
 }
 
 fn text_vector(v: &[f32]) -> AsText {
-    AsText(format!(
-        "[{}]",
-        v.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
-    ))
+    AsText(format!("[{}]", v.iter().map(f32::to_string).collect::<Vec<_>>().join(",")))
 }
 
 fn utc_now() -> chrono::NaiveDateTime {
@@ -69,17 +60,7 @@ async fn python_conn(pool: &PgPool) -> lightrag_pg_pool::PgConn {
 #[tokio::test]
 async fn entities_written_by_pythons_sql_read_back_equal() {
     let pool = pool().await;
-    let s = open(
-        &pool,
-        config(
-            VectorNamespace::Entities,
-            3,
-            "t_interop_py",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
-    )
-    .await;
+    let s = open(&pool, config(VectorNamespace::Entities, 3, "t_interop_py", HNSW, DistanceMetric::Cosine)).await;
     let table = s.table_name().to_lowercase();
     let ws = s.workspace().as_str().to_owned();
     let conn = python_conn(&pool).await;
@@ -104,25 +85,14 @@ async fn entities_written_by_pythons_sql_read_back_equal() {
     let got = s.get_by_id("ent-py").await.unwrap().expect("row visible");
     assert_eq!(got["entity_name"], "Ada Lovelace");
     assert_eq!(got["content"], "Ada Lovelace\nMathematician.");
-    assert_eq!(
-        got["source_id"], "chunk-1<SEP>chunk-2",
-        "chunk_ids join back into LightRAG's source_id"
-    );
+    assert_eq!(got["source_id"], "chunk-1<SEP>chunk-2", "chunk_ids join back into LightRAG's source_id");
     assert_eq!(got["file_path"], "a.txt<SEP>b.txt");
     assert_eq!(got["id"], "ent-py");
-    let epoch = got["created_at"]
-        .as_i64()
-        .expect("created_at is epoch seconds");
-    assert!(
-        (epoch - created.and_utc().timestamp()).abs() <= 1,
-        "TIMESTAMP(0) rounds to the second"
-    );
+    let epoch = got["created_at"].as_i64().expect("created_at is epoch seconds");
+    assert!((epoch - created.and_utc().timestamp()).abs() <= 1, "TIMESTAMP(0) rounds to the second");
     let v = s.get_vectors_by_ids(&["ent-py".to_owned()]).await.unwrap();
     assert_eq!(v["ent-py"], vec![0.25, -1.5, 3.0]);
-    let hits = s
-        .query(&VectorQuery::by_vector(vec![0.25, -1.5, 3.0], 5))
-        .await
-        .unwrap();
+    let hits = s.query(&VectorQuery::by_vector(vec![0.25, -1.5, 3.0], 5)).await.unwrap();
     assert_eq!(hits[0].id, "ent-py");
     assert_eq!(hits[0].metadata["entity_name"], "Ada Lovelace");
     s.delete_entity("Ada Lovelace").await.unwrap();
@@ -133,28 +103,12 @@ async fn entities_written_by_pythons_sql_read_back_equal() {
 #[tokio::test]
 async fn chunks_and_relations_written_by_pythons_sql_read_back_equal() {
     let pool = pool().await;
-    let chunks = open(
-        &pool,
-        config(
-            VectorNamespace::Chunks,
-            3,
-            "t_interop_py",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
-    )
-    .await;
+    let chunks = open(&pool, config(VectorNamespace::Chunks, 3, "t_interop_py", HNSW, DistanceMetric::Cosine)).await;
     let ws = chunks.workspace().clone();
     let rels = open_in(
         &pool,
         ws.clone(),
-        config(
-            VectorNamespace::Relationships,
-            3,
-            "t_interop_py",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
+        config(VectorNamespace::Relationships, 3, "t_interop_py", HNSW, DistanceMetric::Cosine),
     )
     .await;
     let conn = python_conn(&pool).await;
@@ -211,17 +165,7 @@ async fn chunks_and_relations_written_by_pythons_sql_read_back_equal() {
 #[tokio::test]
 async fn rows_we_write_are_what_python_writes_and_pythons_queries_find_them() {
     let pool = pool().await;
-    let s = open(
-        &pool,
-        config(
-            VectorNamespace::Entities,
-            3,
-            "t_interop_rs",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
-    )
-    .await;
+    let s = open(&pool, config(VectorNamespace::Entities, 3, "t_interop_rs", HNSW, DistanceMetric::Cosine)).await;
     let table = s.table_name().to_lowercase();
     let ws = s.workspace().as_str().to_owned();
     let before = utc_now().and_utc().timestamp();
@@ -256,10 +200,7 @@ async fn rows_we_write_are_what_python_writes_and_pythons_queries_find_them() {
         (before - 1..=after + 1).contains(&created),
         "create_time is UTC now: {created} not in [{before}, {after}]"
     );
-    assert_eq!(
-        created, updated,
-        "a new row has update_time = create_time, as Python writes it"
-    );
+    assert_eq!(created, updated, "a new row has update_time = create_time, as Python writes it");
     assert_eq!(row.get::<_, String>(7), "character varying[]");
 
     // Python's query (spec §7.4), verbatim, with the vector bound as text.
@@ -320,26 +261,10 @@ async fn rows_we_write_are_what_python_writes_and_pythons_queries_find_them() {
 #[tokio::test]
 async fn pythons_drop_and_delete_statements_see_our_rows() {
     let pool = pool().await;
-    let s = open(
-        &pool,
-        config(
-            VectorNamespace::Chunks,
-            3,
-            "t_interop_rs",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
-    )
-    .await;
+    let s = open(&pool, config(VectorNamespace::Chunks, 3, "t_interop_rs", HNSW, DistanceMetric::Cosine)).await;
     let table = s.table_name().to_lowercase();
     let ws = s.workspace().as_str().to_owned();
-    s.upsert(
-        (0..100)
-            .map(|i| chunk(&format!("chunk-{i}"), vec![1.0, i as f32, 0.0]))
-            .collect(),
-    )
-    .await
-    .unwrap();
+    s.upsert((0..100).map(|i| chunk(&format!("chunk-{i}"), vec![1.0, i as f32, 0.0])).collect()).await.unwrap();
     let conn = python_conn(&pool).await;
     let n = conn
         .execute(
@@ -349,14 +274,8 @@ async fn pythons_drop_and_delete_statements_see_our_rows() {
         .await
         .unwrap();
     assert_eq!(n, 2);
-    let n = conn
-        .execute(&format!("DELETE FROM {table} WHERE workspace=$1"), &[&ws])
-        .await
-        .unwrap();
-    assert_eq!(
-        n, 98,
-        "the COPY path's rows carry the workspace Python filters on"
-    );
+    let n = conn.execute(&format!("DELETE FROM {table} WHERE workspace=$1"), &[&ws]).await.unwrap();
+    assert_eq!(n, 98, "the COPY path's rows carry the workspace Python filters on");
 }
 
 /// LightRAG's legacy-table migration (spec §7.2): rows of this workspace in the
@@ -367,14 +286,13 @@ async fn rows_in_lightrags_legacy_table_move_to_the_suffixed_table_at_initialize
     let pool = pool().await;
     let conn = python_conn(&pool).await;
     let legacy = "lightrag_vdb_relation";
-    let existed: bool = conn
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&legacy])
-        .await
-        .unwrap()
-        .get(0);
+    let existed: bool = conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&legacy]).await.unwrap().get(0);
     let dim: usize = if existed {
         let typmod: i32 = conn
-            .query_one("SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'content_vector'", &[&legacy])
+            .query_one(
+                "SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'content_vector'",
+                &[&legacy],
+            )
             .await
             .unwrap()
             .get(0);
@@ -416,34 +334,20 @@ async fn rows_in_lightrags_legacy_table_move_to_the_suffixed_table_at_initialize
     .await;
     let got = s.get_by_id("rel-old").await.unwrap().expect("migrated");
     assert_eq!(
-        (
-            got["src_id"].as_str(),
-            got["tgt_id"].as_str(),
-            got["source_id"].as_str()
-        ),
+        (got["src_id"].as_str(), got["tgt_id"].as_str(), got["source_id"].as_str()),
         (Some("A"), Some("B"), Some("chunk-old"))
     );
-    assert_eq!(
-        s.get_vectors_by_ids(&["rel-old".to_owned()]).await.unwrap()["rel-old"],
-        v
-    );
+    assert_eq!(s.get_vectors_by_ids(&["rel-old".to_owned()]).await.unwrap()["rel-old"], v);
     s.drop_all().await.unwrap();
     let left: i64 = conn
-        .query_one(
-            "SELECT count(*) FROM lightrag_vdb_relation WHERE workspace = $1",
-            &[&ws.as_str()],
-        )
+        .query_one("SELECT count(*) FROM lightrag_vdb_relation WHERE workspace = $1", &[&ws.as_str()])
         .await
         .unwrap()
         .get(0);
     assert_eq!(left, 0, "drop_all clears the legacy rows too");
-    conn.batch_execute(&format!("DROP TABLE {}", s.table_name().to_lowercase()))
-        .await
-        .unwrap();
+    conn.batch_execute(&format!("DROP TABLE {}", s.table_name().to_lowercase())).await.unwrap();
     if !existed {
-        conn.batch_execute("DROP TABLE IF EXISTS lightrag_vdb_relation")
-            .await
-            .unwrap();
+        conn.batch_execute("DROP TABLE IF EXISTS lightrag_vdb_relation").await.unwrap();
     }
 }
 
@@ -478,31 +382,19 @@ async fn holder(conn: &lightrag_pg_pool::PgConn, table: &str, ws: &str, id: &str
 async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
     let pool = pool().await;
     let model = format!("t_interop_part_{:08x}", rand::random::<u32>());
-    let ours = open(
-        &pool,
-        config(VectorNamespace::Entities, 3, &model, HNSW, DistanceMetric::Cosine)
-            .with_partitioned(true),
-    )
-    .await;
+    let ours =
+        open(&pool, config(VectorNamespace::Entities, 3, &model, HNSW, DistanceMetric::Cosine).with_partitioned(true))
+            .await;
     let table = ours.table_name().to_lowercase();
     let conn = python_conn(&pool).await;
 
     // Start-up (spec §7.1-7.2): table exists, vector index found by name on the
     // table, so Python creates and alters nothing.
-    let exists: bool = conn
-        .query_one("SELECT to_regclass($1) IS NOT NULL AS exists", &[&table])
-        .await
-        .unwrap()
-        .get(0);
+    let exists: bool = conn.query_one("SELECT to_regclass($1) IS NOT NULL AS exists", &[&table]).await.unwrap().get(0);
     assert!(exists);
     let index = ours.index_plan().index_name.clone().unwrap();
     let found = conn
-        .query_opt(
-            &format!(
-                "SELECT 1 FROM pg_indexes WHERE indexname = '{index}' AND tablename = '{table}'"
-            ),
-            &[],
-        )
+        .query_opt(&format!("SELECT 1 FROM pg_indexes WHERE indexname = '{index}' AND tablename = '{table}'"), &[])
         .await
         .unwrap();
     assert!(found.is_some(), "Python's vector-index check finds {index}");
@@ -522,8 +414,17 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
     let now = utc_now();
     conn.execute(
         &python_entity_upsert(&table),
-        &[&py_ws.as_str(), &"ent-py", &"Ada", &"Ada\nMathematician.", &text_vector(&[1.0, 0.0, 0.0]),
-          &vec!["chunk-1".to_owned()], &"a.txt", &now, &now],
+        &[
+            &py_ws.as_str(),
+            &"ent-py",
+            &"Ada",
+            &"Ada\nMathematician.",
+            &text_vector(&[1.0, 0.0, 0.0]),
+            &vec!["chunk-1".to_owned()],
+            &"a.txt",
+            &now,
+            &now,
+        ],
     )
     .await
     .unwrap();
@@ -538,10 +439,8 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
         "SELECT entity_name, EXTRACT(EPOCH FROM create_time)::BIGINT AS created_at FROM {table} \
          WHERE workspace = $1 AND content_vector <=> $4::vector < $2 ORDER BY content_vector <=> $4::vector LIMIT $3"
     );
-    let hits = conn
-        .query(&py_query, &[&py_ws.as_str(), &0.8_f64, &5_i64, &text_vector(&[1.0, 0.0, 0.0])])
-        .await
-        .unwrap();
+    let hits =
+        conn.query(&py_query, &[&py_ws.as_str(), &0.8_f64, &5_i64, &text_vector(&[1.0, 0.0, 0.0])]).await.unwrap();
     assert_eq!(hits.len(), 1);
 
     // We read it in the DEFAULT partition, then our first write there moves the
@@ -549,8 +448,7 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
     let ours_py = open_in(
         &pool,
         py_ws.clone(),
-        config(VectorNamespace::Entities, 3, &model, HNSW, DistanceMetric::Cosine)
-            .with_partitioned(true),
+        config(VectorNamespace::Entities, 3, &model, HNSW, DistanceMetric::Cosine).with_partitioned(true),
     )
     .await;
     assert_eq!(ours_py.get_by_id("ent-py").await.unwrap().unwrap()["entity_name"], "Ada");
@@ -565,18 +463,25 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
     let partition = ours_py.partition_name().await.unwrap().expect("own partition");
     assert_eq!(holder(&conn, &table, py_ws.as_str(), "ent-py").await, partition);
     assert_eq!(holder(&conn, &table, py_ws.as_str(), "ent-rs").await, partition);
-    let hits = conn
-        .query(&py_query, &[&py_ws.as_str(), &0.8_f64, &5_i64, &text_vector(&[0.0, 1.0, 0.0])])
-        .await
-        .unwrap();
+    let hits =
+        conn.query(&py_query, &[&py_ws.as_str(), &0.8_f64, &5_i64, &text_vector(&[0.0, 1.0, 0.0])]).await.unwrap();
     assert_eq!(hits[0].get::<_, String>(0), "Grace", "Python's query finds our row");
 
     // Python's update of our row, in our partition.
     let later = utc_now();
     conn.execute(
         &python_entity_upsert(&table),
-        &[&py_ws.as_str(), &"ent-rs", &"Grace", &"Grace\nAdmiral.", &text_vector(&[0.0, 1.0, 0.0]),
-          &vec!["chunk-3".to_owned()], &"g.txt", &later, &later],
+        &[
+            &py_ws.as_str(),
+            &"ent-rs",
+            &"Grace",
+            &"Grace\nAdmiral.",
+            &text_vector(&[0.0, 1.0, 0.0]),
+            &vec!["chunk-3".to_owned()],
+            &"g.txt",
+            &later,
+            &later,
+        ],
     )
     .await
     .unwrap();
@@ -585,7 +490,10 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
 
     // Python's delete, delete_entity and drop.
     let n = conn
-        .execute(&format!("DELETE FROM {table} WHERE workspace=$1 AND id = ANY($2)"), &[&py_ws.as_str(), &vec!["ent-py".to_owned()]])
+        .execute(
+            &format!("DELETE FROM {table} WHERE workspace=$1 AND id = ANY($2)"),
+            &[&py_ws.as_str(), &vec!["ent-py".to_owned()]],
+        )
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -595,13 +503,14 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
         .unwrap();
     assert_eq!(n, 1);
     ours_py
-        .upsert(vec![VectorRecord { id: "ent-x".into(), vector: vec![1.0, 1.0, 0.0], payload: obj(json!({"entity_name": "X"})) }])
+        .upsert(vec![VectorRecord {
+            id: "ent-x".into(),
+            vector: vec![1.0, 1.0, 0.0],
+            payload: obj(json!({"entity_name": "X"})),
+        }])
         .await
         .unwrap();
-    let n = conn
-        .execute(&format!("DELETE FROM {table} WHERE workspace=$1"), &[&py_ws.as_str()])
-        .await
-        .unwrap();
+    let n = conn.execute(&format!("DELETE FROM {table} WHERE workspace=$1"), &[&py_ws.as_str()]).await.unwrap();
     assert_eq!(n, 1, "Python's drop");
     assert!(ours_py.get_by_id("ent-x").await.unwrap().is_none());
 
@@ -615,7 +524,18 @@ async fn pythons_sql_works_unchanged_on_a_partitioned_table() {
     let ct = chunks_t.table_name().to_lowercase();
     conn.execute(
         &python_chunk_upsert(&ct),
-        &[&py_ws.as_str(), &"chunk-py", &12_i32, &0_i32, &"doc-1", &"Text.", &text_vector(&[0.5, 0.5, 0.0]), &"d.txt", &now, &now],
+        &[
+            &py_ws.as_str(),
+            &"chunk-py",
+            &12_i32,
+            &0_i32,
+            &"doc-1",
+            &"Text.",
+            &text_vector(&[0.5, 0.5, 0.0]),
+            &"d.txt",
+            &now,
+            &now,
+        ],
     )
     .await
     .unwrap();

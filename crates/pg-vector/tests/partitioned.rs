@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use lightrag_pg_core::testkit::unique_workspace;
-use lightrag_pg_core::{
-    DistanceMetric, Storage as _, VectorNamespace, VectorQuery, VectorStorage, Workspace,
-};
+use lightrag_pg_core::{DistanceMetric, Storage as _, VectorNamespace, VectorQuery, VectorStorage, Workspace};
 use lightrag_pg_vector::{BulkLoadOptions, ConvertOptions, Layout};
 
 #[tokio::test]
@@ -39,20 +37,14 @@ async fn a_partitioned_table_keeps_lightrags_name_key_and_index_names_with_a_def
     for suffix in ["id", "workspace_id", "hnsw_cosine"] {
         let name = format!("idx_{table}_{suffix}");
         let found: i64 = conn
-            .query_one(
-                "SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND tablename = $2",
-                &[&name, &table],
-            )
+            .query_one("SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND tablename = $2", &[&name, &table])
             .await
             .unwrap()
             .get(0);
         assert_eq!(found, 1, "{name} on {table}");
     }
     let parts = s.partitions().await.unwrap();
-    assert_eq!(
-        parts,
-        vec![(format!("{table}_default"), "DEFAULT".to_owned())]
-    );
+    assert_eq!(parts, vec![(format!("{table}_default"), "DEFAULT".to_owned())]);
     drop_table(&pool, &table).await;
 }
 
@@ -63,17 +55,9 @@ async fn the_first_write_of_a_workspace_gives_it_its_own_partition_and_vector_in
     let cfg = partitioned(VectorNamespace::Chunks, 16, &model);
     let a = open(&pool, cfg.clone()).await;
     let b = open(&pool, cfg).await;
-    assert_eq!(
-        a.partition_name().await.unwrap(),
-        None,
-        "no partition before a write"
-    );
-    a.upsert(chunks(&random_vectors(1, 20, 16), "a"))
-        .await
-        .unwrap();
-    b.upsert(chunks(&random_vectors(2, 30, 16), "b"))
-        .await
-        .unwrap();
+    assert_eq!(a.partition_name().await.unwrap(), None, "no partition before a write");
+    a.upsert(chunks(&random_vectors(1, 20, 16), "a")).await.unwrap();
+    b.upsert(chunks(&random_vectors(2, 30, 16), "b")).await.unwrap();
     let pa = a.partition_name().await.unwrap().expect("a's partition");
     let pb = b.partition_name().await.unwrap().expect("b's partition");
     assert_ne!(pa, pb);
@@ -82,18 +66,10 @@ async fn the_first_write_of_a_workspace_gives_it_its_own_partition_and_vector_in
     assert_eq!(count_rows(&pool, &pb).await, 30);
     let table = a.table_name().to_lowercase();
     assert_eq!(count_rows(&pool, &format!("{table}_default")).await, 0);
-    let def = index_def(&pool, &format!("{pa}_vec"))
-        .await
-        .expect("the partition's own vector index");
-    assert!(
-        def.contains("USING hnsw (content_vector vector_cosine_ops)"),
-        "{def}"
-    );
+    let def = index_def(&pool, &format!("{pa}_vec")).await.expect("the partition's own vector index");
+    assert!(def.contains("USING hnsw (content_vector vector_cosine_ops)"), "{def}");
     // Reads and writes through the parent keep working as before.
-    let hits = a
-        .query(&VectorQuery::by_vector(random_vectors(1, 1, 16)[0].clone(), 3))
-        .await
-        .unwrap();
+    let hits = a.query(&VectorQuery::by_vector(random_vectors(1, 1, 16)[0].clone(), 3)).await.unwrap();
     assert_eq!(hits[0].id, "a-00000");
     a.delete(&["a-00000".to_owned()]).await.unwrap();
     assert_eq!(count_rows(&pool, &pa).await, 19);
@@ -133,22 +109,12 @@ async fn odd_workspace_names_get_safe_partitions_that_work_end_to_end() {
     let model = unique_model("t_part_names");
     let cfg = partitioned(VectorNamespace::Chunks, 4, &model);
     let mut names = Vec::new();
-    for ws in [
-        "Team-A \"quoted\" 'single' %s 研究",
-        "team_a",
-        "Team_A",
-        &"w".repeat(255),
-    ] {
+    for ws in ["Team-A \"quoted\" 'single' %s 研究", "team_a", "Team_A", &"w".repeat(255)] {
         let s = open_in(&pool, Workspace::new(ws).unwrap(), cfg.clone()).await;
-        s.upsert(vec![chunk("chunk-1", vec![1.0, 2.0, 3.0, 4.0])])
-            .await
-            .unwrap();
+        s.upsert(vec![chunk("chunk-1", vec![1.0, 2.0, 3.0, 4.0])]).await.unwrap();
         let p = s.partition_name().await.unwrap().expect("partition");
         assert!(p.len() <= 56, "{p}");
-        let hits = s
-            .query(&VectorQuery::by_vector(vec![1.0, 2.0, 3.0, 4.0], 5))
-            .await
-            .unwrap();
+        let hits = s.query(&VectorQuery::by_vector(vec![1.0, 2.0, 3.0, 4.0], 5)).await.unwrap();
         assert_eq!(hits.len(), 1, "{ws}: only its own row");
         names.push(p);
         s.drop_all().await.unwrap();
@@ -156,8 +122,7 @@ async fn odd_workspace_names_get_safe_partitions_that_work_end_to_end() {
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 4, "every workspace has its own partition name");
-    drop_table(&pool, &partitioned(VectorNamespace::Chunks, 4, &model).table_name().unwrap())
-        .await;
+    drop_table(&pool, &partitioned(VectorNamespace::Chunks, 4, &model).table_name().unwrap()).await;
 }
 
 #[tokio::test]
@@ -168,19 +133,11 @@ async fn a_workspace_query_is_pruned_to_its_partition_and_uses_its_hnsw_index() 
     let a = open(&pool, cfg.clone()).await;
     let b = open(&pool, cfg).await;
     let opts = BulkLoadOptions::default();
-    a.bulk_load_records(&chunks(&clustered_vectors(3, 4, 3000, 32, 20), "a"), &opts)
-        .await
-        .unwrap();
-    b.bulk_load_records(&chunks(&clustered_vectors(3, 5, 3000, 32, 20), "b"), &opts)
-        .await
-        .unwrap();
+    a.bulk_load_records(&chunks(&clustered_vectors(3, 4, 3000, 32, 20), "a"), &opts).await.unwrap();
+    b.bulk_load_records(&chunks(&clustered_vectors(3, 5, 3000, 32, 20), "b"), &opts).await.unwrap();
     let pa = a.partition_name().await.unwrap().unwrap();
     let pb = b.partition_name().await.unwrap().unwrap();
-    let plan = a
-        .explain(&VectorQuery::by_vector(vec![0.5; 32], 10))
-        .await
-        .unwrap()
-        .join("\n");
+    let plan = a.explain(&VectorQuery::by_vector(vec![0.5; 32], 10)).await.unwrap().join("\n");
     eprintln!("{plan}");
     assert!(
         plan.contains(&format!("Index Scan using {pa}_vec on {pa}")),
@@ -208,11 +165,7 @@ async fn top10_recall_over_ten_partitioned_workspaces_of_10000_vectors_is_at_lea
     for w in 0..10u64 {
         let s = open_in(&pool, unique_workspace("vt_precall"), cfg.clone()).await;
         let recs = chunks(&clustered_vectors(1, 100 + w, 10_000, dim, 50), &format!("w{w}"));
-        data.push(
-            recs.iter()
-                .map(|r| (r.id.clone(), r.vector.clone()))
-                .collect::<Vec<_>>(),
-        );
+        data.push(recs.iter().map(|r| (r.id.clone(), r.vector.clone())).collect::<Vec<_>>());
         // A first large upsert takes the bulk path by itself.
         s.upsert(recs).await.unwrap();
         stores.push(s);
@@ -222,10 +175,7 @@ async fn top10_recall_over_ten_partitioned_workspaces_of_10000_vectors_is_at_lea
     let mut n = 0;
     for (w, s) in stores.iter().enumerate() {
         for q in clustered_vectors(1, 500 + w as u64, 10, dim, 50) {
-            let hits = s
-                .query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0))
-                .await
-                .unwrap();
+            let hits = s.query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0)).await.unwrap();
             assert_eq!(hits.len(), 10, "workspace {w} returned fewer than top_k");
             let exact = exact_top_k(DistanceMetric::Cosine, &q, &data[w], 10);
             let recall = hits.iter().filter(|h| exact.contains(&h.id)).count() as f64 / 10.0;
@@ -246,13 +196,7 @@ async fn top10_recall_over_ten_partitioned_workspaces_of_10000_vectors_is_at_lea
 async fn converting_a_shared_table_gives_every_workspace_its_partition_and_keeps_every_row() {
     let pool = pool().await;
     let model = unique_model("t_convert");
-    let shared = config(
-        VectorNamespace::Relationships,
-        16,
-        &model,
-        HNSW,
-        DistanceMetric::Cosine,
-    );
+    let shared = config(VectorNamespace::Relationships, 16, &model, HNSW, DistanceMetric::Cosine);
     let mut stores = Vec::new();
     let mut all = Vec::new();
     for (w, n) in [(0u64, 300usize), (1, 150), (2, 40)] {
@@ -273,10 +217,7 @@ async fn converting_a_shared_table_gives_every_workspace_its_partition_and_keeps
     let table = stores[0].table_name().to_lowercase();
     assert_eq!(stores[0].layout(), Some(Layout::Shared));
 
-    let dry = stores[0]
-        .convert_to_partitioned(&ConvertOptions::dry_run())
-        .await
-        .unwrap();
+    let dry = stores[0].convert_to_partitioned(&ConvertOptions::dry_run()).await.unwrap();
     eprintln!("{dry}");
     assert!(dry.dry_run && !dry.already_partitioned);
     assert_eq!(dry.rows, 490);
@@ -308,18 +249,12 @@ async fn converting_a_shared_table_gives_every_workspace_its_partition_and_keeps
         let p = s.partition_name().await.unwrap().expect("partition");
         assert_eq!(count_rows(&pool, &p).await, recs.len() as i64);
         for r in recs.iter().step_by(37) {
-            let hits = s
-                .query(&VectorQuery::by_vector(r.vector.clone(), 1))
-                .await
-                .unwrap();
+            let hits = s.query(&VectorQuery::by_vector(r.vector.clone(), 1)).await.unwrap();
             assert_eq!(hits[0].id, r.id);
             assert_eq!(hits[0].metadata["source_id"], "c1<SEP>c2");
         }
     }
-    let again = stores[0]
-        .convert_to_partitioned(&ConvertOptions::default())
-        .await
-        .unwrap();
+    let again = stores[0].convert_to_partitioned(&ConvertOptions::default()).await.unwrap();
     assert!(again.already_partitioned);
     drop_table(&pool, &table).await;
 }

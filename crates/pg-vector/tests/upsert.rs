@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use lightrag_pg_core::{
-    DistanceMetric, Error, Storage as _, VectorNamespace, VectorRecord, VectorStorage,
-};
+use lightrag_pg_core::{DistanceMetric, Error, Storage as _, VectorNamespace, VectorRecord, VectorStorage};
 use lightrag_pg_pool::PgPool;
 use lightrag_pg_vector::{DEFAULT_UNNEST_MAX_ROWS as UNNEST_MAX_ROWS, PgVectorStorage};
 use serde_json::json;
@@ -19,10 +17,7 @@ async fn stored(s: &PgVectorStorage) -> i64 {
     let pool = lightrag_pg_test_support::test_database().await.pool().await;
     let conn = pool.get().await.unwrap();
     conn.query_one(
-        &format!(
-            "SELECT count(*) FROM {} WHERE workspace = $1",
-            s.table_name().to_lowercase()
-        ),
+        &format!("SELECT count(*) FROM {} WHERE workspace = $1", s.table_name().to_lowercase()),
         &[&s.workspace().as_str()],
     )
     .await
@@ -31,37 +26,21 @@ async fn stored(s: &PgVectorStorage) -> i64 {
 }
 
 fn batch(n: usize, dim: usize) -> Vec<VectorRecord> {
-    (0..n)
-        .map(|i| chunk(&format!("chunk-{i}"), vec![1.0 + i as f32; dim]))
-        .collect()
+    (0..n).map(|i| chunk(&format!("chunk-{i}"), vec![1.0 + i as f32; dim])).collect()
 }
 
 async fn refused(s: &PgVectorStorage, size: usize, bad: VectorRecord) -> Error {
     let mut records = batch(size, 4);
     records.push(bad);
     let err = s.upsert(records).await.expect_err("the batch is refused");
-    assert_eq!(
-        stored(s).await,
-        0,
-        "a refused batch of {size} + 1 writes nothing"
-    );
+    assert_eq!(stored(s).await, 0, "a refused batch of {size} + 1 writes nothing");
     err
 }
 
 #[tokio::test]
 async fn each_kind_of_bad_vector_is_a_typed_error_naming_the_record_and_writes_nothing() {
     let pool = pool().await;
-    let s = open(
-        &pool,
-        config(
-            VectorNamespace::Chunks,
-            4,
-            "t_upsert_bad",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
-    )
-    .await;
+    let s = open(&pool, config(VectorNamespace::Chunks, 4, "t_upsert_bad", HNSW, DistanceMetric::Cosine)).await;
     for size in [SMALL, LARGE] {
         let err = refused(&s, size, chunk("bad-dim", vec![1.0; 5])).await;
         assert!(
@@ -75,10 +54,7 @@ async fn each_kind_of_bad_vector_is_a_typed_error_naming_the_record_and_writes_n
             ("bad-huge", vec![1.0; 16_001]),
         ] {
             let err = refused(&s, size, chunk(id, v)).await;
-            assert!(
-                matches!(&err, Error::InvalidInput { input, .. } if input == id),
-                "{id}: {err}"
-            );
+            assert!(matches!(&err, Error::InvalidInput { input, .. } if input == id), "{id}: {err}");
         }
         let mut wrong_type = chunk("bad-tokens", vec![1.0; 4]);
         wrong_type.payload.insert("tokens".into(), json!("many"));
@@ -93,18 +69,11 @@ async fn each_kind_of_bad_vector_is_a_typed_error_naming_the_record_and_writes_n
 #[tokio::test]
 async fn a_large_upsert_streams_in_several_copy_batches_within_one_call() {
     let pool = pool().await;
-    let mut cfg = config(
-        VectorNamespace::Chunks,
-        8,
-        "t_upsert_copy",
-        HNSW,
-        DistanceMetric::Cosine,
-    );
+    let mut cfg = config(VectorNamespace::Chunks, 8, "t_upsert_copy", HNSW, DistanceMetric::Cosine);
     cfg.batch_rows = 250;
     let s = open(&pool, cfg).await;
-    let mut records: Vec<VectorRecord> = (0..1000)
-        .map(|i| chunk(&format!("chunk-{i:04}"), vec![i as f32 + 1.0; 8]))
-        .collect();
+    let mut records: Vec<VectorRecord> =
+        (0..1000).map(|i| chunk(&format!("chunk-{i:04}"), vec![i as f32 + 1.0; 8])).collect();
     // A repeated id: the last one wins, even when the first sits in another batch.
     let mut again = chunk("chunk-0003", vec![-1.0; 8]);
     again.payload.insert("content".into(), json!("last"));
@@ -113,16 +82,8 @@ async fn a_large_upsert_streams_in_several_copy_batches_within_one_call() {
     assert_eq!(stored(&s).await, 1000);
     let got = s.get_by_id("chunk-0003").await.unwrap().unwrap();
     assert_eq!(got["content"], "last");
-    assert_eq!(
-        s.get_vectors_by_ids(&["chunk-0003".to_owned()])
-            .await
-            .unwrap()["chunk-0003"],
-        vec![-1.0; 8]
-    );
-    assert_eq!(
-        s.get_by_id("chunk-0999").await.unwrap().unwrap()["tokens"],
-        7
-    );
+    assert_eq!(s.get_vectors_by_ids(&["chunk-0003".to_owned()]).await.unwrap()["chunk-0003"], vec![-1.0; 8]);
+    assert_eq!(s.get_by_id("chunk-0999").await.unwrap().unwrap()["tokens"], 7);
     cleanup(&[&s]).await;
 }
 
@@ -130,21 +91,9 @@ async fn a_large_upsert_streams_in_several_copy_batches_within_one_call() {
 #[tokio::test]
 async fn unnest_and_copy_paths_store_identical_rows() {
     let pool = pool().await;
-    for ns in [
-        VectorNamespace::Chunks,
-        VectorNamespace::Entities,
-        VectorNamespace::Relationships,
-    ] {
-        let a = open(
-            &pool,
-            config(ns, 4, "t_upsert_paths", HNSW, DistanceMetric::Cosine),
-        )
-        .await;
-        let b = open(
-            &pool,
-            config(ns, 4, "t_upsert_paths", HNSW, DistanceMetric::Cosine),
-        )
-        .await;
+    for ns in [VectorNamespace::Chunks, VectorNamespace::Entities, VectorNamespace::Relationships] {
+        let a = open(&pool, config(ns, 4, "t_upsert_paths", HNSW, DistanceMetric::Cosine)).await;
+        let b = open(&pool, config(ns, 4, "t_upsert_paths", HNSW, DistanceMetric::Cosine)).await;
         let records: Vec<VectorRecord> = (0..LARGE)
             .map(|i| {
                 let payload = match ns {
@@ -160,10 +109,7 @@ async fn unnest_and_copy_paths_store_identical_rows() {
         }
         b.upsert(records.clone()).await.unwrap();
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        let (mut ra, mut rb) = (
-            a.get_by_ids(&ids).await.unwrap(),
-            b.get_by_ids(&ids).await.unwrap(),
-        );
+        let (mut ra, mut rb) = (a.get_by_ids(&ids).await.unwrap(), b.get_by_ids(&ids).await.unwrap());
         for (x, y) in ra.iter_mut().zip(rb.iter_mut()) {
             let (x, y) = (x.as_mut().unwrap(), y.as_mut().unwrap());
             x.remove("created_at");
@@ -178,10 +124,7 @@ async fn unnest_and_copy_paths_store_identical_rows() {
                 }
             }
         }
-        assert_eq!(
-            a.get_vectors_by_ids(&ids).await.unwrap(),
-            b.get_vectors_by_ids(&ids).await.unwrap()
-        );
+        assert_eq!(a.get_vectors_by_ids(&ids).await.unwrap(), b.get_vectors_by_ids(&ids).await.unwrap());
         cleanup(&[&a, &b]).await;
     }
 }
@@ -189,17 +132,7 @@ async fn unnest_and_copy_paths_store_identical_rows() {
 #[tokio::test]
 async fn payload_fields_outside_lightrags_columns_are_not_stored() {
     let pool: PgPool = pool().await;
-    let s = open(
-        &pool,
-        config(
-            VectorNamespace::Entities,
-            2,
-            "t_upsert_extra",
-            HNSW,
-            DistanceMetric::Cosine,
-        ),
-    )
-    .await;
+    let s = open(&pool, config(VectorNamespace::Entities, 2, "t_upsert_extra", HNSW, DistanceMetric::Cosine)).await;
     let rec = VectorRecord {
         id: "ent-x".into(),
         vector: vec![1.0, 0.0],
