@@ -318,7 +318,7 @@ fn production_compose_comes_up_tls_only_with_secret_passwords_and_verify_full_wh
     let full = "host=localhost sslmode=verify-full sslrootcert=/etc/lightrag-pg/tls/ca.crt";
     // Healthy means accepting connections; on a loaded machine give the first
     // login a few seconds.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     let admin = loop {
         let o =
             psql("lightrag_admin", "admin-secret", full, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
