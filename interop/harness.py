@@ -51,9 +51,15 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+_CREATED: list[str] = []
+
+
 def workspace(tag: str) -> str:
-    """A fresh workspace name for this run (short enough for an AGE graph name)."""
-    return f"iop_{tag}_{RUN_ID}"
+    """A fresh workspace name for this run (short enough for an AGE graph name);
+    `main_for` removes it after the scenario, passed or failed."""
+    ws = f"iop_{tag}_{RUN_ID}"
+    _CREATED.append(ws)
+    return ws
 
 
 # ------------------------------------------------------------------ Rust programs
@@ -80,32 +86,14 @@ def rust_dump(ws: str, graph: str, model: str | None, kgs: list[tuple[str, int, 
     return d
 
 
-def cli_has_migrate() -> bool:
-    """Whether the CLI's `migrate` is built in (the lead adds it)."""
-    p = subprocess.run([BIN, "-w", "iop_probe_migrate", "migrate", "--from", "/nonexistent", "--dry-run"],
-                       capture_output=True, text=True)
-    return "not built into this binary" not in (p.stderr + p.stdout)
-
-
 def rust_migrate(ws: str, dataset: Path, graph: str, model: str) -> dict:
-    """Loads a LightRAG working directory with `lightrag-pg migrate`, or with the
-    stand-in of lightrag-pg-interop while the CLI lacks the command."""
-    if cli_has_migrate():
-        out = run([BIN, "-w", ws, "migrate", "--from", str(dataset), "--graph", graph, "--model-name", model, "--json"],
-                  "lightrag-pg migrate")
-        via = "lightrag-pg migrate"
-    else:
-        log("NOTE: `lightrag-pg migrate` is not built into the CLI yet; using `lightrag-pg-interop migrate` "
-            "(the same lightrag-pg-files engine)")
-        out = run([IBIN, "migrate", "-w", ws, "--from", str(dataset), "--graph", graph, "--model-name", model],
-                  "lightrag-pg-interop migrate")
-        via = "lightrag-pg-interop migrate"
+    """Loads a LightRAG working directory with `lightrag-pg migrate`; its JSON report."""
+    out = run([BIN, "-w", ws, "migrate", "--from", str(dataset), "--graph", graph, "--model-name", model, "--json"],
+              "lightrag-pg migrate")
     try:
-        report = json.loads(out)
-    except json.JSONDecodeError:
-        report = {"raw": out[-2000:]}
-    report["_via"] = via
-    return report
+        return json.loads(out)
+    except json.JSONDecodeError as e:
+        raise ScenarioFailure(f"lightrag-pg migrate --json printed no JSON ({e}): {out[-500:]}") from e
 
 
 def rust_edit(ws: str, graph: str, model: str, dim: int, **plan: list[str]) -> dict:
@@ -259,7 +247,11 @@ def main_for(scenarios: dict) -> None:
             log(f"=== {name}: PASS ({time.time() - t:.1f} s)")
         except Exception as e:  # noqa: BLE001 - report every failure, then exit 1
             failed.append(name)
-            log(f"=== {name}: FAIL ({time.time() - t:.1f} s)\n{type(e).__name__}: {e}")
+            log(f"=== {name}: FAIL ({time.time() - t:.1f} s)\n{type(e).__name__}: {e}\n"
+                f"(INTEROP_KEEP=1 keeps the scenario's workspaces for a look)")
+        finally:
+            while _CREATED:
+                asyncio.run(cleanup(_CREATED.pop()))
     if failed:
         log(f"FAILED: {', '.join(failed)}")
         sys.exit(1)

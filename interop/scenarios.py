@@ -129,8 +129,8 @@ async def rust_writes_python_reads(dataset: str, graph_cls: str = "PGGraphStorag
     model = f"iop-{short}"
     ws = h.workspace(f"rw{short}{engine[0]}")
     await h.cleanup(ws)
-    report = h.rust_migrate(ws, ds, engine, model)
-    log(f"migrated {dataset} ({dim}-d) into {ws} via {report['_via']}")
+    h.rust_migrate(ws, ds, engine, model)
+    log(f"lightrag-pg migrate loaded {dataset} ({dim}-d) into {ws}")
 
     nodes, edges = h.graphml(ds)
     degree: dict[str, int] = {}

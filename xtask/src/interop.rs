@@ -50,9 +50,8 @@ pub(crate) fn venv() -> Result<PathBuf> {
             bail!("Python LightRAG 1.5.7 needs Python >= 3.10; {} is {}", py3.display(), version.trim());
         }
         println!("creating {} (python3 -m venv)", dir.display());
-        run_logged(Command::new(&py3).args(["-m", "venv"]).arg(&dir), &log).map_err(|e| {
-            Error(format!("{e}\n(on Debian/Ubuntu the venv module is the python3-venv package)"))
-        })?;
+        run_logged(Command::new(&py3).args(["-m", "venv"]).arg(&dir), &log)
+            .map_err(|e| Error(format!("{e}\n(on Debian/Ubuntu the venv module is the python3-venv package)")))?;
     }
     println!("installing {} into {} (log: {})", REQUIREMENTS.join(", "), dir.display(), log.display());
     let _ = std::fs::remove_file(&ready);

@@ -4,10 +4,11 @@
 //!
 //! Steps (all with the `pg up` settings): build `lightrag-pg-interop` in release;
 //! write the workload (`bench-data`) to `target/bench-vs-python/data`; load the
-//! shared read sets (`bench-prepare`); time ours (`bench`), Python's
-//! (`interop/bench_python.py`) and the floor (`bench --floor`); remove every
-//! benchmark workspace; print the table of medians and ratios and save it to
-//! `target/bench-vs-python.json`.
+//! shared read sets (`bench-prepare`); then `--runs` rounds, each timing ours
+//! (`bench`), Python's (`interop/bench_python.py`) and the floor (`bench
+//! --floor`) once, so that the load of a shared machine spreads over all three
+//! alike; remove every benchmark workspace; print the table of medians (over the
+//! rounds) and ratios and save it to `target/bench-vs-python.json`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,14 +51,17 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 impl Options {
-    /// The size arguments every `lightrag-pg-interop bench*` command takes.
-    fn size_args(&self) -> Vec<String> {
-        let mut v = Vec::new();
+    /// The rounds (`--runs`, default 3).
+    fn rounds(&self) -> usize {
+        self.runs.as_deref().and_then(|r| r.parse().ok()).unwrap_or(3)
+    }
+
+    /// The size arguments every `lightrag-pg-interop bench*` command takes, with
+    /// `runs` runs per call.
+    fn size_args(&self, runs: usize) -> Vec<String> {
+        let mut v = vec!["--runs".to_owned(), runs.to_string()];
         if self.quick {
             v.push("--quick".to_owned());
-        }
-        if let Some(r) = &self.runs {
-            v.extend(["--runs".to_owned(), r.clone()]);
         }
         if let Some(s) = &self.scale {
             v.extend(["--scale".to_owned(), s.clone()]);
@@ -94,7 +98,8 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     if let Some(p) = &o.only {
         only.extend(["--only".to_owned(), p.clone()]);
     }
-    let size = o.size_args();
+    let size = o.size_args(1);
+    let rounds = o.rounds();
 
     step("cleaning up earlier benchmark workspaces");
     output(&mut rs("bench-cleanup", &[]))?;
@@ -105,20 +110,26 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         output(&mut d)?;
         step("loading the shared read sets (KV, vector query set, both graphs, doc status)");
         let prepare = save("prepare.json", &output(&mut rs("bench-prepare", &size))?)?;
-        step("ours");
-        let ours = save("ours.json", &output(&mut rs("bench", &[size.clone(), only.clone()].concat()))?)?;
-        step("Python LightRAG 1.5.7");
-        let py_out = out.join("python.json");
-        let mut p = python_cmd(&python, &server, "bench_python.py");
-        p.arg("--data").arg(&data).arg("--out").arg(&py_out).args(&only);
-        run_logged(&mut p, &out.join("python.log"))?;
-        step("the floor (EXPLAIN ANALYZE)");
-        let floor = save("floor.json", &output(&mut rs("bench", &[size.clone(), vec!["--floor".into()], only.clone()].concat()))?)?;
+        let mut report = rs("bench-report", &o.size_args(rounds));
+        for round in 1..=rounds {
+            step(&format!("round {round}/{rounds}: ours"));
+            let ours = save(
+                &format!("ours-{round}.json"),
+                &output(&mut rs("bench", &[size.clone(), only.clone()].concat()))?,
+            )?;
+            step(&format!("round {round}/{rounds}: Python LightRAG 1.5.7"));
+            let py_out = out.join(format!("python-{round}.json"));
+            let mut p = python_cmd(&python, &server, "bench_python.py");
+            p.arg("--data").arg(&data).arg("--out").arg(&py_out).args(&only);
+            run_logged(&mut p, &out.join("python.log"))?;
+            step(&format!("round {round}/{rounds}: the floor (EXPLAIN ANALYZE)"));
+            let floor_args = [size.clone(), vec!["--floor".into()], only.clone()].concat();
+            let floor = save(&format!("floor-{round}.json"), &output(&mut rs("bench", &floor_args))?)?;
+            report.arg("--ours").arg(&ours).arg("--python").arg(&py_out).arg("--floor").arg(&floor);
+        }
         let json = target_dir().join("bench-vs-python.json");
-        let mut r = rs("bench-report", &size);
-        r.arg("--ours").arg(&ours).arg("--python").arg(&py_out).arg("--floor").arg(&floor);
-        r.arg("--prepare").arg(&prepare).arg("--out").arg(&json);
-        let table = output(&mut r)?;
+        report.arg("--prepare").arg(&prepare).arg("--out").arg(&json);
+        let table = output(&mut report)?;
         println!("\n{table}\nsaved to {}", json.display());
         Ok(())
     })();

@@ -48,7 +48,9 @@ async fn source_chunk(storages: &Storages, names: &[&str]) -> Result<String> {
     let ec = storages.kv(KvNamespace::EntityChunks)?;
     let ids: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
     for rec in ec.get_by_ids(&ids).await?.into_iter().flatten() {
-        if let Some(first) = rec.get("chunk_ids").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str) {
+        if let Some(first) =
+            rec.get("chunk_ids").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str)
+        {
             return Ok(first.to_owned());
         }
     }
@@ -92,7 +94,15 @@ pub async fn apply(storages: &Storages, plan: &EditPlan) -> Result<Value> {
         let linked: Vec<&str> = plan
             .link
             .iter()
-            .filter_map(|(a, b)| if a == name { Some(b.as_str()) } else if b == name { Some(a.as_str()) } else { None })
+            .filter_map(|(a, b)| {
+                if a == name {
+                    Some(b.as_str())
+                } else if b == name {
+                    Some(a.as_str())
+                } else {
+                    None
+                }
+            })
             .collect();
         let chunk = source_chunk(storages, &linked).await?;
         let description = format!("{name} was added by the Rust writer.");

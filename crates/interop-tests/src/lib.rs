@@ -4,7 +4,6 @@
 pub mod bench;
 pub mod edit;
 pub mod embed;
-pub mod migrate;
 
 use lightrag_pg::{GraphChoice, Result, Storages, StoragesBuilder};
 use lightrag_pg_pool::PgConfig;

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use lightrag_pg::{Error, Result, Workspace};
-use lightrag_pg_graph::GraphEngine;
+use lightrag_pg::{Error, Result};
 use lightrag_pg_interop_tests::bench::{self, BenchData, Sizes};
 use lightrag_pg_interop_tests::edit::{self, EditPlan};
 use lightrag_pg_pool::{PgConfig, PgPool};
@@ -55,21 +54,6 @@ enum Command {
         #[arg(long)]
         unlink: Vec<String>,
     },
-    /// Load a LightRAG working directory (stand-in for `lightrag-pg migrate`).
-    Migrate {
-        /// The workspace.
-        #[arg(short = 'w', long)]
-        workspace: String,
-        /// The working directory.
-        #[arg(long)]
-        from: PathBuf,
-        /// Graph engine: age or table.
-        #[arg(long, default_value = "age")]
-        graph: String,
-        /// Embedding model name (vector table suffix).
-        #[arg(long)]
-        model_name: Option<String>,
-    },
     /// Write the benchmark workload for the Python half.
     BenchData {
         /// Where.
@@ -101,15 +85,15 @@ enum Command {
     BenchReport {
         #[command(flatten)]
         size: SizeArgs,
-        /// Our timings (`bench`).
-        #[arg(long)]
-        ours: PathBuf,
-        /// Python's timings (`interop/bench_python.py`).
-        #[arg(long)]
-        python: PathBuf,
-        /// The floor (`bench --floor`).
-        #[arg(long)]
-        floor: PathBuf,
+        /// Our timings (`bench`); repeat for several rounds (their runs are pooled).
+        #[arg(long, required = true)]
+        ours: Vec<PathBuf>,
+        /// Python's timings (`interop/bench_python.py`); repeatable.
+        #[arg(long, required = true)]
+        python: Vec<PathBuf>,
+        /// The floor (`bench --floor`); repeatable.
+        #[arg(long, required = true)]
+        floor: Vec<PathBuf>,
         /// The load times (`bench-prepare`).
         #[arg(long)]
         prepare: Option<PathBuf>,
@@ -164,12 +148,6 @@ async fn run(cli: Cli) -> Result<serde_json::Value> {
             storages.finalize().await?;
             out
         }
-        Command::Migrate { workspace, from, graph, model_name } => {
-            let pool = pool().await?;
-            let engine = if graph == "table" { GraphEngine::Table } else { GraphEngine::Age };
-            let ws = Workspace::new(workspace)?;
-            lightrag_pg_interop_tests::migrate::run(&pool, &ws, engine, &from, model_name).await
-        }
         Command::BenchData { dir, size } => {
             let data = size.data();
             data.write(&dir)?;
@@ -192,7 +170,8 @@ async fn run(cli: Cli) -> Result<serde_json::Value> {
         }
         Command::BenchReport { size, ours, python, floor, prepare, out } => {
             let read = |p: &PathBuf| -> Result<serde_json::Value> {
-                let text = std::fs::read_to_string(p).map_err(|e| Error::invalid(p.display().to_string(), e.to_string()))?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| Error::invalid(p.display().to_string(), e.to_string()))?;
                 serde_json::from_str(&text).map_err(|e| Error::invalid(p.display().to_string(), e.to_string()))
             };
             let prepare = match &prepare {
@@ -200,7 +179,11 @@ async fn run(cli: Cli) -> Result<serde_json::Value> {
                 None => serde_json::Value::Null,
             };
             let sizes = Sizes::new(size.quick, size.runs).scaled(size.scale);
-            let (doc, table) = bench::report::build(&sizes, &read(&ours)?, &read(&python)?, &read(&floor)?, &prepare);
+            let pooled = |files: &[PathBuf]| -> Result<serde_json::Value> {
+                Ok(bench::report::pool_runs(&files.iter().map(read).collect::<Result<Vec<_>>>()?))
+            };
+            let (doc, table) =
+                bench::report::build(&sizes, &pooled(&ours)?, &pooled(&python)?, &pooled(&floor)?, &prepare);
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
             std::fs::write(&out, text).map_err(|e| Error::invalid(out.display().to_string(), e.to_string()))?;
             print!("{table}");
@@ -217,7 +200,9 @@ async fn run(cli: Cli) -> Result<serde_json::Value> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LIGHTRAG_PG_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIGHTRAG_PG_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

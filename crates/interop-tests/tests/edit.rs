@@ -22,13 +22,23 @@ async fn storages(prefix: &str, graph: &str) -> Storages {
         .expect("storages open")
 }
 
+/// Removes every record of the workspace and its AGE graph, if any.
+async fn teardown(s: &Storages) {
+    s.drop_workspace().await.unwrap();
+    let pool = s.pool().expect("a PostgreSQL pool").clone();
+    lightrag_pg_graph::AgeGraphStorage::new(pool, s.workspace().clone()).unwrap().drop_graph().await.unwrap();
+}
+
 /// A small graph as Python's pipeline would leave it: Acme—Berlin—Siemens.
 async fn seed(s: &Storages) {
     let g = s.graph().unwrap();
     for n in ["Acme", "Berlin", "Siemens"] {
-        g.upsert_node(n, Properties::new().with("entity_id", n).with("description", "seed").with("source_id", "chunk-1"))
-            .await
-            .unwrap();
+        g.upsert_node(
+            n,
+            Properties::new().with("entity_id", n).with("description", "seed").with("source_id", "chunk-1"),
+        )
+        .await
+        .unwrap();
     }
     g.upsert_edge("Acme", "Berlin", Properties::new().with("weight", 1.0)).await.unwrap();
     g.upsert_edge("Berlin", "Siemens", Properties::new().with("weight", 1.0)).await.unwrap();
@@ -37,7 +47,9 @@ async fn seed(s: &Storages) {
         serde_json::Value::Object(m) => m,
         _ => unreachable!(),
     };
-    ec.upsert(vec![("Acme".into(), rec(json!(["chunk-1"]))), ("Siemens".into(), rec(json!(["chunk-2"])))]).await.unwrap();
+    ec.upsert(vec![("Acme".into(), rec(json!(["chunk-1"]))), ("Siemens".into(), rec(json!(["chunk-2"])))])
+        .await
+        .unwrap();
     let rc = s.kv(KvNamespace::RelationChunks).unwrap();
     rc.upsert(vec![(relation_chunks_key("Berlin", "Siemens"), rec(json!(["chunk-2"])))]).await.unwrap();
 }
@@ -77,7 +89,7 @@ async fn edit_adds_updates_and_deletes(graph: &str) {
     assert!(rc.get_by_id(&relation_chunks_key("Berlin", "Siemens")).await.unwrap().is_none());
     assert!(rc.get_by_id(&relation_chunks_key("Acme", "Zephyr")).await.unwrap().is_some());
 
-    s.drop_workspace().await.unwrap();
+    teardown(&s).await;
 }
 
 #[tokio::test]
@@ -96,5 +108,5 @@ async fn updating_a_missing_entity_is_an_error() {
     let plan = EditPlan { update: vec!["Nobody".into()], ..Default::default() };
     let err = apply(&s, &plan).await.unwrap_err().to_string();
     assert!(err.contains("Nobody"), "{err}");
-    s.drop_workspace().await.unwrap();
+    teardown(&s).await;
 }

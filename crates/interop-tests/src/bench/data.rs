@@ -80,7 +80,8 @@ impl Sizes {
             let s = |n: usize| ((n as f64 * f).round() as usize).max(10);
             (self.kv, self.kv_get, self.vec_upsert, self.vec_query_set) =
                 (s(self.kv), s(self.kv_get), s(self.vec_upsert), s(self.vec_query_set));
-            (self.nodes, self.edges, self.graph_get, self.docs) = (s(self.nodes), s(self.edges), s(self.graph_get), s(self.docs));
+            (self.nodes, self.edges, self.graph_get, self.docs) =
+                (s(self.nodes), s(self.edges), s(self.graph_get), s(self.docs));
             self.edges = self.edges.min(self.nodes * (self.nodes - 1) / 2);
         }
         self
@@ -129,9 +130,34 @@ pub fn unit_vector(rng: &mut Rng, dim: usize) -> Vec<f32> {
 }
 
 const WORDS: &[&str] = &[
-    "harbour", "lighthouse", "captain", "storm", "railway", "observatory", "telescope", "festival", "lantern",
-    "tunnel", "engineer", "astronomer", "journal", "freight", "container", "breakwater", "pilot", "granite",
-    "copper", "meridian", "variable", "solar", "activity", "parade", "summer", "coastal", "authority", "keeper",
+    "harbour",
+    "lighthouse",
+    "captain",
+    "storm",
+    "railway",
+    "observatory",
+    "telescope",
+    "festival",
+    "lantern",
+    "tunnel",
+    "engineer",
+    "astronomer",
+    "journal",
+    "freight",
+    "container",
+    "breakwater",
+    "pilot",
+    "granite",
+    "copper",
+    "meridian",
+    "variable",
+    "solar",
+    "activity",
+    "parade",
+    "summer",
+    "coastal",
+    "authority",
+    "keeper",
 ];
 
 fn text(rng: &mut Rng, words: usize) -> String {
@@ -270,7 +296,19 @@ impl BenchData {
                 )
             })
             .collect();
-        Self { kv_get_ids, chunks, vec_records, vectors, queries, nodes, edges, graph_get_ids, kg_label: name(hub), docs, sizes }
+        Self {
+            kv_get_ids,
+            chunks,
+            vec_records,
+            vectors,
+            queries,
+            nodes,
+            edges,
+            graph_get_ids,
+            kg_label: name(hub),
+            docs,
+            sizes,
+        }
     }
 
     /// Writes the workload for the Python half into `dir`: `meta.json`,
@@ -331,8 +369,11 @@ mod tests {
         assert_eq!(a.edges.len(), 60);
         assert_eq!(a.kv_get_ids.len(), 10);
         assert_eq!(a.graph_get_ids.len(), 5);
-        let pairs: HashSet<(String, String)> =
-            a.edges.iter().map(|(x, y, _)| if x < y { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) }).collect();
+        let pairs: HashSet<(String, String)> = a
+            .edges
+            .iter()
+            .map(|(x, y, _)| if x < y { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) })
+            .collect();
         assert_eq!(pairs.len(), 60, "one edge per unordered pair");
         assert_eq!(a.kg_label, b.kg_label);
     }

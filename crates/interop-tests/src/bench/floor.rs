@@ -39,7 +39,8 @@ async fn explain(conn: &PgConn, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Re
 
 /// Like [`explain`], also returning the plan.
 async fn explain_plan(conn: &PgConn, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<(f64, Value)> {
-    let row = conn.query_one(&format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}"), params).await.map_err(db_error)?;
+    let row =
+        conn.query_one(&format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}"), params).await.map_err(db_error)?;
     let plan: Value = row.get(0);
     let ms = plan
         .get(0)
@@ -57,7 +58,10 @@ async fn explain_rolled_back(conn: &PgConn, sql: &str, params: &[&(dyn ToSql + S
     r
 }
 
-fn col<T: Clone>(rows: &[(String, lightrag_pg_core::JsonObject)], f: impl Fn(&String, &lightrag_pg_core::JsonObject) -> T) -> Vec<T> {
+fn col<T: Clone>(
+    rows: &[(String, lightrag_pg_core::JsonObject)],
+    f: impl Fn(&String, &lightrag_pg_core::JsonObject) -> T,
+) -> Vec<T> {
     rows.iter().map(|(id, r)| f(id, r)).collect()
 }
 
@@ -205,8 +209,9 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
                 g.drop_all().await?;
                 if engine == "age" {
                     let gq = quote_ident(&lightrag_pg_graph::names::age_graph_name(&ws(&w)?)?)?;
-                    let nodes_sql =
-                        format!("INSERT INTO {gq}.base (properties) SELECT t.p::ag_catalog.agtype FROM unnest($1::text[]) AS t(p)");
+                    let nodes_sql = format!(
+                        "INSERT INTO {gq}.base (properties) SELECT t.p::ag_catalog.agtype FROM unnest($1::text[]) AS t(p)"
+                    );
                     vn.push(explain_rolled_back(&conn, &nodes_sql, &[&node_props]).await?);
                     load_nodes(&*g, data).await?;
                     let edges_sql = format!(
@@ -238,7 +243,11 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
                 }
             }
             put(&format!("{p}.upsert_nodes"), vn, "plain INSERT … SELECT FROM unnest, rolled back");
-            put(&format!("{p}.upsert_edges"), ve, "plain INSERT … SELECT FROM unnest (endpoints by index), rolled back");
+            put(
+                &format!("{p}.upsert_edges"),
+                ve,
+                "plain INSERT … SELECT FROM unnest (endpoints by index), rolled back",
+            );
         }
         if selected(only, &format!("{p}.get")) || selected(only, &format!("{p}.get_knowledge_graph")) {
             let w = ws_graph(engine);

@@ -5,7 +5,7 @@
 //! Every operation has a name shared with `interop/bench_python.py`
 //! (`kv.upsert`, `vector.query_16`, `graph_age.get_knowledge_graph`, …). A
 //! write runs against a fresh workspace per run; a read runs against a shared
-//! read set loaded once by [`prepare`].
+//! read set loaded once by [`ours::prepare`].
 
 pub mod data;
 pub mod floor;

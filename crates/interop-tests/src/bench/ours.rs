@@ -7,8 +7,8 @@ use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
 use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
 use lightrag_pg::{
-    DocProcessingStatus, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace,
-    VectorStorage,
+    DocProcessingStatus, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Result, Storage,
+    VectorNamespace, VectorStorage,
 };
 use lightrag_pg_core::{PageRequest, Properties, VectorQuery, VectorRecord};
 use lightrag_pg_graph::{GraphEngine, PgGraphStorage};
@@ -31,7 +31,8 @@ async fn kv(pool: &PgPool, workspace: &str) -> Result<PgKvStorage> {
 /// # Errors
 /// Configuration, connection or schema errors.
 pub async fn vectors(pool: &PgPool, workspace: &str, model: &str) -> Result<PgVectorStorage> {
-    let config = PgVectorConfig::from_pool_config(VectorNamespace::Chunks, DIM, Some(model), pool.config())?.with_threshold(-1.0);
+    let config = PgVectorConfig::from_pool_config(VectorNamespace::Chunks, DIM, Some(model), pool.config())?
+        .with_threshold(-1.0);
     let s = PgVectorStorage::new(pool.clone(), ws(workspace)?, config)?;
     s.initialize().await?;
     Ok(s)
@@ -94,8 +95,12 @@ pub async fn prepare(pool: &PgPool, data: &BenchData) -> Result<Value> {
     let (_, ms) = timed(k.upsert(data.chunks.clone())).await?;
     out.insert("kv".into(), json!(ms));
 
-    drop_table(pool, &PgVectorConfig::from_pool_config(VectorNamespace::Chunks, DIM, Some(QUERY_MODEL), pool.config())?.table_name()?)
-        .await?;
+    drop_table(
+        pool,
+        &PgVectorConfig::from_pool_config(VectorNamespace::Chunks, DIM, Some(QUERY_MODEL), pool.config())?
+            .table_name()?,
+    )
+    .await?;
     let v = vectors(pool, WS_QUERY, QUERY_MODEL).await?;
     let n = data.sizes.vec_query_set;
     let mut rng = super::data::Rng::new(0x7175_6572_7973_6574);
@@ -178,7 +183,8 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
     }
     if selected(only, "vector.upsert") {
         let mut v = Vec::new();
-        let table = PgVectorConfig::from_pool_config(VectorNamespace::Chunks, DIM, Some(UPSERT_MODEL), pool.config())?.table_name()?;
+        let table = PgVectorConfig::from_pool_config(VectorNamespace::Chunks, DIM, Some(UPSERT_MODEL), pool.config())?
+            .table_name()?;
         for r in 0..runs {
             drop_table(pool, &table).await?;
             let s = vectors(pool, &ws_write("rs", "vector.upsert", r), UPSERT_MODEL).await?;
@@ -281,7 +287,11 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             let (n, ms) = timed(async {
                 let mut n = 0;
                 for page in 1..=pages {
-                    let req = PageRequest { page: page as u32, page_size: data.sizes.page_size as u32, ..PageRequest::default() };
+                    let req = PageRequest {
+                        page: page as u32,
+                        page_size: data.sizes.page_size as u32,
+                        ..PageRequest::default()
+                    };
                     n += d.get_docs_paginated(&req).await?.docs.len();
                 }
                 Ok(n)

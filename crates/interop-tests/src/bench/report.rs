@@ -86,6 +86,35 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
+/// Pools the runs of several reports (`{"ops": {op: {"runs_ms": [...]}}}`, one
+/// per round) into one report with each operation's median over all its runs.
+pub fn pool_runs(reports: &[Value]) -> Value {
+    let mut ops: Map<String, Value> = Map::new();
+    for r in reports {
+        let Some(m) = r.get("ops").and_then(Value::as_object) else { continue };
+        for (op, v) in m {
+            let entry = ops
+                .entry(op.clone())
+                .or_insert_with(|| json!({"runs_ms": [], "note": v.get("note").cloned().unwrap_or(Value::Null)}));
+            let runs = v.get("runs_ms").and_then(Value::as_array).cloned().unwrap_or_default();
+            if let Some(a) = entry.get_mut("runs_ms").and_then(Value::as_array_mut) {
+                a.extend(runs);
+            }
+        }
+    }
+    for v in ops.values_mut() {
+        let runs: Vec<f64> =
+            v["runs_ms"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        v["median_ms"] = json!(super::median(&runs));
+        if v["note"].is_null()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.remove("note");
+        }
+    }
+    json!({"ops": ops})
+}
+
 /// The merged JSON and the text table.
 pub fn build(sizes: &Sizes, ours: &Value, python: &Value, floor: &Value, prepare: &Value) -> (Value, String) {
     let mut ops: BTreeSet<String> = BTreeSet::new();
@@ -143,6 +172,19 @@ pub fn build(sizes: &Sizes, ours: &Value, python: &Value, floor: &Value, prepare
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounds_are_pooled_into_one_median() {
+        let a = json!({"ops": {"kv.upsert": {"runs_ms": [10.0], "median_ms": 10.0, "note": "n"}}});
+        let b =
+            json!({"ops": {"kv.upsert": {"runs_ms": [30.0], "median_ms": 30.0}, "kv.get_by_ids": {"runs_ms": [1.0]}}});
+        let c = json!({"ops": {"kv.upsert": {"runs_ms": [20.0], "median_ms": 20.0}}});
+        let p = pool_runs(&[a, b, c]);
+        assert_eq!(p["ops"]["kv.upsert"]["runs_ms"], json!([10.0, 30.0, 20.0]));
+        assert_eq!(p["ops"]["kv.upsert"]["median_ms"], json!(20.0));
+        assert_eq!(p["ops"]["kv.upsert"]["note"], json!("n"));
+        assert_eq!(p["ops"]["kv.get_by_ids"]["median_ms"], json!(1.0));
+    }
 
     #[test]
     fn the_table_has_a_row_per_operation_with_ratios() {
