@@ -20,9 +20,9 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// A pool on the configured server; panics with the fix when there is none.
 pub async fn pool() -> PgPool {
     let config = PgConfig::from_env().expect("POSTGRES_* settings");
-    PgPool::connect(config)
-        .await
-        .unwrap_or_else(|e| panic!("no database ({e}): run `cargo xtask bench`, or `cargo xtask pg up` and export its settings"))
+    PgPool::connect(config).await.unwrap_or_else(|e| {
+        panic!("no database ({e}): run `cargo xtask bench`, or `cargo xtask pg up` and export its settings")
+    })
 }
 
 /// A fixed workspace name for data that is loaded once and reused across runs.

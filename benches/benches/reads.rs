@@ -104,14 +104,18 @@ fn bench(c: &mut Criterion) {
         docs
     });
     let page = PageRequest { page: 40, page_size: 100, sort_field: SortField::UpdatedAt, ..PageRequest::default() };
-    group.bench_function("doc_status_paginated_page40_of_10000", |b| b.to_async(&rt).iter(|| docs.get_docs_paginated(&page)));
+    group.bench_function("doc_status_paginated_page40_of_10000", |b| {
+        b.to_async(&rt).iter(|| docs.get_docs_paginated(&page))
+    });
 
     let nodes = graph_nodes();
     let ids: Vec<String> = (0..1000).map(|i| format!("entity-{:06}", (i * 37) % nodes)).collect();
     for engine in [GraphEngine::Table, GraphEngine::Age] {
         let graph = rt.block_on(load_graph(engine, nodes));
         let e = engine.as_str();
-        group.bench_function(format!("graph_{e}_get_nodes_batch_1000"), |b| b.to_async(&rt).iter(|| graph.get_nodes_batch(&ids)));
+        group.bench_function(format!("graph_{e}_get_nodes_batch_1000"), |b| {
+            b.to_async(&rt).iter(|| graph.get_nodes_batch(&ids))
+        });
         group.bench_function(format!("graph_{e}_node_degrees_batch_1000"), |b| {
             b.to_async(&rt).iter(|| graph.node_degrees_batch(&ids))
         });

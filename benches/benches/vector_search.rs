@@ -42,7 +42,11 @@ async fn load(model: &str, index: IndexKind, vectors: &[Vec<f32>]) -> PgVectorSt
                     let n = b * 10_000 + i;
                     let payload = serde_json::json!({"content": format!("chunk {n}"), "full_doc_id": "doc-bench",
                         "tokens": 10, "chunk_order_index": n, "file_path": "bench.txt"});
-                    VectorRecord { id: format!("chunk-{n:07}"), vector: v.clone(), payload: payload.as_object().cloned().unwrap_or_default() }
+                    VectorRecord {
+                        id: format!("chunk-{n:07}"),
+                        vector: v.clone(),
+                        payload: payload.as_object().cloned().unwrap_or_default(),
+                    }
                 })
                 .collect();
             store.upsert(records).await.expect("upsert");

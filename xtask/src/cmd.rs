@@ -24,9 +24,7 @@ pub(crate) fn describe(c: &Command) -> String {
 
 /// Runs with the terminal's stdin, stdout and stderr; fails on a non-zero exit.
 pub(crate) fn run(c: &mut Command) -> Result<()> {
-    let status = c
-        .status()
-        .context(|| format!("cannot run `{}`", describe(c)))?;
+    let status = c.status().context(|| format!("cannot run `{}`", describe(c)))?;
     if !status.success() {
         bail!("`{}` failed ({status})", describe(c));
     }
@@ -35,38 +33,23 @@ pub(crate) fn run(c: &mut Command) -> Result<()> {
 
 /// Runs and returns stdout; fails on a non-zero exit, quoting stderr.
 pub(crate) fn output(c: &mut Command) -> Result<String> {
-    let out = c
-        .stdin(Stdio::null())
-        .output()
-        .context(|| format!("cannot run `{}`", describe(c)))?;
+    let out = c.stdin(Stdio::null()).output().context(|| format!("cannot run `{}`", describe(c)))?;
     if !out.status.success() {
-        bail!(
-            "`{}` failed ({}): {}",
-            describe(c),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`{}` failed ({}): {}", describe(c), out.status, String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Runs quietly and tells whether it exited with 0.
 pub(crate) fn succeeds(c: &mut Command) -> bool {
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// Runs with stdout and stderr appended to `log`; on failure the error shows the
 /// log's last lines.
 pub(crate) fn run_logged(c: &mut Command, log: &Path) -> Result<()> {
-    let file = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .context(|| format!("cannot open {}", log.display()))?;
+    let file =
+        File::options().create(true).append(true).open(log).context(|| format!("cannot open {}", log.display()))?;
     let status = c
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
@@ -74,12 +57,7 @@ pub(crate) fn run_logged(c: &mut Command, log: &Path) -> Result<()> {
         .status()
         .context(|| format!("cannot run `{}`", describe(c)))?;
     if !status.success() {
-        bail!(
-            "`{}` failed ({status}); the end of {}:\n{}",
-            describe(c),
-            log.display(),
-            tail(log, 30)
-        );
+        bail!("`{}` failed ({status}); the end of {}:\n{}", describe(c), log.display(), tail(log, 30));
     }
     Ok(())
 }
@@ -87,15 +65,9 @@ pub(crate) fn run_logged(c: &mut Command, log: &Path) -> Result<()> {
 /// The last `n` lines of a text file (all of it when `n` is 0); empty when it
 /// cannot be read.
 pub(crate) fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    let start = if n == 0 {
-        0
-    } else {
-        lines.len().saturating_sub(n)
-    };
+    let start = if n == 0 { 0 } else { lines.len().saturating_sub(n) };
     lines[start..].join("\n")
 }
 
@@ -107,7 +79,5 @@ pub(crate) fn cargo() -> Command {
 /// Where `program` is on `PATH`.
 pub(crate) fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }

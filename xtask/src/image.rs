@@ -57,13 +57,7 @@ pub(crate) fn exists() -> bool {
 
 fn current_label() -> Option<String> {
     let mut c = Command::new("docker");
-    c.args([
-        "image",
-        "inspect",
-        "-f",
-        &format!("{{{{ index .Config.Labels \"{LABEL}\" }}}}"),
-        IMAGE,
-    ]);
+    c.args(["image", "inspect", "-f", &format!("{{{{ index .Config.Labels \"{LABEL}\" }}}}"), IMAGE]);
     output(&mut c).ok().map(|s| s.trim().to_owned())
 }
 
@@ -101,9 +95,7 @@ pub(crate) fn build() -> Result<bool> {
     for e in EXCLUDES {
         tar.arg(format!("--exclude={e}"));
     }
-    tar.args(["-c", "."])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null());
+    tar.args(["-c", "."]).stdout(Stdio::piped()).stdin(Stdio::null());
     let mut tar = tar.spawn().context(|| "cannot run tar".to_owned())?;
     let stream = tar.stdout.take().expect("piped");
     let mut import = Command::new("docker");
@@ -111,10 +103,7 @@ pub(crate) fn build() -> Result<bool> {
     for change in changes(&key) {
         import.args(["--change", &change]);
     }
-    import
-        .args(["-", IMAGE])
-        .stdin(Stdio::from(stream))
-        .stdout(Stdio::null());
+    import.args(["-", IMAGE]).stdin(Stdio::from(stream)).stdout(Stdio::null());
     let imported = import.status();
     // `import` holds the pipe's read end: close it, so that tar cannot block on a
     // reader that is gone.

@@ -154,9 +154,7 @@ fn run_pg(args: &[String]) -> Result<()> {
             let port = match rest {
                 [] => None,
                 [flag, n] if flag == "--port" => Some(parse_port(n)?),
-                [flag] if flag.starts_with("--port=") => {
-                    Some(parse_port(&flag["--port=".len()..])?)
-                }
+                [flag] if flag.starts_with("--port=") => Some(parse_port(&flag["--port=".len()..])?),
                 _ => bail!("usage: cargo xtask pg up [--port N]"),
             };
             server::up(port).map(|_| ())
@@ -194,18 +192,12 @@ fn parse_port(s: &str) -> Result<u16> {
 }
 
 fn no_args(cmd: &str, rest: &[String]) -> Result<()> {
-    if rest.is_empty() {
-        Ok(())
-    } else {
-        bail!("`cargo xtask {cmd}` takes no arguments (got {rest:?})")
-    }
+    if rest.is_empty() { Ok(()) } else { bail!("`cargo xtask {cmd}` takes no arguments (got {rest:?})") }
 }
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
 pub(crate) fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workspace")
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace")
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` or `<workspace>/target`.

@@ -43,14 +43,9 @@ pub(crate) const ENTRYPOINT: &str = "/usr/local/bin/lightrag-pg-entrypoint";
 
 const SUITE: &str = "trixie";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
-const PACKAGES: [&str; 3] = [
-    "postgresql-17",
-    "postgresql-17-pgvector",
-    "postgresql-17-age",
-];
+const PACKAGES: [&str; 3] = ["postgresql-17", "postgresql-17-pgvector", "postgresql-17-age"];
 const MARKER: &str = ".lightrag-pg-ready";
-const INNER_PATH: &str =
-    "/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const INNER_PATH: &str = "/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const STATE: &str = "/var/lib/lightrag-pg";
 const DATA: &str = "/var/lib/lightrag-pg/data";
 const LOG: &str = "/var/lib/lightrag-pg/server.log";
@@ -65,35 +60,17 @@ const SOCKET_DIR: &str = "/var/run/postgresql";
 pub(crate) const CONFIG: &str = include_str!("../../postgres/config/postgresql.conf");
 /// `postgres/init/*`, in the order they run.
 pub(crate) const INIT_FILES: [(&str, &str); 4] = [
-    (
-        "00-create-custom-db.sh",
-        include_str!("../../postgres/init/00-create-custom-db.sh"),
-    ),
-    (
-        "00-custom-db-setup.sql",
-        include_str!("../../postgres/init/00-custom-db-setup.sql"),
-    ),
-    (
-        "01-init-db.sh",
-        include_str!("../../postgres/init/01-init-db.sh"),
-    ),
-    (
-        "01-init.sql",
-        include_str!("../../postgres/init/01-init.sql"),
-    ),
+    ("00-create-custom-db.sh", include_str!("../../postgres/init/00-create-custom-db.sh")),
+    ("00-custom-db-setup.sql", include_str!("../../postgres/init/00-custom-db-setup.sql")),
+    ("01-init-db.sh", include_str!("../../postgres/init/01-init-db.sh")),
+    ("01-init.sql", include_str!("../../postgres/init/01-init.sql")),
 ];
 /// `docker/lightrag-pg-entrypoint.sh`.
 pub(crate) const ENTRYPOINT_SCRIPT: &str = include_str!("../../docker/lightrag-pg-entrypoint.sh");
 
 /// Device nodes of the private `/dev`: name, major, minor.
-const DEVICES: [(&str, u32, u32); 6] = [
-    ("null", 1, 3),
-    ("zero", 1, 5),
-    ("full", 1, 7),
-    ("random", 1, 8),
-    ("urandom", 1, 9),
-    ("tty", 5, 0),
-];
+const DEVICES: [(&str, u32, u32); 6] =
+    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
 
 /// A running sandbox server.
 #[derive(Debug, Clone, Copy)]
@@ -165,8 +142,7 @@ impl Sandbox {
         if let Some(why) = why_not_buildable() {
             bail!("cannot build the sandbox here: {why}");
         }
-        fs::create_dir_all(&self.dir)
-            .context(|| format!("cannot create {}", self.dir.display()))?;
+        fs::create_dir_all(&self.dir).context(|| format!("cannot create {}", self.dir.display()))?;
         let started = Instant::now();
         if !self.debootstrapped() {
             ensure_debootstrap()?;
@@ -177,8 +153,7 @@ impl Sandbox {
                     remove_tree(p)?;
                 }
             }
-            let mirror =
-                std::env::var("LIGHTRAG_PG_MIRROR").unwrap_or_else(|_| DEFAULT_MIRROR.to_owned());
+            let mirror = std::env::var("LIGHTRAG_PG_MIRROR").unwrap_or_else(|_| DEFAULT_MIRROR.to_owned());
             let log = self.log("debootstrap.log");
             fs::write(&log, "")?;
             eprintln!(
@@ -187,9 +162,7 @@ impl Sandbox {
                 log.display()
             );
             let mut c = Command::new("debootstrap");
-            c.args(["--variant=minbase", SUITE])
-                .arg(&partial)
-                .arg(&mirror);
+            c.args(["--variant=minbase", SUITE]).arg(&partial).arg(&mirror);
             run_logged(&mut c, &log)?;
             fs::rename(&partial, &self.root)?;
         }
@@ -210,8 +183,7 @@ impl Sandbox {
                     PACKAGES.join(" ")
                 );
                 let mut c = self.chroot(false)?;
-                c.args(["/bin/sh", "-c", &script])
-                    .env("DEBIAN_FRONTEND", "noninteractive");
+                c.args(["/bin/sh", "-c", &script]).env("DEBIAN_FRONTEND", "noninteractive");
                 run_logged(&mut c, &log)?;
                 match self.installed_packages() {
                     Some(v) => v,
@@ -246,19 +218,11 @@ impl Sandbox {
     /// The versions of the packages, when all are fully installed.
     fn installed_packages(&self) -> Option<Vec<(String, String)>> {
         let mut c = self.chroot(false).ok()?;
-        c.args([
-            "dpkg-query",
-            "-W",
-            "-f",
-            "${Package}\t${Version}\t${db:Status-Abbrev}\n",
-        ])
-        .args(PACKAGES);
+        c.args(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Abbrev}\n"]).args(PACKAGES);
         let listed = output(&mut c).ok()?;
         let mut versions = Vec::new();
         for package in PACKAGES {
-            let line = listed
-                .lines()
-                .find(|l| l.split('\t').next() == Some(package))?;
+            let line = listed.lines().find(|l| l.split('\t').next() == Some(package))?;
             let mut fields = line.split('\t');
             let (_, version, status) = (fields.next()?, fields.next()?, fields.next()?);
             if status.trim() != "ii" || version.is_empty() {
@@ -280,11 +244,7 @@ impl Sandbox {
         if fs::symlink_metadata(&resolv).is_ok_and(|m| m.file_type().is_symlink()) {
             fs::remove_file(&resolv)?;
         }
-        self.write_file(
-            "/etc/resolv.conf",
-            &fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-            0o644,
-        )?;
+        self.write_file("/etc/resolv.conf", &fs::read_to_string("/etc/resolv.conf").unwrap_or_default(), 0o644)?;
         self.write_file(
             "/usr/sbin/policy-rc.d",
             "#!/bin/sh\n# lightrag-pg: no service starts inside the sandbox root\nexit 101\n",
@@ -296,34 +256,22 @@ impl Sandbox {
     /// to follow symbolic links out of the root.
     fn write_file(&self, inner: &str, content: &str, mode: u32) -> Result<()> {
         let target = self.path(inner);
-        let parent = target
-            .parent()
-            .expect("a path inside the root has a parent");
+        let parent = target.parent().expect("a path inside the root has a parent");
         let mut dir = self.root.clone();
-        for part in parent
-            .strip_prefix(&self.root)
-            .expect("inside the root")
-            .components()
-        {
+        for part in parent.strip_prefix(&self.root).expect("inside the root").components() {
             dir.push(part);
             match fs::symlink_metadata(&dir) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    bail!(
-                        "refusing to write {inner}: {} is a symbolic link",
-                        dir.display()
-                    )
+                    bail!("refusing to write {inner}: {} is a symbolic link", dir.display())
                 }
                 Ok(_) => {}
-                Err(_) => {
-                    fs::create_dir(&dir).context(|| format!("cannot create {}", dir.display()))?
-                }
+                Err(_) => fs::create_dir(&dir).context(|| format!("cannot create {}", dir.display()))?,
             }
         }
         if let Ok(m) = fs::symlink_metadata(&target) {
             if m.file_type().is_symlink() {
                 fs::remove_file(&target)?;
-            } else if fs::read_to_string(&target).is_ok_and(|c| c == content)
-                && m.permissions().mode() & 0o777 == mode
+            } else if fs::read_to_string(&target).is_ok_and(|c| c == content) && m.permissions().mode() & 0o777 == mode
             {
                 return Ok(());
             }
@@ -379,9 +327,7 @@ impl Sandbox {
         }
         if as_postgres {
             let (uid, gid) = self.postgres_ids()?;
-            c.arg(format!("--userspec={uid}:{gid}"))
-                .env("HOME", "/var/lib/postgresql")
-                .env("USER", "postgres");
+            c.arg(format!("--userspec={uid}:{gid}")).env("HOME", "/var/lib/postgresql").env("USER", "postgres");
         } else {
             c.env("HOME", "/root");
         }
@@ -394,19 +340,14 @@ impl Sandbox {
         let dev = self.path("/dev");
         if !is_mount_point(&dev)? {
             run(Command::new("mount")
-                .args([
-                    "-t",
-                    "tmpfs",
-                    "-o",
-                    "mode=0755,size=64k,nosuid,noexec",
-                    "lightrag-pg-dev",
-                ])
+                .args(["-t", "tmpfs", "-o", "mode=0755,size=64k,nosuid,noexec", "lightrag-pg-dev"])
                 .arg(&dev))?;
             for (name, major, minor) in DEVICES {
-                run(Command::new("mknod")
-                    .args(["-m", "666"])
-                    .arg(dev.join(name))
-                    .args(["c", &major.to_string(), &minor.to_string()]))?;
+                run(Command::new("mknod").args(["-m", "666"]).arg(dev.join(name)).args([
+                    "c",
+                    &major.to_string(),
+                    &minor.to_string(),
+                ]))?;
             }
             for (name, target) in [
                 ("fd", "/proc/self/fd"),
@@ -419,9 +360,7 @@ impl Sandbox {
         }
         let proc_dir = self.path("/proc");
         if !is_mount_point(&proc_dir)? {
-            run(Command::new("mount")
-                .args(["-t", "proc", "lightrag-pg-proc"])
-                .arg(&proc_dir))?;
+            run(Command::new("mount").args(["-t", "proc", "lightrag-pg-proc"]).arg(&proc_dir))?;
         }
         Ok(())
     }
@@ -433,22 +372,16 @@ impl Sandbox {
 
     /// Whether anything is mounted inside the root.
     pub(crate) fn has_mounts(&self) -> Result<bool> {
-        Ok(mount_points()?
-            .iter()
-            .any(|m| m.starts_with(&self.root) && m != &self.root))
+        Ok(mount_points()?.iter().any(|m| m.starts_with(&self.root) && m != &self.root))
     }
 
     /// Creates the cluster unless it exists; makes sure it includes our files.
     pub(crate) fn initdb(&self) -> Result<()> {
         let data = self.path(DATA);
-        let complete =
-            data.join("PG_VERSION").is_file() && data.join("global/pg_control").is_file();
+        let complete = data.join("PG_VERSION").is_file() && data.join("global/pg_control").is_file();
         if !complete {
             if data.exists() {
-                eprintln!(
-                    "sandbox: removing the incomplete data folder {}",
-                    data.display()
-                );
+                eprintln!("sandbox: removing the incomplete data folder {}", data.display());
                 fs::remove_dir_all(&data)?;
             }
             let (uid, gid) = self.postgres_ids()?;
@@ -457,9 +390,13 @@ impl Sandbox {
             let log = self.log("initdb.log");
             fs::write(&log, "")?;
             let mut c = self.chroot(true)?;
-            c.args(["initdb", "-D", DATA, "-U", USER])
-                .arg(format!("--pwfile={PWFILE}"))
-                .args(["-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]);
+            c.args(["initdb", "-D", DATA, "-U", USER]).arg(format!("--pwfile={PWFILE}")).args([
+                "-A",
+                "scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]);
             let result = run_logged(&mut c, &log);
             let _ = fs::remove_file(self.path(PWFILE));
             result?;
@@ -469,10 +406,7 @@ impl Sandbox {
         let include = format!("include_if_exists = '{CONFIG_PATH}'");
         if !text.contains(&include) {
             let mut f = fs::OpenOptions::new().append(true).open(&conf)?;
-            write!(
-                f,
-                "\n# lightrag-pg (cargo xtask pg up)\n{include}\ninclude_if_exists = '{SANDBOX_CONF}'\n"
-            )?;
+            write!(f, "\n# lightrag-pg (cargo xtask pg up)\n{include}\ninclude_if_exists = '{SANDBOX_CONF}'\n")?;
         }
         Ok(())
     }
@@ -496,8 +430,7 @@ impl Sandbox {
     /// The port of the last `pg up`.
     pub(crate) fn configured_port(&self) -> Option<u16> {
         let text = fs::read_to_string(self.path(SANDBOX_CONF)).ok()?;
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix("port = ")?.trim().parse().ok())
+        text.lines().find_map(|l| l.trim().strip_prefix("port = ")?.trim().parse().ok())
     }
 
     /// The server, if it runs inside this root.
@@ -511,9 +444,7 @@ impl Sandbox {
 
     /// Whether the running server was started with today's configuration on `port`.
     pub(crate) fn is_current(&self, running: Running, port: u16) -> bool {
-        running.port == port
-            && fs::read_to_string(self.path(STARTED_WITH))
-                .is_ok_and(|f| f == Self::fingerprint(port))
+        running.port == port && fs::read_to_string(self.path(STARTED_WITH)).is_ok_and(|f| f == Self::fingerprint(port))
     }
 
     /// Starts the server on `port` (it must not be running).
@@ -524,11 +455,7 @@ impl Sandbox {
         let mut c = self.chroot(true)?;
         c.args(["pg_ctl", "-D", DATA, "-l", LOG, "-w", "-t", "120", "start"]);
         if let Err(e) = run_logged(&mut c, &log) {
-            bail!(
-                "{e}\nthe end of the server log {}:\n{}",
-                self.log_path().display(),
-                cmd::tail(&self.log_path(), 20)
-            );
+            bail!("{e}\nthe end of the server log {}:\n{}", self.log_path().display(), cmd::tail(&self.log_path(), 20));
         }
         self.write_file(STARTED_WITH, &Self::fingerprint(port), 0o644)
     }
@@ -547,10 +474,7 @@ impl Sandbox {
         }
         let mut left = processes_inside(&self.root);
         if !left.is_empty() {
-            eprintln!(
-                "sandbox: stopping {} process(es) left inside the root: {left:?}",
-                left.len()
-            );
+            eprintln!("sandbox: stopping {} process(es) left inside the root: {left:?}", left.len());
             for (signal, wait) in [("-TERM", 10), ("-KILL", 5)] {
                 let mut kill = Command::new("kill");
                 kill.arg(signal).args(left.iter().map(u32::to_string));
@@ -565,10 +489,7 @@ impl Sandbox {
                 }
             }
             if !left.is_empty() {
-                bail!(
-                    "processes {left:?} inside {} would not stop",
-                    self.root.display()
-                );
+                bail!("processes {left:?} inside {} would not stop", self.root.display());
             }
         }
         let _ = fs::remove_file(self.path(STARTED_WITH));
@@ -622,10 +543,9 @@ pub(crate) fn why_not_buildable() -> Option<String> {
         return Some("it needs root (mount and chroot)".into());
     }
     let os = fs::read_to_string("/etc/os-release").unwrap_or_default();
-    let debian_like = os.lines().any(|l| {
-        (l.starts_with("ID=") || l.starts_with("ID_LIKE="))
-            && (l.contains("debian") || l.contains("ubuntu"))
-    });
+    let debian_like = os
+        .lines()
+        .any(|l| (l.starts_with("ID=") || l.starts_with("ID_LIKE=")) && (l.contains("debian") || l.contains("ubuntu")));
     if !debian_like {
         return Some("it needs Debian or Ubuntu (debootstrap and apt-get)".into());
     }
@@ -653,8 +573,7 @@ fn ensure_debootstrap() -> Result<()> {
     eprintln!("sandbox: installing debootstrap on the host with apt-get");
     let install = || {
         let mut c = Command::new("apt-get");
-        c.args(["install", "-y", "--no-install-recommends", "debootstrap"])
-            .env("DEBIAN_FRONTEND", "noninteractive");
+        c.args(["install", "-y", "--no-install-recommends", "debootstrap"]).env("DEBIAN_FRONTEND", "noninteractive");
         cmd::succeeds(&mut c)
     };
     if !install() {
@@ -671,24 +590,15 @@ fn ensure_debootstrap() -> Result<()> {
 fn remove_tree(path: &Path) -> Result<()> {
     unmount_under(path)?;
     if mount_points()?.iter().any(|m| m.starts_with(path)) {
-        bail!(
-            "{} still has mounts inside; not removing it",
-            path.display()
-        );
+        bail!("{} still has mounts inside; not removing it", path.display());
     }
-    run(Command::new("rm")
-        .args(["-rf", "--one-file-system"])
-        .arg(path))
+    run(Command::new("rm").args(["-rf", "--one-file-system"]).arg(path))
 }
 
 /// Mount points, from /proc/self/mountinfo.
 fn mount_points() -> Result<Vec<PathBuf>> {
     let info = fs::read_to_string("/proc/self/mountinfo")?;
-    Ok(info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape_mount_path(p)))
-        .collect())
+    Ok(info.lines().filter_map(|l| l.split(' ').nth(4)).map(|p| PathBuf::from(unescape_mount_path(p))).collect())
 }
 
 /// mountinfo writes space, tab, newline and backslash as `\ooo`.
@@ -697,15 +607,8 @@ fn unescape_mount_path(raw: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let v = bytes[i + 1..i + 4]
-                .iter()
-                .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
+        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+            let v = bytes[i + 1..i + 4].iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
             out.push(v as u8);
             i += 4;
         } else {
@@ -721,10 +624,7 @@ fn is_mount_point(path: &Path) -> Result<bool> {
 }
 
 fn unmount_under(prefix: &Path) -> Result<()> {
-    let mut points: Vec<PathBuf> = mount_points()?
-        .into_iter()
-        .filter(|m| m.starts_with(prefix))
-        .collect();
+    let mut points: Vec<PathBuf> = mount_points()?.into_iter().filter(|m| m.starts_with(prefix)).collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     points.dedup();
     for point in points {
@@ -764,9 +664,7 @@ fn processes_inside(root: &Path) -> Vec<u32> {
         .filter(|pid| {
             // The state follows the parenthesised command name in /proc/PID/stat.
             let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                != Some("Z")
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z")
         })
         .collect()
 }

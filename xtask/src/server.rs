@@ -77,17 +77,7 @@ impl Server {
         let Some(mut c) = self.psql()? else {
             return Ok(None);
         };
-        c.args([
-            "-A",
-            "-t",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-F",
-            "|",
-            "-c",
-            sql,
-        ]);
+        c.args(["-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-F", "|", "-c", sql]);
         output(&mut c).map(Some)
     }
 
@@ -117,11 +107,7 @@ impl Server {
                 "{}:{} from {}",
                 e.host,
                 e.port,
-                if e.from_postgres_vars {
-                    "POSTGRES_HOST"
-                } else {
-                    "DATABASE_URL"
-                }
+                if e.from_postgres_vars { "POSTGRES_HOST" } else { "DATABASE_URL" }
             ),
         }
     }
@@ -135,10 +121,7 @@ fn sandbox_settings(port: u16) -> Vec<(String, String)> {
         ("POSTGRES_USER", USER.to_owned()),
         ("POSTGRES_PASSWORD", PASSWORD.to_owned()),
         ("POSTGRES_DATABASE", DATABASE.to_owned()),
-        (
-            "DATABASE_URL",
-            format!("postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/{DATABASE}"),
-        ),
+        ("DATABASE_URL", format!("postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/{DATABASE}")),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -152,21 +135,10 @@ fn var(name: &str) -> Option<String> {
 /// The server `POSTGRES_HOST` or `DATABASE_URL` names, if any.
 fn external_from_env() -> Option<External> {
     if let Some(hosts) = var("POSTGRES_HOST") {
-        let first = hosts
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let default_port = var("POSTGRES_PORT")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(5432);
+        let first = hosts.split(',').next().unwrap_or_default().trim().to_owned();
+        let default_port = var("POSTGRES_PORT").and_then(|p| p.trim().parse().ok()).unwrap_or(5432);
         let (host, port) = split_host_port(&first, default_port);
-        return Some(External {
-            host,
-            port,
-            from_postgres_vars: true,
-        });
+        return Some(External { host, port, from_postgres_vars: true });
     }
     let url = var("DATABASE_URL")?;
     let rest = url.split_once("://")?.1;
@@ -174,48 +146,31 @@ fn external_from_env() -> Option<External> {
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let first = hostport.split(',').next().unwrap_or_default();
     let (host, port) = split_host_port(first, 5432);
-    let host = if host.is_empty() {
-        "localhost".to_owned()
-    } else {
-        host
-    };
-    Some(External {
-        host,
-        port,
-        from_postgres_vars: false,
-    })
+    let host = if host.is_empty() { "localhost".to_owned() } else { host };
+    Some(External { host, port, from_postgres_vars: false })
 }
 
 fn split_host_port(s: &str, default_port: u16) -> (String, u16) {
     if let Some(rest) = s.strip_prefix('[')
         && let Some((h, tail)) = rest.split_once(']')
     {
-        let port = tail
-            .strip_prefix(':')
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default_port);
+        let port = tail.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(default_port);
         return (h.to_owned(), port);
     }
     match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && !h.starts_with('/') => {
-            (h.to_owned(), p.parse().unwrap_or(default_port))
-        }
+        Some((h, p)) if !h.contains(':') && !h.starts_with('/') => (h.to_owned(), p.parse().unwrap_or(default_port)),
         _ => (s.to_owned(), default_port),
     }
 }
 
 fn reachable(ext: &External) -> bool {
     if ext.host.starts_with('/') {
-        return Path::new(&ext.host)
-            .join(format!(".s.PGSQL.{}", ext.port))
-            .exists();
+        return Path::new(&ext.host).join(format!(".s.PGSQL.{}", ext.port)).exists();
     }
     let Ok(addrs) = (ext.host.as_str(), ext.port).to_socket_addrs() else {
         return false;
     };
-    addrs
-        .into_iter()
-        .any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok())
+    addrs.into_iter().any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok())
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -243,8 +198,7 @@ fn external_psql(ext: &External) -> Result<Option<Command>> {
     };
     c.arg("-X");
     if ext.from_postgres_vars {
-        c.env("PGHOST", &ext.host)
-            .env("PGPORT", ext.port.to_string());
+        c.env("PGHOST", &ext.host).env("PGPORT", ext.port.to_string());
         for (from, to) in [
             ("POSTGRES_USER", "PGUSER"),
             ("POSTGRES_PASSWORD", "PGPASSWORD"),
@@ -304,11 +258,7 @@ pub(crate) fn up(requested: Option<u16>) -> Result<Server> {
             "note: {}:{} (from {}) does not answer; using the sandbox instead",
             ext.host,
             ext.port,
-            if ext.from_postgres_vars {
-                "POSTGRES_HOST"
-            } else {
-                "DATABASE_URL"
-            }
+            if ext.from_postgres_vars { "POSTGRES_HOST" } else { "DATABASE_URL" }
         );
     }
     if let Some(why) = sandbox::why_not_buildable() {
@@ -318,9 +268,7 @@ pub(crate) fn up(requested: Option<u16>) -> Result<Server> {
     sandbox.mount()?;
     sandbox.provision()?;
     sandbox.initdb()?;
-    let wanted = requested
-        .or_else(|| sandbox.configured_port())
-        .unwrap_or(DEFAULT_PORT);
+    let wanted = requested.or_else(|| sandbox.configured_port()).unwrap_or(DEFAULT_PORT);
     let mut port = wanted;
     match sandbox.running() {
         Some(r) if sandbox.is_current(r, wanted) => {}
@@ -334,18 +282,11 @@ pub(crate) fn up(requested: Option<u16>) -> Result<Server> {
             }
             if !sandbox::port_is_free(wanted) {
                 if requested.is_some() {
-                    bail!(
-                        "port {wanted} on 127.0.0.1 is taken by another program; choose another with --port"
-                    );
+                    bail!("port {wanted} on 127.0.0.1 is taken by another program; choose another with --port");
                 }
                 port = (wanted + 1..wanted.saturating_add(50))
                     .find(|p| sandbox::port_is_free(*p))
-                    .ok_or_else(|| {
-                        Error(format!(
-                            "ports {wanted}..{} are all taken",
-                            wanted.saturating_add(50)
-                        ))
-                    })?;
+                    .ok_or_else(|| Error(format!("ports {wanted}..{} are all taken", wanted.saturating_add(50))))?;
                 eprintln!("sandbox: port {wanted} is taken by another program; using {port}");
             }
             sandbox.start(port)?;
@@ -359,18 +300,11 @@ pub(crate) fn up(requested: Option<u16>) -> Result<Server> {
 
 fn check_external(server: &Server) -> Result<()> {
     let Some(v) = server.versions()? else {
-        eprintln!(
-            "note: no psql here to check the extensions of {}; the tests will",
-            server.describe()
-        );
+        eprintln!("note: no psql here to check the extensions of {}; the tests will", server.describe());
         return Ok(());
     };
     if !v.server.starts_with("17") {
-        eprintln!(
-            "warning: {} runs PostgreSQL {}; this project targets 17",
-            server.describe(),
-            v.server
-        );
+        eprintln!("warning: {} runs PostgreSQL {}; this project targets 17", server.describe(), v.server);
     }
     for (name, installed, available, want) in [
         ("vector (pgvector)", &v.vector, &v.vector_available, "0.8"),
@@ -406,11 +340,7 @@ fn print_settings(server: &Server, started: Instant) -> Result<()> {
         ),
         None => "PostgreSQL".to_owned(),
     };
-    println!(
-        "{what}: ready ({}, {:.1} s)",
-        server.describe(),
-        started.elapsed().as_secs_f64()
-    );
+    println!("{what}: ready ({}, {:.1} s)", server.describe(), started.elapsed().as_secs_f64());
     print_exports(server);
     Ok(())
 }
@@ -424,10 +354,7 @@ fn or_dash(installed: &str, available: &str) -> String {
 }
 
 fn shell_quote(v: &str) -> String {
-    if !v.is_empty()
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
-    {
+    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c)) {
         v.to_owned()
     } else {
         format!("'{}'", v.replace('\'', "'\\''"))
@@ -463,11 +390,7 @@ fn current() -> Result<Server> {
     {
         return Ok(Server::External(ext));
     }
-    let port = sandbox
-        .running()
-        .map(|r| r.port)
-        .or_else(|| sandbox.configured_port())
-        .unwrap_or(DEFAULT_PORT);
+    let port = sandbox.running().map(|r| r.port).or_else(|| sandbox.configured_port()).unwrap_or(DEFAULT_PORT);
     Ok(Server::Sandbox { sandbox, port })
 }
 
@@ -491,9 +414,7 @@ pub(crate) fn down() -> Result<()> {
         println!("unmounted {}/dev and /proc", sandbox.root().display());
     }
     if external_from_env().is_some_and(|e| !is_the_sandbox(&e, &sandbox)) {
-        println!(
-            "note: the server POSTGRES_HOST/DATABASE_URL names is not managed here and was left alone"
-        );
+        println!("note: the server POSTGRES_HOST/DATABASE_URL names is not managed here and was left alone");
     }
     Ok(())
 }
@@ -507,14 +428,10 @@ pub(crate) fn status() -> Result<()> {
             println!("running:     yes (it answers)");
         }
         Server::Sandbox { sandbox, port } => {
-            println!(
-                "server:      sandbox (chroot) in {}",
-                sandbox.root().display()
-            );
+            println!("server:      sandbox (chroot) in {}", sandbox.root().display());
             match sandbox.marker() {
                 Some(m) => {
-                    let pkgs: Vec<&str> =
-                        m.lines().filter(|l| l.starts_with("postgresql-")).collect();
+                    let pkgs: Vec<&str> = m.lines().filter(|l| l.starts_with("postgresql-")).collect();
                     println!("root:        ready ({})", pkgs.join(", "));
                 }
                 None => println!("root:        not built (cargo xtask pg up builds it)"),
@@ -550,9 +467,7 @@ pub(crate) fn psql(args: &[String]) -> Result<()> {
     {
         bail!("the sandbox server is not running: cargo xtask pg up");
     }
-    let Some(mut c) = server.psql()? else {
-        bail!("no psql here")
-    };
+    let Some(mut c) = server.psql()? else { bail!("no psql here") };
     c.args(args);
     let status = c.status()?;
     if !status.success() {
@@ -566,10 +481,7 @@ pub(crate) fn logs(lines: usize) -> Result<()> {
     let sandbox = Sandbox::locate()?;
     let log = sandbox.log_path();
     if !log.exists() {
-        bail!(
-            "no server log at {} (the sandbox server never ran)",
-            log.display()
-        );
+        bail!("no server log at {} (the sandbox server never ran)", log.display());
     }
     println!("{}", cmd::tail(&log, lines));
     Ok(())
@@ -596,10 +508,7 @@ mod tests {
         assert_eq!(split_host_port("db:6543", 5432), ("db".into(), 6543));
         assert_eq!(split_host_port("db", 5432), ("db".into(), 5432));
         assert_eq!(split_host_port("[::1]:7000", 5432), ("::1".into(), 7000));
-        assert_eq!(
-            split_host_port("/var/run/postgresql", 5432),
-            ("/var/run/postgresql".into(), 5432)
-        );
+        assert_eq!(split_host_port("/var/run/postgresql", 5432), ("/var/run/postgresql".into(), 5432));
     }
 
     #[test]

@@ -31,7 +31,19 @@ pub(crate) fn demo() -> Result<()> {
     )?;
     step(
         "the 5 entities most similar to 'Observatory' (pgvector, HNSW)",
-        &["-w", "demo", "search", "--namespace", "entities", "--like-entity", "Observatory", "--top-k", "5", "--model-name", "interop-hash"],
+        &[
+            "-w",
+            "demo",
+            "search",
+            "--namespace",
+            "entities",
+            "--like-entity",
+            "Observatory",
+            "--top-k",
+            "5",
+            "--model-name",
+            "interop-hash",
+        ],
     )?;
     step(
         "the 2-hop graph around 'Observatory' (Apache AGE)",
@@ -47,9 +59,7 @@ fn in_ci() -> bool {
 }
 
 fn has_package_arg(args: &[String]) -> bool {
-    args.iter()
-        .take_while(|a| *a != "--")
-        .any(|a| a == "-p" || a.starts_with("--package"))
+    args.iter().take_while(|a| *a != "--").any(|a| a == "-p" || a.starts_with("--package"))
 }
 
 /// `test [ARGS]`: `pg up`, then every test of every crate with all features.
@@ -75,9 +85,7 @@ fn test_against(server: &Server, args: &[String]) -> Result<()> {
             Err(e) => eprintln!("warning: {e}\nwarning: the testcontainers tests cannot run here"),
         }
     } else {
-        eprintln!(
-            "note: no Docker engine answers here; the testcontainers smoke test will say so and pass"
-        );
+        eprintln!("note: no Docker engine answers here; the testcontainers smoke test will say so and pass");
     }
     let mut c = cargo();
     c.arg("test");
@@ -85,9 +93,7 @@ fn test_against(server: &Server, args: &[String]) -> Result<()> {
         c.arg("--workspace");
     }
     // Every test binary runs, so one failure does not hide the others.
-    c.args(["--all-features", "--no-fail-fast"])
-        .args(args)
-        .envs(envs);
+    c.args(["--all-features", "--no-fail-fast"]).args(args).envs(envs);
     println!("$ {}", cmd::describe(&c));
     let result = run(&mut c);
     if docker {
@@ -100,9 +106,7 @@ fn test_against(server: &Server, args: &[String]) -> Result<()> {
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let server = server::up(None)?;
     let mut c = cargo();
-    c.args(["bench", "-p", "lightrag-pg-benches"])
-        .args(args)
-        .envs(server.env());
+    c.args(["bench", "-p", "lightrag-pg-benches"]).args(args).envs(server.env());
     println!("$ {}", cmd::describe(&c));
     run(&mut c)
 }
@@ -122,34 +126,16 @@ pub(crate) fn ci() -> Result<()> {
     step("fmt", run(cargo().args(["fmt", "--all", "--", "--check"])));
     step(
         "clippy (all features)",
-        run(cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--all-features",
-            "--",
-            "-D",
-            "warnings",
-        ])),
+        run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])),
     );
     step(
         "clippy (no default features)",
-        run(cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ])),
+        run(cargo().args(["clippy", "--workspace", "--all-targets", "--no-default-features", "--", "-D", "warnings"])),
     );
     step("test", test(&[]));
     step(
         "doc",
-        run(cargo()
-            .args(["doc", "--workspace", "--no-deps", "--all-features"])
-            .env("RUSTDOCFLAGS", "-D warnings")),
+        run(cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings")),
     );
     step("cargo-deny", deny());
 
@@ -174,24 +160,14 @@ fn deny() -> Result<()> {
         .args(["deny", "check", "advisories"])
         .output()
         .map_err(|e| Error(format!("cannot run cargo deny: {e}")))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() {
         println!("cargo deny: advisories ok");
         return Ok(());
     }
-    let found = [
-        "error[vulnerability]",
-        "error[unmaintained]",
-        "error[unsound]",
-        "error[yanked]",
-        "error[notice]",
-    ]
-    .iter()
-    .any(|k| text.contains(k));
+    let found = ["error[vulnerability]", "error[unmaintained]", "error[unsound]", "error[yanked]", "error[notice]"]
+        .iter()
+        .any(|k| text.contains(k));
     if found {
         eprintln!("{text}");
         bail!("cargo deny found advisories");

@@ -1,7 +1,7 @@
 //! Turning the global options into a configuration, a pool and storages.
 
 use lightrag_pg::{Error, KvNamespace, Result, VectorNamespace, Workspace};
-use lightrag_pg_pool::{PgConfig, PgPool, ddl, db_error};
+use lightrag_pg_pool::{PgConfig, PgPool, db_error, ddl};
 
 use crate::args::{Cli, GraphArg};
 
@@ -127,9 +127,10 @@ pub(crate) async fn find_vector_table(
     }
     match found.as_slice() {
         [(name, dim)] => {
-            let suffix = name.strip_prefix(&base).and_then(|s| s.strip_prefix('_')).map(|s| {
-                s.strip_suffix(&format!("_{dim}d")).unwrap_or(s).to_owned()
-            });
+            let suffix = name
+                .strip_prefix(&base)
+                .and_then(|s| s.strip_prefix('_'))
+                .map(|s| s.strip_suffix(&format!("_{dim}d")).unwrap_or(s).to_owned());
             Ok(FoundVectorTable { dimension: *dim, model_name: suffix })
         }
         [] => Err(Error::NotFound { what: format!("a vector table for '{ns}' (looked for {base}*)") }),

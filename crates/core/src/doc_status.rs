@@ -150,7 +150,13 @@ impl DocProcessingStatus {
         if self.track_id.as_ref().is_some_and(|t| t.chars().count() > 255) {
             return Err(Error::invalid(id, "track_id is longer than 255 characters"));
         }
-        let texts = [Some(&self.content_summary), Some(&self.file_path), self.track_id.as_ref(), self.error_msg.as_ref(), self.content_hash.as_ref()];
+        let texts = [
+            Some(&self.content_summary),
+            Some(&self.file_path),
+            self.track_id.as_ref(),
+            self.error_msg.as_ref(),
+            self.content_hash.as_ref(),
+        ];
         if texts.iter().flatten().any(|s| s.contains('\0')) || self.chunks_list.iter().any(|s| s.contains('\0')) {
             return Err(Error::invalid(id, "a text field contains a NUL byte"));
         }

@@ -197,11 +197,7 @@ mod tests {
 
     #[test]
     fn deadlock_and_shutdown_are_retryable_but_unique_violation_is_not() {
-        let db = |code: &str| Error::Database {
-            sqlstate: Some(code.into()),
-            message: String::new(),
-            source: None,
-        };
+        let db = |code: &str| Error::Database { sqlstate: Some(code.into()), message: String::new(), source: None };
         assert!(db("40P01").is_retryable());
         assert!(db("57P01").is_retryable());
         assert!(db("08006").is_retryable());

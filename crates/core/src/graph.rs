@@ -170,10 +170,7 @@ mod tests {
 
     #[test]
     fn typed_accessors_read_well_known_fields() {
-        let p = Properties::new()
-            .with("entity_id", "A")
-            .with("weight", "2.5")
-            .with("created_at", 1_700_000_000);
+        let p = Properties::new().with("entity_id", "A").with("weight", "2.5").with("created_at", 1_700_000_000);
         assert_eq!(p.entity_id(), Some("A"));
         assert_eq!(p.weight(), Some(2.5));
         assert_eq!(p.created_at(), Some(1_700_000_000));

@@ -19,9 +19,7 @@ pub fn validate_record(ns: KvNamespace, id: &str, record: &JsonObject) -> Result
         }
     }
     let expect = |field: &str, ok: fn(&serde_json::Value) -> bool, what: &str| match record.get(field) {
-        Some(v) if !v.is_null() && !ok(v) => {
-            Err(Error::invalid(id, format!("field '{field}' must be {what}")))
-        }
+        Some(v) if !v.is_null() && !ok(v) => Err(Error::invalid(id, format!("field '{field}' must be {what}"))),
         _ => Ok(()),
     };
     use serde_json::Value as V;
@@ -84,10 +82,9 @@ pub fn check_depth(owner: &str, record: &JsonObject) -> Result<(), Error> {
         max
     }
     match record.iter().find(|(_, v)| depth(v) > MAX_JSON_DEPTH) {
-        Some((field, _)) => Err(Error::invalid(
-            owner,
-            format!("field '{field}' is nested deeper than {MAX_JSON_DEPTH} levels"),
-        )),
+        Some((field, _)) => {
+            Err(Error::invalid(owner, format!("field '{field}' is nested deeper than {MAX_JSON_DEPTH} levels")))
+        }
         None => Ok(()),
     }
 }
@@ -161,7 +158,10 @@ mod tests {
         let rec = obj(json!({"content": "x"}));
         assert!(validate_record(KvNamespace::FullDocs, "a\0b", &rec).is_err());
         assert!(validate_record(KvNamespace::FullDocs, &"x".repeat(256), &rec).is_err());
-        assert!(validate_record(KvNamespace::EntityChunks, &"x".repeat(512), &obj(json!({"chunk_ids": [], "count": 0}))).is_ok());
+        assert!(
+            validate_record(KvNamespace::EntityChunks, &"x".repeat(512), &obj(json!({"chunk_ids": [], "count": 0})))
+                .is_ok()
+        );
         let nul = obj(json!({"content": "a\u{0}b"}));
         assert!(validate_record(KvNamespace::FullDocs, "d", &nul).is_err());
     }

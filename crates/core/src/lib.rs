@@ -17,15 +17,13 @@ pub mod memory;
 pub mod testkit;
 
 pub use doc_status::{
-    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, PageRequest, PagedDocs,
-    SortDirection, SortField, StatusCounts,
+    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, PageRequest, PagedDocs, SortDirection, SortField,
+    StatusCounts,
 };
 pub use error::{BoxError, Error, Result};
 pub use graph::{EdgeRecord, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties};
 pub use kv::JsonObject;
 pub use namespace::{KvNamespace, Namespace, StorageKind, VectorNamespace};
-pub use storage::{
-    DocStatusStorage, Embedder, GraphStorage, KvStorage, Storage, VectorStorage,
-};
+pub use storage::{DocStatusStorage, Embedder, GraphStorage, KvStorage, Storage, VectorStorage};
 pub use vector::{DistanceMetric, VectorHit, VectorQuery, VectorRecord};
 pub use workspace::Workspace;

@@ -249,14 +249,8 @@ mod tests {
 
     #[test]
     fn full_entities_is_not_mistaken_for_entities() {
-        assert_eq!(
-            "full_entities".parse::<Namespace>().unwrap(),
-            Namespace::Kv(KvNamespace::FullEntities)
-        );
-        assert_eq!(
-            "entities".parse::<Namespace>().unwrap(),
-            Namespace::Vector(VectorNamespace::Entities)
-        );
+        assert_eq!("full_entities".parse::<Namespace>().unwrap(), Namespace::Kv(KvNamespace::FullEntities));
+        assert_eq!("entities".parse::<Namespace>().unwrap(), Namespace::Vector(VectorNamespace::Entities));
     }
 
     #[test]

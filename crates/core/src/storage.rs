@@ -9,9 +9,8 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 
 use crate::{
-    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, EdgeRecord, JsonObject,
-    KnowledgeGraph, Namespace, PageRequest, PagedDocs, Properties, Result, StatusCounts,
-    VectorHit, VectorQuery, VectorRecord, Workspace,
+    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, EdgeRecord, JsonObject, KnowledgeGraph, Namespace,
+    PageRequest, PagedDocs, Properties, Result, StatusCounts, VectorHit, VectorQuery, VectorRecord, Workspace,
 };
 
 /// The lifecycle every storage shares (LightRAG's `StorageNameSpace`).

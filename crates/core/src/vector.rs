@@ -40,12 +40,7 @@ impl DistanceMetric {
                 let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
                 if na == 0.0 || nb == 0.0 { f64::NAN } else { 1.0 - dot / (na * nb) }
             }
-            Self::L2 => a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                .sum::<f64>()
-                .sqrt(),
+            Self::L2 => a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum::<f64>().sqrt(),
             Self::Ip => -dot,
         }
     }
@@ -169,10 +164,7 @@ mod tests {
 
     #[test]
     fn bad_vectors_are_refused_by_id() {
-        assert!(matches!(
-            validate_vector("v", &[1.0], 2),
-            Err(Error::DimensionMismatch { expected: 2, got: 1, .. })
-        ));
+        assert!(matches!(validate_vector("v", &[1.0], 2), Err(Error::DimensionMismatch { expected: 2, got: 1, .. })));
         assert!(validate_vector("v", &[], 2).is_err());
         let nan = validate_vector("nan-row", &[f32::NAN, 1.0], 2).unwrap_err();
         assert!(nan.to_string().contains("nan-row"));

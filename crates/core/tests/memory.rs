@@ -165,10 +165,8 @@ fn many_threads_writing_one_graph_keep_it_consistent() {
             assert!(labels.contains(&e.source) && labels.contains(&e.target));
         }
         for id in &labels {
-            let by_list: usize = edges
-                .iter()
-                .map(|e| usize::from(&e.source == id) + usize::from(&e.target == id))
-                .sum();
+            let by_list: usize =
+                edges.iter().map(|e| usize::from(&e.source == id) + usize::from(&e.target == id)).sum();
             assert_eq!(g.node_degree(id).await.unwrap(), by_list, "degree of {id}");
         }
     });

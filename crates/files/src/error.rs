@@ -104,7 +104,9 @@ pub enum MigrateError {
         store: String,
     },
     /// The storage opened for a vector file has another dimension than the file.
-    #[error("{store}: the file's vectors have {file_dimension} dimensions but the target storage has {target_dimension}")]
+    #[error(
+        "{store}: the file's vectors have {file_dimension} dimensions but the target storage has {target_dimension}"
+    )]
     DimensionMismatch {
         /// The vector store.
         store: String,

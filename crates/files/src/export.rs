@@ -111,7 +111,9 @@ impl Source {
     /// The in-memory backends of `lightrag-pg-core` for `workspace`, vectors of
     /// `dimension` components, ids derived (the memory backends cannot list keys).
     pub fn memory(workspace: lightrag_pg_core::Workspace, dimension: usize) -> Self {
-        use lightrag_pg_core::memory::{MemoryDocStatusStorage, MemoryGraphStorage, MemoryKvStorage, MemoryVectorStorage};
+        use lightrag_pg_core::memory::{
+            MemoryDocStatusStorage, MemoryGraphStorage, MemoryKvStorage, MemoryVectorStorage,
+        };
         Self {
             kv: KvNamespace::ALL
                 .into_iter()
@@ -120,7 +122,12 @@ impl Source {
             vectors: VectorNamespace::ALL
                 .into_iter()
                 .map(|ns| {
-                    let s = MemoryVectorStorage::new(ns, workspace.clone(), dimension, lightrag_pg_core::DistanceMetric::Cosine);
+                    let s = MemoryVectorStorage::new(
+                        ns,
+                        workspace.clone(),
+                        dimension,
+                        lightrag_pg_core::DistanceMetric::Cosine,
+                    );
                     (ns, Arc::new(s) as Arc<dyn VectorStorage>)
                 })
                 .collect(),
@@ -185,7 +192,11 @@ pub async fn export(source: &Source, dir: &Path, options: ExportOptions) -> Resu
         let mut existing: Vec<String> = inv.kv.keys().map(|ns| kv::file_name(*ns)).collect();
         existing.extend(inv.vectors.keys().map(|ns| nano::file_name(*ns)));
         existing.extend(
-            inv.doc_status.iter().chain(inv.graph.iter()).filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            inv.doc_status
+                .iter()
+                .chain(inv.graph.iter())
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned()),
         );
         return Err(MigrateError::InvalidDirectory {
             dir: dir.to_owned(),
@@ -289,7 +300,13 @@ impl Exporter<'_> {
                 _ => Vec::new(),
             }
         };
-        for ns in [KvNamespace::FullDocs, KvNamespace::FullEntities, KvNamespace::FullRelations, KvNamespace::EntityChunks, KvNamespace::RelationChunks] {
+        for ns in [
+            KvNamespace::FullDocs,
+            KvNamespace::FullEntities,
+            KvNamespace::FullRelations,
+            KvNamespace::EntityChunks,
+            KvNamespace::RelationChunks,
+        ] {
             let ids = self.kv_ids(ns, derived(ns)).await?;
             let records = self.write_kv(ns, ids).await?;
             for r in &records {
@@ -308,7 +325,8 @@ impl Exporter<'_> {
             }
         };
         let chunks = self.write_kv(KvNamespace::TextChunks, chunk_ids).await?;
-        let exported_chunks: Vec<String> = chunks.iter().filter_map(|r| r.get("_id").and_then(Value::as_str).map(str::to_owned)).collect();
+        let exported_chunks: Vec<String> =
+            chunks.iter().filter_map(|r| r.get("_id").and_then(Value::as_str).map(str::to_owned)).collect();
         let cache_derived: Vec<String> = chunks.iter().flat_map(|r| strings(r.get("llm_cache_list"))).collect();
         drop(chunks);
         let cache_ids = self.kv_ids(KvNamespace::LlmResponseCache, cache_derived).await?;
@@ -358,7 +376,8 @@ impl Exporter<'_> {
             let mut start = 0usize;
             loop {
                 let window: Vec<String> = (start..start + WINDOW).map(|i| format!("{doc}-chunk-{i:03}")).collect();
-                let missing = storage.filter_keys(&window).await.map_err(|e| MigrateError::storage("text_chunks", e))?;
+                let missing =
+                    storage.filter_keys(&window).await.map_err(|e| MigrateError::storage("text_chunks", e))?;
                 let hits: Vec<String> = window.into_iter().filter(|id| !missing.contains(id)).collect();
                 if hits.is_empty() {
                     break;

@@ -81,7 +81,10 @@ impl Markers {
 pub fn is_v157_chunk_id(id: &str) -> bool {
     let Some(rest) = id.strip_prefix("doc-") else { return false };
     let Some((hash, n)) = rest.split_once("-chunk-") else { return false };
-    hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    hash.len() == 32
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

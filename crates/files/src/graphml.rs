@@ -125,12 +125,8 @@ impl GraphmlReader {
 
     /// The `<key>` declarations seen so far, by attribute name and domain.
     pub fn key_names(&self, domain: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .keys
-            .values()
-            .filter(|k| k.domain == domain || k.domain == "all")
-            .map(|k| k.name.clone())
-            .collect();
+        let mut v: Vec<String> =
+            self.keys.values().filter(|k| k.domain == domain || k.domain == "all").map(|k| k.name.clone()).collect();
         v.sort();
         v
     }
@@ -225,9 +221,14 @@ impl GraphmlReader {
     }
 
     fn set_data(&mut self, key: String, text: String, at: u64) -> Result<(), MigrateError> {
-        let def = self.keys.get(&key).cloned().unwrap_or(KeyDef { name: key, domain: "all".into(), ty: AttrType::String });
+        let def =
+            self.keys.get(&key).cloned().unwrap_or(KeyDef { name: key, domain: "all".into(), ty: AttrType::String });
         let value = convert(def.ty, &text).map_err(|msg| {
-            MigrateError::malformed(&self.path, line_column_of(&self.path, at), format!("attribute '{}': {msg}", def.name))
+            MigrateError::malformed(
+                &self.path,
+                line_column_of(&self.path, at),
+                format!("attribute '{}': {msg}", def.name),
+            )
         })?;
         let Some(value) = value else { return Ok(()) };
         match &mut self.open {
@@ -590,7 +591,10 @@ mod tests {
         assert_eq!(items.len(), 3);
         let GraphItem::Node { id, properties } = &items[0] else { panic!() };
         assert_eq!(id, "\"A & B\"");
-        assert_eq!(properties.0, json!({"entity_id": "\"A & B\"", "created_at": 1763959370}).as_object().unwrap().clone());
+        assert_eq!(
+            properties.0,
+            json!({"entity_id": "\"A & B\"", "created_at": 1763959370}).as_object().unwrap().clone()
+        );
         let GraphItem::Node { id, properties } = &items[1] else { panic!() };
         assert_eq!((id.as_str(), properties.entity_id()), ("C", Some("C")));
         let GraphItem::Edge { source, target, properties } = &items[2] else { panic!() };
@@ -622,13 +626,20 @@ mod tests {
     #[test]
     fn written_graph_reads_back_identically() {
         let nodes = vec![
-            Properties(json!({"entity_id": "A\tB", "entity_type": "x<y", "created_at": 5, "flag": true}).as_object().unwrap().clone()),
+            Properties(
+                json!({"entity_id": "A\tB", "entity_type": "x<y", "created_at": 5, "flag": true})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
             Properties(json!({"entity_id": "C", "description": "line1\nline2\r\n&"}).as_object().unwrap().clone()),
         ];
         let edges = vec![EdgeRecord {
             source: "A\tB".into(),
             target: "C".into(),
-            properties: Properties(json!({"weight": 2.0, "keywords": "k", "truncate": ""}).as_object().unwrap().clone()),
+            properties: Properties(
+                json!({"weight": 2.0, "keywords": "k", "truncate": ""}).as_object().unwrap().clone(),
+            ),
         }];
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(FILE_NAME);
@@ -639,6 +650,9 @@ mod tests {
         let items: Vec<GraphItem> = GraphmlReader::open(&p).unwrap().collect::<Result<_, _>>().unwrap();
         assert_eq!(items[0], GraphItem::Node { id: "A\tB".into(), properties: nodes[0].clone() });
         assert_eq!(items[1], GraphItem::Node { id: "C".into(), properties: nodes[1].clone() });
-        assert_eq!(items[2], GraphItem::Edge { source: "A\tB".into(), target: "C".into(), properties: edges[0].properties.clone() });
+        assert_eq!(
+            items[2],
+            GraphItem::Edge { source: "A\tB".into(), target: "C".into(), properties: edges[0].properties.clone() }
+        );
     }
 }

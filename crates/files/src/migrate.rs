@@ -86,7 +86,11 @@ pub trait VectorOpener: Send + Sync {
     ///
     /// # Errors
     /// Whatever opening (and initialising) the storage fails with.
-    async fn open(&self, namespace: VectorNamespace, dimension: usize) -> lightrag_pg_core::Result<Arc<dyn VectorStorage>>;
+    async fn open(
+        &self,
+        namespace: VectorNamespace,
+        dimension: usize,
+    ) -> lightrag_pg_core::Result<Arc<dyn VectorStorage>>;
 }
 
 /// A [`VectorOpener`] from a closure returning a boxed future.
@@ -103,7 +107,11 @@ impl<F> VectorOpener for FnVectorOpener<F>
 where
     F: Fn(VectorNamespace, usize) -> BoxFuture<'static, lightrag_pg_core::Result<Arc<dyn VectorStorage>>> + Send + Sync,
 {
-    async fn open(&self, namespace: VectorNamespace, dimension: usize) -> lightrag_pg_core::Result<Arc<dyn VectorStorage>> {
+    async fn open(
+        &self,
+        namespace: VectorNamespace,
+        dimension: usize,
+    ) -> lightrag_pg_core::Result<Arc<dyn VectorStorage>> {
         (self.0)(namespace, dimension).await
     }
 }
@@ -138,7 +146,9 @@ impl Target {
     /// The in-memory backends of `lightrag-pg-core` for `workspace` (cosine
     /// metric for vectors).
     pub fn memory(workspace: lightrag_pg_core::Workspace) -> Self {
-        use lightrag_pg_core::memory::{MemoryDocStatusStorage, MemoryGraphStorage, MemoryKvStorage, MemoryVectorStorage};
+        use lightrag_pg_core::memory::{
+            MemoryDocStatusStorage, MemoryGraphStorage, MemoryKvStorage, MemoryVectorStorage,
+        };
         let kv = KvNamespace::ALL
             .into_iter()
             .map(|ns| (ns, Arc::new(MemoryKvStorage::new(ns, workspace.clone())) as Arc<dyn KvStorage>))
@@ -179,7 +189,14 @@ pub struct MigrateOptions {
 
 impl Default for MigrateOptions {
     fn default() -> Self {
-        Self { dry_run: false, batch_size: 1000, progress: None, verify: true, verify_sample: 20, strip_legacy_quotes: true }
+        Self {
+            dry_run: false,
+            batch_size: 1000,
+            progress: None,
+            verify: true,
+            verify_sample: 20,
+            strip_legacy_quotes: true,
+        }
     }
 }
 
@@ -251,7 +268,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
     run.report.dry_run = options.dry_run;
     tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "scan done");
     if options.dry_run {
-        run.report.verification = Verification { performed: false, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() };
+        run.report.verification =
+            Verification { performed: false, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() };
         run.report.seconds = started.elapsed().as_secs_f64();
         return Ok(run.report);
     }
@@ -378,8 +396,15 @@ impl Run<'_> {
                     nodes.push((id, properties));
                     if nodes.len() >= batch_size {
                         done_nodes += nodes.len() as u64;
-                        graph.upsert_nodes_batch(std::mem::take(&mut nodes)).await.map_err(|e| MigrateError::storage("graph.nodes", e))?;
-                        self.emit(ProgressEvent::Writing { store: "graph.nodes".into(), done: done_nodes, total: total_nodes });
+                        graph
+                            .upsert_nodes_batch(std::mem::take(&mut nodes))
+                            .await
+                            .map_err(|e| MigrateError::storage("graph.nodes", e))?;
+                        self.emit(ProgressEvent::Writing {
+                            store: "graph.nodes".into(),
+                            done: done_nodes,
+                            total: total_nodes,
+                        });
                     }
                 }
                 GraphItem::Edge { source, target, properties } => {
@@ -390,8 +415,15 @@ impl Run<'_> {
                     edges.push((names.name_owned(source), names.name_owned(target), properties));
                     if edges.len() >= batch_size {
                         done_edges += edges.len() as u64;
-                        graph.upsert_edges_batch(std::mem::take(&mut edges)).await.map_err(|e| MigrateError::storage("graph.edges", e))?;
-                        self.emit(ProgressEvent::Writing { store: "graph.edges".into(), done: done_edges, total: total_edges });
+                        graph
+                            .upsert_edges_batch(std::mem::take(&mut edges))
+                            .await
+                            .map_err(|e| MigrateError::storage("graph.edges", e))?;
+                        self.emit(ProgressEvent::Writing {
+                            store: "graph.edges".into(),
+                            done: done_edges,
+                            total: total_edges,
+                        });
                     }
                 }
             }
@@ -507,7 +539,12 @@ impl Run<'_> {
                     .iter()
                     .filter_map(|i| batch[*i].payload.get("entity_name").and_then(Value::as_str).map(str::to_owned))
                     .collect();
-                let nodes = self.target.graph.get_nodes_batch(&names).await.map_err(|e| MigrateError::storage("graph.nodes", e))?;
+                let nodes = self
+                    .target
+                    .graph
+                    .get_nodes_batch(&names)
+                    .await
+                    .map_err(|e| MigrateError::storage("graph.nodes", e))?;
                 for i in &needy {
                     let p = &mut batch[*i].payload;
                     let Some(name) = p.get("entity_name").and_then(Value::as_str).map(str::to_owned) else { continue };
@@ -527,7 +564,12 @@ impl Run<'_> {
                         Some((p.get("src_id")?.as_str()?.to_owned(), p.get("tgt_id")?.as_str()?.to_owned()))
                     })
                     .collect();
-                let edges = self.target.graph.get_edges_batch(&pairs).await.map_err(|e| MigrateError::storage("graph.edges", e))?;
+                let edges = self
+                    .target
+                    .graph
+                    .get_edges_batch(&pairs)
+                    .await
+                    .map_err(|e| MigrateError::storage("graph.edges", e))?;
                 for i in &needy {
                     let p = &mut batch[*i].payload;
                     let (Some(s), Some(t)) = (
@@ -537,9 +579,9 @@ impl Run<'_> {
                         continue;
                     };
                     let Some(edge) = edges.get(&(s.clone(), t.clone())) else { continue };
-                    let content = edge.description().map(|d| {
-                        Value::from(format!("{}\t{s}\n{t}\n{d}", edge.keywords().unwrap_or_default()))
-                    });
+                    let content = edge
+                        .description()
+                        .map(|d| Value::from(format!("{}\t{s}\n{t}\n{d}", edge.keywords().unwrap_or_default())));
                     let mut any = fill(p, "content", content);
                     any |= fill(p, "source_id", edge.get("source_id").cloned());
                     any |= fill(p, "file_path", edge.get("file_path").cloned());
@@ -570,7 +612,13 @@ impl Run<'_> {
             self.emit(ProgressEvent::Verifying { store: doc_status::STORE.into() });
             let mut missing = 0u64;
             for ids in plan.doc_ids.chunks(batch) {
-                missing += self.target.doc_status.filter_keys(ids).await.map_err(|e| MigrateError::storage(doc_status::STORE, e))?.len() as u64;
+                missing += self
+                    .target
+                    .doc_status
+                    .filter_keys(ids)
+                    .await
+                    .map_err(|e| MigrateError::storage(doc_status::STORE, e))?
+                    .len() as u64;
             }
             let expected = unique(&plan.doc_ids);
             check(&mut v, doc_status::STORE, expected, expected - missing.min(expected));
@@ -590,13 +638,25 @@ impl Run<'_> {
             self.emit(ProgressEvent::Verifying { store: "graph.nodes".into() });
             let mut found = 0u64;
             for ids in plan.node_ids.chunks(batch) {
-                found += self.target.graph.has_nodes_batch(ids).await.map_err(|e| MigrateError::storage("graph.nodes", e))?.len() as u64;
+                found += self
+                    .target
+                    .graph
+                    .has_nodes_batch(ids)
+                    .await
+                    .map_err(|e| MigrateError::storage("graph.nodes", e))?
+                    .len() as u64;
             }
             check(&mut v, "graph.nodes", plan.node_ids.len() as u64, found);
             self.emit(ProgressEvent::Verifying { store: "graph.edges".into() });
             let mut found = 0u64;
             for pairs in plan.edge_pairs.chunks(batch) {
-                found += self.target.graph.get_edges_batch(pairs).await.map_err(|e| MigrateError::storage("graph.edges", e))?.len() as u64;
+                found += self
+                    .target
+                    .graph
+                    .get_edges_batch(pairs)
+                    .await
+                    .map_err(|e| MigrateError::storage("graph.edges", e))?
+                    .len() as u64;
             }
             check(&mut v, "graph.edges", plan.edge_pairs.len() as u64, found);
         }
@@ -614,7 +674,12 @@ impl Run<'_> {
             let sample = samples.get(ns).map(Vec::as_slice).unwrap_or_default();
             let sample_ids: Vec<String> = sample.iter().map(|(id, _)| id.clone()).collect();
             let got = storage.get_vectors_by_ids(&sample_ids).await.map_err(|e| MigrateError::storage(&store, e))?;
-            let mut s = VectorSampleCheck { store: store.clone(), checked: sample.len() as u64, max_abs_diff: 0.0, mismatched: Vec::new() };
+            let mut s = VectorSampleCheck {
+                store: store.clone(),
+                checked: sample.len() as u64,
+                max_abs_diff: 0.0,
+                mismatched: Vec::new(),
+            };
             for (id, want) in sample {
                 let Some(have) = got.get(id) else {
                     s.mismatched.push(id.clone());
@@ -658,7 +723,8 @@ mod tests {
     #[tokio::test]
     async fn a_small_directory_migrates_into_the_memory_target() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, v: Value| std::fs::write(dir.path().join(name), serde_json::to_vec(&v).unwrap()).unwrap();
+        let write =
+            |name: &str, v: Value| std::fs::write(dir.path().join(name), serde_json::to_vec(&v).unwrap()).unwrap();
         write("kv_store_full_docs.json", json!({"doc-1": {"content": "hello", "_id": "doc-1"}}));
         write(
             "vdb_chunks.json",

@@ -38,11 +38,7 @@ impl LegacyNames {
 
     /// The entity name as it is stored after migration.
     pub fn name<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        if self.strip_quotes && Self::is_quoted(s) {
-            Cow::Borrowed(&s[1..s.len() - 1])
-        } else {
-            Cow::Borrowed(s)
-        }
+        if self.strip_quotes && Self::is_quoted(s) { Cow::Borrowed(&s[1..s.len() - 1]) } else { Cow::Borrowed(s) }
     }
 
     /// The same, for an owned string.

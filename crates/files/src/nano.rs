@@ -295,7 +295,9 @@ pub fn normalise(vector: &[f32]) -> Vec<f32> {
 pub struct NanoWriter {
     file: Option<AtomicFile>,
     spool_path: std::path::PathBuf,
-    spool: Option<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, std::io::BufWriter<std::fs::File>>>,
+    spool: Option<
+        base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, std::io::BufWriter<std::fs::File>>,
+    >,
     dimension: usize,
     rows: u64,
 }
@@ -322,7 +324,13 @@ impl NanoWriter {
     /// # Errors
     /// [`MigrateError::Io`]; [`MigrateError::Storage`]-free: a vector of the wrong
     /// length is written as it is (the caller checks dimensions).
-    pub fn row(&mut self, id: &str, created_at: Option<i64>, payload: &JsonObject, vector: &[f32]) -> Result<(), MigrateError> {
+    pub fn row(
+        &mut self,
+        id: &str,
+        created_at: Option<i64>,
+        payload: &JsonObject,
+        vector: &[f32],
+    ) -> Result<(), MigrateError> {
         let mut row = serde_json::Map::with_capacity(payload.len() + 3);
         row.insert("__id__".to_owned(), Value::from(id));
         row.insert("__created_at__".to_owned(), created_at.map_or(Value::Null, Value::from));

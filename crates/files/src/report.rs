@@ -249,9 +249,22 @@ mod tests {
     fn report_json_has_the_documented_top_level_fields() {
         let v = serde_json::to_value(MigrationReport::default()).unwrap();
         for field in [
-            "workspace", "full_docs", "text_chunks", "llm_cache", "doc_status", "full_entities",
-            "full_relations", "entity_chunks", "relation_chunks", "vectors", "graph", "skipped",
-            "seconds", "format_generation", "verification", "warnings",
+            "workspace",
+            "full_docs",
+            "text_chunks",
+            "llm_cache",
+            "doc_status",
+            "full_entities",
+            "full_relations",
+            "entity_chunks",
+            "relation_chunks",
+            "vectors",
+            "graph",
+            "skipped",
+            "seconds",
+            "format_generation",
+            "verification",
+            "warnings",
         ] {
             assert!(v.get(field).is_some(), "missing {field}");
         }

@@ -209,8 +209,13 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             markers.add(G::New, "GraphML truncate attribute");
         }
         if reader.declared_directed() {
-            warn(report, "graph.edges", "directed_graph_read_as_undirected", vec![path.display().to_string()],
-                 "the GraphML declares edgedefault=\"directed\"; LightRAG's graph is undirected and edges are read as such");
+            warn(
+                report,
+                "graph.edges",
+                "directed_graph_read_as_undirected",
+                vec![path.display().to_string()],
+                "the GraphML declares edgedefault=\"directed\"; LightRAG's graph is undirected and edges are read as such",
+            );
         }
         let all_quoted = !raw_nodes.is_empty() && quoted == raw_nodes.len();
         if all_quoted {
@@ -222,9 +227,13 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             LegacyNames::KEEP
         };
         if quoted > 0 && !all_quoted {
-            warn(report, "graph.nodes", "quoted_ids_kept",
-                 raw_nodes.iter().filter(|n| LegacyNames::is_quoted(n)).cloned().collect(),
-                 "some (not all) node ids are wrapped in double quotes; they are kept as they are");
+            warn(
+                report,
+                "graph.nodes",
+                "quoted_ids_kept",
+                raw_nodes.iter().filter(|n| LegacyNames::is_quoted(n)).cloned().collect(),
+                "some (not all) node ids are wrapped in double quotes; they are kept as they are",
+            );
         }
         let names = plan.names;
         let mut dup_nodes = Vec::new();
@@ -236,8 +245,13 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
                 dup_nodes.push(id);
             }
         }
-        warn(report, "graph.nodes", "duplicate_node", dup_nodes,
-             "the node is declared more than once; its attributes are merged, the last value of each winning");
+        warn(
+            report,
+            "graph.nodes",
+            "duplicate_node",
+            dup_nodes,
+            "the node is declared more than once; its attributes are merged, the last value of each winning",
+        );
         let mut dup_edges = Vec::new();
         let mut dangling = Vec::new();
         for (s, t) in raw_edges {
@@ -253,10 +267,20 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
                 dup_edges.push(format!("{}<SEP>{}", pair.0, pair.1));
             }
         }
-        warn(report, "graph.edges", "duplicate_edge", dup_edges,
-             "the undirected pair occurs more than once (either direction); the last occurrence wins");
-        warn(report, "graph.edges", "edge_endpoint_without_node", dangling,
-             "an endpoint is not declared as a node; the graph storage creates it with only entity_id");
+        warn(
+            report,
+            "graph.edges",
+            "duplicate_edge",
+            dup_edges,
+            "the undirected pair occurs more than once (either direction); the last occurrence wins",
+        );
+        warn(
+            report,
+            "graph.edges",
+            "edge_endpoint_without_node",
+            dangling,
+            "an endpoint is not declared as a node; the graph storage creates it with only entity_id",
+        );
         report.graph.nodes = plan.node_ids.len() as u64;
         report.graph.edges = plan.edge_pairs.len() as u64;
         report.legacy_quotes_stripped = names.strip_quotes;
@@ -299,7 +323,9 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
         progress(ns.as_str());
         let f = kv::read(path, *ns, names)?;
         match ns {
-            KvNamespace::FullEntities | KvNamespace::FullRelations | KvNamespace::EntityChunks
+            KvNamespace::FullEntities
+            | KvNamespace::FullRelations
+            | KvNamespace::EntityChunks
             | KvNamespace::RelationChunks => markers.add(G::New, format!("{} present", kv::file_name(*ns))),
             KvNamespace::LlmResponseCache => {
                 if f.flattened > 0 {
@@ -397,7 +423,9 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
                     }
                 }
                 VectorNamespace::Relationships => {
-                    if let (Some(s), Some(t)) = (p.get("src_id").and_then(Value::as_str), p.get("tgt_id").and_then(Value::as_str)) {
+                    if let (Some(s), Some(t)) =
+                        (p.get("src_id").and_then(Value::as_str), p.get("tgt_id").and_then(Value::as_str))
+                    {
                         let pair = sorted_pair(s, t);
                         let in_graph = edge_set.contains(&pair);
                         if have_graph && !in_graph {
@@ -434,19 +462,44 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             markers.add(G::OldV0, "vector rows without content");
         }
         warn(report, &store, "duplicate_id", dups, "the __id__ occurs more than once; the last row wins");
-        warn(report, &store, "rekeyed_legacy_id", rekeyed,
-             "old-v0 id re-hashed from the unquoted entity name (ent-/rel- + md5), as LightRAG 1.5.7 computes it");
-        warn(report, &store, "entity_vector_without_node", no_node,
-             "the entity vector's entity_name is not a graph node (stale vector row); kept");
-        warn(report, &store, "relation_vector_without_edge", no_edge,
-             "the relation vector's pair is not a graph edge (stale vector row); kept");
-        warn(report, &store, "chunk_vector_without_chunk", missing_chunk,
-             "the chunk vector has no record in kv_store_text_chunks.json; kept");
+        warn(
+            report,
+            &store,
+            "rekeyed_legacy_id",
+            rekeyed,
+            "old-v0 id re-hashed from the unquoted entity name (ent-/rel- + md5), as LightRAG 1.5.7 computes it",
+        );
+        warn(
+            report,
+            &store,
+            "entity_vector_without_node",
+            no_node,
+            "the entity vector's entity_name is not a graph node (stale vector row); kept",
+        );
+        warn(
+            report,
+            &store,
+            "relation_vector_without_edge",
+            no_edge,
+            "the relation vector's pair is not a graph edge (stale vector row); kept",
+        );
+        warn(
+            report,
+            &store,
+            "chunk_vector_without_chunk",
+            missing_chunk,
+            "the chunk vector has no record in kv_store_text_chunks.json; kept",
+        );
         match ns {
             VectorNamespace::Entities if have_graph => {
                 let missing: Vec<String> = plan.node_ids.iter().filter(|n| !names_seen.contains(*n)).cloned().collect();
-                warn(report, "graph.nodes", "node_without_entity_vector", missing,
-                     "the graph node has no row in vdb_entities.json; it is not found by entity vector search");
+                warn(
+                    report,
+                    "graph.nodes",
+                    "node_without_entity_vector",
+                    missing,
+                    "the graph node has no row in vdb_entities.json; it is not found by entity vector search",
+                );
             }
             VectorNamespace::Relationships if have_graph => {
                 let missing: Vec<String> = plan
@@ -455,8 +508,13 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
                     .map(|(a, b)| format!("{a}<SEP>{b}"))
                     .filter(|k| !names_seen.contains(k))
                     .collect();
-                warn(report, "graph.edges", "edge_without_relation_vector", missing,
-                     "the graph edge has no row in vdb_relationships.json; it is not found by relation vector search");
+                warn(
+                    report,
+                    "graph.edges",
+                    "edge_without_relation_vector",
+                    missing,
+                    "the graph edge has no row in vdb_relationships.json; it is not found by relation vector search",
+                );
             }
             VectorNamespace::Chunks if inventory.doc_status.is_some() => {
                 chunk_warnings(report, &store, &chunk_rows, &doc_statuses);
@@ -498,10 +556,14 @@ fn chunk_warnings(
             None => unknown.push(id.clone()),
         }
     }
-    warn(report, store, "chunk_of_failed_doc", failed,
-         "the chunk belongs to a document whose status is failed (an orphan of an interrupted run); kept");
-    warn(report, store, "chunk_without_doc_status", unknown,
-         "the chunk's full_doc_id has no doc status record; kept");
+    warn(
+        report,
+        store,
+        "chunk_of_failed_doc",
+        failed,
+        "the chunk belongs to a document whose status is failed (an orphan of an interrupted run); kept",
+    );
+    warn(report, store, "chunk_without_doc_status", unknown, "the chunk's full_doc_id has no doc status record; kept");
 }
 
 pub(crate) fn kv_count(report: &mut MigrationReport, ns: KvNamespace) -> &mut u64 {

@@ -32,7 +32,9 @@ fn assert_counts_match_the_files(dir: &Path, r: &MigrationReport) {
     assert_eq!(r.full_relations, kv("full_relations"), "full_relations");
     assert_eq!(r.entity_chunks, kv("entity_chunks"), "entity_chunks");
     assert_eq!(r.relation_chunks, kv("relation_chunks"), "relation_chunks");
-    for (ns, got) in [("chunks", r.vectors.chunks), ("entities", r.vectors.entities), ("relationships", r.vectors.relationships)] {
+    for (ns, got) in
+        [("chunks", r.vectors.chunks), ("entities", r.vectors.entities), ("relationships", r.vectors.relationships)]
+    {
         let (rows, nan) = vdb_rows(dir, ns).unwrap_or((0, 0));
         assert_eq!(got, rows - nan, "vectors.{ns}");
         let skipped_nan = r.skipped_in(&format!("vectors.{ns}")).count() as u64;
@@ -115,7 +117,10 @@ async fn academic_legacy_is_unquoted_flattened_and_completed() {
     assert_eq!(r.llm_cache_flattened, 17);
     assert_eq!(warning_count(&r, "vectors.entities", "rekeyed_legacy_id"), 61);
     assert_eq!(warning_count(&r, "vectors.relationships", "rekeyed_legacy_id"), 14);
-    assert!(r.warnings_of("chunk_without_doc_status").next().is_none(), "chunks are matched to their doc through text_chunks");
+    assert!(
+        r.warnings_of("chunk_without_doc_status").next().is_none(),
+        "chunks are matched to their doc through text_chunks"
+    );
 
     let graph = &mem.target.graph;
     let node = graph.get_node("BANGHAO CHI").await.unwrap().expect("unquoted node id");
@@ -187,8 +192,19 @@ async fn the_report_json_has_the_documented_fields() {
     let (_mem, r) = migrate_dataset("film-24-2016-en").await;
     let v = serde_json::to_value(&r).unwrap();
     for field in [
-        "workspace", "full_docs", "text_chunks", "llm_cache", "doc_status", "full_entities", "full_relations",
-        "entity_chunks", "relation_chunks", "skipped", "seconds", "format_generation", "verification",
+        "workspace",
+        "full_docs",
+        "text_chunks",
+        "llm_cache",
+        "doc_status",
+        "full_entities",
+        "full_relations",
+        "entity_chunks",
+        "relation_chunks",
+        "skipped",
+        "seconds",
+        "format_generation",
+        "verification",
     ] {
         assert!(v.get(field).is_some(), "{field}");
     }
@@ -200,8 +216,8 @@ async fn the_report_json_has_the_documented_fields() {
 
 #[tokio::test]
 async fn progress_is_reported_for_every_phase() {
-    use std::sync::{Arc, Mutex};
     use lightrag_pg_files::ProgressEvent;
+    use std::sync::{Arc, Mutex};
     let events: Arc<Mutex<Vec<ProgressEvent>>> = Arc::default();
     let sink = Arc::clone(&events);
     let opts = MigrateOptions {
@@ -224,6 +240,10 @@ async fn progress_is_reported_for_every_phase() {
         })
         .collect();
     assert_eq!(writes, [100, 200, 300, 400, 500, 600, 700, 800, 874], "one event per batch of 100");
-    assert!(events.iter().any(|e| matches!(e, ProgressEvent::StoreDone { store, written: 403, .. } if store == "graph.nodes")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ProgressEvent::StoreDone { store, written: 403, .. } if store == "graph.nodes"))
+    );
     assert!(events.iter().any(|e| matches!(e, ProgressEvent::Verifying { store } if store == "vectors.entities")));
 }

@@ -107,7 +107,10 @@ async fn broken_graphml_names_line_and_column_and_writes_nothing() {
     let line = text[..at].matches('\n').count() as u64 + 1;
     let (mem, err) = migrate_err(dir.path()).await;
     assert_eq!(err.file(), Some(path.as_path()));
-    assert!(matches!(err.position(), Some(Position::LineColumn { line: l, .. }) if *l == line), "{err} (expected line {line})");
+    assert!(
+        matches!(err.position(), Some(Position::LineColumn { line: l, .. }) if *l == line),
+        "{err} (expected line {line})"
+    );
     assert_nothing_written(&mem).await;
 }
 
@@ -178,7 +181,8 @@ async fn a_target_of_another_dimension_is_refused_before_anything_is_written() {
     let mut mem = Memory::new("wrong-dim");
     let ws = mem.workspace.clone();
     mem.target.vectors = Arc::new(FnVectorOpener(move |ns, _dim| {
-        let s: Arc<dyn VectorStorage> = Arc::new(MemoryVectorStorage::new(ns, ws.clone(), 1536, DistanceMetric::Cosine));
+        let s: Arc<dyn VectorStorage> =
+            Arc::new(MemoryVectorStorage::new(ns, ws.clone(), 1536, DistanceMetric::Cosine));
         Box::pin(async move { Ok(s) }) as futures::future::BoxFuture<'static, _>
     }));
     let err = migrate(&dataset("film-24-2016-en"), &mem.target, MigrateOptions::default()).await.unwrap_err();

@@ -32,7 +32,18 @@ async fn roundtrip(name: &str) {
     assert!(second.skipped.is_empty(), "{:?}", second.skipped);
     assert!(second.verification.ok, "{:?}", second.verification.mismatches);
     let counts = |r: &MigrationReport| {
-        (r.full_docs, r.text_chunks, r.llm_cache, r.doc_status, r.full_entities, r.full_relations, r.entity_chunks, r.relation_chunks, r.vectors, r.graph)
+        (
+            r.full_docs,
+            r.text_chunks,
+            r.llm_cache,
+            r.doc_status,
+            r.full_entities,
+            r.full_relations,
+            r.entity_chunks,
+            r.relation_chunks,
+            r.vectors,
+            r.graph,
+        )
     };
     assert_eq!(counts(&first), counts(&second));
     assert!(!second.legacy_quotes_stripped, "an export is never old-v0");
@@ -44,10 +55,8 @@ async fn roundtrip(name: &str) {
         let va = a.vector_store(*ns).get_vectors_by_ids(&ids).await.unwrap();
         let vb = b.vector_store(*ns).get_vectors_by_ids(&ids).await.unwrap();
         assert_eq!(va.len(), vb.len(), "{ns}");
-        let worst = va
-            .iter()
-            .flat_map(|(id, v)| v.iter().zip(&vb[id]).map(|(x, y)| (x - y).abs()))
-            .fold(0f32, f32::max);
+        let worst =
+            va.iter().flat_map(|(id, v)| v.iter().zip(&vb[id]).map(|(x, y)| (x - y).abs())).fold(0f32, f32::max);
         assert!(worst < 1e-6, "{ns}: vectors moved by {worst}");
     }
 
@@ -158,8 +167,16 @@ async fn the_export_of_the_157_sample_reproduces_what_lightrag_wrote() {
             for row in w["data"].as_array().unwrap() {
                 let id = row["__id__"].as_str().unwrap();
                 let exported = rows[id];
-                assert_contains(&file, id, &without(row.clone(), &["__created_at__", "__write_seq__", "vector"]), exported);
-                let (v1, v2) = (decode_vector(row["vector"].as_str().unwrap()).unwrap(), decode_vector(exported["vector"].as_str().unwrap()).unwrap());
+                assert_contains(
+                    &file,
+                    id,
+                    &without(row.clone(), &["__created_at__", "__write_seq__", "vector"]),
+                    exported,
+                );
+                let (v1, v2) = (
+                    decode_vector(row["vector"].as_str().unwrap()).unwrap(),
+                    decode_vector(exported["vector"].as_str().unwrap()).unwrap(),
+                );
                 let worst = v1.iter().zip(&v2).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
                 assert!(worst <= 1e-3, "{file} {id}: the vector differs by {worst}");
             }
@@ -212,7 +229,8 @@ async fn export_refuses_a_directory_with_lightrag_files_unless_told_to_overwrite
     export(&mem.source(true), out.path(), ExportOptions::default()).await.unwrap();
     let err = export(&mem.source(true), out.path(), ExportOptions::default()).await.unwrap_err();
     assert!(err.to_string().contains("already holds LightRAG files"), "{err}");
-    let again = export(&mem.source(true), out.path(), ExportOptions { overwrite: true, ..Default::default() }).await.unwrap();
+    let again =
+        export(&mem.source(true), out.path(), ExportOptions { overwrite: true, ..Default::default() }).await.unwrap();
     assert_eq!(again.graph.nodes, 135);
 }
 

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use lightrag_pg_core::{
-    DistanceMetric, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Result,
-    VectorNamespace, VectorStorage, Workspace,
+    DistanceMetric, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Result, VectorNamespace,
+    VectorStorage, Workspace,
 };
 
 /// Where the storages live.
@@ -36,7 +36,9 @@ impl FromStr for GraphChoice {
         match s.trim().to_ascii_lowercase().as_str() {
             "age" | "pggraphstorage" => Ok(Self::Age),
             "table" | "pgtablegraphstorage" => Ok(Self::Table),
-            other => Err(Error::config("graph engine", format!("unknown graph engine '{other}' (expected age or table)"))),
+            other => {
+                Err(Error::config("graph engine", format!("unknown graph engine '{other}' (expected age or table)")))
+            }
         }
     }
 }
@@ -287,7 +289,8 @@ impl StoragesBuilder {
         let vectors = VectorNamespace::ALL
             .into_iter()
             .map(|ns| {
-                let s = MemoryVectorStorage::new(ns, ws.clone(), self.embedding_dim, self.metric).with_threshold(self.threshold);
+                let s = MemoryVectorStorage::new(ns, ws.clone(), self.embedding_dim, self.metric)
+                    .with_threshold(self.threshold);
                 (ns, Arc::new(s) as Arc<dyn VectorStorage>)
             })
             .collect();

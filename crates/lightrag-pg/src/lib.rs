@@ -5,10 +5,9 @@ mod builder;
 
 pub use builder::{Backend, GraphChoice, Storages, StoragesBuilder};
 pub use lightrag_pg_core::{
-    DistanceMetric, DocProcessingStatus, DocStatus, DocStatusStorage, EdgeRecord, Error,
-    GraphStorage, JsonObject, KnowledgeGraph, KvNamespace, KvStorage, Namespace, Properties,
-    Result, Storage, VectorHit, VectorNamespace, VectorQuery, VectorRecord, VectorStorage,
-    Workspace,
+    DistanceMetric, DocProcessingStatus, DocStatus, DocStatusStorage, EdgeRecord, Error, GraphStorage, JsonObject,
+    KnowledgeGraph, KvNamespace, KvStorage, Namespace, Properties, Result, Storage, VectorHit, VectorNamespace,
+    VectorQuery, VectorRecord, VectorStorage, Workspace,
 };
 
 /// The contract crate: traits, types, errors, key formats.

@@ -96,7 +96,10 @@ fn get<'a, T: lightrag_pg_pool::tokio_postgres::types::FromSql<'a>>(row: &'a Row
 /// [`Error::InvalidInput`] naming the id and the field.
 pub(crate) fn check_integers(id: &str, doc: &DocProcessingStatus) -> Result<()> {
     if i32::try_from(doc.content_length).is_err() {
-        return Err(Error::invalid(id, format!("content_length {} does not fit the INTEGER column", doc.content_length)));
+        return Err(Error::invalid(
+            id,
+            format!("content_length {} does not fit the INTEGER column", doc.content_length),
+        ));
     }
     if let Some(n) = doc.chunks_count
         && i32::try_from(n).is_err()

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use lightrag_pg_core::{
-    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, DocStatusStorage, Error, Namespace,
-    PageRequest, PagedDocs, Result, SortDirection, SortField, StatusCounts, Storage, Workspace,
+    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, DocStatusStorage, Error, Namespace, PageRequest,
+    PagedDocs, Result, SortDirection, SortField, StatusCounts, Storage, Workspace,
 };
 use lightrag_pg_pool::tokio_postgres::Row;
 use lightrag_pg_pool::tokio_postgres::types::ToSql;
@@ -94,8 +94,7 @@ impl DocSql {
             SortField::Id => format!("id {d}"),
             other => format!("{} {d} NULLS LAST, id {d}", quote_ident(other.column())?),
         };
-        let (filter, limit, offset) =
-            if filtered { ("AND status = ANY($2)", "$3", "$4") } else { ("", "$2", "$3") };
+        let (filter, limit, offset) = if filtered { ("AND status = ANY($2)", "$3", "$4") } else { ("", "$2", "$3") };
         Ok(format!(
             "WITH total AS (SELECT count(*) AS total FROM {t} WHERE workspace = $1 {filter}), \
              paged AS (SELECT {SELECT_COLUMNS} FROM {t} WHERE workspace = $1 {filter} \
@@ -196,7 +195,12 @@ impl PgDocStatusStorage {
     }
 
     /// Runs a one-row lookup.
-    async fn one(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<(String, DocProcessingStatus)>> {
+    async fn one(
+        &self,
+        what: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<(String, DocProcessingStatus)>> {
         let rows = self.rows(what, sql, params).await?;
         rows.first().map(decode_one).transpose()
     }
@@ -397,7 +401,8 @@ impl DocStatusStorage for PgDocStatusStorage {
             return Ok(Vec::new());
         }
         let started = Instant::now();
-        let rows = self.rows("doc_status get_docs_by_statuses", &self.sql.by_statuses, &[&self.ws.as_str(), &values]).await?;
+        let rows =
+            self.rows("doc_status get_docs_by_statuses", &self.sql.by_statuses, &[&self.ws.as_str(), &values]).await?;
         let out = decode_all(&rows, 0)?;
         finished(started, "get_docs_by_statuses");
         Ok(out)
@@ -424,7 +429,9 @@ impl DocStatusStorage for PgDocStatusStorage {
             return Ok(Vec::new());
         }
         let started = Instant::now();
-        let rows = self.rows("doc_status get_docs_by_track_id", &self.sql.by_track_id, &[&self.ws.as_str(), &track_id]).await?;
+        let rows = self
+            .rows("doc_status get_docs_by_track_id", &self.sql.by_track_id, &[&self.ws.as_str(), &track_id])
+            .await?;
         let out = decode_all(&rows, 0)?;
         finished(started, "get_docs_by_track_id");
         Ok(out)
@@ -513,7 +520,8 @@ impl DocStatusStorage for PgDocStatusStorage {
             return Ok(None);
         }
         let started = Instant::now();
-        let out = self.one("doc_status get_doc_by_file_path", &self.sql.by_file_path, &[&self.ws.as_str(), &path]).await?;
+        let out =
+            self.one("doc_status get_doc_by_file_path", &self.sql.by_file_path, &[&self.ws.as_str(), &path]).await?;
         finished(started, "get_doc_by_file_path");
         Ok(out)
     }
@@ -524,8 +532,9 @@ impl DocStatusStorage for PgDocStatusStorage {
             return Ok(None);
         }
         let started = Instant::now();
-        let out =
-            self.one("doc_status get_doc_by_file_basename", &self.sql.by_basename, &[&self.ws.as_str(), &basename]).await?;
+        let out = self
+            .one("doc_status get_doc_by_file_basename", &self.sql.by_basename, &[&self.ws.as_str(), &basename])
+            .await?;
         finished(started, "get_doc_by_file_basename");
         Ok(out)
     }
@@ -542,7 +551,9 @@ impl DocStatusStorage for PgDocStatusStorage {
         let started = Instant::now();
         let ws = self.ws.as_str();
         let out = match exclude_doc_id.filter(|x| storable(x)) {
-            Some(x) => self.one("doc_status get_doc_by_content_hash", &self.sql.by_hash_excluding, &[&ws, &hash, &x]).await?,
+            Some(x) => {
+                self.one("doc_status get_doc_by_content_hash", &self.sql.by_hash_excluding, &[&ws, &hash, &x]).await?
+            }
             None => self.one("doc_status get_doc_by_content_hash", &self.sql.by_hash, &[&ws, &hash]).await?,
         };
         finished(started, "get_doc_by_content_hash");

@@ -13,7 +13,12 @@ use lightrag_pg_pool::{PgPool, RetryPolicy};
 const N: usize = 10_000;
 
 fn doc(i: usize) -> (String, DocProcessingStatus) {
-    let mut d = DocProcessingStatus::new(DocStatus::Pending, &format!("Summary {i} 实体 🙂"), 1000 + i as i64, &format!("file-{i}.txt"));
+    let mut d = DocProcessingStatus::new(
+        DocStatus::Pending,
+        &format!("Summary {i} 实体 🙂"),
+        1000 + i as i64,
+        &format!("file-{i}.txt"),
+    );
     d.created_at = Utc.timestamp_opt(1_735_787_045 + i as i64, 0).single();
     d.updated_at = d.created_at;
     d.track_id = Some("insert_batch".into());

@@ -11,7 +11,9 @@ mod common;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use common::{JsonText, obj};
 use lightrag_pg_core::doc_status::parse_iso;
-use lightrag_pg_core::{DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusStorage, JsonObject, Storage, Workspace};
+use lightrag_pg_core::{
+    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusStorage, JsonObject, Storage, Workspace,
+};
 use lightrag_pg_docstatus::PgDocStatusStorage;
 use lightrag_pg_pool::tokio_postgres::types::ToSql;
 use lightrag_pg_pool::{PgPool, db_error};
@@ -81,13 +83,16 @@ async fn open(pool: &PgPool, ws: &Workspace) -> PgDocStatusStorage {
 
 async fn rows(pool: &PgPool, ws: &Workspace) -> Vec<Value> {
     let conn = pool.get().await.expect("connection");
-    conn.query("SELECT to_jsonb(t) - 'workspace' FROM lightrag_doc_status t WHERE workspace = $1 ORDER BY id", &[&ws.as_str()])
-        .await
-        .map_err(db_error)
-        .expect("select")
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    conn.query(
+        "SELECT to_jsonb(t) - 'workspace' FROM lightrag_doc_status t WHERE workspace = $1 ORDER BY id",
+        &[&ws.as_str()],
+    )
+    .await
+    .map_err(db_error)
+    .expect("select")
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -127,7 +132,9 @@ fn our_doc() -> DocProcessingStatus {
         chunks_count: Some(1),
         chunks_list: vec!["doc-a5e5-chunk-000".into()],
         error_msg: None,
-        metadata: obj(json!({"chunk_method": "legacy_chunking_func", "parse_start_time": 1795927826, "parse_stage_skipped": true})),
+        metadata: obj(
+            json!({"chunk_method": "legacy_chunking_func", "parse_start_time": 1795927826, "parse_stage_skipped": true}),
+        ),
         content_hash: Some("7aefa3ebc935202f974dec1a3205aace".into()),
     }
 }
@@ -138,7 +145,11 @@ async fn a_python_row_reads_back_as_the_same_document() {
     let ws = common::workspace("dspy");
     let s = open(&pool, &ws).await;
     python_upsert(&pool, &ws, "doc-a", &python_doc()).await;
-    assert_eq!(s.get_by_id("doc-a").await.expect("get_by_id"), Some(our_doc()), "every field, UTC times with microseconds");
+    assert_eq!(
+        s.get_by_id("doc-a").await.expect("get_by_id"),
+        Some(our_doc()),
+        "every field, UTC times with microseconds"
+    );
     assert_eq!(s.get_by_ids(&["doc-a".into()]).await.expect("get_by_ids"), vec![Some(our_doc())]);
     let listed = s.get_docs_by_statuses(&[DocStatus::Processed]).await.expect("get_docs_by_statuses");
     assert_eq!(listed, vec![("doc-a".to_owned(), our_doc())]);
@@ -195,10 +206,15 @@ async fn our_upsert_keeps_the_created_at_of_a_python_row_and_fills_a_null_one() 
     let mut nulled = python_doc();
     nulled.insert("created_at".into(), Value::Null);
     python_upsert(&pool, &ws, "doc-null", &nulled).await;
-    let later = DocProcessingStatus { created_at: Some(utc("2026-06-01T00:00:00Z")), status: DocStatus::Failed, ..our_doc() };
+    let later =
+        DocProcessingStatus { created_at: Some(utc("2026-06-01T00:00:00Z")), status: DocStatus::Failed, ..our_doc() };
     s.upsert(vec![("doc-a".into(), later.clone()), ("doc-null".into(), later.clone())]).await.expect("upsert");
     let a = s.get_by_id("doc-a").await.expect("get_by_id").expect("doc-a");
-    assert_eq!((a.created_at, a.status), (our_doc().created_at, DocStatus::Failed), "created_at kept, the rest written");
+    assert_eq!(
+        (a.created_at, a.status),
+        (our_doc().created_at, DocStatus::Failed),
+        "created_at kept, the rest written"
+    );
     let n = s.get_by_id("doc-null").await.expect("get_by_id").expect("doc-null");
     assert_eq!(n.created_at, later.created_at, "a NULL created_at is filled");
     s.drop_all().await.expect("drop_all");
@@ -219,11 +235,18 @@ async fn a_python_cursor_resumes_our_sweep_and_ours_is_pythons_format() {
     .expect("upsert");
     // json.dumps([created_at.isoformat(), id]) — with Python's ", " separator.
     let python_text = r#"["2025-01-02T03:04:05.123456+00:00", "doc-1"]"#;
-    let page = s.get_docs_by_statuses_page(&[DocStatus::Pending], 1, &DocStatusCursor::After(python_text.into())).await.expect("page");
+    let page = s
+        .get_docs_by_statuses_page(&[DocStatus::Pending], 1, &DocStatusCursor::After(python_text.into()))
+        .await
+        .expect("page");
     assert_eq!(page.docs.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), vec!["doc-2"]);
     let DocStatusCursor::After(ours) = page.next else { panic!("a full page continues: {:?}", page.next) };
     let (iso, id): (Option<String>, String) = serde_json::from_str(&ours).expect("a JSON [time, id] pair");
-    assert_eq!((iso.as_deref(), id.as_str()), (Some("2025-01-02T03:04:05.123456+00:00"), "doc-2"), "isoformat() with +00:00");
+    assert_eq!(
+        (iso.as_deref(), id.as_str()),
+        (Some("2025-01-02T03:04:05.123456+00:00"), "doc-2"),
+        "isoformat() with +00:00"
+    );
     s.drop_all().await.expect("drop_all");
 }
 
@@ -232,7 +255,8 @@ async fn python_rows_with_a_null_created_at_are_swept_first() {
     let pool = common::pool().await;
     let ws = common::workspace("dsnullsweep");
     let s = open(&pool, &ws).await;
-    for (id, created) in [("doc-b", Value::Null), ("doc-a", json!("2025-01-01T00:00:00+00:00")), ("doc-c", Value::Null)] {
+    for (id, created) in [("doc-b", Value::Null), ("doc-a", json!("2025-01-01T00:00:00+00:00")), ("doc-c", Value::Null)]
+    {
         let mut d = python_doc();
         d.insert("created_at".into(), created);
         d.insert("status".into(), json!("pending"));
@@ -267,7 +291,8 @@ async fn a_non_boolean_is_duplicate_does_not_make_lookups_fail() {
     // JSON `true` marks a duplicate here, as `DocProcessingStatus::is_primary`.
     let by_name = s.get_doc_by_file_basename("a.txt").await.expect("basename lookup must not fail");
     assert_eq!(by_name.map(|(id, _)| id), Some("doc-num".to_owned()), "earliest primary row (ties by id)");
-    let by_hash = s.get_doc_by_content_hash("7aefa3ebc935202f974dec1a3205aace", Some("doc-str")).await.expect("hash lookup");
+    let by_hash =
+        s.get_doc_by_content_hash("7aefa3ebc935202f974dec1a3205aace", Some("doc-str")).await.expect("hash lookup");
     assert_eq!(by_hash.map(|(id, _)| id), Some("doc-num".to_owned()), "skips doc-str and the duplicate pointing to it");
     s.delete(&["doc-num".into()]).await.expect("delete");
     let by_name = s.get_doc_by_file_basename("a.txt").await.expect("basename lookup");
@@ -287,7 +312,10 @@ async fn status_counts_and_listings_read_python_rows() {
         python_upsert(&pool, &ws, &format!("doc-{i}"), &d).await;
     }
     let c = s.status_counts().await.expect("status_counts");
-    assert_eq!((c.count(DocStatus::Pending), c.count(DocStatus::Processed), c.count(DocStatus::Failed), c.total), (1, 2, 1, 4));
+    assert_eq!(
+        (c.count(DocStatus::Pending), c.count(DocStatus::Processed), c.count(DocStatus::Failed), c.total),
+        (1, 2, 1, 4)
+    );
     assert_eq!(s.get_docs_by_track_id("t-1").await.expect("by track").len(), 4);
     assert_eq!(s.count_docs_by_statuses(&[DocStatus::Processed, DocStatus::Failed]).await.expect("count"), 3);
     s.drop_all().await.expect("drop_all");

@@ -38,10 +38,7 @@ fn node(i: usize) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5_000);
+    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5_000);
     let mut config = PgConfig::from_env()?;
     config.max_connections = 4;
     let pool = PgPool::connect(config).await?;
@@ -55,9 +52,7 @@ async fn main() -> Result<()> {
             .map(|i| {
                 (
                     node(i),
-                    Properties::new()
-                        .with("entity_type", "thing")
-                        .with("description", format!("node {i} description")),
+                    Properties::new().with("entity_type", "thing").with("description", format!("node {i} description")),
                 )
             })
             .collect();
@@ -71,15 +66,7 @@ async fn main() -> Result<()> {
             usize::try_from(state % n as u64).unwrap_or(0)
         };
         let edges: Vec<(String, String, Properties)> = (0..3 * n)
-            .map(|i| {
-                (
-                    node(i % n),
-                    node(next()),
-                    Properties::new()
-                        .with("weight", 1.0)
-                        .with("description", "rel"),
-                )
-            })
+            .map(|i| (node(i % n), node(next()), Properties::new().with("weight", 1.0).with("description", "rel")))
             .collect();
         let t = Instant::now();
         g.upsert_edges_batch(edges).await?;
@@ -101,8 +88,7 @@ async fn main() -> Result<()> {
         let get_nodes = time(reps, || g.get_nodes_batch(&ids)).await?;
         let degrees = time(reps, || g.node_degrees_batch(&ids)).await?;
         let edges_of = time(reps, || g.get_nodes_edges_batch(&ids)).await?;
-        let pairs: Vec<(String, String)> =
-            (0..1000).map(|i| (node(i), node((i * 7) % n))).collect();
+        let pairs: Vec<(String, String)> = (0..1000).map(|i| (node(i), node((i * 7) % n))).collect();
         let get_edges = time(reps, || g.get_edges_batch(&pairs)).await?;
         let (seed, n17) = (node(0), node(17));
         let kg = time(5, || g.get_knowledge_graph(&seed, 3, 1000)).await?;

@@ -40,8 +40,7 @@ use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
 use lightrag_pg_core::storage::EdgePair;
 use lightrag_pg_core::{
-    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage,
-    Workspace,
+    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage, Workspace,
 };
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::{PgConn, PgPool, db_error, schema};
@@ -49,8 +48,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::agtype::{self, Agtype};
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry,
-    sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry, sql_limit, timed,
 };
 use crate::names;
 
@@ -80,9 +78,7 @@ pub struct AgeGraphStorage {
 
 /// The entity id of the row aliased `a`, as the `entity_idx_node_id` index has it.
 fn eid(a: &str) -> String {
-    format!(
-        "ag_catalog.agtype_access_operator(VARIADIC ARRAY[{a}.properties, '\"entity_id\"'::ag_catalog.agtype])"
-    )
+    format!("ag_catalog.agtype_access_operator(VARIADIC ARRAY[{a}.properties, '\"entity_id\"'::ag_catalog.agtype])")
 }
 
 /// A text value as the agtype string it is compared with.
@@ -133,17 +129,9 @@ impl AgeSql {
         // planner, costing random reads high, may hash-join a sequential scan that
         // evaluates the agtype accessor on every vertex.
         let find = |alias: &str, of: &str| {
-            format!(
-                "(SELECT b.id, b.properties FROM {v} b WHERE {eb} {eq} {} OFFSET 0) AS {alias}",
-                key(of)
-            )
+            format!("(SELECT b.id, b.properties FROM {v} b WHERE {eb} {eq} {} OFFSET 0) AS {alias}", key(of))
         };
-        let exists = |of: &str| {
-            format!(
-                "EXISTS (SELECT 1 FROM {v} b WHERE {eb} {eq} {} OFFSET 0)",
-                key(of)
-            )
-        };
+        let exists = |of: &str| format!("EXISTS (SELECT 1 FROM {v} b WHERE {eb} {eq} {} OFFSET 0)", key(of));
         let degree = |alias: &str| {
             format!(
                 "((SELECT count(*) FROM {e} d WHERE d.start_id {eq} {alias}.id) + \
@@ -178,61 +166,28 @@ impl AgeSql {
              UNION ALL SELECT r.id FROM p JOIN {e} r ON r.start_id {eq} p.bid AND r.end_id {eq} p.aid)"
         );
         let label = |alias: &str| format!("{}::text", eid(alias));
-        let index_expr = "(ag_catalog.agtype_access_operator(VARIADIC ARRAY[properties, '\"entity_id\"'::ag_catalog.agtype]))";
-        let on = |table: &str, body: &str| {
-            format!(
-                "{g}.{} {body}",
-                quote_ident(table).expect("fixed label name")
-            )
-        };
+        let index_expr =
+            "(ag_catalog.agtype_access_operator(VARIADIC ARRAY[properties, '\"entity_id\"'::ag_catalog.agtype]))";
+        let on = |table: &str, body: &str| format!("{g}.{} {body}", quote_ident(table).expect("fixed label name"));
         let indexes: Vec<(&'static str, String)> = vec![
-            (
-                "vertex_idx_node_id",
-                on("_ag_label_vertex", &format!("USING btree {index_expr}")),
-            ),
-            (
-                "edge_sid_idx",
-                on("_ag_label_edge", "USING btree (start_id)"),
-            ),
+            ("vertex_idx_node_id", on("_ag_label_vertex", &format!("USING btree {index_expr}"))),
+            ("edge_sid_idx", on("_ag_label_edge", "USING btree (start_id)")),
             ("edge_eid_idx", on("_ag_label_edge", "USING btree (end_id)")),
-            (
-                "edge_seid_idx",
-                on("_ag_label_edge", "USING btree (start_id, end_id)"),
-            ),
+            ("edge_seid_idx", on("_ag_label_edge", "USING btree (start_id, end_id)")),
             ("directed_p_idx", on(EDGE_LABEL, "USING btree (id)")),
             ("directed_eid_idx", on(EDGE_LABEL, "USING btree (end_id)")),
             ("directed_sid_idx", on(EDGE_LABEL, "USING btree (start_id)")),
-            (
-                "directed_seid_idx",
-                on(EDGE_LABEL, "USING btree (start_id, end_id)"),
-            ),
+            ("directed_seid_idx", on(EDGE_LABEL, "USING btree (start_id, end_id)")),
             ("entity_p_idx", on(VERTEX_LABEL, "USING btree (id)")),
-            (
-                "entity_idx_node_id",
-                on(VERTEX_LABEL, &format!("USING btree {index_expr}")),
-            ),
-            (
-                "entity_node_id_gin_idx",
-                on(VERTEX_LABEL, "USING gin (properties)"),
-            ),
+            ("entity_idx_node_id", on(VERTEX_LABEL, &format!("USING btree {index_expr}"))),
+            ("entity_node_id_gin_idx", on(VERTEX_LABEL, "USING gin (properties)")),
         ];
         let indexes = indexes
             .into_iter()
-            .map(|(name, target)| {
-                Ok((
-                    name,
-                    format!(
-                        "CREATE INDEX IF NOT EXISTS {} ON {target}",
-                        quote_ident(name)?
-                    ),
-                ))
-            })
+            .map(|(name, target)| Ok((name, format!("CREATE INDEX IF NOT EXISTS {} ON {target}", quote_ident(name)?))))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            has_node: format!(
-                "SELECT EXISTS (SELECT 1 FROM {v} b WHERE {eb} {eq} {})",
-                key("$1")
-            ),
+            has_node: format!("SELECT EXISTS (SELECT 1 FROM {v} b WHERE {eb} {eq} {})", key("$1")),
             get_nodes: format!(
                 "SELECT t.v, n.properties FROM {distinct_input} CROSS JOIN LATERAL {} ORDER BY n.id",
                 find("n", "t.v")
@@ -353,10 +308,7 @@ impl AgeSql {
                 find("n", "t.v")
             ),
             indexes,
-            cluster: format!(
-                "ALTER TABLE {e} CLUSTER ON {}",
-                quote_ident("directed_sid_idx")?
-            ),
+            cluster: format!("ALTER TABLE {e} CLUSTER ON {}", quote_ident("directed_sid_idx")?),
         })
     }
 }
@@ -387,12 +339,7 @@ impl AgeGraphStorage {
             tracing::warn!(workspace = %ws, graph = %graph, "workspace characters outside [A-Za-z0-9_] map to '_' in the AGE graph name (as in LightRAG); other workspaces may share this graph");
         }
         let sql = std::sync::Arc::new(AgeSql::new(&graph)?);
-        Ok(Self {
-            pool,
-            ws,
-            graph,
-            sql,
-        })
+        Ok(Self { pool, ws, graph, sql })
     }
 
     /// The AGE graph's name (also the PostgreSQL schema of its label tables).
@@ -414,19 +361,13 @@ impl AgeGraphStorage {
     pub async fn drop_graph(&self) -> Result<()> {
         let conn = self.conn().await?;
         let exists = conn
-            .query_opt(
-                "SELECT 1 FROM ag_catalog.ag_graph WHERE name = $1::text::name",
-                &[&self.graph],
-            )
+            .query_opt("SELECT 1 FROM ag_catalog.ag_graph WHERE name = $1::text::name", &[&self.graph])
             .await
             .map_err(db_error)?;
         if exists.is_some() {
-            conn.execute(
-                "SELECT ag_catalog.drop_graph($1::text::name, true)",
-                &[&self.graph],
-            )
-            .await
-            .map_err(db_error)?;
+            conn.execute("SELECT ag_catalog.drop_graph($1::text::name, true)", &[&self.graph])
+                .await
+                .map_err(db_error)?;
         }
         Ok(())
     }
@@ -438,18 +379,8 @@ impl AgeGraphStorage {
     /// # Errors
     /// Connection or database errors.
     pub async fn explain_node_lookup(&self, ids: &[String]) -> Result<String> {
-        let rows = self
-            .rows(
-                "explain",
-                &format!("EXPLAIN {}", self.sql.get_nodes),
-                &[&ids],
-            )
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| r.get::<_, String>(0))
-            .collect::<Vec<_>>()
-            .join("\n"))
+        let rows = self.rows("explain", &format!("EXPLAIN {}", self.sql.get_nodes), &[&ids]).await?;
+        Ok(rows.into_iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join("\n"))
     }
 
     /// A pooled connection, as it is: every statement here is fully qualified
@@ -462,12 +393,7 @@ impl AgeGraphStorage {
         self.pool.get().await
     }
 
-    async fn rows(
-        &self,
-        what: &str,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<tokio_postgres::Row>> {
+    async fn rows(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>> {
         retry(&self.pool, what, || async {
             let conn = self.conn().await?;
             let stmt = conn.prepare_cached(sql).await?;
@@ -478,13 +404,8 @@ impl AgeGraphStorage {
 
     async fn check_version(&self, conn: &PgConn) -> Result<()> {
         let allow = self.pool.config().age_allow_unsupported_version;
-        let row = conn
-            .query_opt(
-                "SELECT extversion FROM pg_extension WHERE extname = 'age'",
-                &[],
-            )
-            .await
-            .map_err(db_error)?;
+        let row =
+            conn.query_opt("SELECT extversion FROM pg_extension WHERE extname = 'age'", &[]).await.map_err(db_error)?;
         let Some(row) = row else {
             return Err(Error::config(
                 "extension age",
@@ -519,23 +440,18 @@ impl AgeGraphStorage {
         let mut conn = self.conn().await?;
         self.check_version(&conn).await?;
         let tx = conn.transaction().await.map_err(db_error)?;
-        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('lightrag_pg_age_graph' || $1::text, 0))", &[&self.graph])
-            .await
-            .map_err(db_error)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('lightrag_pg_age_graph' || $1::text, 0))",
+            &[&self.graph],
+        )
+        .await
+        .map_err(db_error)?;
         let exists = tx
-            .query_opt(
-                "SELECT 1 FROM ag_catalog.ag_graph WHERE name = $1::text::name",
-                &[&self.graph],
-            )
+            .query_opt("SELECT 1 FROM ag_catalog.ag_graph WHERE name = $1::text::name", &[&self.graph])
             .await
             .map_err(db_error)?;
         if exists.is_none() {
-            tx.execute(
-                "SELECT ag_catalog.create_graph($1::text::name)",
-                &[&self.graph],
-            )
-            .await
-            .map_err(db_error)?;
+            tx.execute("SELECT ag_catalog.create_graph($1::text::name)", &[&self.graph]).await.map_err(db_error)?;
             tracing::info!(graph = %self.graph, "created AGE graph");
         }
         let labels: HashSet<String> = tx
@@ -558,18 +474,12 @@ impl AgeGraphStorage {
             .map_err(db_error)?;
         }
         if !labels.contains(EDGE_LABEL) {
-            tx.execute(
-                "SELECT ag_catalog.create_elabel($1::text::name, $2::text::name)",
-                &[&self.graph, &EDGE_LABEL],
-            )
-            .await
-            .map_err(db_error)?;
+            tx.execute("SELECT ag_catalog.create_elabel($1::text::name, $2::text::name)", &[&self.graph, &EDGE_LABEL])
+                .await
+                .map_err(db_error)?;
         }
         let present: HashSet<String> = tx
-            .query(
-                "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1::text::name",
-                &[&self.graph],
-            )
+            .query("SELECT indexname::text FROM pg_indexes WHERE schemaname = $1::text::name", &[&self.graph])
             .await
             .map_err(db_error)?
             .into_iter()
@@ -579,9 +489,7 @@ impl AgeGraphStorage {
             if !present.contains(*name) {
                 tx.batch_execute(ddl).await.map_err(db_error)?;
                 if *name == "directed_sid_idx" {
-                    tx.batch_execute(&self.sql.cluster)
-                        .await
-                        .map_err(db_error)?;
+                    tx.batch_execute(&self.sql.cluster).await.map_err(db_error)?;
                 }
             }
         }
@@ -594,14 +502,9 @@ impl AgeGraphStorage {
         }
         let ids = distinct(ids);
         let mut out = HashMap::with_capacity(ids.len());
-        for r in self
-            .rows("get_nodes_batch", &self.sql.get_nodes, &[&ids])
-            .await?
-        {
+        for r in self.rows("get_nodes_batch", &self.sql.get_nodes, &[&ids]).await? {
             // Rows come in graphid order: the oldest vertex of an id wins.
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                out.entry(r.get::<_, String>(0))
-            {
+            if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(r.get::<_, String>(0)) {
                 slot.insert(props_from(&r.get(1))?);
             }
         }
@@ -614,10 +517,7 @@ impl AgeGraphStorage {
         if ids.is_empty() {
             return Ok(out);
         }
-        for r in self
-            .rows("node_degrees_batch", &self.sql.node_degrees, &[&ids])
-            .await?
-        {
+        for r in self.rows("node_degrees_batch", &self.sql.node_degrees, &[&ids]).await? {
             *out.entry(r.get(0)).or_default() += from_count(r.get(1));
         }
         Ok(out)
@@ -627,11 +527,8 @@ impl AgeGraphStorage {
         if pairs.is_empty() {
             return Ok(HashMap::new());
         }
-        let (a, b): (Vec<&str>, Vec<&str>) =
-            pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
-        let rows = self
-            .rows("get_edges_batch", &self.sql.get_edges, &[&a, &b])
-            .await?;
+        let (a, b): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+        let rows = self.rows("get_edges_batch", &self.sql.get_edges, &[&a, &b]).await?;
         let mut out = HashMap::with_capacity(rows.len());
         // Rows come by request position, then graphid: a newer duplicate edge wins.
         for r in rows {
@@ -652,10 +549,7 @@ impl AgeGraphStorage {
         if ids.is_empty() {
             return Ok(out);
         }
-        for r in self
-            .rows("get_nodes_edges_batch", &self.sql.nodes_edges, &[&ids])
-            .await?
-        {
+        for r in self.rows("get_nodes_edges_batch", &self.sql.nodes_edges, &[&ids]).await? {
             let list = out.entry(r.get(0)).or_default();
             if let Some(n) = r.get::<_, Option<String>>(1) {
                 list.push(n);
@@ -676,13 +570,9 @@ impl AgeGraphStorage {
         nodes: &[String],
     ) -> Result<()> {
         if a.len() + nodes.len() <= MAX_FINE_LOCKS {
-            tx.query(fine, &[&self.graph, &a, &b, &nodes])
-                .await
-                .map_err(db_error)?;
+            tx.query(fine, &[&self.graph, &a, &b, &nodes]).await.map_err(db_error)?;
         } else {
-            tx.execute(&self.sql.lock_graph, &[&self.graph])
-                .await
-                .map_err(db_error)?;
+            tx.execute(&self.sql.lock_graph, &[&self.graph]).await.map_err(db_error)?;
         }
         Ok(())
     }
@@ -693,10 +583,7 @@ impl AgeGraphStorage {
             return Ok(());
         }
         let ids: Vec<String> = nodes.iter().map(|(id, _)| id.clone()).collect();
-        let props = nodes
-            .iter()
-            .map(|(id, p)| agtype::to_agtype_json(id, p))
-            .collect::<Result<Vec<_>>>()?;
+        let props = nodes.iter().map(|(id, p)| agtype::to_agtype_json(id, p)).collect::<Result<Vec<_>>>()?;
         let batch = self.pool.config().upsert_batch_rows.max(1);
         retry(&self.pool, "upsert_nodes_batch", || async {
             let mut conn = self.conn().await?;
@@ -707,9 +594,7 @@ impl AgeGraphStorage {
             let tx = conn.transaction().await.map_err(db_error)?;
             self.lock(&tx, &lock, &[], &[], &ids).await?;
             for (ids, props) in ids.chunks(batch).zip(props.chunks(batch)) {
-                tx.execute(&upsert, &[&ids, &props])
-                    .await
-                    .map_err(db_error)?;
+                tx.execute(&upsert, &[&ids, &props]).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)
         })
@@ -721,16 +606,10 @@ impl AgeGraphStorage {
         if edges.is_empty() {
             return Ok(());
         }
-        let mut ends: Vec<String> = edges
-            .iter()
-            .flat_map(|e| [e.a.clone(), e.b.clone()])
-            .collect();
+        let mut ends: Vec<String> = edges.iter().flat_map(|e| [e.a.clone(), e.b.clone()]).collect();
         ends.sort();
         ends.dedup();
-        let end_props: Vec<String> = ends
-            .iter()
-            .map(|id| serde_json::json!({ "entity_id": id }).to_string())
-            .collect();
+        let end_props: Vec<String> = ends.iter().map(|id| serde_json::json!({ "entity_id": id }).to_string()).collect();
         let a: Vec<String> = edges.iter().map(|e| e.a.clone()).collect();
         let b: Vec<String> = edges.iter().map(|e| e.b.clone()).collect();
         let props = edges
@@ -788,8 +667,7 @@ impl AgeGraphStorage {
         if pairs.is_empty() {
             return Ok(());
         }
-        let (a, b): (Vec<&str>, Vec<&str>) =
-            pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+        let (a, b): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
         retry(&self.pool, "remove_edges", || async {
             let mut conn = self.conn().await?;
             let (lock, delete) = futures::try_join!(
@@ -808,32 +686,16 @@ impl AgeGraphStorage {
         retry(&self.pool, "drop", || async {
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(db_error)?;
-            tx.execute(&self.sql.lock_graph, &[&self.graph])
-                .await
-                .map_err(db_error)?;
-            tx.batch_execute(&self.sql.drop_edges)
-                .await
-                .map_err(db_error)?;
-            tx.batch_execute(&self.sql.drop_vertices)
-                .await
-                .map_err(db_error)?;
+            tx.execute(&self.sql.lock_graph, &[&self.graph]).await.map_err(db_error)?;
+            tx.batch_execute(&self.sql.drop_edges).await.map_err(db_error)?;
+            tx.batch_execute(&self.sql.drop_vertices).await.map_err(db_error)?;
             tx.commit().await.map_err(db_error)
         })
         .await
     }
 
-    async fn labels(
-        &self,
-        what: &str,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<String>> {
-        Ok(self
-            .rows(what, sql, params)
-            .await?
-            .into_iter()
-            .map(|r| r.get(0))
-            .collect())
+    async fn labels(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<String>> {
+        Ok(self.rows(what, sql, params).await?.into_iter().map(|r| r.get(0)).collect())
     }
 }
 
@@ -845,28 +707,14 @@ impl KgSource for AgeGraphStorage {
     }
 
     async fn kg_top(&self, limit: usize) -> Result<Vec<String>> {
-        self.labels("top nodes", &self.sql.popular, &[&sql_limit(limit)])
-            .await
+        self.labels("top nodes", &self.sql.popular, &[&sql_limit(limit)]).await
     }
 
-    async fn kg_level(
-        &self,
-        frontier: &[String],
-        visited: &[String],
-        limit: usize,
-    ) -> Result<Vec<String>> {
-        self.labels(
-            "bfs level",
-            &self.sql.level,
-            &[&frontier, &visited, &sql_limit(limit)],
-        )
-        .await
+    async fn kg_level(&self, frontier: &[String], visited: &[String], limit: usize) -> Result<Vec<String>> {
+        self.labels("bfs level", &self.sql.level, &[&frontier, &visited, &sql_limit(limit)]).await
     }
 
-    async fn kg_induced(
-        &self,
-        ids: &[String],
-    ) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
+    async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
         let ids = distinct(ids);
         retry(&self.pool, "induced subgraph", || async {
             let conn = self.conn().await?;
@@ -874,20 +722,17 @@ impl KgSource for AgeGraphStorage {
                 conn.prepare_cached(&self.sql.get_nodes),
                 conn.prepare_cached(&self.sql.induced_edges)
             )?;
-            let (nrows, erows) = futures::try_join!(
-                async { conn.query(&ns, &[&ids]).await.map_err(db_error) },
-                async { conn.query(&es, &[&ids]).await.map_err(db_error) }
-            )?;
+            let (nrows, erows) =
+                futures::try_join!(async { conn.query(&ns, &[&ids]).await.map_err(db_error) }, async {
+                    conn.query(&es, &[&ids]).await.map_err(db_error)
+                })?;
             let mut nodes = HashMap::with_capacity(nrows.len());
             for r in nrows {
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    nodes.entry(r.get::<_, String>(0))
-                {
+                if let std::collections::hash_map::Entry::Vacant(slot) = nodes.entry(r.get::<_, String>(0)) {
                     slot.insert(props_from(&r.get(1))?);
                 }
             }
-            let mut edges: HashMap<(String, String), Properties> =
-                HashMap::with_capacity(erows.len());
+            let mut edges: HashMap<(String, String), Properties> = HashMap::with_capacity(erows.len());
             for r in erows {
                 let (x, y): (String, String) = (r.get(0), r.get(1));
                 let (s, t) = canonical_pair(&x, &y);
@@ -896,11 +741,7 @@ impl KgSource for AgeGraphStorage {
             }
             let mut edges: Vec<EdgeRecord> = edges
                 .into_iter()
-                .map(|((source, target), properties)| EdgeRecord {
-                    source,
-                    target,
-                    properties,
-                })
+                .map(|((source, target), properties)| EdgeRecord { source, target, properties })
                 .collect();
             edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
             Ok((nodes, edges))
@@ -939,26 +780,12 @@ impl GraphStorage for AgeGraphStorage {
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
     async fn has_edge(&self, a: &str, b: &str) -> Result<bool> {
-        timed(async {
-            Ok(!self
-                .do_get_edges(&[(a.to_owned(), b.to_owned())])
-                .await?
-                .is_empty())
-        })
-        .await
+        timed(async { Ok(!self.do_get_edges(&[(a.to_owned(), b.to_owned())]).await?.is_empty()) }).await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
     async fn node_degree(&self, id: &str) -> Result<usize> {
-        timed(async {
-            Ok(self
-                .do_node_degrees(&[id.to_owned()])
-                .await?
-                .get(id)
-                .copied()
-                .unwrap_or(0))
-        })
-        .await
+        timed(async { Ok(self.do_node_degrees(&[id.to_owned()]).await?.get(id).copied().unwrap_or(0)) }).await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 2))]
@@ -979,24 +806,14 @@ impl GraphStorage for AgeGraphStorage {
     async fn get_edge(&self, a: &str, b: &str) -> Result<Option<Properties>> {
         timed(async {
             let pair = (a.to_owned(), b.to_owned());
-            Ok(self
-                .do_get_edges(std::slice::from_ref(&pair))
-                .await?
-                .remove(&pair))
+            Ok(self.do_get_edges(std::slice::from_ref(&pair)).await?.remove(&pair))
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
     async fn get_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
-        timed(async {
-            Ok(self
-                .neighbours(&[id.to_owned()])
-                .await?
-                .remove(id)
-                .map(|n| finish_pairs(id, n)))
-        })
-        .await
+        timed(async { Ok(self.neighbours(&[id.to_owned()]).await?.remove(id).map(|n| finish_pairs(id, n))) }).await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
@@ -1030,12 +847,7 @@ impl GraphStorage for AgeGraphStorage {
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = max_nodes))]
-    async fn get_knowledge_graph(
-        &self,
-        label: &str,
-        max_depth: usize,
-        max_nodes: usize,
-    ) -> Result<KnowledgeGraph> {
+    async fn get_knowledge_graph(&self, label: &str, max_depth: usize, max_nodes: usize) -> Result<KnowledgeGraph> {
         timed(common::knowledge_graph(self, label, max_depth, max_nodes)).await
     }
 
@@ -1062,12 +874,9 @@ impl GraphStorage for AgeGraphStorage {
     async fn get_all_edges(&self) -> Result<Vec<EdgeRecord>> {
         timed(async {
             let rows = self.rows("get_all_edges", &self.sql.all_edges, &[]).await?;
-            let mut edges: HashMap<(String, String), Properties> =
-                HashMap::with_capacity(rows.len());
+            let mut edges: HashMap<(String, String), Properties> = HashMap::with_capacity(rows.len());
             for r in rows {
-                let (Some(x), Some(y)) =
-                    (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1))
-                else {
+                let (Some(x), Some(y)) = (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)) else {
                     continue;
                 };
                 let (s, t) = canonical_pair(&x, &y);
@@ -1075,11 +884,7 @@ impl GraphStorage for AgeGraphStorage {
             }
             let mut out: Vec<EdgeRecord> = edges
                 .into_iter()
-                .map(|((source, target), properties)| EdgeRecord {
-                    source,
-                    target,
-                    properties,
-                })
+                .map(|((source, target), properties)| EdgeRecord { source, target, properties })
                 .collect();
             out.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
             Ok(out)
@@ -1112,14 +917,8 @@ impl GraphStorage for AgeGraphStorage {
             return Ok(HashSet::new());
         }
         let ids = distinct(ids);
-        timed(async {
-            Ok(self
-                .labels("has_nodes_batch", &self.sql.has_nodes, &[&ids])
-                .await?
-                .into_iter()
-                .collect())
-        })
-        .await
+        timed(async { Ok(self.labels("has_nodes_batch", &self.sql.has_nodes, &[&ids]).await?.into_iter().collect()) })
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
@@ -1130,15 +929,9 @@ impl GraphStorage for AgeGraphStorage {
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = pairs.len()))]
     async fn edge_degrees_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, usize>> {
         timed(async {
-            let ids: Vec<String> = pairs
-                .iter()
-                .flat_map(|(a, b)| [a.clone(), b.clone()])
-                .collect();
+            let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
             let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs
-                .iter()
-                .map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b]))
-                .collect())
+            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
         })
         .await
     }
@@ -1149,10 +942,7 @@ impl GraphStorage for AgeGraphStorage {
     }
 
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn get_nodes_edges_batch(
-        &self,
-        ids: &[String],
-    ) -> Result<HashMap<String, Vec<EdgePair>>> {
+    async fn get_nodes_edges_batch(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
         timed(async {
             let mut found = self.neighbours(ids).await?;
             Ok(distinct(ids)
@@ -1193,14 +983,8 @@ mod tests {
     #[test]
     fn statements_quote_the_graph_and_never_hold_values() {
         let sql = AgeSql::new("Team_A_chunk_entity_relation").unwrap();
-        assert!(
-            sql.get_nodes
-                .contains("\"Team_A_chunk_entity_relation\".\"base\"")
-        );
-        assert!(
-            sql.write_edges
-                .contains("\"Team_A_chunk_entity_relation\".\"DIRECTED\"")
-        );
+        assert!(sql.get_nodes.contains("\"Team_A_chunk_entity_relation\".\"base\""));
+        assert!(sql.write_edges.contains("\"Team_A_chunk_entity_relation\".\"DIRECTED\""));
         assert!(sql.upsert_nodes.contains("unnest($1::text[], $2::text[])"));
     }
 }

@@ -46,11 +46,7 @@ impl Agtype {
 }
 
 impl ToSql for Agtype {
-    fn to_sql(
-        &self,
-        _ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         out.put_u8(AGTYPE_BINARY_VERSION);
         out.put_slice(self.0.as_bytes());
         Ok(IsNull::No)
@@ -66,9 +62,7 @@ impl ToSql for Agtype {
 impl<'a> FromSql<'a> for Agtype {
     fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
         match raw.split_first() {
-            Some((&AGTYPE_BINARY_VERSION, text)) => {
-                Ok(Agtype(std::str::from_utf8(text)?.to_owned()))
-            }
+            Some((&AGTYPE_BINARY_VERSION, text)) => Ok(Agtype(std::str::from_utf8(text)?.to_owned())),
             Some((v, _)) => Err(format!("unsupported agtype binary version {v}").into()),
             None => Err("empty agtype value".into()),
         }
@@ -108,11 +102,7 @@ pub fn to_agtype_json(owner: &str, properties: &Properties) -> Result<String, Er
 /// # Errors
 /// [`Error::Graph`] when the text is not well-formed agtype.
 pub fn parse(text: &str) -> Result<Value, Error> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-        text,
-    };
+    let mut p = Parser { s: text.as_bytes(), i: 0, text };
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
@@ -128,19 +118,12 @@ pub fn parse(text: &str) -> Result<Value, Error> {
 pub fn parse_map(text: &str) -> Result<Map<String, Value>, Error> {
     match parse(text)? {
         Value::Object(m) => Ok(m),
-        other => Err(Error::graph(format!(
-            "expected an agtype map, found {}",
-            short(&other.to_string())
-        ))),
+        other => Err(Error::graph(format!("expected an agtype map, found {}", short(&other.to_string())))),
     }
 }
 
 fn short(s: &str) -> String {
-    if s.chars().count() > 80 {
-        s.chars().take(77).collect::<String>() + "..."
-    } else {
-        s.to_owned()
-    }
+    if s.chars().count() > 80 { s.chars().take(77).collect::<String>() + "..." } else { s.to_owned() }
 }
 
 struct Parser<'a> {
@@ -151,11 +134,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn fail(&self, what: &str) -> Error {
-        Error::graph(format!(
-            "malformed agtype ({what}) at byte {} of {}",
-            self.i,
-            short(self.text)
-        ))
+        Error::graph(format!("malformed agtype ({what}) at byte {} of {}", self.i, short(self.text)))
     }
 
     fn ws(&mut self) {
@@ -202,9 +181,7 @@ impl Parser<'_> {
         self.ws();
         if self.eat("::") {
             let start = self.i;
-            while self.i < self.s.len()
-                && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
-            {
+            while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_') {
                 self.i += 1;
             }
             if self.i > start {
@@ -270,10 +247,7 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, Error> {
-        let digits = self
-            .s
-            .get(self.i..self.i + 4)
-            .ok_or_else(|| self.fail("short \\u escape"))?;
+        let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.fail("short \\u escape"))?;
         let text = std::str::from_utf8(digits).map_err(|_| self.fail("bad \\u escape"))?;
         let n = u32::from_str_radix(text, 16).map_err(|_| self.fail("bad \\u escape"))?;
         self.i += 4;
@@ -297,9 +271,7 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.i += 1;
-                    let c = self
-                        .peek()
-                        .ok_or_else(|| self.fail("unterminated escape"))?;
+                    let c = self.peek().ok_or_else(|| self.fail("unterminated escape"))?;
                     self.i += 1;
                     match c {
                         b'"' => out.push('"'),
@@ -321,10 +293,7 @@ impl Parser<'_> {
                             } else {
                                 hi
                             };
-                            out.push(
-                                char::from_u32(code)
-                                    .ok_or_else(|| self.fail("invalid code point"))?,
-                            );
+                            out.push(char::from_u32(code).ok_or_else(|| self.fail("invalid code point"))?);
                         }
                         _ => return Err(self.fail("unknown escape")),
                     }
@@ -339,12 +308,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
-        while self.i < self.s.len()
-            && matches!(
-                self.s[self.i],
-                b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'
-            )
-        {
+        while self.i < self.s.len() && matches!(self.s[self.i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
             self.i += 1;
         }
         let tok = &self.text[start..self.i];
@@ -366,10 +330,7 @@ mod tests {
 
     #[test]
     fn vertex_annotation_is_dropped_and_shape_kept() {
-        let v = parse(
-            r#"{"id": 844424930131969, "label": "base", "properties": {"entity_id": "A"}}::vertex"#,
-        )
-        .unwrap();
+        let v = parse(r#"{"id": 844424930131969, "label": "base", "properties": {"entity_id": "A"}}::vertex"#).unwrap();
         assert_eq!(v["properties"]["entity_id"], "A");
     }
 
@@ -381,7 +342,8 @@ mod tests {
 
     #[test]
     fn numeric_annotation_and_non_finite_floats_parse() {
-        let v = parse(r#"{"a": 1.5::numeric, "b": NaN, "c": -Infinity, "d": Infinity, "e": 1e+300, "f": -0.0}"#).unwrap();
+        let v =
+            parse(r#"{"a": 1.5::numeric, "b": NaN, "c": -Infinity, "d": Infinity, "e": 1e+300, "f": -0.0}"#).unwrap();
         assert_eq!(v["a"], json!(1.5));
         assert!(v["b"].is_null() && v["c"].is_null() && v["d"].is_null());
         assert_eq!(v["e"], json!(1e300));
@@ -395,10 +357,7 @@ mod tests {
 
     #[test]
     fn paths_and_nested_arrays_parse() {
-        let v = parse(
-            r#"[{"id": 1, "properties": {}}::vertex, {"id": 2, "properties": {}}::edge]::path"#,
-        )
-        .unwrap();
+        let v = parse(r#"[{"id": 1, "properties": {}}::vertex, {"id": 2, "properties": {}}::edge]::path"#).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 2);
     }
 

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
 use lightrag_pg_core::{
-    EdgeRecord, Error, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result,
-    kv,
+    EdgeRecord, Error, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result, kv,
 };
 use lightrag_pg_pool::PgPool;
 use serde_json::Value;
@@ -85,10 +84,7 @@ pub(crate) fn prepare_edges(edges: Vec<(String, String, Properties)>) -> Result<
 /// The distinct ids of a request, in first-seen order.
 pub(crate) fn distinct(ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter()
-        .filter(|id| seen.insert(id.as_str()))
-        .cloned()
-        .collect()
+    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
 /// Converts a count or limit for SQL.
@@ -170,18 +166,10 @@ pub(crate) trait KgSource: Send + Sync {
     async fn kg_top(&self, limit: usize) -> Result<Vec<String>>;
     /// Up to `limit` neighbours of `frontier` that are not in `visited`, by degree
     /// descending, ties by id (code point).
-    async fn kg_level(
-        &self,
-        frontier: &[String],
-        visited: &[String],
-        limit: usize,
-    ) -> Result<Vec<String>>;
+    async fn kg_level(&self, frontier: &[String], visited: &[String], limit: usize) -> Result<Vec<String>>;
     /// The properties of `ids` and the edges among them, each edge once with
     /// `source <= target` (code point).
-    async fn kg_induced(
-        &self,
-        ids: &[String],
-    ) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)>;
+    async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)>;
 }
 
 /// `get_knowledge_graph` on top of [`KgSource`]: `"*"` takes the `max_nodes`
@@ -205,10 +193,7 @@ pub(crate) async fn knowledge_graph(
         return Ok(KnowledgeGraph::default());
     }
     if max_nodes == 0 {
-        return Ok(KnowledgeGraph {
-            is_truncated: true,
-            ..KnowledgeGraph::default()
-        });
+        return Ok(KnowledgeGraph { is_truncated: true, ..KnowledgeGraph::default() });
     }
     let mut selected = vec![label.to_owned()];
     let mut frontier = vec![label.to_owned()];
@@ -216,9 +201,7 @@ pub(crate) async fn knowledge_graph(
     let mut depth = 0;
     while depth < max_depth && !frontier.is_empty() {
         let room = max_nodes - selected.len();
-        let mut level = src
-            .kg_level(&frontier, &selected, room.saturating_add(1))
-            .await?;
+        let mut level = src.kg_level(&frontier, &selected, room.saturating_add(1)).await?;
         if level.len() > room {
             is_truncated = true;
             level.truncate(room);
@@ -233,26 +216,15 @@ pub(crate) async fn knowledge_graph(
     assemble(src, selected, is_truncated).await
 }
 
-async fn assemble(
-    src: &dyn KgSource,
-    ids: Vec<String>,
-    is_truncated: bool,
-) -> Result<KnowledgeGraph> {
+async fn assemble(src: &dyn KgSource, ids: Vec<String>, is_truncated: bool) -> Result<KnowledgeGraph> {
     if ids.is_empty() {
-        return Ok(KnowledgeGraph {
-            is_truncated,
-            ..KnowledgeGraph::default()
-        });
+        return Ok(KnowledgeGraph { is_truncated, ..KnowledgeGraph::default() });
     }
     let (mut props, edges) = src.kg_induced(&ids).await?;
     let nodes = ids
         .into_iter()
         .filter_map(|id| {
-            props.remove(&id).map(|properties| KnowledgeGraphNode {
-                labels: vec![id.clone()],
-                id,
-                properties,
-            })
+            props.remove(&id).map(|properties| KnowledgeGraphNode { labels: vec![id.clone()], id, properties })
         })
         .collect();
     let edges = edges
@@ -265,11 +237,7 @@ async fn assemble(
             properties: e.properties,
         })
         .collect();
-    Ok(KnowledgeGraph {
-        nodes,
-        edges,
-        is_truncated,
-    })
+    Ok(KnowledgeGraph { nodes, edges, is_truncated })
 }
 
 #[cfg(test)]
@@ -280,33 +248,20 @@ mod tests {
     #[test]
     fn repeated_node_ids_merge_in_order_and_entity_id_is_forced() {
         let out = prepare_nodes(vec![
-            (
-                "B".into(),
-                Properties::new().with("x", 1).with("entity_id", "wrong"),
-            ),
+            ("B".into(), Properties::new().with("x", 1).with("entity_id", "wrong")),
             ("A".into(), Properties::new().with("x", 1)),
             ("B".into(), Properties::new().with("x", 2).with("y", 3)),
         ])
         .unwrap();
         assert_eq!(out[0].0, "A");
-        assert_eq!(
-            out[1].1.0,
-            json!({"x": 2, "y": 3, "entity_id": "B"})
-                .as_object()
-                .unwrap()
-                .clone()
-        );
+        assert_eq!(out[1].1.0, json!({"x": 2, "y": 3, "entity_id": "B"}).as_object().unwrap().clone());
     }
 
     #[test]
     fn one_bad_node_refuses_the_whole_batch() {
-        let err = prepare_nodes(vec![
-            ("ok".into(), Properties::new()),
-            ("ba\0d".into(), Properties::new()),
-        ]);
+        let err = prepare_nodes(vec![("ok".into(), Properties::new()), ("ba\0d".into(), Properties::new())]);
         assert!(matches!(err, Err(Error::InvalidInput { .. })));
-        let err =
-            prepare_nodes(vec![("n".into(), Properties::new().with("d", "x\0"))]).unwrap_err();
+        let err = prepare_nodes(vec![("n".into(), Properties::new().with("d", "x\0"))]).unwrap_err();
         assert!(err.to_string().contains("'d'"), "{err}");
     }
 
@@ -323,11 +278,7 @@ mod tests {
     }
 
     fn db(code: &str) -> Error {
-        Error::Database {
-            sqlstate: Some(code.into()),
-            message: code.into(),
-            source: None,
-        }
+        Error::Database { sqlstate: Some(code.into()), message: code.into(), source: None }
     }
 
     fn lazy_pool() -> PgPool {
@@ -346,13 +297,7 @@ mod tests {
         let out = retry(&pool, "t", || {
             calls += 1;
             let n = calls;
-            async move {
-                if n < 4 {
-                    Err(db(if n % 2 == 0 { "40001" } else { "40P01" }))
-                } else {
-                    Ok(n)
-                }
-            }
+            async move { if n < 4 { Err(db(if n % 2 == 0 { "40001" } else { "40P01" })) } else { Ok(n) } }
         })
         .await
         .unwrap();
@@ -389,13 +334,6 @@ mod tests {
     #[test]
     fn pairs_are_sorted_by_neighbour_without_repeats() {
         let p = finish_pairs("A", vec!["c".into(), "A".into(), "b".into(), "A".into()]);
-        assert_eq!(
-            p,
-            vec![
-                ("A".into(), "A".into()),
-                ("A".into(), "b".into()),
-                ("A".into(), "c".into())
-            ]
-        );
+        assert_eq!(p, vec![("A".into(), "A".into()), ("A".into(), "b".into()), ("A".into(), "c".into())]);
     }
 }

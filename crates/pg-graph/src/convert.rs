@@ -56,10 +56,7 @@ pub async fn convert(from: &dyn GraphStorage, to: &dyn GraphStorage) -> Result<C
 
     let edges = from.get_all_edges().await?;
     for chunk in edges.chunks(CONVERT_BATCH) {
-        let batch = chunk
-            .iter()
-            .map(|e| (e.source.clone(), e.target.clone(), e.properties.clone()))
-            .collect();
+        let batch = chunk.iter().map(|e| (e.source.clone(), e.target.clone(), e.properties.clone())).collect();
         to.upsert_edges_batch(batch).await?;
         report.edges += chunk.len();
     }

@@ -135,11 +135,7 @@ impl PgGraphStorage {
 /// # Errors
 /// [`Error::Config`] for a workspace AGE cannot name or an unsupported AGE
 /// version; connection, permission or schema errors from `initialize`.
-pub async fn open_graph(
-    pool: PgPool,
-    ws: Workspace,
-    engine: GraphEngine,
-) -> Result<Arc<dyn GraphStorage>> {
+pub async fn open_graph(pool: PgPool, ws: Workspace, engine: GraphEngine) -> Result<Arc<dyn GraphStorage>> {
     let storage = PgGraphStorage::new(pool, ws, engine)?.into_dyn();
     storage.initialize().await?;
     Ok(storage)
@@ -152,18 +148,9 @@ mod tests {
     #[test]
     fn engines_parse_from_short_and_lightrag_names() {
         assert_eq!("age".parse::<GraphEngine>().unwrap(), GraphEngine::Age);
-        assert_eq!(
-            "PGGraphStorage".parse::<GraphEngine>().unwrap(),
-            GraphEngine::Age
-        );
-        assert_eq!(
-            " Table ".parse::<GraphEngine>().unwrap(),
-            GraphEngine::Table
-        );
-        assert_eq!(
-            "PGTableGraphStorage".parse::<GraphEngine>().unwrap(),
-            GraphEngine::Table
-        );
+        assert_eq!("PGGraphStorage".parse::<GraphEngine>().unwrap(), GraphEngine::Age);
+        assert_eq!(" Table ".parse::<GraphEngine>().unwrap(), GraphEngine::Table);
+        assert_eq!("PGTableGraphStorage".parse::<GraphEngine>().unwrap(), GraphEngine::Table);
         let e = "neo4j".parse::<GraphEngine>().unwrap_err();
         assert!(matches!(e, Error::Config { .. }) && e.to_string().contains("neo4j"));
     }

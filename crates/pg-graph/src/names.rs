@@ -6,15 +6,7 @@ use lightrag_pg_pool::ident::MAX_IDENT_BYTES;
 
 /// LightRAG's `sub()`: every character outside `[A-Za-z0-9_]` becomes `_`.
 fn sub(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
 /// The AGE graph name LightRAG 1.5.7 derives for a workspace (spec §9.1):
@@ -93,30 +85,15 @@ mod tests {
 
     #[test]
     fn default_workspace_uses_the_bare_namespace() {
-        assert_eq!(
-            age_graph_name(&ws("default")).unwrap(),
-            "chunk_entity_relation"
-        );
-        assert_eq!(
-            age_graph_name(&ws("DEFAULT")).unwrap(),
-            "chunk_entity_relation"
-        );
+        assert_eq!(age_graph_name(&ws("default")).unwrap(), "chunk_entity_relation");
+        assert_eq!(age_graph_name(&ws("DEFAULT")).unwrap(), "chunk_entity_relation");
     }
 
     #[test]
     fn other_workspaces_are_prefixed_with_case_kept_and_symbols_replaced() {
-        assert_eq!(
-            age_graph_name(&ws("demo_ws")).unwrap(),
-            "demo_ws_chunk_entity_relation"
-        );
-        assert_eq!(
-            age_graph_name(&ws("Team-A")).unwrap(),
-            "Team_A_chunk_entity_relation"
-        );
-        assert_eq!(
-            age_graph_name(&ws("研究")).unwrap(),
-            "___chunk_entity_relation"
-        );
+        assert_eq!(age_graph_name(&ws("demo_ws")).unwrap(), "demo_ws_chunk_entity_relation");
+        assert_eq!(age_graph_name(&ws("Team-A")).unwrap(), "Team_A_chunk_entity_relation");
+        assert_eq!(age_graph_name(&ws("研究")).unwrap(), "___chunk_entity_relation");
         assert!(is_lossy(&ws("Team-A")));
         assert!(!is_lossy(&ws("demo_ws")));
     }

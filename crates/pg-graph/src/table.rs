@@ -17,16 +17,14 @@ use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
 use lightrag_pg_core::storage::EdgePair;
 use lightrag_pg_core::{
-    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage,
-    Workspace,
+    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage, Workspace,
 };
 use lightrag_pg_pool::{PgConn, PgPool, db_error, ddl, schema};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry,
-    sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry, sql_limit, timed,
 };
 
 /// The schema part name under which [`ddl::graph_tables`] is recorded.
@@ -47,9 +45,7 @@ type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
 fn props_from(v: Value) -> Result<Properties> {
     match v {
         Value::Object(m) => Ok(Properties(m)),
-        other => Err(Error::graph(format!(
-            "stored properties are not a JSON object: {other}"
-        ))),
+        other => Err(Error::graph(format!("stored properties are not a JSON object: {other}"))),
     }
 }
 
@@ -183,12 +179,7 @@ impl TableGraphStorage {
     }
 
     /// Runs a read that returns rows, with retries.
-    async fn rows(
-        &self,
-        what: &str,
-        sql: &str,
-        extra: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<tokio_postgres::Row>> {
+    async fn rows(&self, what: &str, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>> {
         let ws = self.ws();
         retry(&self.pool, what, || async {
             let conn = self.conn().await?;
@@ -215,9 +206,7 @@ impl TableGraphStorage {
 
     async fn do_initialize(&self) -> Result<()> {
         schema::ensure(&self.pool, SCHEMA_PART, &ddl::graph_tables()).await?;
-        let moved = self
-            .exec("normalize legacy edges", sql::NORMALIZE, &[])
-            .await?;
+        let moved = self.exec("normalize legacy edges", sql::NORMALIZE, &[]).await?;
         if moved > 0 {
             tracing::info!(workspace = %self.ws, rows = moved, "rewrote non-canonical edges into canonical order");
         }
@@ -229,12 +218,8 @@ impl TableGraphStorage {
             return Ok(HashMap::new());
         }
         let ids = distinct(ids);
-        let rows = self
-            .rows("get_nodes_batch", sql::GET_NODES, &[&ids])
-            .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.get::<_, String>(0), props_from(r.get(1))?)))
-            .collect()
+        let rows = self.rows("get_nodes_batch", sql::GET_NODES, &[&ids]).await?;
+        rows.into_iter().map(|r| Ok((r.get::<_, String>(0), props_from(r.get(1))?))).collect()
     }
 
     async fn do_node_degrees(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
@@ -243,10 +228,7 @@ impl TableGraphStorage {
         if ids.is_empty() {
             return Ok(out);
         }
-        for r in self
-            .rows("node_degrees_batch", sql::NODE_DEGREES, &[&ids])
-            .await?
-        {
+        for r in self.rows("node_degrees_batch", sql::NODE_DEGREES, &[&ids]).await? {
             out.insert(r.get(0), from_count(r.get(1)));
         }
         Ok(out)
@@ -256,17 +238,12 @@ impl TableGraphStorage {
         if pairs.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut canon: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(a, b)| canonical_pair(a, b))
-            .map(|(s, t)| (s.to_owned(), t.to_owned()))
-            .collect();
+        let mut canon: Vec<(String, String)> =
+            pairs.iter().map(|(a, b)| canonical_pair(a, b)).map(|(s, t)| (s.to_owned(), t.to_owned())).collect();
         canon.sort();
         canon.dedup();
         let (src, tgt): (Vec<String>, Vec<String>) = canon.into_iter().unzip();
-        let rows = self
-            .rows("get_edges_batch", sql::GET_EDGES, &[&src, &tgt])
-            .await?;
+        let rows = self.rows("get_edges_batch", sql::GET_EDGES, &[&src, &tgt]).await?;
         let mut found: HashMap<(String, String), Properties> = HashMap::with_capacity(rows.len());
         for r in rows {
             found.insert((r.get(0), r.get(1)), props_from(r.get(2))?);
@@ -275,31 +252,22 @@ impl TableGraphStorage {
             .iter()
             .filter_map(|(a, b)| {
                 let (s, t) = canonical_pair(a, b);
-                found
-                    .get(&(s.to_owned(), t.to_owned()))
-                    .map(|p| ((a.clone(), b.clone()), p.clone()))
+                found.get(&(s.to_owned(), t.to_owned())).map(|p| ((a.clone(), b.clone()), p.clone()))
             })
             .collect())
     }
 
     async fn do_nodes_edges(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
         let ids = distinct(ids);
-        let mut neighbours: HashMap<String, Vec<String>> =
-            ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        let mut neighbours: HashMap<String, Vec<String>> = ids.iter().map(|id| (id.clone(), Vec::new())).collect();
         if !ids.is_empty() {
-            for r in self
-                .rows("get_nodes_edges_batch", sql::NODES_EDGES, &[&ids])
-                .await?
-            {
+            for r in self.rows("get_nodes_edges_batch", sql::NODES_EDGES, &[&ids]).await? {
                 if let Some(list) = neighbours.get_mut(&r.get::<_, String>(0)) {
                     list.push(r.get(1));
                 }
             }
         }
-        Ok(neighbours
-            .into_iter()
-            .map(|(id, n)| (id.clone(), finish_pairs(&id, n)))
-            .collect())
+        Ok(neighbours.into_iter().map(|(id, n)| (id.clone(), finish_pairs(&id, n))).collect())
     }
 
     async fn do_upsert_nodes(&self, nodes: Vec<(String, Properties)>) -> Result<()> {
@@ -308,19 +276,15 @@ impl TableGraphStorage {
             return Ok(());
         }
         let batch = self.pool.config().upsert_batch_rows.max(1);
-        let chunks: Vec<(Vec<String>, Vec<String>)> = nodes
-            .chunks(batch)
-            .map(|c| c.iter().map(|(id, p)| (id.clone(), props_json(p))).unzip())
-            .collect();
+        let chunks: Vec<(Vec<String>, Vec<String>)> =
+            nodes.chunks(batch).map(|c| c.iter().map(|(id, p)| (id.clone(), props_json(p))).unzip()).collect();
         let ws = self.ws();
         retry(&self.pool, "upsert_nodes_batch", || async {
             let mut conn = self.conn().await?;
             let stmt = conn.prepare_cached(sql::UPSERT_NODES).await?;
             let tx = conn.transaction().await.map_err(db_error)?;
             for (ids, props) in &chunks {
-                tx.execute(&stmt, &[&ws, &NS, ids, props])
-                    .await
-                    .map_err(db_error)?;
+                tx.execute(&stmt, &[&ws, &NS, ids, props]).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)
         })
@@ -355,9 +319,7 @@ impl TableGraphStorage {
             let stmt = conn.prepare_cached(sql::UPSERT_EDGES).await?;
             let tx = conn.transaction().await.map_err(db_error)?;
             for (src, tgt, props, ends) in &chunks {
-                tx.execute(&stmt, &[&ws, &NS, src, tgt, props, ends])
-                    .await
-                    .map_err(db_error)?;
+                tx.execute(&stmt, &[&ws, &NS, src, tgt, props, ends]).await.map_err(db_error)?;
             }
             tx.commit().await.map_err(db_error)
         })
@@ -369,23 +331,16 @@ impl TableGraphStorage {
         if ids.is_empty() {
             return Ok(());
         }
-        self.exec("remove_nodes", sql::DELETE_NODES, &[&ids])
-            .await
-            .map(drop)
+        self.exec("remove_nodes", sql::DELETE_NODES, &[&ids]).await.map(drop)
     }
 
     async fn do_remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
         if pairs.is_empty() {
             return Ok(());
         }
-        let (src, tgt): (Vec<String>, Vec<String>) = pairs
-            .iter()
-            .map(|(a, b)| canonical_pair(a, b))
-            .map(|(s, t)| (s.to_owned(), t.to_owned()))
-            .unzip();
-        self.exec("remove_edges", sql::DELETE_EDGES, &[&src, &tgt])
-            .await
-            .map(drop)
+        let (src, tgt): (Vec<String>, Vec<String>) =
+            pairs.iter().map(|(a, b)| canonical_pair(a, b)).map(|(s, t)| (s.to_owned(), t.to_owned())).unzip();
+        self.exec("remove_edges", sql::DELETE_EDGES, &[&src, &tgt]).await.map(drop)
     }
 }
 
@@ -397,55 +352,33 @@ impl KgSource for TableGraphStorage {
     }
 
     async fn kg_top(&self, limit: usize) -> Result<Vec<String>> {
-        let rows = self
-            .rows("top nodes", sql::POPULAR, &[&sql_limit(limit)])
-            .await?;
+        let rows = self.rows("top nodes", sql::POPULAR, &[&sql_limit(limit)]).await?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
-    async fn kg_level(
-        &self,
-        frontier: &[String],
-        visited: &[String],
-        limit: usize,
-    ) -> Result<Vec<String>> {
-        let rows = self
-            .rows(
-                "bfs level",
-                sql::LEVEL,
-                &[&frontier, &visited, &sql_limit(limit)],
-            )
-            .await?;
+    async fn kg_level(&self, frontier: &[String], visited: &[String], limit: usize) -> Result<Vec<String>> {
+        let rows = self.rows("bfs level", sql::LEVEL, &[&frontier, &visited, &sql_limit(limit)]).await?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
-    async fn kg_induced(
-        &self,
-        ids: &[String],
-    ) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
+    async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
         let ws = self.ws();
         let ids = distinct(ids);
         retry(&self.pool, "induced subgraph", || async {
             let conn = self.conn().await?;
-            let (ns, es) = futures::try_join!(
-                conn.prepare_cached(sql::GET_NODES),
-                conn.prepare_cached(sql::INDUCED_EDGES)
-            )?;
-            let (nrows, erows) = futures::try_join!(
-                async { conn.query(&ns, &[&ws, &NS, &ids]).await.map_err(db_error) },
-                async { conn.query(&es, &[&ws, &NS, &ids]).await.map_err(db_error) }
-            )?;
+            let (ns, es) =
+                futures::try_join!(conn.prepare_cached(sql::GET_NODES), conn.prepare_cached(sql::INDUCED_EDGES))?;
+            let (nrows, erows) =
+                futures::try_join!(async { conn.query(&ns, &[&ws, &NS, &ids]).await.map_err(db_error) }, async {
+                    conn.query(&es, &[&ws, &NS, &ids]).await.map_err(db_error)
+                })?;
             let mut nodes = HashMap::with_capacity(nrows.len());
             for r in nrows {
                 nodes.insert(r.get::<_, String>(0), props_from(r.get(1))?);
             }
             let mut edges = Vec::with_capacity(erows.len());
             for r in erows {
-                edges.push(EdgeRecord {
-                    source: r.get(0),
-                    target: r.get(1),
-                    properties: props_from(r.get(2))?,
-                });
+                edges.push(EdgeRecord { source: r.get(0), target: r.get(1), properties: props_from(r.get(2))? });
             }
             edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
             Ok((nodes, edges))
@@ -494,15 +427,7 @@ impl GraphStorage for TableGraphStorage {
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
     async fn node_degree(&self, id: &str) -> Result<usize> {
-        timed(async {
-            Ok(self
-                .do_node_degrees(&[id.to_owned()])
-                .await?
-                .get(id)
-                .copied()
-                .unwrap_or(0))
-        })
-        .await
+        timed(async { Ok(self.do_node_degrees(&[id.to_owned()]).await?.get(id).copied().unwrap_or(0)) }).await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 2))]
@@ -518,10 +443,7 @@ impl GraphStorage for TableGraphStorage {
     async fn get_node(&self, id: &str) -> Result<Option<Properties>> {
         timed(async {
             let rows = self.rows("get_node", sql::GET_NODE, &[&id]).await?;
-            rows.into_iter()
-                .next()
-                .map(|r| props_from(r.get(0)))
-                .transpose()
+            rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
         })
         .await
     }
@@ -531,10 +453,7 @@ impl GraphStorage for TableGraphStorage {
         let (s, t) = canonical_pair(a, b);
         timed(async {
             let rows = self.rows("get_edge", sql::GET_EDGE, &[&s, &t]).await?;
-            rows.into_iter()
-                .next()
-                .map(|r| props_from(r.get(0)))
-                .transpose()
+            rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
         })
         .await
     }
@@ -580,34 +499,20 @@ impl GraphStorage for TableGraphStorage {
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
     async fn get_all_labels(&self) -> Result<Vec<String>> {
         timed(async {
-            Ok(self
-                .rows("get_all_labels", sql::ALL_LABELS, &[])
-                .await?
-                .into_iter()
-                .map(|r| r.get(0))
-                .collect())
+            Ok(self.rows("get_all_labels", sql::ALL_LABELS, &[]).await?.into_iter().map(|r| r.get(0)).collect())
         })
         .await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = max_nodes))]
-    async fn get_knowledge_graph(
-        &self,
-        label: &str,
-        max_depth: usize,
-        max_nodes: usize,
-    ) -> Result<KnowledgeGraph> {
+    async fn get_knowledge_graph(&self, label: &str, max_depth: usize, max_nodes: usize) -> Result<KnowledgeGraph> {
         timed(common::knowledge_graph(self, label, max_depth, max_nodes)).await
     }
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
     async fn get_all_nodes(&self) -> Result<Vec<Properties>> {
         timed(async {
-            self.rows("get_all_nodes", sql::ALL_NODES, &[])
-                .await?
-                .into_iter()
-                .map(|r| props_from(r.get(0)))
-                .collect()
+            self.rows("get_all_nodes", sql::ALL_NODES, &[]).await?.into_iter().map(|r| props_from(r.get(0))).collect()
         })
         .await
     }
@@ -618,13 +523,7 @@ impl GraphStorage for TableGraphStorage {
             let rows = self.rows("get_all_edges", sql::ALL_EDGES, &[]).await?;
             let mut edges = rows
                 .into_iter()
-                .map(|r| {
-                    Ok(EdgeRecord {
-                        source: r.get(0),
-                        target: r.get(1),
-                        properties: props_from(r.get(2))?,
-                    })
-                })
+                .map(|r| Ok(EdgeRecord { source: r.get(0), target: r.get(1), properties: props_from(r.get(2))? }))
                 .collect::<Result<Vec<_>>>()?;
             // The database sorted by byte order of UTF-8 (= code point); keep it exact.
             edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
@@ -645,9 +544,7 @@ impl GraphStorage for TableGraphStorage {
             return Ok(Vec::new());
         }
         timed(async {
-            let rows = self
-                .rows("search_labels", sql::SEARCH, &[&q, &sql_limit(limit)])
-                .await?;
+            let rows = self.rows("search_labels", sql::SEARCH, &[&q, &sql_limit(limit)]).await?;
             Ok(rows.into_iter().map(|r| r.get(0)).collect())
         })
         .await
@@ -665,12 +562,7 @@ impl GraphStorage for TableGraphStorage {
         }
         let ids = distinct(ids);
         timed(async {
-            Ok(self
-                .rows("has_nodes_batch", sql::HAS_NODES, &[&ids])
-                .await?
-                .into_iter()
-                .map(|r| r.get(0))
-                .collect())
+            Ok(self.rows("has_nodes_batch", sql::HAS_NODES, &[&ids]).await?.into_iter().map(|r| r.get(0)).collect())
         })
         .await
     }
@@ -683,15 +575,9 @@ impl GraphStorage for TableGraphStorage {
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
     async fn edge_degrees_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, usize>> {
         timed(async {
-            let ids: Vec<String> = pairs
-                .iter()
-                .flat_map(|(a, b)| [a.clone(), b.clone()])
-                .collect();
+            let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
             let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs
-                .iter()
-                .map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b]))
-                .collect())
+            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
         })
         .await
     }
@@ -702,10 +588,7 @@ impl GraphStorage for TableGraphStorage {
     }
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn get_nodes_edges_batch(
-        &self,
-        ids: &[String],
-    ) -> Result<HashMap<String, Vec<EdgePair>>> {
+    async fn get_nodes_edges_batch(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
         timed(self.do_nodes_edges(ids)).await
     }
 

@@ -51,25 +51,14 @@ fn main() {
         let db = lightrag_pg_test_support::test_database().await;
         let mut config = db.config();
         config.max_connections = 16;
-        PgPool::connect(config)
-            .await
-            .expect("test database reachable")
+        PgPool::connect(config).await.expect("test database reachable")
     });
-    let age = Arc::new(AgeFactory {
-        pool: pool.clone(),
-        opened: Mutex::new(Vec::new()),
-    });
+    let age = Arc::new(AgeFactory { pool: pool.clone(), opened: Mutex::new(Vec::new()) });
     let table = Arc::new(TableFactory { pool });
 
-    let mut trials: Vec<Trial> = testkit::graph_trials(age.clone(), rt.clone())
-        .into_iter()
-        .map(|t| t.with_kind("age"))
-        .collect();
-    trials.extend(
-        testkit::graph_trials(table, rt.clone())
-            .into_iter()
-            .map(|t| t.with_kind("table")),
-    );
+    let mut trials: Vec<Trial> =
+        testkit::graph_trials(age.clone(), rt.clone()).into_iter().map(|t| t.with_kind("age")).collect();
+    trials.extend(testkit::graph_trials(table, rt.clone()).into_iter().map(|t| t.with_kind("table")));
 
     let conclusion = libtest_mimic::run(&Arguments::from_args(), trials);
 

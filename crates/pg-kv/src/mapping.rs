@@ -262,10 +262,7 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => match n.as_i64().map(i32::try_from) {
                 Some(Ok(v)) => Ok(Some(v)),
-                _ => Err(Error::invalid(
-                    self.id,
-                    format!("field '{field}' = {n} does not fit the INTEGER column"),
-                )),
+                _ => Err(Error::invalid(self.id, format!("field '{field}' = {n} does not fit the INTEGER column"))),
             },
             Some(_) => Err(Error::invalid(self.id, format!("field '{field}' must be an integer"))),
         }
@@ -606,7 +603,8 @@ mod tests {
             into_batches(KvNamespace::EntityChunks, rows, 4, usize::MAX).iter().map(Batch::len).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
         let rows: Vec<EncodedRow> = (0..3).map(|i| row(i, 1000)).collect();
-        let sizes: Vec<usize> = into_batches(KvNamespace::EntityChunks, rows, 100, 1500).iter().map(Batch::len).collect();
+        let sizes: Vec<usize> =
+            into_batches(KvNamespace::EntityChunks, rows, 100, 1500).iter().map(Batch::len).collect();
         assert_eq!(sizes, vec![1, 1, 1]);
     }
 }

@@ -220,10 +220,8 @@ impl KvStorage for PgKvStorage {
         if records.is_empty() {
             return Ok(());
         }
-        let rows = records
-            .into_iter()
-            .map(|(id, rec)| mapping::encode(self.ns, id, rec))
-            .collect::<Result<Vec<_>>>()?;
+        let rows =
+            records.into_iter().map(|(id, rec)| mapping::encode(self.ns, id, rec)).collect::<Result<Vec<_>>>()?;
         let rows = mapping::dedupe_last_wins(rows, |r| r.id.as_str());
         let n = rows.len();
         let batches = mapping::into_batches(self.ns, rows, self.pool.config().upsert_batch_rows, MAX_BATCH_BYTES);

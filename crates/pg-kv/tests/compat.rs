@@ -51,7 +51,8 @@ const PY_UPSERT_DOC_FULL: &str = "INSERT INTO LIGHTRAG_DOC_FULL (id, content, do
                                ),
                                update_time = CURRENT_TIMESTAMP
                        ";
-const PY_UPSERT_LLM_CACHE: &str = "INSERT INTO LIGHTRAG_LLM_CACHE(workspace,id,original_prompt,return_value,chunk_id,cache_type,queryparam)
+const PY_UPSERT_LLM_CACHE: &str =
+    "INSERT INTO LIGHTRAG_LLM_CACHE(workspace,id,original_prompt,return_value,chunk_id,cache_type,queryparam)
                                       VALUES ($1, $2, $3, $4, $5, $6, $7)
                                       ON CONFLICT (workspace,id) DO UPDATE
                                       SET original_prompt = EXCLUDED.original_prompt,
@@ -203,7 +204,13 @@ async fn rows_without_times(pool: &PgPool, ns: KvNamespace, ws: &Workspace) -> V
         "SELECT to_jsonb(t) - 'workspace' - 'create_time' - 'update_time' FROM {} t WHERE workspace = $1 ORDER BY id",
         ns.table()
     );
-    conn.query(sql.as_str(), &[&ws.as_str()]).await.map_err(db_error).expect("select").iter().map(|r| r.get(0)).collect()
+    conn.query(sql.as_str(), &[&ws.as_str()])
+        .await
+        .map_err(db_error)
+        .expect("select")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// `(create_time, update_time)` of one row, UTC-naive.
@@ -232,29 +239,47 @@ const FIXED_EPOCH: i64 = 1_735_787_046;
 fn samples(ns: KvNamespace) -> Vec<(&'static str, JsonObject)> {
     match ns {
         KvNamespace::FullDocs => vec![
-            ("doc-full", obj(json!({"content": "全文 🙂 'q' \"dq\" $$ \\ }", "file_path": "a.txt",
+            (
+                "doc-full",
+                obj(json!({"content": "全文 🙂 'q' \"dq\" $$ \\ }", "file_path": "a.txt",
                 "sidecar_location": "s3://bucket/a.json", "parse_format": "markdown", "content_hash": "abc123",
                 "process_options": "ocr=1", "chunk_options": {"chunk_token_size": 1200, "split": "\n\n"},
-                "parse_engine": "mineru"}))),
+                "parse_engine": "mineru"})),
+            ),
             ("doc-min", obj(json!({"content": "only content"}))),
             ("doc-nulls", obj(json!({"content": "c", "file_path": null, "parse_format": null, "chunk_options": {}}))),
         ],
         KvNamespace::TextChunks => vec![
-            ("chunk-full", obj(json!({"tokens": 97, "chunk_order_index": 0, "full_doc_id": "doc-full",
+            (
+                "chunk-full",
+                obj(json!({"tokens": 97, "chunk_order_index": 0, "full_doc_id": "doc-full",
                 "content": "Alice 实体 🙂 'q'", "file_path": "a.txt",
                 "llm_cache_list": ["default:extract:5a61", "default:summary:3c7b"],
-                "heading": {"level": 2, "text": "标题", "path": ["a", "b"]}, "sidecar": {"page": 7}}))),
-            ("chunk-defaults", obj(json!({"tokens": 1, "chunk_order_index": 1, "full_doc_id": "doc-full",
-                "content": "c", "file_path": "a.txt", "heading": null, "sidecar": {}}))),
-            ("chunk-null-list", obj(json!({"tokens": null, "chunk_order_index": 2, "full_doc_id": null,
-                "content": "c", "file_path": null, "llm_cache_list": null}))),
+                "heading": {"level": 2, "text": "标题", "path": ["a", "b"]}, "sidecar": {"page": 7}})),
+            ),
+            (
+                "chunk-defaults",
+                obj(json!({"tokens": 1, "chunk_order_index": 1, "full_doc_id": "doc-full",
+                "content": "c", "file_path": "a.txt", "heading": null, "sidecar": {}})),
+            ),
+            (
+                "chunk-null-list",
+                obj(json!({"tokens": null, "chunk_order_index": 2, "full_doc_id": null,
+                "content": "c", "file_path": null, "llm_cache_list": null})),
+            ),
         ],
         KvNamespace::LlmResponseCache => vec![
-            ("local:keywords:cf74", obj(json!({"original_prompt": "What did Alice build?",
+            (
+                "local:keywords:cf74",
+                obj(json!({"original_prompt": "What did Alice build?",
                 "return": "{\"high_level_keywords\": [\"机器人\"]}", "cache_type": "keywords", "chunk_id": null,
-                "queryparam": {"mode": "local", "top_k": 40}}))),
-            ("default:extract:5a61", obj(json!({"original_prompt": "---Task---", "return": "entity<|#|>Alice",
-                "chunk_id": "chunk-full", "queryparam": {}}))),
+                "queryparam": {"mode": "local", "top_k": 40}})),
+            ),
+            (
+                "default:extract:5a61",
+                obj(json!({"original_prompt": "---Task---", "return": "entity<|#|>Alice",
+                "chunk_id": "chunk-full", "queryparam": {}})),
+            ),
         ],
         KvNamespace::FullEntities => {
             vec![("doc-full", obj(json!({"entity_names": ["Acme", "Alice", "柏林"], "count": 3})))]
@@ -310,7 +335,10 @@ async fn our_timestamps_are_one_utc_naive_now_per_call() {
             assert_eq!(create, update, "{ns}/{id}: create_time = update_time on insert");
             // TIMESTAMP(0) columns round to the second.
             let slack = chrono::Duration::milliseconds(500);
-            assert!(create >= before - slack && create <= after + slack, "{ns}/{id}: {create} is not UTC now ({before})");
+            assert!(
+                create >= before - slack && create <= after + slack,
+                "{ns}/{id}: {create} is not UTC now ({before})"
+            );
             seen.push(create);
         }
         seen.dedup();
@@ -363,7 +391,11 @@ async fn full_docs_written_by_python_read_back_with_file_path_and_no_timestamps(
     let min = json!({"id": "doc-min", "content": "only content", "file_path": "", "sidecar_location": null,
         "parse_format": null, "content_hash": null, "process_options": null, "chunk_options": {},
         "parse_engine": null});
-    assert_eq!(s.get_by_id("doc-min").await.expect("get_by_id"), Some(obj(min)), "an explicit NULL parse_format stays null");
+    assert_eq!(
+        s.get_by_id("doc-min").await.expect("get_by_id"),
+        Some(obj(min)),
+        "an explicit NULL parse_format stays null"
+    );
     let nulls = s.get_by_id("doc-nulls").await.expect("get_by_id").expect("doc-nulls");
     assert_eq!(nulls["file_path"], json!(""), "a NULL doc_name reads as \"\"");
     s.drop_all().await.expect("drop_all");
@@ -398,7 +430,9 @@ async fn llm_cache_written_by_python_reads_back_return_and_return_value() {
 #[tokio::test]
 async fn entity_and_relation_rows_written_by_python_read_back() {
     let pool = common::pool().await;
-    for ns in [KvNamespace::FullEntities, KvNamespace::FullRelations, KvNamespace::EntityChunks, KvNamespace::RelationChunks] {
+    for ns in
+        [KvNamespace::FullEntities, KvNamespace::FullRelations, KvNamespace::EntityChunks, KvNamespace::RelationChunks]
+    {
         let ws = common::workspace("kvpyread");
         let s = open(&pool, ns, &ws).await;
         let (id, rec) = samples(ns).remove(0);
@@ -416,7 +450,15 @@ async fn update_time_of_zero_reads_as_create_time() {
     let pool = common::pool().await;
     let ws = common::workspace("kvzero");
     let s = open(&pool, KvNamespace::EntityChunks, &ws).await;
-    python_upsert(&pool, KvNamespace::EntityChunks, &ws, "Alice", &samples(KvNamespace::EntityChunks)[0].1, fixed_now()).await;
+    python_upsert(
+        &pool,
+        KvNamespace::EntityChunks,
+        &ws,
+        "Alice",
+        &samples(KvNamespace::EntityChunks)[0].1,
+        fixed_now(),
+    )
+    .await;
     let conn = pool.get().await.expect("connection");
     conn.execute("UPDATE lightrag_entity_chunks SET update_time = 'epoch' WHERE workspace = $1", &[&ws.as_str()])
         .await
@@ -464,8 +506,14 @@ async fn a_partial_full_docs_upsert_keeps_python_written_pipeline_metadata() {
     let partial = obj(json!({"content": "new text", "file_path": "b.txt", "parse_format": "", "chunk_options": {}}));
     s.upsert(vec![(id.to_owned(), partial)]).await.expect("partial upsert");
     let got = s.get_by_id(id).await.expect("get_by_id").expect("doc");
-    assert_eq!((&got["content"], &got["file_path"]), (&json!("new text"), &json!("b.txt")), "content and doc_name are replaced");
-    for field in ["sidecar_location", "parse_format", "content_hash", "process_options", "chunk_options", "parse_engine"] {
+    assert_eq!(
+        (&got["content"], &got["file_path"]),
+        (&json!("new text"), &json!("b.txt")),
+        "content and doc_name are replaced"
+    );
+    for field in
+        ["sidecar_location", "parse_format", "content_hash", "process_options", "chunk_options", "parse_engine"]
+    {
         assert_eq!(got[field], full[field], "{field} survives an empty or absent value");
     }
     s.drop_all().await.expect("drop_all");

@@ -71,7 +71,8 @@ async fn copy_upsert(pool: &PgPool, ws: &str, records: &[(String, JsonObject)]) 
     .await
     .expect("temp table");
     let sink = tx.copy_in("COPY kv_stage FROM STDIN (FORMAT binary)").await.expect("copy");
-    let types = [Type::TEXT, Type::INT4, Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::JSONB, Type::JSONB, Type::JSONB];
+    let types =
+        [Type::TEXT, Type::INT4, Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::JSONB, Type::JSONB, Type::JSONB];
     let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
     for (id, r) in records {
         let int = |f: &str| r.get(f).and_then(Value::as_i64).map(|n| n as i32);
@@ -135,7 +136,11 @@ async fn upsert_of_ten_thousand_chunks() {
         let t = Instant::now();
         copy_upsert(&pool, ws.as_str(), &records).await;
         copy.push(t.elapsed());
-        PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws).expect("storage").drop_all().await.expect("drop_all");
+        PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws)
+            .expect("storage")
+            .drop_all()
+            .await
+            .expect("drop_all");
     }
     println!("10,000 chunk records of ~4 KB content, batch {} rows:", pool.config().upsert_batch_rows);
     report("validate_record alone         ", N, validate);
@@ -250,7 +255,11 @@ async fn unnest_versus_copy_database_side() {
                 _ => copy_upsert(&pool, ws.as_str(), &records).await,
             }
             runs.push(t.elapsed());
-            PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws).expect("storage").drop_all().await.expect("drop_all");
+            PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws)
+                .expect("storage")
+                .drop_all()
+                .await
+                .expect("drop_all");
         }
     }
     report("UNNEST, 2 statements of 5,000", N, unnest5000);
@@ -272,7 +281,11 @@ async fn unnest_statement_size() {
             let t = Instant::now();
             unnest_only(&pool, ws.as_str(), &cols, *size).await;
             runs[k].push(t.elapsed());
-            PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws).expect("storage").drop_all().await.expect("drop_all");
+            PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws)
+                .expect("storage")
+                .drop_all()
+                .await
+                .expect("drop_all");
         }
     }
     for (size, r) in sizes.iter().zip(runs) {
@@ -292,7 +305,8 @@ async fn upsert_of_ten_thousand_small_records() {
         .collect();
     let mut runs = Vec::new();
     for _ in 0..RUNS {
-        let s = PgKvStorage::new(pool.clone(), KvNamespace::EntityChunks, common::workspace("kvsmall")).expect("storage");
+        let s =
+            PgKvStorage::new(pool.clone(), KvNamespace::EntityChunks, common::workspace("kvsmall")).expect("storage");
         s.initialize().await.expect("initialize");
         let input = records.clone();
         let t = Instant::now();

@@ -103,7 +103,11 @@ impl FromStr for TargetSessionAttrs {
             "read-write" | "read_write" | "primary" => Self::ReadWrite,
             "read-only" | "read_only" | "standby" => Self::ReadOnly,
             "prefer-standby" | "prefer_standby" => Self::PreferStandby,
-            other => return Err(format!("invalid target_session_attrs '{other}' (expected any, read-write, read-only or prefer-standby)")),
+            other => {
+                return Err(format!(
+                    "invalid target_session_attrs '{other}' (expected any, read-write, read-only or prefer-standby)"
+                ));
+            }
         })
     }
 }
@@ -156,7 +160,8 @@ impl RetryPolicy {
     /// backoff_max)`, scaled by a random jitter in [0.5, 1.0].
     pub fn delay(&self, k: u32) -> Duration {
         let base = self.backoff.as_secs_f64() * 2f64.powi(k.saturating_sub(1).min(30) as i32);
-        let capped = base.clamp(self.backoff.as_secs_f64(), self.backoff_max.as_secs_f64().max(self.backoff.as_secs_f64()));
+        let capped =
+            base.clamp(self.backoff.as_secs_f64(), self.backoff_max.as_secs_f64().max(self.backoff.as_secs_f64()));
         let jitter: f64 = 0.5 + rand::random::<f64>() * 0.5;
         Duration::from_secs_f64(capped * jitter)
     }
@@ -523,7 +528,10 @@ impl PgConfig {
                 .filter(|kv| !kv.trim().is_empty())
                 .map(|kv| match kv.split_once('=') {
                     Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
-                    _ => Err(Error::config("POSTGRES_SERVER_SETTINGS", format!("invalid setting '{kv}' (expected key=value)"))),
+                    _ => Err(Error::config(
+                        "POSTGRES_SERVER_SETTINGS",
+                        format!("invalid setting '{kv}' (expected key=value)"),
+                    )),
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -876,10 +884,18 @@ mod tests {
             ("POSTGRES_SSL_MODE", "sometimes", "POSTGRES_SSL_MODE: invalid sslmode 'sometimes'"),
             ("POSTGRES_VECTOR_INDEX_TYPE", "BTREE", "POSTGRES_VECTOR_INDEX_TYPE: invalid index type 'BTREE'"),
             ("POSTGRES_HNSW_M", "x", "POSTGRES_HNSW_M: invalid positive integer 'x'"),
-            ("POSTGRES_CONNECTION_RETRY_BACKOFF", "-2", "POSTGRES_CONNECTION_RETRY_BACKOFF: invalid number of seconds '-2'"),
+            (
+                "POSTGRES_CONNECTION_RETRY_BACKOFF",
+                "-2",
+                "POSTGRES_CONNECTION_RETRY_BACKOFF: invalid number of seconds '-2'",
+            ),
             ("POSTGRES_SERVER_SETTINGS", "novalue", "POSTGRES_SERVER_SETTINGS: invalid setting 'novalue'"),
             ("POSTGRES_WORKSPACE", "a/b", "POSTGRES_WORKSPACE:"),
-            ("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", "perhaps", "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION: invalid boolean 'perhaps'"),
+            (
+                "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION",
+                "perhaps",
+                "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION: invalid boolean 'perhaps'",
+            ),
         ];
         for (key, value, expected) in cases {
             let err = from(&[(key, value)]).unwrap_err().to_string();
@@ -940,13 +956,19 @@ mod tests {
         ("POSTGRES_MAX_CONNECTIONS", "12", |c| c.max_connections == 12),
         ("POSTGRES_MIN_CONNECTIONS", "3", |c| c.min_connections == 3),
         ("POSTGRES_SSL_MODE", "verify-ca", |c| c.ssl.mode == SslMode::VerifyCa),
-        ("POSTGRES_SSL_CERT", "/tls/client.pem", |c| c.ssl.cert.as_deref() == Some(std::path::Path::new("/tls/client.pem"))),
-        ("POSTGRES_SSL_KEY", "/tls/client.key", |c| c.ssl.key.as_deref() == Some(std::path::Path::new("/tls/client.key"))),
+        ("POSTGRES_SSL_CERT", "/tls/client.pem", |c| {
+            c.ssl.cert.as_deref() == Some(std::path::Path::new("/tls/client.pem"))
+        }),
+        ("POSTGRES_SSL_KEY", "/tls/client.key", |c| {
+            c.ssl.key.as_deref() == Some(std::path::Path::new("/tls/client.key"))
+        }),
         ("POSTGRES_SSL_ROOT_CERT", "/tls/ca.pem", |c| {
             c.ssl.root_cert.as_deref() == Some(std::path::Path::new("/tls/ca.pem")) && c.ssl.mode == SslMode::Prefer
         }),
         ("POSTGRES_SSL_CRL", "/tls/crl.pem", |c| c.ssl.crl.as_deref() == Some(std::path::Path::new("/tls/crl.pem"))),
-        ("POSTGRES_TARGET_SESSION_ATTRS", "prefer-standby", |c| c.target_session_attrs == TargetSessionAttrs::PreferStandby),
+        ("POSTGRES_TARGET_SESSION_ATTRS", "prefer-standby", |c| {
+            c.target_session_attrs == TargetSessionAttrs::PreferStandby
+        }),
         ("POSTGRES_SERVER_SETTINGS", "work_mem=64MB&lock_timeout=5s", |c| {
             c.server_settings
                 == [("work_mem".to_owned(), "64MB".to_owned()), ("lock_timeout".to_owned(), "5s".to_owned())]
@@ -1024,7 +1046,11 @@ mod tests {
             ("POSTGRES_MAX_CONNECTIONS", "0", "POSTGRES_MAX_CONNECTIONS: invalid connection count '0'"),
             ("POSTGRES_MIN_CONNECTIONS", "few", "POSTGRES_MIN_CONNECTIONS: invalid connection count 'few'"),
             ("POSTGRES_SSL_MODE", "strict", "POSTGRES_SSL_MODE: invalid sslmode 'strict'"),
-            ("POSTGRES_TARGET_SESSION_ATTRS", "primary-ish", "POSTGRES_TARGET_SESSION_ATTRS: invalid target_session_attrs"),
+            (
+                "POSTGRES_TARGET_SESSION_ATTRS",
+                "primary-ish",
+                "POSTGRES_TARGET_SESSION_ATTRS: invalid target_session_attrs",
+            ),
             ("POSTGRES_SERVER_SETTINGS", "=x", "POSTGRES_SERVER_SETTINGS: invalid setting '=x'"),
             ("POSTGRES_STATEMENT_CACHE_SIZE", "-5", "POSTGRES_STATEMENT_CACHE_SIZE: invalid cache size '-5'"),
             ("POSTGRES_STATEMENT_TIMEOUT", "1s", "POSTGRES_STATEMENT_TIMEOUT: invalid number of milliseconds '1s'"),
@@ -1034,18 +1060,38 @@ mod tests {
             ("POSTGRES_MAX_LIFETIME", "forever", "POSTGRES_MAX_LIFETIME: invalid number of seconds 'forever'"),
             ("POSTGRES_HEALTH_CHECK_AFTER", "-0.5", "POSTGRES_HEALTH_CHECK_AFTER: invalid number of seconds '-0.5'"),
             ("POSTGRES_CONNECTION_RETRIES", "many", "POSTGRES_CONNECTION_RETRIES: invalid retry count 'many'"),
-            ("POSTGRES_CONNECTION_RETRY_BACKOFF", "x", "POSTGRES_CONNECTION_RETRY_BACKOFF: invalid number of seconds 'x'"),
-            ("POSTGRES_CONNECTION_RETRY_BACKOFF_MAX", "inf", "POSTGRES_CONNECTION_RETRY_BACKOFF_MAX: invalid number of seconds 'inf'"),
+            (
+                "POSTGRES_CONNECTION_RETRY_BACKOFF",
+                "x",
+                "POSTGRES_CONNECTION_RETRY_BACKOFF: invalid number of seconds 'x'",
+            ),
+            (
+                "POSTGRES_CONNECTION_RETRY_BACKOFF_MAX",
+                "inf",
+                "POSTGRES_CONNECTION_RETRY_BACKOFF_MAX: invalid number of seconds 'inf'",
+            ),
             ("POSTGRES_POOL_CLOSE_TIMEOUT", "-3", "POSTGRES_POOL_CLOSE_TIMEOUT: invalid number of seconds '-3'"),
-            ("POSTGRES_AGE_SESSION_INIT", "sometimes", "POSTGRES_AGE_SESSION_INIT: invalid AGE session init 'sometimes'"),
-            ("POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION", "2", "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION: invalid boolean '2'"),
+            (
+                "POSTGRES_AGE_SESSION_INIT",
+                "sometimes",
+                "POSTGRES_AGE_SESSION_INIT: invalid AGE session init 'sometimes'",
+            ),
+            (
+                "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION",
+                "2",
+                "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION: invalid boolean '2'",
+            ),
             ("POSTGRES_VECTOR_INDEX_TYPE", "VCHORDRQ", "POSTGRES_VECTOR_INDEX_TYPE: invalid index type 'VCHORDRQ'"),
             ("POSTGRES_HNSW_M", "0", "POSTGRES_HNSW_M: invalid positive integer '0'"),
             ("POSTGRES_HNSW_EF", "-64", "POSTGRES_HNSW_EF: invalid positive integer '-64'"),
             ("POSTGRES_HNSW_EF_SEARCH", "lots", "POSTGRES_HNSW_EF_SEARCH: invalid positive integer 'lots'"),
             ("POSTGRES_IVFFLAT_LISTS", "1.5", "POSTGRES_IVFFLAT_LISTS: invalid positive integer '1.5'"),
             ("POSTGRES_IVFFLAT_PROBES", "0", "POSTGRES_IVFFLAT_PROBES: invalid positive integer '0'"),
-            ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "-1", "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH: invalid row count '-1'"),
+            (
+                "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH",
+                "-1",
+                "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH: invalid row count '-1'",
+            ),
             ("POSTGRES_VECTOR_PARTITIONED", "maybe", "POSTGRES_VECTOR_PARTITIONED: invalid boolean 'maybe'"),
         ];
         for (key, value, expected) in bad {
@@ -1135,7 +1181,11 @@ mod tests {
         for (k, nominal) in [(1u32, 1.0f64), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (30, 8.0), (u32::MAX, 8.0)] {
             for _ in 0..50 {
                 let d = r.delay(k).as_secs_f64();
-                assert!(d >= nominal * 0.5 - 1e-9 && d <= nominal + 1e-9, "retry {k}: {d}s not in [{}, {nominal}]", nominal * 0.5);
+                assert!(
+                    d >= nominal * 0.5 - 1e-9 && d <= nominal + 1e-9,
+                    "retry {k}: {d}s not in [{}, {nominal}]",
+                    nominal * 0.5
+                );
             }
         }
     }

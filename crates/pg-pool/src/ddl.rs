@@ -154,11 +154,8 @@ pub enum VectorIndex {
 /// `<model lower, non-[a-z0-9_] → _>_<dim>d`; `None` without a model name.
 pub fn model_suffix(model_name: Option<&str>, dimension: usize) -> Option<String> {
     let model = model_name.map(str::trim).filter(|m| !m.is_empty())?;
-    let clean: String = model
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
+    let clean: String =
+        model.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     Some(format!("{clean}_{dimension}d"))
 }
 
@@ -200,7 +197,12 @@ fn vector_columns(ns: VectorNamespace, column: VectorColumn, dimension: usize) -
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for a bad table name.
-pub fn vector_table(ns: VectorNamespace, table: &str, column: VectorColumn, dimension: usize) -> Result<Vec<String>, Error> {
+pub fn vector_table(
+    ns: VectorNamespace,
+    table: &str,
+    column: VectorColumn,
+    dimension: usize,
+) -> Result<Vec<String>, Error> {
     let lower = table.to_lowercase();
     let q = quote_ident(&lower)?;
     let pk = quote_ident(&format!("{lower}_pk"))?;
@@ -238,7 +240,12 @@ pub fn distance_operator(metric: DistanceMetric) -> &'static str {
 
 /// The vector index's name, as LightRAG names it: `idx_<table>_<kind>_<metric>`
 /// (`hnsw_cosine`, `hnsw_halfvec_cosine`, `ivfflat_cosine`, …).
-pub fn vector_index_name(table: &str, column: VectorColumn, index: VectorIndex, metric: DistanceMetric) -> Option<String> {
+pub fn vector_index_name(
+    table: &str,
+    column: VectorColumn,
+    index: VectorIndex,
+    metric: DistanceMetric,
+) -> Option<String> {
     let kind = match (index, column) {
         (VectorIndex::None, _) => return None,
         (VectorIndex::Hnsw { .. }, VectorColumn::Vector) => "hnsw",
@@ -252,7 +259,12 @@ pub fn vector_index_name(table: &str, column: VectorColumn, index: VectorIndex, 
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for a bad table name.
-pub fn vector_index(table: &str, column: VectorColumn, index: VectorIndex, metric: DistanceMetric) -> Result<Option<String>, Error> {
+pub fn vector_index(
+    table: &str,
+    column: VectorColumn,
+    index: VectorIndex,
+    metric: DistanceMetric,
+) -> Result<Option<String>, Error> {
     let Some(name) = vector_index_name(table, column, index, metric) else { return Ok(None) };
     vector_index_named(&name, table, column, index, metric)
 }

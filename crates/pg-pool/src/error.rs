@@ -98,7 +98,9 @@ fn classify(e: &tokio_postgres::Error) -> Class {
 
 fn build(class: Class, source: BoxError) -> Error {
     match class {
-        Class::Database { sqlstate, message } => Error::Database { sqlstate: Some(sqlstate), message, source: Some(source) },
+        Class::Database { sqlstate, message } => {
+            Error::Database { sqlstate: Some(sqlstate), message, source: Some(source) }
+        }
         Class::Tls(message) => Error::Tls { message, source: Some(source) },
         Class::Connection(message) => Error::Connection { message, retryable: true, source: Some(source) },
         Class::Other(message) => Error::Database { sqlstate: None, message, source: Some(source) },
@@ -143,7 +145,8 @@ pub(crate) fn pool_error(e: bb8::RunError<tokio_postgres::Error>, timeout: std::
     match e {
         bb8::RunError::User(e) => db_error(e),
         bb8::RunError::TimedOut => Error::Timeout {
-            what: "waiting for a pooled PostgreSQL connection (the pool is exhausted: every connection is in use)".into(),
+            what: "waiting for a pooled PostgreSQL connection (the pool is exhausted: every connection is in use)"
+                .into(),
             after: timeout,
         },
     }

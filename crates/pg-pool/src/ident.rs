@@ -19,7 +19,10 @@ pub fn quote_ident(name: &str) -> Result<String, Error> {
         return Err(Error::invalid(name, "identifier must not be empty"));
     }
     if name.len() > MAX_IDENT_BYTES {
-        return Err(Error::invalid(name, format!("identifier is {} bytes; PostgreSQL allows {MAX_IDENT_BYTES}", name.len())));
+        return Err(Error::invalid(
+            name,
+            format!("identifier is {} bytes; PostgreSQL allows {MAX_IDENT_BYTES}", name.len()),
+        ));
     }
     if name.contains('\0') {
         return Err(Error::invalid(name, "identifier contains a NUL byte"));

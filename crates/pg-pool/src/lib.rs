@@ -11,7 +11,9 @@ pub mod schema;
 pub mod settings;
 pub mod tls;
 
-pub use config::{AgeSessionInit, PgConfig, PgConfigBuilder, RetryPolicy, SslConfig, SslMode, TargetSessionAttrs, VectorIndexSettings};
+pub use config::{
+    AgeSessionInit, PgConfig, PgConfigBuilder, RetryPolicy, SslConfig, SslMode, TargetSessionAttrs, VectorIndexSettings,
+};
 pub use doctor::{DoctorReport, doctor};
 pub use error::db_error;
 pub use pool::{PgConn, PgPool};

@@ -116,15 +116,19 @@ impl Manager {
         cfg
     }
 
-    async fn connect_host(&self, host: &str, port: u16, session_settings: bool) -> Result<Client, tokio_postgres::Error> {
+    async fn connect_host(
+        &self,
+        host: &str,
+        port: u16,
+        session_settings: bool,
+    ) -> Result<Client, tokio_postgres::Error> {
         let mode = self.config.ssl.mode;
         let first = self.driver_config(host, port, tls::driver_mode(mode), session_settings);
         let result = self.open(&first).await;
         match (result, mode) {
             // libpq's `allow`: plain first; TLS only when the server refuses plain.
             (Err(e), SslMode::Allow) if e.as_db_error().is_some() && self.tls.is_some() => {
-                let retry =
-                    self.driver_config(host, port, tokio_postgres::config::SslMode::Require, session_settings);
+                let retry = self.driver_config(host, port, tokio_postgres::config::SslMode::Require, session_settings);
                 self.open(&retry).await
             }
             (r, _) => r,
@@ -487,7 +491,11 @@ impl PgPool {
                     None => String::new(),
                 };
                 Error::Tls {
-                    message: format!("{message} (sslmode={}{root}, host {})", ssl.mode.as_str(), self.config.primary_host()),
+                    message: format!(
+                        "{message} (sslmode={}{root}, host {})",
+                        ssl.mode.as_str(),
+                        self.config.primary_host()
+                    ),
                     source,
                 }
             }
@@ -523,7 +531,10 @@ impl PgPool {
             conn.broken.store(true, Ordering::Release);
             drop(conn);
             if started.elapsed() > self.config.pool_timeout {
-                return Err(Error::Timeout { what: "a live pooled connection".into(), after: self.config.pool_timeout });
+                return Err(Error::Timeout {
+                    what: "a live pooled connection".into(),
+                    after: self.config.pool_timeout,
+                });
             }
         }
     }

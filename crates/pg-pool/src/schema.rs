@@ -42,11 +42,8 @@ pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<
     let mut conn = pool.get().await?;
     // Fast path without the lock. The existence check comes first so that an
     // empty database logs no "relation does not exist" error on the server.
-    let table_exists: bool = conn
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&MIGRATIONS_TABLE])
-        .await
-        .map_err(db_error)?
-        .get(0);
+    let table_exists: bool =
+        conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&MIGRATIONS_TABLE]).await.map_err(db_error)?.get(0);
     if table_exists {
         let applied = conn
             .query_opt("SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2", &[&name, &sum])

@@ -26,8 +26,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lightrag_pg_core::Error;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -47,9 +47,9 @@ fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
 
 fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
     let pem = read_pem(path, what)?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Tls { message: format!("bad PEM in {what} '{}'", path.display()), source: Some(Box::new(e)) })?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<_, _>>().map_err(|e| {
+        Error::Tls { message: format!("bad PEM in {what} '{}'", path.display()), source: Some(Box::new(e)) }
+    })?;
     if certs.is_empty() {
         return Err(tls_err(format!("no certificate in {what} '{}'", path.display())));
     }
@@ -59,15 +59,19 @@ fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, E
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
     let pem = read_pem(path, "client key")?;
     rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|e| Error::Tls { message: format!("bad PEM in client key '{}'", path.display()), source: Some(Box::new(e)) })?
+        .map_err(|e| Error::Tls {
+            message: format!("bad PEM in client key '{}'", path.display()),
+            source: Some(Box::new(e)),
+        })?
         .ok_or_else(|| tls_err(format!("no private key in '{}'", path.display())))
 }
 
 fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, Error> {
     let pem = read_pem(path, "CRL")?;
-    let crls: Vec<_> = rustls_pemfile::crls(&mut pem.as_slice())
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Tls { message: format!("bad PEM in CRL '{}'", path.display()), source: Some(Box::new(e)) })?;
+    let crls: Vec<_> = rustls_pemfile::crls(&mut pem.as_slice()).collect::<Result<_, _>>().map_err(|e| Error::Tls {
+        message: format!("bad PEM in CRL '{}'", path.display()),
+        source: Some(Box::new(e)),
+    })?;
     if crls.is_empty() {
         return Err(tls_err(format!("no CRL in '{}'", path.display())));
     }
@@ -225,9 +229,11 @@ pub fn client_config(ssl: &SslConfig) -> Result<Option<ClientConfig>, Error> {
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let config = match (&ssl.cert, &ssl.key) {
-        (Some(cert), Some(key)) => builder
-            .with_client_auth_cert(load_certs(cert, "client certificate")?, load_key(key)?)
-            .map_err(|e| Error::Tls { message: "client certificate and key do not match".into(), source: Some(Box::new(e)) })?,
+        (Some(cert), Some(key)) => {
+            builder.with_client_auth_cert(load_certs(cert, "client certificate")?, load_key(key)?).map_err(|e| {
+                Error::Tls { message: "client certificate and key do not match".into(), source: Some(Box::new(e)) }
+            })?
+        }
         (Some(_), None) | (None, Some(_)) => {
             return Err(tls_err("POSTGRES_SSL_CERT and POSTGRES_SSL_KEY must be given together"));
         }
@@ -279,7 +285,8 @@ mod tests {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         let key = KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         let pem_path = temp_file(&format!("{name}.pem"), &cert.pem());
@@ -398,7 +405,12 @@ mod tests {
         check(&cfg, &leaf(&ours, &["localhost", "127.0.0.1"], 4), "127.0.0.1").unwrap();
         let err = check(&cfg, &leaf(&ours, &["localhost"], 4), "127.0.0.1").unwrap_err();
         assert!(
-            matches!(err, rustls::Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. })),
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+                )
+            ),
             "{err:?}"
         );
         assert!(check(&cfg, &leaf(&other, &["localhost"], 4), "localhost").is_err());

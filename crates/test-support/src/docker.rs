@@ -37,9 +37,7 @@ static SHARED: OnceCell<Arc<Container>> = OnceCell::const_new();
 /// `DOCKER_HOST` or the default socket tells.
 pub fn docker_engine_expected() -> bool {
     let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty() && v != "0");
-    set("LIGHTRAG_TEST_DOCKER")
-        || set("DOCKER_HOST")
-        || std::path::Path::new("/var/run/docker.sock").exists()
+    set("LIGHTRAG_TEST_DOCKER") || set("DOCKER_HOST") || std::path::Path::new("/var/run/docker.sock").exists()
 }
 
 /// Removes the containers of test processes that are gone (best effort, with
@@ -47,10 +45,7 @@ pub fn docker_engine_expected() -> bool {
 fn remove_orphans() {
     let Ok(out) = Command::new("docker")
         .args(["ps", "-a", "--filter", &format!("label={PID_LABEL}")])
-        .args([
-            "--format",
-            &format!("{{{{.ID}}}} {{{{.Label \"{PID_LABEL}\"}}}}"),
-        ])
+        .args(["--format", &format!("{{{{.ID}}}} {{{{.Label \"{PID_LABEL}\"}}}}")])
         .stderr(Stdio::null())
         .output()
     else {
@@ -62,11 +57,7 @@ fn remove_orphans() {
             continue;
         };
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f", id])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            let _ = Command::new("docker").args(["rm", "-f", id]).stdout(Stdio::null()).stderr(Stdio::null()).status();
         }
     }
 }
@@ -87,10 +78,7 @@ async fn start() -> Result<Container, String> {
 
 /// Adds what to do to testcontainers' error.
 fn explain(error: &str) -> String {
-    let hint = if error.contains("No such image")
-        || error.contains("pull")
-        || error.contains("not found")
-    {
+    let hint = if error.contains("No such image") || error.contains("pull") || error.contains("not found") {
         "the local image is missing: `cargo xtask image` builds it (no registry is needed)"
     } else {
         "is a Docker engine running? `docker info` tells; `cargo xtask test` needs none (it uses `cargo xtask pg up`)"
@@ -99,14 +87,8 @@ fn explain(error: &str) -> String {
 }
 
 async fn config_for(container: &Container) -> Result<PgConfig, String> {
-    let host = container
-        .get_host()
-        .await
-        .map_err(|e| explain(&e.to_string()))?;
-    let port = container
-        .get_host_port_ipv4(5432)
-        .await
-        .map_err(|e| explain(&e.to_string()))?;
+    let host = container.get_host().await.map_err(|e| explain(&e.to_string()))?;
+    let port = container.get_host_port_ipv4(5432).await.map_err(|e| explain(&e.to_string()))?;
     Ok(PgConfig::builder()
         .host(host.to_string())
         .port(port)
@@ -123,15 +105,8 @@ async fn config_for(container: &Container) -> Result<PgConfig, String> {
 /// [`NoDatabase`] when the container cannot be started; the message says why
 /// and what to do.
 pub async fn container_database() -> Result<TestDatabase, NoDatabase> {
-    let container = SHARED
-        .get_or_try_init(|| async { start().await.map(Arc::new) })
-        .await
-        .map_err(NoDatabase::new)?
-        .clone();
+    let container =
+        SHARED.get_or_try_init(|| async { start().await.map(Arc::new) }).await.map_err(NoDatabase::new)?.clone();
     let config = config_for(&container).await.map_err(NoDatabase::new)?;
-    Ok(TestDatabase {
-        config,
-        source: Source::Container,
-        _container: Some(container),
-    })
+    Ok(TestDatabase { config, source: Source::Container, _container: Some(container) })
 }

@@ -50,9 +50,7 @@ pub struct NoDatabase {
 
 impl NoDatabase {
     fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
+        Self { message: message.into() }
     }
 }
 
@@ -74,9 +72,7 @@ fn not_configured() -> String {
 }
 
 fn env_configured() -> bool {
-    ["POSTGRES_HOST", "DATABASE_URL"]
-        .iter()
-        .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()))
+    ["POSTGRES_HOST", "DATABASE_URL"].iter().any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()))
 }
 
 /// The database every integration test uses:
@@ -113,12 +109,9 @@ pub async fn try_test_database() -> Result<TestDatabase, NoDatabase> {
     }
     #[cfg(feature = "docker")]
     {
-        container_database().await.map_err(|e| {
-            NoDatabase::new(format!(
-                "{}\nThe testcontainers fallback failed too: {e}",
-                not_configured()
-            ))
-        })
+        container_database()
+            .await
+            .map_err(|e| NoDatabase::new(format!("{}\nThe testcontainers fallback failed too: {e}", not_configured())))
     }
     #[cfg(not(feature = "docker"))]
     {

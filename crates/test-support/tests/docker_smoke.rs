@@ -15,9 +15,7 @@ use lightrag_pg_test_support::{Source, container_database, docker_engine_expecte
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_image_answers_pgvector_and_age_queries() {
     if !docker_engine_expected() {
-        eprintln!(
-            "no Docker engine here (no LIGHTRAG_TEST_DOCKER, DOCKER_HOST or /var/run/docker.sock): not started"
-        );
+        eprintln!("no Docker engine here (no LIGHTRAG_TEST_DOCKER, DOCKER_HOST or /var/run/docker.sock): not started");
         return;
     }
     let db = container_database().await.unwrap_or_else(|e| panic!("{e}"));
@@ -25,11 +23,8 @@ async fn local_image_answers_pgvector_and_age_queries() {
     let pool = db.pool().await;
     let conn = pool.get().await.expect("a connection");
 
-    let distance: f64 = conn
-        .query_one("SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector", &[])
-        .await
-        .expect("a pgvector query")
-        .get(0);
+    let distance: f64 =
+        conn.query_one("SELECT '[1,2,3]'::vector <-> '[1,2,4]'::vector", &[]).await.expect("a pgvector query").get(0);
     assert!((distance - 1.0).abs() < 1e-9, "L2 distance {distance}");
 
     let graph = format!("smoke_{:08x}", std::process::id());
@@ -50,21 +45,14 @@ async fn local_image_answers_pgvector_and_age_queries() {
     assert_eq!(rows.len(), 1);
     let node: String = rows[0].get(0);
     assert!(
-        node.contains("\"entity_id\": \"x\"")
-            && node.contains("\"label\": \"base\"")
-            && node.ends_with("::vertex"),
+        node.contains("\"entity_id\": \"x\"") && node.contains("\"label\": \"base\"") && node.ends_with("::vertex"),
         "{node}"
     );
 
-    let count: i64 = conn
-        .query_one(&format!("SELECT count(*) FROM {graph}.base"), &[])
-        .await
-        .expect("the label table")
-        .get(0);
+    let count: i64 =
+        conn.query_one(&format!("SELECT count(*) FROM {graph}.base"), &[]).await.expect("the label table").get(0);
     assert_eq!(count, 1);
-    conn.batch_execute(&format!("SELECT drop_graph('{graph}', true)"))
-        .await
-        .expect("drop_graph");
+    conn.batch_execute(&format!("SELECT drop_graph('{graph}', true)")).await.expect("drop_graph");
     drop(conn);
     drop(pool);
     drop(db);

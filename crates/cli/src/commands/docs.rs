@@ -1,8 +1,8 @@
 //! `lightrag-pg docs`: document status listing and counts.
 
 use lightrag_pg::core::{DocStatus, PageRequest};
-use lightrag_pg::{DocStatusStorage, Result, Storage};
 use lightrag_pg::docstatus::PgDocStatusStorage;
+use lightrag_pg::{DocStatusStorage, Result, Storage};
 
 use crate::args::DocsCommand;
 use crate::context::Context;

@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use lightrag_pg::{
-    DocStatusStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage,
-};
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
+use lightrag_pg::{DocStatusStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage};
 use lightrag_pg_pool::{PgPool, db_error, ddl, ident::quote_ident};
 use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 use serde_json::{Map, Value, json};
@@ -21,11 +19,8 @@ use crate::output;
 async fn ids(pool: &PgPool, table: &str, ws: &str) -> Result<Vec<String>> {
     let conn = pool.get().await?;
     let q = quote_ident(&table.to_lowercase())?;
-    let exists: bool = conn
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table.to_lowercase()])
-        .await
-        .map_err(db_error)?
-        .get(0);
+    let exists: bool =
+        conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table.to_lowercase()]).await.map_err(db_error)?.get(0);
     if !exists {
         return Ok(Vec::new());
     }
@@ -85,14 +80,11 @@ pub(crate) async fn run(ctx: &Context, graph: GraphArg, model_name: Option<Strin
     let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
     g.initialize().await?;
     let labels = g.get_all_labels().await?;
-    let nodes: BTreeMap<String, Value> = g
-        .get_nodes_batch(&labels)
-        .await?
-        .into_iter()
-        .map(|(id, p)| (id, Value::Object(p.0)))
-        .collect();
+    let nodes: BTreeMap<String, Value> =
+        g.get_nodes_batch(&labels).await?.into_iter().map(|(id, p)| (id, Value::Object(p.0))).collect();
     let degrees: BTreeMap<String, usize> = g.node_degrees_batch(&labels).await?.into_iter().collect();
-    let edges: Vec<Value> = g.get_all_edges().await?.into_iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
+    let edges: Vec<Value> =
+        g.get_all_edges().await?.into_iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect();
     output::json(&json!({
         "workspace": ws.as_str(),
         "kv": kv_out,

@@ -7,7 +7,14 @@ use crate::context::{Context, engine};
 use crate::output;
 use crate::output::outln;
 
-pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, max_nodes: usize, format: GraphFormat, g: GraphArg) -> Result<()> {
+pub(crate) async fn run(
+    ctx: &Context,
+    label: &str,
+    depth: usize,
+    max_nodes: usize,
+    format: GraphFormat,
+    g: GraphArg,
+) -> Result<()> {
     let pool = ctx.pool().await?;
     let graph = lightrag_pg_graph::PgGraphStorage::new(pool, ctx.workspace()?, engine(g))?.into_dyn();
     graph.initialize().await?;
@@ -23,7 +30,12 @@ pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, max_nodes: usi
             Ok(())
         }
         GraphFormat::Text => {
-            outln!("{} nodes, {} edges{}", kg.nodes.len(), kg.edges.len(), if kg.is_truncated { " (truncated)" } else { "" });
+            outln!(
+                "{} nodes, {} edges{}",
+                kg.nodes.len(),
+                kg.edges.len(),
+                if kg.is_truncated { " (truncated)" } else { "" }
+            );
             for n in &kg.nodes {
                 let ty = n.properties.entity_type().unwrap_or("");
                 outln!("  node  {:<30} {ty}", n.id);
@@ -77,7 +89,11 @@ pub(crate) fn to_graphml(kg: &KnowledgeGraph) -> String {
         out.push_str("    </node>\n");
     }
     for e in &kg.edges {
-        out.push_str(&format!("    <edge source=\"{}\" target=\"{}\">\n", xml_escape(&e.source), xml_escape(&e.target)));
+        out.push_str(&format!(
+            "    <edge source=\"{}\" target=\"{}\">\n",
+            xml_escape(&e.source),
+            xml_escape(&e.target)
+        ));
         for (k, v) in e.properties.iter() {
             out.push_str(&format!("      <data key=\"d{}\">{}</data>\n", key_id("edge", k), xml_escape(&value(v))));
         }

@@ -1,12 +1,11 @@
 //! `lightrag-pg kv get`: key-value records by id.
 
-use lightrag_pg::{KvStorage, Result, Storage};
 use lightrag_pg::kv::PgKvStorage;
+use lightrag_pg::{KvStorage, Result, Storage};
 
 use crate::args::KvCommand;
 use crate::context::{Context, kv_namespace};
 use crate::output;
-
 
 pub(crate) async fn run(ctx: &Context, cmd: KvCommand) -> Result<()> {
     let KvCommand::Get { namespace, ids } = cmd;

@@ -9,8 +9,7 @@ use futures::future::BoxFuture;
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
 use lightrag_pg::{
-    DocStatusStorage, Error, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage,
-    Workspace,
+    DocStatusStorage, Error, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage, Workspace,
 };
 use lightrag_pg_files::{
     ExportOptions, FnVectorOpener, KeyLister, MigrateError, MigrateOptions, ProgressEvent, ProgressFn, Source, Target,
@@ -95,20 +94,31 @@ pub(crate) async fn migrate(
     json: bool,
 ) -> Result<()> {
     let ws = ctx.workspace()?;
-    let target = if memory {
-        Target::memory(ws.clone())
-    } else {
-        pg_target(&ctx.pool().await?, &ws, graph, model_name).await?
-    };
+    let target =
+        if memory { Target::memory(ws.clone()) } else { pg_target(&ctx.pool().await?, &ws, graph, model_name).await? };
     let options = MigrateOptions { dry_run, progress: Some(progress_bars()), ..MigrateOptions::default() };
     let report = lightrag_pg_files::migrate(from, &target, options).await.map_err(files_error)?;
     if json {
         return output::json(&report);
     }
     let v = serde_json::to_value(&report).unwrap_or_default();
-    outln!("migrated {} into workspace '{}'{}", from.display(), report.workspace, if dry_run { " (dry run)" } else { "" });
+    outln!(
+        "migrated {} into workspace '{}'{}",
+        from.display(),
+        report.workspace,
+        if dry_run { " (dry run)" } else { "" }
+    );
     outln!("  format           {}", v["format_generation"].as_str().unwrap_or("?"));
-    for key in ["full_docs", "text_chunks", "llm_cache", "doc_status", "full_entities", "full_relations", "entity_chunks", "relation_chunks"] {
+    for key in [
+        "full_docs",
+        "text_chunks",
+        "llm_cache",
+        "doc_status",
+        "full_entities",
+        "full_relations",
+        "entity_chunks",
+        "relation_chunks",
+    ] {
         outln!("  {key:<16} {}", v[key]);
     }
     for key in ["chunks", "entities", "relationships"] {
@@ -125,7 +135,10 @@ pub(crate) async fn migrate(
     outln!("  verification     {}", if v["verification"]["ok"].as_bool() == Some(true) { "ok" } else { "see --json" });
     outln!("  seconds          {:.2}", v["seconds"].as_f64().unwrap_or(0.0));
     if v["verification"]["performed"].as_bool() == Some(true) && v["verification"]["ok"].as_bool() == Some(false) {
-        return Err(Error::Conflict { what: "verification found differences (run with --json for details)".into(), source: None });
+        return Err(Error::Conflict {
+            what: "verification found differences (run with --json for details)".into(),
+            source: None,
+        });
     }
     Ok(())
 }

@@ -36,8 +36,19 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
             graph::run(&ctx, &label, depth, max_nodes, format, graph).await
         }
         Command::Search { namespace, like_id, like_entity, vector_file, top_k, model_name, embedding_dim, json } => {
-            search::run(&ctx, search::SearchArgs { namespace, like_id: like_id.or(like_entity.map(|n| lightrag_pg::core::ids::entity_id(&n))), vector_file, top_k, model_name, embedding_dim }, json.json)
-                .await
+            search::run(
+                &ctx,
+                search::SearchArgs {
+                    namespace,
+                    like_id: like_id.or(like_entity.map(|n| lightrag_pg::core::ids::entity_id(&n))),
+                    vector_file,
+                    top_k,
+                    model_name,
+                    embedding_dim,
+                },
+                json.json,
+            )
+            .await
         }
         Command::Kv { command } => kv::run(&ctx, command).await,
         Command::Docs { command } => docs::run(&ctx, command).await,

@@ -37,7 +37,8 @@ pub(crate) async fn run(ctx: &Context, a: SearchArgs, json: bool) -> Result<()> 
             (found.dimension, a.model_name.clone().or(found.model_name))
         }
     };
-    let config = PgVectorConfig::from_pool_config(ns, dimension, model.as_deref(), pool.config())?.with_threshold(-1.0e9);
+    let config =
+        PgVectorConfig::from_pool_config(ns, dimension, model.as_deref(), pool.config())?.with_threshold(-1.0e9);
     let store = PgVectorStorage::new(pool, ctx.workspace()?, config)?;
     store.initialize().await?;
     let vector = match (&a.like_id, &a.vector_file) {

@@ -35,7 +35,12 @@ pub(crate) async fn run(ctx: &Context, json_out: bool) -> Result<()> {
     let mut counts = Vec::new();
     for table in workspace_tables(&conn).await? {
         let q = quote_ident(&table)?;
-        for r in rows_json(&conn, &format!("SELECT workspace, count(*) AS rows FROM {q} GROUP BY workspace ORDER BY workspace")).await? {
+        for r in rows_json(
+            &conn,
+            &format!("SELECT workspace, count(*) AS rows FROM {q} GROUP BY workspace ORDER BY workspace"),
+        )
+        .await?
+        {
             counts.push(json!({ "table": table, "workspace": r["workspace"], "rows": r["rows"] }));
         }
     }
@@ -97,7 +102,12 @@ pub(crate) async fn run(ctx: &Context, json_out: bool) -> Result<()> {
     }
     outln!("rows per workspace:");
     for c in &counts {
-        outln!("  {:<45} {:<30} {}", c["table"].as_str().unwrap_or(""), c["workspace"].as_str().unwrap_or(""), c["rows"]);
+        outln!(
+            "  {:<45} {:<30} {}",
+            c["table"].as_str().unwrap_or(""),
+            c["workspace"].as_str().unwrap_or(""),
+            c["rows"]
+        );
     }
     outln!("tables:");
     for t in &tables {

@@ -12,11 +12,7 @@ use crate::output::outln;
 
 async fn age_installed(pool: &lightrag_pg_pool::PgPool) -> Result<bool> {
     let conn = pool.get().await?;
-    Ok(conn
-        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'age'", &[])
-        .await
-        .map_err(db_error)?
-        .is_some())
+    Ok(conn.query_opt("SELECT 1 FROM pg_extension WHERE extname = 'age'", &[]).await.map_err(db_error)?.is_some())
 }
 
 pub(crate) async fn run(ctx: &Context, cmd: WorkspaceCommand) -> Result<()> {

@@ -11,9 +11,8 @@ use parking_lot::RwLock;
 
 use super::Registry;
 use crate::{
-    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, DocStatusStorage, Error,
-    Namespace, PageRequest, PagedDocs, Result, SortDirection, SortField, StatusCounts, Storage,
-    Workspace,
+    DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, DocStatusStorage, Error, Namespace, PageRequest,
+    PagedDocs, Result, SortDirection, SortField, StatusCounts, Storage, Workspace,
 };
 
 /// The documents of one workspace, sorted by id.
@@ -207,12 +206,8 @@ impl DocStatusStorage for MemoryDocStatusStorage {
         });
         let total = docs.len() as u64;
         let skip = usize::try_from(r.offset()).unwrap_or(usize::MAX);
-        let docs = docs
-            .into_iter()
-            .skip(skip)
-            .take(r.page_size as usize)
-            .map(|(id, d)| (id.clone(), d.clone()))
-            .collect();
+        let docs =
+            docs.into_iter().skip(skip).take(r.page_size as usize).map(|(id, d)| (id.clone(), d.clone())).collect();
         Ok(PagedDocs { docs, total })
     }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::{MemoryDocStatusStorage, MemoryGraphStorage, MemoryKvStorage, MemoryVectorStorage};
 use crate::testkit::{DocStatusFactory, GraphFactory, KvFactory, VectorFactory};
 use crate::{
-    DistanceMetric, DocStatusStorage, GraphStorage, KvNamespace, KvStorage, Result, Storage,
-    VectorNamespace, VectorStorage, Workspace,
+    DistanceMetric, DocStatusStorage, GraphStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace,
+    VectorStorage, Workspace,
 };
 
 /// Opens [`MemoryKvStorage`]s.

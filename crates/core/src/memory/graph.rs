@@ -12,8 +12,8 @@ use super::Registry;
 use crate::graph::canonical_pair;
 use crate::storage::EdgePair;
 use crate::{
-    EdgeRecord, GraphStorage, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode,
-    Namespace, Properties, Result, Storage, Workspace, kv,
+    EdgeRecord, GraphStorage, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Namespace, Properties, Result,
+    Storage, Workspace, kv,
 };
 
 /// The nodes and edges of one workspace. Edges are keyed by their canonical
@@ -385,7 +385,9 @@ impl GraphStorage for MemoryGraphStorage {
         let data = self.table.data.read();
         Ok(pairs
             .iter()
-            .filter_map(|(a, b)| data.edges.get(&GraphData::edge_key(a, b)).map(|p| ((a.clone(), b.clone()), p.clone())))
+            .filter_map(|(a, b)| {
+                data.edges.get(&GraphData::edge_key(a, b)).map(|p| ((a.clone(), b.clone()), p.clone()))
+            })
             .collect())
     }
 

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::{Registry, epoch_seconds};
 use crate::{
-    DistanceMetric, Embedder, Error, JsonObject, Namespace, Result, Storage, VectorHit,
-    VectorNamespace, VectorQuery, VectorRecord, VectorStorage, Workspace, kv, vector,
+    DistanceMetric, Embedder, Error, JsonObject, Namespace, Result, Storage, VectorHit, VectorNamespace, VectorQuery,
+    VectorRecord, VectorStorage, Workspace, kv, vector,
 };
 
 /// LightRAG's default `cosine_better_than_threshold`.
@@ -122,7 +122,10 @@ impl MemoryVectorStorage {
                 };
                 let mut out = embedder.embed(std::slice::from_ref(text)).await?;
                 if out.len() != 1 {
-                    return Err(Error::invalid("query", format!("the embedder returned {} vectors for 1 text", out.len())));
+                    return Err(Error::invalid(
+                        "query",
+                        format!("the embedder returned {} vectors for 1 text", out.len()),
+                    ));
                 }
                 out.remove(0)
             }

@@ -9,7 +9,9 @@ use serde_json::json;
 use tokio::runtime::Runtime;
 
 use super::DocStatusFactory;
-use super::support::{Ctx, Env, ONE_MB, Outcome, TRICKY, at, big_text, cases, ensure, ensure_eq, expect_invalid, strings};
+use super::support::{
+    Ctx, Env, ONE_MB, Outcome, TRICKY, at, big_text, cases, ensure, ensure_eq, expect_invalid, strings,
+};
 use crate::{
     DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusStorage, JsonObject, Namespace, PageRequest,
     SortDirection, SortField, Workspace,
@@ -115,11 +117,18 @@ fn order_by<K: Ord>(docs: &[(String, DocProcessingStatus)], key: impl Fn(&DocPro
     v.into_iter().map(|(id, _)| id.clone()).collect()
 }
 
-async fn paginate_all(s: &Arc<dyn DocStatusStorage>, base: &PageRequest, what: &str) -> Result<(Vec<String>, u64), Failed> {
+async fn paginate_all(
+    s: &Arc<dyn DocStatusStorage>,
+    base: &PageRequest,
+    what: &str,
+) -> Result<(Vec<String>, u64), Failed> {
     let mut ids = Vec::new();
     let mut total = 0;
     for page in 1..=100 {
-        let r = s.get_docs_paginated(&PageRequest { page, ..base.clone() }).await.ctx(format_args!("{what}: page {page}"))?;
+        let r = s
+            .get_docs_paginated(&PageRequest { page, ..base.clone() })
+            .await
+            .ctx(format_args!("{what}: page {page}"))?;
         total = r.total;
         if r.docs.is_empty() {
             break;
@@ -131,11 +140,19 @@ async fn paginate_all(s: &Arc<dyn DocStatusStorage>, base: &PageRequest, what: &
 }
 
 /// Walks a keyset sweep to its end, checking every page's size and cursor.
-async fn sweep(s: &Arc<dyn DocStatusStorage>, statuses: &[DocStatus], limit: usize, start: DocStatusCursor) -> Result<Vec<String>, Failed> {
+async fn sweep(
+    s: &Arc<dyn DocStatusStorage>,
+    statuses: &[DocStatus],
+    limit: usize,
+    start: DocStatusCursor,
+) -> Result<Vec<String>, Failed> {
     let mut pos = start;
     let mut seen = Vec::new();
     for round in 0..1000 {
-        let page = s.get_docs_by_statuses_page(statuses, limit, &pos).await.ctx(format_args!("sweep page {round} from {pos:?}"))?;
+        let page = s
+            .get_docs_by_statuses_page(statuses, limit, &pos)
+            .await
+            .ctx(format_args!("sweep page {round} from {pos:?}"))?;
         ensure!(page.docs.len() <= limit, "page {round} has {} docs, limit {limit}", page.docs.len());
         match &page.next {
             DocStatusCursor::End => {
@@ -151,7 +168,9 @@ async fn sweep(s: &Arc<dyn DocStatusStorage>, statuses: &[DocStatus], limit: usi
                 seen.extend(page.docs.into_iter().map(|(id, _)| id));
                 pos = DocStatusCursor::After(text.clone());
             }
-            DocStatusCursor::Start => return Err(Failed::from(format!("page {round} returned Start as its next position"))),
+            DocStatusCursor::Start => {
+                return Err(Failed::from(format!("page {round} returned Start as its next position")));
+            }
         }
     }
     Err(Failed::from("the sweep did not end after 1000 pages"))
@@ -178,7 +197,11 @@ async fn record_round_trips_every_field(env: Arc<DocEnv>) -> Outcome {
     };
     s.upsert(vec![("doc-full".into(), record.clone())]).await.ctx("upsert")?;
     ensure_eq!(s.get_by_id("doc-full").await.ctx("get_by_id")?, Some(record.clone()), "get_by_id");
-    ensure_eq!(s.get_by_ids(&strings(&["doc-full"])).await.ctx("get_by_ids")?, vec![Some(record.clone())], "get_by_ids");
+    ensure_eq!(
+        s.get_by_ids(&strings(&["doc-full"])).await.ctx("get_by_ids")?,
+        vec![Some(record.clone())],
+        "get_by_ids"
+    );
     for status in DocStatus::ALL {
         let d = DocProcessingStatus { status, ..record.clone() };
         s.upsert(vec![("doc-status".into(), d)]).await.ctx(format_args!("upsert status {status}"))?;
@@ -204,7 +227,8 @@ async fn get_by_ids_answers_in_request_order_with_none_for_missing(env: Arc<DocE
         (0..3).map(|i| (id_n(i), doc(DocStatus::Pending, Some(at(i as i64, 0)), &format!("f{i}.txt")))).collect();
     s.upsert(docs.clone()).await.ctx("upsert")?;
     let got = s.get_by_ids(&strings(&["doc-002", "doc-x", "doc-000", "doc-002", "doc-001"])).await.ctx("get_by_ids")?;
-    let want = vec![Some(docs[2].1.clone()), None, Some(docs[0].1.clone()), Some(docs[2].1.clone()), Some(docs[1].1.clone())];
+    let want =
+        vec![Some(docs[2].1.clone()), None, Some(docs[0].1.clone()), Some(docs[2].1.clone()), Some(docs[1].1.clone())];
     ensure_eq!(got, want, "request order, None for missing, duplicates per slot");
     ensure!(s.get_by_ids(&[]).await.ctx("get_by_ids(&[])")?.is_empty(), "empty request");
     Ok(())
@@ -284,7 +308,11 @@ async fn empty_content_hash_never_clears_a_stored_one(env: Arc<DocEnv>) -> Outco
     }
     let change = DocProcessingStatus { content_hash: Some("h2".into()), ..base };
     s.upsert(vec![("doc-h".into(), change)]).await.ctx("upsert with another hash")?;
-    ensure_eq!(hash_of(&s.get_by_id("doc-h").await.ctx("get_by_id")?), Some("h2".to_owned()), "a non-empty hash replaces");
+    ensure_eq!(
+        hash_of(&s.get_by_id("doc-h").await.ctx("get_by_id")?),
+        Some("h2".to_owned()),
+        "a non-empty hash replaces"
+    );
     Ok(())
 }
 
@@ -306,7 +334,8 @@ async fn upsert_with_duplicate_ids_keeps_the_last(env: Arc<DocEnv>) -> Outcome {
 
 async fn upsert_with_an_invalid_last_record_writes_nothing(env: Arc<DocEnv>) -> Outcome {
     let s = env.open().await?;
-    let bad = DocProcessingStatus { content_summary: "s".repeat(256), ..doc(DocStatus::Pending, Some(at(0, 0)), "x.txt") };
+    let bad =
+        DocProcessingStatus { content_summary: "s".repeat(256), ..doc(DocStatus::Pending, Some(at(0, 0)), "x.txt") };
     let res = s
         .upsert(vec![
             ("doc-ok-1".into(), doc(DocStatus::Pending, Some(at(0, 0)), "a.txt")),
@@ -316,7 +345,11 @@ async fn upsert_with_an_invalid_last_record_writes_nothing(env: Arc<DocEnv>) -> 
         .await;
     expect_invalid(res, "doc-bad", "a 256-character content_summary")?;
     ensure!(s.is_empty().await.ctx("is_empty")?, "nothing of the refused batch is stored");
-    ensure_eq!(s.get_by_ids(&strings(&["doc-ok-1", "doc-ok-2"])).await.ctx("get_by_ids")?, vec![None, None], "valid records");
+    ensure_eq!(
+        s.get_by_ids(&strings(&["doc-ok-1", "doc-ok-2"])).await.ctx("get_by_ids")?,
+        vec![None, None],
+        "valid records"
+    );
     Ok(())
 }
 
@@ -332,7 +365,11 @@ async fn upsert_refuses_nul_bytes_and_overlong_ids_and_summaries(env: Arc<DocEnv
     let nul_meta = with_meta(ok(), json!({"note": "x\u{0}y"}));
     expect_invalid(s.upsert(vec![("doc-nul-meta".into(), nul_meta)]).await, "doc-nul-meta", "NUL in metadata")?;
     let long_cjk = DocProcessingStatus { content_summary: "摘".repeat(256), ..ok() };
-    expect_invalid(s.upsert(vec![("doc-long-summary".into(), long_cjk)]).await, "doc-long-summary", "256-character summary")?;
+    expect_invalid(
+        s.upsert(vec![("doc-long-summary".into(), long_cjk)]).await,
+        "doc-long-summary",
+        "256-character summary",
+    )?;
     ensure!(s.is_empty().await.ctx("is_empty")?, "nothing refused is stored");
     // Limits count characters, not bytes: 255 three-byte characters fit.
     let fits = DocProcessingStatus { content_summary: "摘".repeat(255), ..ok() };
@@ -373,7 +410,11 @@ async fn status_counts_follow_status_transitions(env: Arc<DocEnv>) -> Outcome {
     let got: Vec<u64> = DocStatus::ALL.iter().map(|st| c.count(*st)).collect();
     ensure_eq!(got, vec![0, 1, 0, 0, 0, 2, 1], "counts after more transitions");
     ensure_eq!(c.total, 4, "total");
-    ensure_eq!(c.counts.keys().copied().collect::<Vec<_>>(), vec![DocStatus::Parsing, DocStatus::Processed, DocStatus::Failed], "present statuses");
+    ensure_eq!(
+        c.counts.keys().copied().collect::<Vec<_>>(),
+        vec![DocStatus::Parsing, DocStatus::Processed, DocStatus::Failed],
+        "present statuses"
+    );
     s.delete(&strings(&["d4"])).await.ctx("delete")?;
     let c = s.status_counts().await.ctx("status_counts")?;
     ensure_eq!((c.count(DocStatus::Parsing), c.total), (0, 3), "after a delete");
@@ -382,7 +423,8 @@ async fn status_counts_follow_status_transitions(env: Arc<DocEnv>) -> Outcome {
 
 async fn get_docs_by_statuses_returns_the_matching_docs_sorted_by_id(env: Arc<DocEnv>) -> Outcome {
     let s = env.open().await?;
-    let statuses = [DocStatus::Processed, DocStatus::Pending, DocStatus::Failed, DocStatus::Processed, DocStatus::Pending];
+    let statuses =
+        [DocStatus::Processed, DocStatus::Pending, DocStatus::Failed, DocStatus::Processed, DocStatus::Pending];
     let docs: Vec<(String, DocProcessingStatus)> = statuses
         .iter()
         .enumerate()
@@ -422,12 +464,22 @@ async fn count_docs_by_statuses_counts_any_of_the_statuses_and_empty_is_zero(env
 async fn get_docs_by_track_id_returns_that_batch_sorted_by_id(env: Arc<DocEnv>) -> Outcome {
     let s = env.open().await?;
     let put = |id: &str, track: Option<&str>| {
-        (id.to_owned(), DocProcessingStatus { track_id: track.map(str::to_owned), ..doc(DocStatus::Pending, Some(at(0, 0)), "f.txt") })
+        (
+            id.to_owned(),
+            DocProcessingStatus {
+                track_id: track.map(str::to_owned),
+                ..doc(DocStatus::Pending, Some(at(0, 0)), "f.txt")
+            },
+        )
     };
     s.upsert(vec![put("doc-c", Some("t-1")), put("doc-a", Some("t-1")), put("doc-b", Some("t-2")), put("doc-d", None)])
         .await
         .ctx("upsert")?;
-    ensure_eq!(ids_of(&s.get_docs_by_track_id("t-1").await.ctx("t-1")?), vec!["doc-a", "doc-c"], "track t-1 sorted by id");
+    ensure_eq!(
+        ids_of(&s.get_docs_by_track_id("t-1").await.ctx("t-1")?),
+        vec!["doc-a", "doc-c"],
+        "track t-1 sorted by id"
+    );
     ensure_eq!(ids_of(&s.get_docs_by_track_id("t-2").await.ctx("t-2")?), vec!["doc-b"], "track t-2");
     ensure!(s.get_docs_by_track_id("t-unknown").await.ctx("unknown")?.is_empty(), "unknown track");
     Ok(())
@@ -437,7 +489,11 @@ async fn get_docs_by_track_id_returns_that_batch_sorted_by_id(env: Arc<DocEnv>) 
 fn twelve() -> Vec<(String, DocProcessingStatus)> {
     (0..12)
         .map(|i| {
-            let mut d = doc(DocStatus::Processed, Some(at(((i * 5) % 12) as i64 * 60, 10)), &format!("file-{:02}.txt", (i * 11) % 12));
+            let mut d = doc(
+                DocStatus::Processed,
+                Some(at(((i * 5) % 12) as i64 * 60, 10)),
+                &format!("file-{:02}.txt", (i * 11) % 12),
+            );
             d.updated_at = Some(at(((i * 7) % 12) as i64 * 60, 20));
             (id_n(i), d)
         })
@@ -456,8 +512,10 @@ async fn paginated_listing_sorts_by_every_field_in_both_directions(env: Arc<DocE
             SortField::FilePath => order_by(&docs, |d| d.file_path.clone()),
         };
         for dir in [SortDirection::Asc, SortDirection::Desc] {
-            let want: Vec<String> = if dir == SortDirection::Asc { asc.clone() } else { asc.iter().rev().cloned().collect() };
-            let base = PageRequest { status_filter: vec![], page: 1, page_size: 10, sort_field: field, sort_direction: dir };
+            let want: Vec<String> =
+                if dir == SortDirection::Asc { asc.clone() } else { asc.iter().rev().cloned().collect() };
+            let base =
+                PageRequest { status_filter: vec![], page: 1, page_size: 10, sort_field: field, sort_direction: dir };
             let first = s.get_docs_paginated(&base).await.ctx(format_args!("{field:?} {dir:?} page 1"))?;
             ensure_eq!(first.docs.len(), 10, "{field:?} {dir:?}: page 1 is full");
             ensure_eq!(first.total, 12, "{field:?} {dir:?}: total");
@@ -482,11 +540,18 @@ async fn paginated_listing_breaks_ties_by_id_so_pages_never_overlap(env: Arc<Doc
     let desc: Vec<String> = asc.iter().rev().cloned().collect();
     for field in [SortField::UpdatedAt, SortField::CreatedAt, SortField::FilePath] {
         for (dir, want) in [(SortDirection::Desc, &desc), (SortDirection::Asc, &asc)] {
-            let base = PageRequest { status_filter: vec![], page: 1, page_size: 10, sort_field: field, sort_direction: dir };
+            let base =
+                PageRequest { status_filter: vec![], page: 1, page_size: 10, sort_field: field, sort_direction: dir };
             let (ids, total) = paginate_all(&s, &base, &format!("{field:?} {dir:?}")).await?;
             ensure_eq!(total, 25, "total");
             let distinct: BTreeSet<&String> = ids.iter().collect();
-            ensure_eq!(distinct.len(), 25, "{field:?} {dir:?}: pages overlap or skip ({} distinct of {})", distinct.len(), ids.len());
+            ensure_eq!(
+                distinct.len(),
+                25,
+                "{field:?} {dir:?}: pages overlap or skip ({} distinct of {})",
+                distinct.len(),
+                ids.len()
+            );
             ensure_eq!(&ids, want, "{field:?} {dir:?}: ties broken by id in the same direction");
         }
     }
@@ -537,7 +602,8 @@ async fn paginated_listing_filters_by_status_and_reports_the_total(env: Arc<DocE
     let r = s.get_docs_paginated(&req(vec![DocStatus::Processed])).await.ctx("processed")?;
     ensure_eq!((ids_of(&r.docs), r.total), (vec!["doc-005", "doc-006", "doc-007"], 3), "processed only");
     ensure!(r.docs.iter().all(|(_, d)| d.status == DocStatus::Processed), "only processed docs");
-    let r = s.get_docs_paginated(&req(vec![DocStatus::Failed, DocStatus::Processed])).await.ctx("failed or processed")?;
+    let r =
+        s.get_docs_paginated(&req(vec![DocStatus::Failed, DocStatus::Processed])).await.ctx("failed or processed")?;
     ensure_eq!(r.total, 5, "failed or processed total");
     ensure_eq!(r.docs.len(), 5, "failed or processed docs");
     let r = s.get_docs_paginated(&req(vec![])).await.ctx("no filter")?;
@@ -561,7 +627,8 @@ fn sweep_docs() -> Vec<(String, DocProcessingStatus)> {
 
 /// Ids in `(created_at ASC NULLS FIRST, id ASC)` order.
 fn sweep_order(docs: &[(String, DocProcessingStatus)], statuses: &[DocStatus]) -> Vec<String> {
-    let kept: Vec<(String, DocProcessingStatus)> = docs.iter().filter(|(_, d)| statuses.contains(&d.status)).cloned().collect();
+    let kept: Vec<(String, DocProcessingStatus)> =
+        docs.iter().filter(|(_, d)| statuses.contains(&d.status)).cloned().collect();
     order_by(&kept, |d| d.created_at)
 }
 
@@ -608,7 +675,9 @@ async fn keyset_sweep_resumes_from_a_cursor_built_by_the_caller(env: Arc<DocEnv>
     s.upsert(docs.clone()).await.ctx("upsert")?;
     let all = [DocStatus::Pending, DocStatus::Processing, DocStatus::Processed];
     let want = sweep_order(&docs, &all);
-    let by_id = |id: &str| docs.iter().find(|(i, _)| i == id).map(|(_, d)| d.clone()).unwrap_or_else(|| doc(DocStatus::Pending, None, ""));
+    let by_id = |id: &str| {
+        docs.iter().find(|(i, _)| i == id).map(|(_, d)| d.clone()).unwrap_or_else(|| doc(DocStatus::Pending, None, ""))
+    };
     // After a row with a null created_at, after one with a timestamp, and after
     // a position that is not a stored row.
     let null_row = want.iter().position(|id| by_id(id).created_at.is_none()).ok_or("test data has null created_at")?;
@@ -636,7 +705,10 @@ async fn keyset_sweep_refuses_a_zero_limit_and_a_malformed_cursor(env: Arc<DocEn
     ensure!(matches!(zero, Err(crate::Error::InvalidInput { .. })), "limit 0 should be InvalidInput, got {zero:?}");
     for bad in ["garbage", "[1, 2]", r#"["not a time", "doc-1"]"#, "{}"] {
         let res = s.get_docs_by_statuses_page(&[DocStatus::Pending], 5, &DocStatusCursor::After(bad.into())).await;
-        ensure!(matches!(res, Err(crate::Error::InvalidInput { .. })), "cursor {bad:?} should be InvalidInput, got {res:?}");
+        ensure!(
+            matches!(res, Err(crate::Error::InvalidInput { .. })),
+            "cursor {bad:?} should be InvalidInput, got {res:?}"
+        );
     }
     Ok(())
 }
@@ -649,12 +721,18 @@ async fn keyset_sweep_of_no_statuses_or_the_end_cursor_is_an_empty_final_page(en
     let page = s.get_docs_by_statuses_page(&[DocStatus::Pending], 5, &DocStatusCursor::End).await.ctx("End cursor")?;
     ensure!(page.docs.is_empty() && page.next == DocStatusCursor::End, "End cursor: empty final page, got {page:?}");
     let page = s.get_docs_by_statuses_page(&[DocStatus::Failed], 5, &DocStatusCursor::Start).await.ctx("no match")?;
-    ensure!(page.docs.is_empty() && page.next == DocStatusCursor::End, "no matching doc: empty final page, got {page:?}");
+    ensure!(
+        page.docs.is_empty() && page.next == DocStatusCursor::End,
+        "no matching doc: empty final page, got {page:?}"
+    );
     let page = s.get_docs_by_statuses_page(&[DocStatus::Pending], 1, &DocStatusCursor::Start).await.ctx("limit 1")?;
     ensure_eq!(ids_of(&page.docs), vec!["doc-1"], "limit 1");
     ensure!(matches!(page.next, DocStatusCursor::After(_)), "a full page continues, got {:?}", page.next);
     let page = s.get_docs_by_statuses_page(&[DocStatus::Pending], 1, &page.next).await.ctx("after the only doc")?;
-    ensure!(page.docs.is_empty() && page.next == DocStatusCursor::End, "after the only doc: empty final page, got {page:?}");
+    ensure!(
+        page.docs.is_empty() && page.next == DocStatusCursor::End,
+        "after the only doc: empty final page, got {page:?}"
+    );
     Ok(())
 }
 
@@ -683,7 +761,10 @@ async fn get_doc_by_file_basename_skips_duplicates_and_placeholder_names(env: Ar
     s.upsert(vec![
         ("doc-a".into(), doc(DocStatus::Processed, Some(at(30, 0)), "report.pdf")),
         ("doc-b".into(), with_meta(doc(DocStatus::Processed, Some(at(10, 0)), "report.pdf"), dup)),
-        ("doc-c".into(), with_meta(doc(DocStatus::Processed, Some(at(20, 0)), "report.pdf"), json!({"is_duplicate": false}))),
+        (
+            "doc-c".into(),
+            with_meta(doc(DocStatus::Processed, Some(at(20, 0)), "report.pdf"), json!({"is_duplicate": false})),
+        ),
         ("doc-u".into(), doc(DocStatus::Processed, Some(at(0, 0)), "unknown_source")),
         ("doc-e".into(), doc(DocStatus::Processed, Some(at(0, 0)), "")),
     ])
@@ -719,9 +800,21 @@ async fn get_doc_by_content_hash_skips_the_excluded_doc_and_its_duplicates(env: 
         async move { s.get_doc_by_content_hash(hash, exclude).await.map(|o| o.map(|(id, _)| id)) }
     };
     ensure_eq!(find("h", None).await.ctx("no exclusion")?, Some("doc-dup".to_owned()), "earliest with the hash");
-    ensure_eq!(find("h", Some("doc-orig")).await.ctx("exclude doc-orig")?, Some("doc-late".to_owned()), "skips doc-orig and its duplicate");
-    ensure_eq!(find("h", Some("doc-late")).await.ctx("exclude doc-late")?, Some("doc-dup".to_owned()), "skips only doc-late");
-    ensure_eq!(find("h", Some("doc-dup")).await.ctx("exclude doc-dup")?, Some("doc-orig".to_owned()), "skips only doc-dup");
+    ensure_eq!(
+        find("h", Some("doc-orig")).await.ctx("exclude doc-orig")?,
+        Some("doc-late".to_owned()),
+        "skips doc-orig and its duplicate"
+    );
+    ensure_eq!(
+        find("h", Some("doc-late")).await.ctx("exclude doc-late")?,
+        Some("doc-dup".to_owned()),
+        "skips only doc-late"
+    );
+    ensure_eq!(
+        find("h", Some("doc-dup")).await.ctx("exclude doc-dup")?,
+        Some("doc-orig".to_owned()),
+        "skips only doc-dup"
+    );
     ensure_eq!(find("other-hash", None).await.ctx("other hash")?, Some("doc-other".to_owned()), "other hash");
     ensure_eq!(find("missing", None).await.ctx("unknown hash")?, None, "unknown hash");
     ensure_eq!(find("", None).await.ctx("empty hash")?, None, "empty hash");
@@ -731,12 +824,19 @@ async fn get_doc_by_content_hash_skips_the_excluded_doc_and_its_duplicates(env: 
 async fn delete_removes_ids_ignores_missing_ones_and_is_empty_follows(env: Arc<DocEnv>) -> Outcome {
     let s = env.open().await?;
     ensure!(s.is_empty().await.ctx("is_empty")?, "a fresh workspace is empty");
-    let docs: Vec<(String, DocProcessingStatus)> = (0..3).map(|i| (id_n(i), doc(DocStatus::Pending, Some(at(0, 0)), "f.txt"))).collect();
+    let docs: Vec<(String, DocProcessingStatus)> =
+        (0..3).map(|i| (id_n(i), doc(DocStatus::Pending, Some(at(0, 0)), "f.txt"))).collect();
     s.upsert(docs).await.ctx("upsert")?;
     ensure!(!s.is_empty().await.ctx("is_empty")?, "not empty after inserts");
     s.delete(&strings(&["doc-001", "doc-missing", "doc-001"])).await.ctx("delete")?;
     s.delete(&[]).await.ctx("delete(&[])")?;
-    let present: Vec<bool> = s.get_by_ids(&strings(&["doc-000", "doc-001", "doc-002"])).await.ctx("get_by_ids")?.iter().map(Option::is_some).collect();
+    let present: Vec<bool> = s
+        .get_by_ids(&strings(&["doc-000", "doc-001", "doc-002"]))
+        .await
+        .ctx("get_by_ids")?
+        .iter()
+        .map(Option::is_some)
+        .collect();
     ensure_eq!(present, vec![true, false, true], "which docs survive");
     ensure_eq!(s.status_counts().await.ctx("status_counts")?.total, 2, "counts follow the delete");
     s.delete(&strings(&["doc-000", "doc-002"])).await.ctx("delete the rest")?;
@@ -756,7 +856,11 @@ async fn drop_all_leaves_other_workspaces_intact(env: Arc<DocEnv>) -> Outcome {
     ensure!(mine.is_empty().await.ctx("is_empty")?, "dropped workspace is empty");
     ensure_eq!(mine.status_counts().await.ctx("status_counts")?.total, 0, "dropped workspace counts nothing");
     ensure_eq!(other.get_by_id("doc-1").await.ctx("get_by_id other")?, Some(d.clone()), "other workspace intact");
-    ensure_eq!(other.count_docs_by_statuses(&[DocStatus::Processed]).await.ctx("count other")?, 1, "other workspace count");
+    ensure_eq!(
+        other.count_docs_by_statuses(&[DocStatus::Processed]).await.ctx("count other")?,
+        1,
+        "other workspace count"
+    );
     mine.upsert(vec![("doc-3".into(), d)]).await.ctx("upsert after drop_all")?;
     ensure!(!mine.is_empty().await.ctx("is_empty")?, "usable after drop_all");
     Ok(())
@@ -783,10 +887,15 @@ async fn ids_and_texts_with_cjk_emoji_and_quotes_round_trip(env: Arc<DocEnv>) ->
         ensure_eq!(s.get_by_id(id).await.ctx("get_by_id")?, Some(d.clone()), "tricky doc {id:?}");
         let by_path = s.get_doc_by_file_path(&d.file_path).await.ctx("get_doc_by_file_path")?;
         ensure_eq!(by_path.map(|(i, _)| i), Some(id.clone()), "by tricky path");
-        let by_hash = s.get_doc_by_content_hash(d.content_hash.as_deref().unwrap_or_default(), None).await.ctx("by hash")?;
+        let by_hash =
+            s.get_doc_by_content_hash(d.content_hash.as_deref().unwrap_or_default(), None).await.ctx("by hash")?;
         ensure_eq!(by_hash.map(|(i, _)| i), Some(id.clone()), "by tricky hash");
         let track = d.track_id.clone().unwrap_or_default();
-        ensure_eq!(ids_of(&s.get_docs_by_track_id(&track).await.ctx("by track")?), vec![id.as_str()], "by tricky track id");
+        ensure_eq!(
+            ids_of(&s.get_docs_by_track_id(&track).await.ctx("by track")?),
+            vec![id.as_str()],
+            "by tricky track id"
+        );
     }
     let ids: Vec<String> = docs.iter().map(|(id, _)| id.clone()).collect();
     ensure!(s.filter_keys(&ids).await.ctx("filter_keys")?.is_empty(), "every tricky id is stored");
@@ -798,7 +907,10 @@ async fn one_megabyte_error_message_and_large_metadata_round_trip(env: Arc<DocEn
     let mut d = doc(DocStatus::Failed, Some(at(0, 0)), "big.pdf");
     d.error_msg = Some(big_text(ONE_MB));
     d.chunks_list = (0..5000).map(|i| format!("chunk-{i:032x}")).collect();
-    d.metadata = json!({"pages": (0..2000).collect::<Vec<_>>(), "blob": big_text(64 * 1024)}).as_object().cloned().unwrap_or_default();
+    d.metadata = json!({"pages": (0..2000).collect::<Vec<_>>(), "blob": big_text(64 * 1024)})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     s.upsert(vec![("doc-big".into(), d.clone())]).await.ctx("upsert a 1 MB error message")?;
     let got = s.get_by_id("doc-big").await.ctx("get_by_id")?.ok_or("doc-big missing")?;
     ensure_eq!(got.error_msg.as_ref().map(String::len), d.error_msg.as_ref().map(String::len), "error_msg length");
@@ -834,7 +946,10 @@ async fn concurrent_upserts_all_land(env: Arc<DocEnv>) -> Outcome {
                 let id = id_n(t * 20 + i);
                 s.upsert(vec![(id.clone(), doc(DocStatus::Pending, Some(created), "f.txt"))]).await?;
                 s.upsert(vec![(id, doc(DocStatus::Processed, Some(at(99, 0)), "f.txt"))]).await?;
-                let shared = DocProcessingStatus { chunks_count: Some(t as i64), ..doc(DocStatus::Processing, Some(created), "shared.txt") };
+                let shared = DocProcessingStatus {
+                    chunks_count: Some(t as i64),
+                    ..doc(DocStatus::Processing, Some(created), "shared.txt")
+                };
                 s.upsert(vec![("doc-shared".to_owned(), shared)]).await?;
             }
             crate::Result::Ok(())

@@ -268,7 +268,11 @@ async fn upsert_edge_in_reverse_replaces_the_properties_of_the_one_edge(env: Arc
         ensure!(!got.contains_key(gone), "edge properties are replaced, but {gone:?} survived: {got:?}");
     }
     let all = s.get_all_edges().await.ctx("get_all_edges")?;
-    ensure_eq!(edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?, expected_edges(&[("Alice", "Bob")]), "one edge per unordered pair");
+    ensure_eq!(
+        edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?,
+        expected_edges(&[("Alice", "Bob")]),
+        "one edge per unordered pair"
+    );
     ensure_eq!(s.node_degree("Alice").await.ctx("node_degree")?, 1, "degree of Alice");
     ensure_eq!(s.node_degree("Bob").await.ctx("node_degree")?, 1, "degree of Bob");
     Ok(())
@@ -316,8 +320,13 @@ async fn edge_degree_is_the_sum_of_endpoint_degrees(env: Arc<GraphEnv>) -> Outco
         s.upsert_edge(a, b, edge_props("e")).await.ctx(format_args!("upsert_edge({a}, {b})"))?;
     }
     // Degrees: A 2, B 2, C 3, D 3 (one edge and a self-loop).
-    for (a, b, want) in [("A", "B", 4), ("B", "A", 4), ("C", "D", 6), ("D", "D", 6), ("A", "Unknown", 2), ("X", "Y", 0)] {
-        ensure_eq!(s.edge_degree(a, b).await.ctx(format_args!("edge_degree({a}, {b})"))?, want, "edge_degree({a}, {b})");
+    for (a, b, want) in [("A", "B", 4), ("B", "A", 4), ("C", "D", 6), ("D", "D", 6), ("A", "Unknown", 2), ("X", "Y", 0)]
+    {
+        ensure_eq!(
+            s.edge_degree(a, b).await.ctx(format_args!("edge_degree({a}, {b})"))?,
+            want,
+            "edge_degree({a}, {b})"
+        );
     }
     Ok(())
 }
@@ -331,8 +340,16 @@ async fn get_node_edges_distinguishes_missing_isolated_and_connected_nodes(env: 
     ensure_eq!(s.get_node_edges("Ghost").await.ctx("get_node_edges(Ghost)")?, None, "missing node");
     ensure_eq!(s.get_node_edges("Lonely").await.ctx("get_node_edges(Lonely)")?, Some(vec![]), "isolated node");
     let want = vec![pair("M", "Alpha"), pair("M", "Beta"), pair("M", "M"), pair("M", "Zed")];
-    ensure_eq!(s.get_node_edges("M").await.ctx("get_node_edges(M)")?, Some(want), "(id, neighbour) sorted by neighbour, self-loop once");
-    ensure_eq!(s.get_node_edges("Zed").await.ctx("get_node_edges(Zed)")?, Some(vec![pair("Zed", "M")]), "the reverse side");
+    ensure_eq!(
+        s.get_node_edges("M").await.ctx("get_node_edges(M)")?,
+        Some(want),
+        "(id, neighbour) sorted by neighbour, self-loop once"
+    );
+    ensure_eq!(
+        s.get_node_edges("Zed").await.ctx("get_node_edges(Zed)")?,
+        Some(vec![pair("Zed", "M")]),
+        "the reverse side"
+    );
     Ok(())
 }
 
@@ -352,7 +369,11 @@ async fn delete_node_removes_the_node_and_its_edges(env: Arc<GraphEnv>) -> Outco
     ensure_eq!(s.node_degree("B").await.ctx("node_degree")?, 1, "degree of B after deleting A");
     ensure_eq!(s.get_node_edges("C").await.ctx("get_node_edges")?, Some(vec![pair("C", "B")]), "C's edges");
     let all = s.get_all_edges().await.ctx("get_all_edges")?;
-    ensure_eq!(edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?, expected_edges(&[("B", "C")]), "remaining edges");
+    ensure_eq!(
+        edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?,
+        expected_edges(&[("B", "C")]),
+        "remaining edges"
+    );
     Ok(())
 }
 
@@ -380,7 +401,11 @@ async fn remove_edges_removes_either_direction_and_keeps_the_nodes(env: Arc<Grap
         .ctx("remove_edges")?;
     s.remove_edges(&[]).await.ctx("remove_edges(&[])")?;
     let all = s.get_all_edges().await.ctx("get_all_edges")?;
-    ensure_eq!(edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?, expected_edges(&[("A", "C")]), "remaining edges");
+    ensure_eq!(
+        edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?,
+        expected_edges(&[("A", "C")]),
+        "remaining edges"
+    );
     ensure_eq!(s.get_all_labels().await.ctx("get_all_labels")?, strings(&["A", "B", "C", "D"]), "nodes are kept");
     ensure_eq!(s.node_degree("B").await.ctx("node_degree")?, 0, "degree of B");
     ensure_eq!(s.node_degree("D").await.ctx("node_degree")?, 0, "degree of D after removing its self-loop");
@@ -420,14 +445,19 @@ async fn get_all_nodes_and_get_all_edges_enumerate_everything_once(env: Arc<Grap
     let mut sorted = keys.clone();
     sorted.sort();
     ensure_eq!(keys, sorted, "edges sorted by (source, target)");
-    ensure_eq!(edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?, expected_edges(&edges), "every edge once");
+    ensure_eq!(
+        edge_set(all.iter().map(|e| (e.source.clone(), e.target.clone())), "get_all_edges")?,
+        expected_edges(&edges),
+        "every edge once"
+    );
     for e in &all {
-        let (a, b) = edges
-            .iter()
-            .find(|(a, b)| unordered(a, b) == unordered(&e.source, &e.target))
-            .copied()
-            .unwrap_or_default();
-        ensure_props(&Some(e.properties.clone()), &edge_props(&format!("{a}~{b}")), &format!("edge {}-{}", e.source, e.target))?;
+        let (a, b) =
+            edges.iter().find(|(a, b)| unordered(a, b) == unordered(&e.source, &e.target)).copied().unwrap_or_default();
+        ensure_props(
+            &Some(e.properties.clone()),
+            &edge_props(&format!("{a}~{b}")),
+            &format!("edge {}-{}", e.source, e.target),
+        )?;
     }
     Ok(())
 }
@@ -451,7 +481,8 @@ async fn batch_reads_answer_found_ids_and_pairs_as_requested(env: Arc<GraphEnv>)
     let has = s.has_nodes_batch(&ids).await.ctx("has_nodes_batch")?;
     ensure_eq!(has, HashSet::from(["A", "B", "Lonely"].map(String::from)), "has_nodes_batch");
     let degrees = s.node_degrees_batch(&ids).await.ctx("node_degrees_batch")?;
-    let want: HashMap<String, usize> = [("A", 2), ("Ghost", 0), ("B", 3), ("Lonely", 0)].map(|(k, v)| (k.to_owned(), v)).into();
+    let want: HashMap<String, usize> =
+        [("A", 2), ("Ghost", 0), ("B", 3), ("Lonely", 0)].map(|(k, v)| (k.to_owned(), v)).into();
     ensure_eq!(degrees, want, "node_degrees_batch (0 for missing)");
     let pairs = vec![pair("B", "A"), pair("A", "C"), pair("A", "Ghost"), pair("B", "B")];
     let edge_degrees = s.edge_degrees_batch(&pairs).await.ctx("edge_degrees_batch")?;
@@ -466,7 +497,8 @@ async fn batch_reads_answer_found_ids_and_pairs_as_requested(env: Arc<GraphEnv>)
     );
     ensure_props(&edges.get(&pair("B", "A")).cloned(), &edge_props("AB"), "get_edges_batch[(B, A)]")?;
     ensure_props(&edges.get(&pair("A", "C")).cloned(), &edge_props("CA"), "get_edges_batch[(A, C)]")?;
-    let node_edges = s.get_nodes_edges_batch(&strings(&["A", "Ghost", "Lonely", "B"])).await.ctx("get_nodes_edges_batch")?;
+    let node_edges =
+        s.get_nodes_edges_batch(&strings(&["A", "Ghost", "Lonely", "B"])).await.ctx("get_nodes_edges_batch")?;
     let want: HashMap<String, Vec<EdgePair>> = [
         ("A".to_owned(), vec![pair("A", "B"), pair("A", "C")]),
         ("Ghost".to_owned(), vec![]),
@@ -521,7 +553,11 @@ async fn upsert_edges_batch_keeps_one_edge_per_unordered_pair_and_the_last_wins(
     ensure_props(&ab, &last, "the last duplicate (reversed) wins")?;
     ensure!(!ab.unwrap_or_default().contains_key("keywords"), "the first version's properties are gone");
     ensure_node(&s, "A", &node_props("node A"), "existing endpoint keeps its properties").await?;
-    ensure_eq!(s.get_node("C").await.ctx("get_node")?, Some(Properties::new().with("entity_id", "C")), "created endpoint");
+    ensure_eq!(
+        s.get_node("C").await.ctx("get_node")?,
+        Some(Properties::new().with("entity_id", "C")),
+        "created endpoint"
+    );
     ensure_eq!(s.node_degree("D").await.ctx("node_degree")?, 2, "self-loop from a batch");
     Ok(())
 }
@@ -548,7 +584,9 @@ async fn upsert_edges_batch_with_an_invalid_last_edge_writes_nothing(env: Arc<Gr
     let res = s.upsert_edges_batch(batch).await;
     match &res {
         Err(crate::Error::InvalidInput { input, .. }) if input.contains("Bad Src") || input.contains("Bad Tgt") => {}
-        other => return Err(Failed::from(format!("expected InvalidInput naming the edge Bad Src-Bad Tgt, got {other:?}"))),
+        other => {
+            return Err(Failed::from(format!("expected InvalidInput naming the edge Bad Src-Bad Tgt, got {other:?}")));
+        }
     }
     ensure!(s.get_all_labels().await.ctx("get_all_labels")?.is_empty(), "no node of the refused batch is stored");
     ensure!(s.get_all_edges().await.ctx("get_all_edges")?.is_empty(), "no edge of the refused batch is stored");
@@ -578,12 +616,15 @@ async fn upserts_refuse_empty_ids_and_nul_bytes(env: Arc<GraphEnv>) -> Outcome {
 
 async fn ids_and_properties_with_cjk_emoji_and_quotes_round_trip(env: Arc<GraphEnv>) -> Outcome {
     let s = env.open().await?;
-    let props = |id: &str| node_props(&format!("{id} — {}", TRICKY.join(" | "))).with("entity_type", "类型 'x' \"y\" $$ \\ }");
+    let props =
+        |id: &str| node_props(&format!("{id} — {}", TRICKY.join(" | "))).with("entity_type", "类型 'x' \"y\" $$ \\ }");
     for id in TRICKY {
         s.upsert_node(id, props(id)).await.ctx(format_args!("upsert_node({id:?})"))?;
     }
     for w in TRICKY.windows(2) {
-        s.upsert_edge(w[1], w[0], edge_props(&format!("{} → {}", w[1], w[0]))).await.ctx(format_args!("upsert_edge({:?}, {:?})", w[1], w[0]))?;
+        s.upsert_edge(w[1], w[0], edge_props(&format!("{} → {}", w[1], w[0])))
+            .await
+            .ctx(format_args!("upsert_edge({:?}, {:?})", w[1], w[0]))?;
     }
     for id in TRICKY {
         ensure!(s.has_node(id).await.ctx("has_node")?, "has_node({id:?})");
@@ -602,9 +643,23 @@ async fn ids_and_properties_with_cjk_emoji_and_quotes_round_trip(env: Arc<GraphE
     ensure_eq!(s.get_node_edges(TRICKY[3]).await.ctx("get_node_edges")?, Some(neighbours), "edges of a tricky node");
     ensure_eq!(s.node_degree(TRICKY[4]).await.ctx("node_degree")?, 2, "degree of a tricky node");
     let kg = s.get_knowledge_graph(TRICKY[4], 1, 10).await.ctx("get_knowledge_graph from a tricky label")?;
-    ensure_kg(&kg, &[TRICKY[3], TRICKY[4], TRICKY[5]], &[(TRICKY[3], TRICKY[4]), (TRICKY[4], TRICKY[5])], false, "knowledge graph")?;
-    ensure_eq!(s.search_labels("$$DOLLAR$$", 10).await.ctx("search_labels")?, strings(&["$$dollar$$ quoted"]), "search with $$");
-    ensure_eq!(s.search_labels("o'brien", 10).await.ctx("search_labels")?, strings(&["it's O'Brien"]), "search with a quote");
+    ensure_kg(
+        &kg,
+        &[TRICKY[3], TRICKY[4], TRICKY[5]],
+        &[(TRICKY[3], TRICKY[4]), (TRICKY[4], TRICKY[5])],
+        false,
+        "knowledge graph",
+    )?;
+    ensure_eq!(
+        s.search_labels("$$DOLLAR$$", 10).await.ctx("search_labels")?,
+        strings(&["$$dollar$$ quoted"]),
+        "search with $$"
+    );
+    ensure_eq!(
+        s.search_labels("o'brien", 10).await.ctx("search_labels")?,
+        strings(&["it's O'Brien"]),
+        "search with a quote"
+    );
     ensure_eq!(s.search_labels("中文", 10).await.ctx("search_labels")?, strings(&["实体-中文名称"]), "search in CJK");
     s.delete_node(TRICKY[5]).await.ctx("delete_node of a tricky id")?;
     ensure!(!s.has_edge(TRICKY[4], TRICKY[5]).await.ctx("has_edge")?, "its edges went with it");
@@ -642,7 +697,13 @@ async fn knowledge_graph_bfs_stops_at_max_depth(env: Arc<GraphEnv>) -> Outcome {
     ensure_kg(&kg, &level2, &edges2, false, "depth 2")?;
     for depth in [3, 10] {
         let kg = s.get_knowledge_graph("S", depth, 100).await.ctx(format_args!("depth {depth}"))?;
-        ensure_kg(&kg, &["S", "A", "B", "C", "A1", "A2", "B1", "X"], BFS_EDGES, false, &format!("depth {depth}: everything"))?;
+        ensure_kg(
+            &kg,
+            &["S", "A", "B", "C", "A1", "A2", "B1", "X"],
+            BFS_EDGES,
+            false,
+            &format!("depth {depth}: everything"),
+        )?;
     }
     let kg = s.get_knowledge_graph("X", 2, 100).await.ctx("depth 2 from X")?;
     ensure_kg(&kg, &["X", "A1", "A"], &[("X", "A1"), ("A1", "A")], false, "depth 2 from a leaf")?;
@@ -668,11 +729,24 @@ async fn knowledge_graph_bfs_admits_by_degree_then_id_and_reports_truncation(env
     let kg = s.get_knowledge_graph("S", 5, 1).await.ctx("1 node")?;
     ensure_kg(&kg, &["S"], &[], true, "only the seed fits")?;
     // A separate component where id order and degree order disagree.
-    for (a, b) in [("root", "a-low"), ("root", "b-mid"), ("root", "c-high"), ("b-mid", "b-leaf"), ("c-high", "c-leaf1"), ("c-high", "c-leaf2")] {
+    for (a, b) in [
+        ("root", "a-low"),
+        ("root", "b-mid"),
+        ("root", "c-high"),
+        ("b-mid", "b-leaf"),
+        ("c-high", "c-leaf1"),
+        ("c-high", "c-leaf2"),
+    ] {
         s.upsert_edge(a, b, edge_props("e")).await.ctx(format_args!("upsert_edge({a}, {b})"))?;
     }
     let kg = s.get_knowledge_graph("root", 1, 3).await.ctx("root, depth 1, 3 nodes")?;
-    ensure_kg(&kg, &["root", "c-high", "b-mid"], &[("root", "c-high"), ("root", "b-mid")], true, "highest degree first, not lowest id")?;
+    ensure_kg(
+        &kg,
+        &["root", "c-high", "b-mid"],
+        &[("root", "c-high"), ("root", "b-mid")],
+        true,
+        "highest degree first, not lowest id",
+    )?;
     let kg = s.get_knowledge_graph("root", 2, 5).await.ctx("root, depth 2, 5 nodes")?;
     let edges = [("root", "a-low"), ("root", "b-mid"), ("root", "c-high"), ("b-mid", "b-leaf")];
     ensure_kg(&kg, &["root", "a-low", "b-mid", "c-high", "b-leaf"], &edges, true, "equal-degree leaves taken by id")?;
@@ -683,7 +757,13 @@ async fn knowledge_graph_is_not_truncated_when_the_limit_fits_exactly(env: Arc<G
     let s = env.open().await?;
     bfs_graph(&s).await?;
     let kg = s.get_knowledge_graph("S", 1, 4).await.ctx("depth 1, 4 nodes")?;
-    ensure_kg(&kg, &["S", "A", "B", "C"], &[("S", "A"), ("S", "B"), ("S", "C"), ("A", "B")], false, "level 1 fits exactly")?;
+    ensure_kg(
+        &kg,
+        &["S", "A", "B", "C"],
+        &[("S", "A"), ("S", "B"), ("S", "C"), ("A", "B")],
+        false,
+        "level 1 fits exactly",
+    )?;
     let kg = s.get_knowledge_graph("S", 3, 8).await.ctx("depth 3, 8 nodes")?;
     ensure_kg(&kg, &["S", "A", "B", "C", "A1", "A2", "B1", "X"], BFS_EDGES, false, "the whole graph fits exactly")?;
     // Nodes beyond max_depth do not count as left out.
@@ -759,9 +839,17 @@ async fn get_popular_labels_ranks_by_degree_then_id_with_isolated_nodes_last(env
         s.upsert_edge(a, b, edge_props("e")).await.ctx(format_args!("upsert_edge({a}, {b})"))?;
     }
     let all = strings(&["hub", "n-b", "n-c", "n-a", "iso-a", "iso-z"]);
-    ensure_eq!(s.get_popular_labels(100).await.ctx("get_popular_labels(100)")?, all, "degree desc, id asc, isolated last");
+    ensure_eq!(
+        s.get_popular_labels(100).await.ctx("get_popular_labels(100)")?,
+        all,
+        "degree desc, id asc, isolated last"
+    );
     ensure_eq!(s.get_popular_labels(3).await.ctx("get_popular_labels(3)")?, all[..3].to_vec(), "limit 3");
-    ensure_eq!(s.get_popular_labels(5).await.ctx("get_popular_labels(5)")?, all[..5].to_vec(), "limit reaching isolated nodes");
+    ensure_eq!(
+        s.get_popular_labels(5).await.ctx("get_popular_labels(5)")?,
+        all[..5].to_vec(),
+        "limit reaching isolated nodes"
+    );
     ensure!(s.get_popular_labels(0).await.ctx("get_popular_labels(0)")?.is_empty(), "limit 0");
     Ok(())
 }
@@ -774,9 +862,17 @@ async fn search_labels_ranks_exact_then_prefix_then_substring(env: Arc<GraphEnv>
         s.upsert_node(id, node_props(id)).await.ctx(format_args!("upsert_node({id})"))?;
     }
     let want = strings(&["core", "corepack", "coresets", "hardcore", "xcorex-long"]);
-    ensure_eq!(s.search_labels("core", 50).await.ctx("search_labels(core)")?, want, "exact, prefix, then shorter substring");
+    ensure_eq!(
+        s.search_labels("core", 50).await.ctx("search_labels(core)")?,
+        want,
+        "exact, prefix, then shorter substring"
+    );
     ensure_eq!(s.search_labels("core", 3).await.ctx("search_labels(core, 3)")?, want[..3].to_vec(), "limit 3");
-    ensure_eq!(s.search_labels("unrelated", 50).await.ctx("search_labels")?, strings(&["unrelated"]), "single exact match");
+    ensure_eq!(
+        s.search_labels("unrelated", 50).await.ctx("search_labels")?,
+        strings(&["unrelated"]),
+        "single exact match"
+    );
     ensure!(s.search_labels("zzz", 50).await.ctx("search_labels(zzz)")?.is_empty(), "no match");
     Ok(())
 }
@@ -800,8 +896,15 @@ async fn search_labels_treats_percent_and_underscore_literally(env: Arc<GraphEnv
     }
     ensure_eq!(s.search_labels("%_", 10).await.ctx("search_labels(%_)")?, strings(&["50%_off"]), "% and _ together");
     ensure_eq!(s.search_labels("0%", 10).await.ctx("search_labels(0%)")?, strings(&["50%_off"]), "% is not a wildcard");
-    ensure_eq!(s.search_labels("0_o", 10).await.ctx("search_labels(0_o)")?, strings(&["50_off"]), "_ is not a wildcard");
-    ensure!(s.search_labels("%", 10).await.ctx("search_labels(%)")?.len() == 1, "a lone % matches only labels containing %");
+    ensure_eq!(
+        s.search_labels("0_o", 10).await.ctx("search_labels(0_o)")?,
+        strings(&["50_off"]),
+        "_ is not a wildcard"
+    );
+    ensure!(
+        s.search_labels("%", 10).await.ctx("search_labels(%)")?.len() == 1,
+        "a lone % matches only labels containing %"
+    );
     Ok(())
 }
 
@@ -809,7 +912,10 @@ async fn search_labels_of_a_blank_query_is_empty(env: Arc<GraphEnv>) -> Outcome 
     let s = env.open().await?;
     s.upsert_node("Alice", node_props("a")).await.ctx("upsert_node")?;
     for q in ["", "   ", "\t\n"] {
-        ensure!(s.search_labels(q, 10).await.ctx(format_args!("search_labels({q:?})"))?.is_empty(), "blank query {q:?}");
+        ensure!(
+            s.search_labels(q, 10).await.ctx(format_args!("search_labels({q:?})"))?.is_empty(),
+            "blank query {q:?}"
+        );
     }
     ensure!(s.search_labels("alice", 0).await.ctx("search_labels(alice, 0)")?.is_empty(), "limit 0");
     Ok(())
@@ -829,7 +935,11 @@ async fn drop_all_leaves_other_workspaces_intact(env: Arc<GraphEnv>) -> Outcome 
     ensure!(mine.get_all_labels().await.ctx("get_all_labels")?.is_empty(), "my graph is empty");
     ensure!(mine.get_all_edges().await.ctx("get_all_edges")?.is_empty(), "my edges are gone");
     ensure_eq!(mine.node_degree("Alice").await.ctx("node_degree")?, 0, "degree after drop_all");
-    ensure_eq!(other.get_all_labels().await.ctx("get_all_labels other")?, strings(&["Alice", "Bob"]), "other workspace intact");
+    ensure_eq!(
+        other.get_all_labels().await.ctx("get_all_labels other")?,
+        strings(&["Alice", "Bob"]),
+        "other workspace intact"
+    );
     ensure!(other.has_edge("Bob", "Alice").await.ctx("has_edge other")?, "other workspace's edge intact");
     ensure_node(&other, "Alice", &node_props("a"), "other workspace's node").await?;
     mine.upsert_edge("X", "Y", edge_props("after")).await.ctx("upsert_edge after drop_all")?;
@@ -906,6 +1016,10 @@ async fn concurrent_edges_on_one_hub_are_all_counted(env: Arc<GraphEnv>) -> Outc
     ensure_eq!(s.node_degree("hub").await.ctx("node_degree")?, 80, "every concurrent edge counts");
     ensure_node(&s, "hub", &node_props("the hub"), "the hub keeps its properties").await?;
     ensure_eq!(s.get_all_labels().await.ctx("get_all_labels")?.len(), 81, "hub and 80 leaves");
-    ensure_eq!(s.get_popular_labels(1).await.ctx("get_popular_labels")?, strings(&["hub"]), "the hub is the most popular");
+    ensure_eq!(
+        s.get_popular_labels(1).await.ctx("get_popular_labels")?,
+        strings(&["hub"]),
+        "the hub is the most popular"
+    );
     Ok(())
 }

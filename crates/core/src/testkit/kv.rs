@@ -258,7 +258,12 @@ async fn upsert_of_empty_input_is_a_no_op(env: Arc<KvEnv>) -> Outcome {
     ensure!(s.is_empty().await.ctx("is_empty")?, "store should still be empty");
     s.upsert(vec![("doc-1".into(), sample(KvNamespace::FullDocs, "1"))]).await.ctx("upsert")?;
     s.upsert(Vec::new()).await.ctx("upsert(vec![])")?;
-    ensure_record(&s.get_by_id("doc-1").await.ctx("get_by_id")?, "doc-1", &sample(KvNamespace::FullDocs, "1"), "after no-op")
+    ensure_record(
+        &s.get_by_id("doc-1").await.ctx("get_by_id")?,
+        "doc-1",
+        &sample(KvNamespace::FullDocs, "1"),
+        "after no-op",
+    )
 }
 
 async fn upsert_with_duplicate_ids_keeps_the_last_record(env: Arc<KvEnv>) -> Outcome {
@@ -415,8 +420,11 @@ async fn workspaces_keep_separate_records_under_one_id(env: Arc<KvEnv>) -> Outco
 
 async fn ids_with_cjk_emoji_and_quotes_round_trip(env: Arc<KvEnv>) -> Outcome {
     let s = env.open(KvNamespace::EntityChunks).await?;
-    let recs: Vec<(String, JsonObject)> =
-        TRICKY.iter().enumerate().map(|(i, id)| ((*id).to_owned(), sample(KvNamespace::EntityChunks, &i.to_string()))).collect();
+    let recs: Vec<(String, JsonObject)> = TRICKY
+        .iter()
+        .enumerate()
+        .map(|(i, id)| ((*id).to_owned(), sample(KvNamespace::EntityChunks, &i.to_string())))
+        .collect();
     s.upsert(recs.clone()).await.ctx("upsert tricky ids")?;
     let ask: Vec<String> = recs.iter().map(|(id, _)| id.clone()).collect();
     let got = s.get_by_ids(&ask).await.ctx("get_by_ids tricky ids")?;
@@ -509,7 +517,12 @@ async fn concurrent_upserts_from_many_tasks_all_land(env: Arc<KvEnv>) -> Outcome
     }
     let ids: Vec<String> = (0..8).flat_map(|t| (0..25).map(move |i| format!("chunk-{t}-{i:02}"))).collect();
     let missing = s.filter_keys(&ids).await.ctx("filter_keys")?;
-    ensure!(missing.is_empty(), "{} of 200 concurrent records are missing, e.g. {:?}", missing.len(), missing.iter().next());
+    ensure!(
+        missing.is_empty(),
+        "{} of 200 concurrent records are missing, e.g. {:?}",
+        missing.len(),
+        missing.iter().next()
+    );
     let got = s.get_by_ids(&ids).await.ctx("get_by_ids")?;
     ensure!(got.iter().all(Option::is_some), "every concurrent record reads back");
     let contended = s.get_by_id("chunk-contended").await.ctx("get_by_id")?.ok_or("contended record missing")?;

@@ -45,8 +45,8 @@ pub use vector::vector_trials;
 pub use crate::memory::{MemoryDocStatusFactory, MemoryGraphFactory, MemoryKvFactory, MemoryVectorFactory};
 
 use crate::{
-    DistanceMetric, DocStatusStorage, GraphStorage, KvNamespace, KvStorage, Result,
-    VectorNamespace, VectorStorage, Workspace,
+    DistanceMetric, DocStatusStorage, GraphStorage, KvNamespace, KvStorage, Result, VectorNamespace, VectorStorage,
+    Workspace,
 };
 
 /// Opens key-value storages for the suite.

@@ -123,7 +123,13 @@ pub(crate) fn failure(what: fmt::Arguments<'_>, file: &str, line: u32) -> Failed
 }
 
 /// A failed comparison with both values (shortened).
-pub(crate) fn mismatch(actual: &dyn fmt::Debug, expected: &dyn fmt::Debug, what: fmt::Arguments<'_>, file: &str, line: u32) -> Failed {
+pub(crate) fn mismatch(
+    actual: &dyn fmt::Debug,
+    expected: &dyn fmt::Debug,
+    what: fmt::Arguments<'_>,
+    file: &str,
+    line: u32,
+) -> Failed {
     Failed::from(format!("{what}\n  actual:   {}\n  expected: {}\n  at {file}:{line}", short(actual), short(expected)))
 }
 
@@ -176,7 +182,11 @@ pub(crate) fn expect_invalid<T: fmt::Debug>(result: Result<T, Error>, id: &str, 
                 )))
             }
         }
-        other => Err(Failed::from(format!("{what}: expected Error::InvalidInput naming {}, got {}", short(&id), short(&other)))),
+        other => Err(Failed::from(format!(
+            "{what}: expected Error::InvalidInput naming {}, got {}",
+            short(&id),
+            short(&other)
+        ))),
     }
 }
 

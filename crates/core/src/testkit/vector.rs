@@ -30,7 +30,12 @@ const EPS: f64 = 1e-4;
 
 impl Env<dyn VectorFactory> {
     /// Opens `ns` in the trial's workspace.
-    async fn open(&self, ns: VectorNamespace, dim: usize, metric: DistanceMetric) -> Result<Arc<dyn VectorStorage>, Failed> {
+    async fn open(
+        &self,
+        ns: VectorNamespace,
+        dim: usize,
+        metric: DistanceMetric,
+    ) -> Result<Arc<dyn VectorStorage>, Failed> {
         let ws = self.ws.clone();
         self.open_in(ns, &ws, dim, metric).await
     }
@@ -60,11 +65,9 @@ impl Env<dyn VectorFactory> {
 /// and relation; tricky and 1 MB values; isolation and concurrency.
 pub fn vector_trials(factory: Arc<dyn VectorFactory>, rt: Arc<Runtime>) -> Vec<Trial> {
     let mut trials = Vec::new();
-    for (metric, name) in [
-        (DistanceMetric::Cosine, "cosine"),
-        (DistanceMetric::L2, "l2"),
-        (DistanceMetric::Ip, "inner_product"),
-    ] {
+    for (metric, name) in
+        [(DistanceMetric::Cosine, "cosine"), (DistanceMetric::L2, "l2"), (DistanceMetric::Ip, "inner_product")]
+    {
         let case = format!("{name}_query_orders_hits_by_ascending_distance");
         trials.push(trial("vector", &case, &rt, &factory, move |env| ordering(env, metric)));
     }
@@ -208,14 +211,25 @@ fn ensure_vector(got: Option<&Vec<f32>>, expected: &[f32], what: &str) -> Outcom
 
 /// Hits are exactly `expected` (ids), in order, with the metric's distances and
 /// similarities.
-fn ensure_hits(hits: &[VectorHit], expected: &[&VectorRecord], q: &[f32], metric: DistanceMetric, what: &str) -> Outcome {
+fn ensure_hits(
+    hits: &[VectorHit],
+    expected: &[&VectorRecord],
+    q: &[f32],
+    metric: DistanceMetric,
+    what: &str,
+) -> Outcome {
     let want: Vec<&str> = expected.iter().map(|r| r.id.as_str()).collect();
     ensure_eq!(hit_ids(hits), want, "{what}: hit ids in order");
     for (hit, rec) in hits.iter().zip(expected) {
         let d = metric.distance(q, &rec.vector);
         ensure!((hit.distance - d).abs() <= EPS, "{what}: distance of {} is {}, expected {d}", hit.id, hit.distance);
         let s = metric.similarity(d);
-        ensure!((hit.similarity - s).abs() <= EPS, "{what}: similarity of {} is {}, expected {s}", hit.id, hit.similarity);
+        ensure!(
+            (hit.similarity - s).abs() <= EPS,
+            "{what}: similarity of {} is {}, expected {s}",
+            hit.id,
+            hit.similarity
+        );
     }
     for pair in hits.windows(2) {
         ensure!(pair[0].distance <= pair[1].distance, "{what}: hits are not sorted by distance: {pair:?}");
@@ -268,7 +282,10 @@ async fn reports_the_requested_dimension_and_round_trips_a_full_size_vector(env:
     ensure_eq!(s.dimension(), FULL_DIM, "dimension()");
     let recs: Vec<VectorRecord> = (0..3).map(|i| chunk(&format!("chunk-full-{i}"), &full_vector(i))).collect();
     s.upsert(recs.clone()).await.ctx("upsert full-size vectors")?;
-    let vectors = s.get_vectors_by_ids(&strings(&["chunk-full-0", "chunk-full-1", "chunk-full-2"])).await.ctx("get_vectors_by_ids")?;
+    let vectors = s
+        .get_vectors_by_ids(&strings(&["chunk-full-0", "chunk-full-1", "chunk-full-2"]))
+        .await
+        .ctx("get_vectors_by_ids")?;
     for rec in &recs {
         ensure_vector(vectors.get(&rec.id), &rec.vector, &rec.id)?;
     }
@@ -288,11 +305,11 @@ async fn cosine_threshold_keeps_only_hits_above_the_similarity(env: Arc<VecEnv>)
     let s = env.open(VectorNamespace::Chunks, DIM, m).await?;
     let q = [1.0, 0.0, 0.0, 0.0];
     let recs = vec![
-        chunk("chunk-same", &[2.0, 0.0, 0.0, 0.0]),     // similarity 1
-        chunk("chunk-close", &[1.0, 1.0, 0.0, 0.0]),    // 0.707
-        chunk("chunk-medium", &[1.0, 2.0, 0.0, 0.0]),   // 0.447
+        chunk("chunk-same", &[2.0, 0.0, 0.0, 0.0]),       // similarity 1
+        chunk("chunk-close", &[1.0, 1.0, 0.0, 0.0]),      // 0.707
+        chunk("chunk-medium", &[1.0, 2.0, 0.0, 0.0]),     // 0.447
         chunk("chunk-orthogonal", &[0.0, 1.0, 0.0, 0.0]), // 0
-        chunk("chunk-opposite", &[-1.0, 0.0, 0.0, 0.0]), // -1
+        chunk("chunk-opposite", &[-1.0, 0.0, 0.0, 0.0]),  // -1
     ];
     s.upsert(recs.clone()).await.ctx("upsert")?;
     ensure_hits(&search(&s, &q, 10, 0.6).await?, &[&recs[0], &recs[1]], &q, m, "threshold 0.6")?;
@@ -324,9 +341,9 @@ async fn inner_product_threshold_applies_to_the_inner_product(env: Arc<VecEnv>) 
     let s = env.open(VectorNamespace::Chunks, DIM, m).await?;
     let q = [1.0, 1.0, 0.0, 0.0];
     let recs = vec![
-        chunk("chunk-ip4", &[2.0, 2.0, 0.0, 0.0]),   // a·q = 4
-        chunk("chunk-ip1", &[1.0, 0.0, 0.0, 0.0]),   // 1
-        chunk("chunk-ip0", &[0.0, 0.0, 1.0, 0.0]),   // 0
+        chunk("chunk-ip4", &[2.0, 2.0, 0.0, 0.0]),    // a·q = 4
+        chunk("chunk-ip1", &[1.0, 0.0, 0.0, 0.0]),    // 1
+        chunk("chunk-ip0", &[0.0, 0.0, 1.0, 0.0]),    // 0
         chunk("chunk-ipm2", &[-1.0, -1.0, 0.0, 0.0]), // -2
     ];
     s.upsert(recs.clone()).await.ctx("upsert")?;
@@ -389,7 +406,9 @@ async fn hits_carry_the_payload_and_created_at(env: Arc<VecEnv>) -> Outcome {
 async fn upsert_replaces_the_vector_and_payload_of_an_existing_id(env: Arc<VecEnv>) -> Outcome {
     let m = DistanceMetric::Cosine;
     let s = env.open(VectorNamespace::Chunks, DIM, m).await?;
-    s.upsert(vec![chunk("chunk-x", &[1.0, 0.0, 0.0, 0.0]), chunk("chunk-y", &[0.0, 1.0, 0.0, 0.0])]).await.ctx("upsert")?;
+    s.upsert(vec![chunk("chunk-x", &[1.0, 0.0, 0.0, 0.0]), chunk("chunk-y", &[0.0, 1.0, 0.0, 0.0])])
+        .await
+        .ctx("upsert")?;
     let mut moved = chunk("chunk-x", &[0.0, 0.0, 0.0, 1.0]);
     moved.payload.insert("content".into(), json!("Rewritten chunk text."));
     s.upsert(vec![moved.clone()]).await.ctx("second upsert")?;
@@ -501,8 +520,11 @@ async fn get_by_id_returns_none_for_a_missing_id(env: Arc<VecEnv>) -> Outcome {
 
 async fn get_by_ids_answers_in_request_order_with_none_for_missing(env: Arc<VecEnv>) -> Outcome {
     let s = env.open(VectorNamespace::Chunks, DIM, DistanceMetric::Cosine).await?;
-    let recs: Vec<VectorRecord> =
-        ["a", "b", "c"].iter().enumerate().map(|(i, t)| chunk(&format!("chunk-{t}"), &[1.0, i as f32, 0.0, 0.0])).collect();
+    let recs: Vec<VectorRecord> = ["a", "b", "c"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| chunk(&format!("chunk-{t}"), &[1.0, i as f32, 0.0, 0.0]))
+        .collect();
     s.upsert(recs.clone()).await.ctx("upsert")?;
     let ask = strings(&["chunk-c", "chunk-x", "chunk-a", "chunk-c", "chunk-b"]);
     let got = s.get_by_ids(&ask).await.ctx("get_by_ids")?;
@@ -523,7 +545,10 @@ async fn get_vectors_by_ids_returns_exact_vectors_of_found_ids_only(env: Arc<Vec
         chunk("chunk-v2", &[-1.0, 0.25, 0.5, -0.125, 8.0, 0.375, -0.0625, 0.5]),
     ];
     s.upsert(recs.clone()).await.ctx("upsert")?;
-    let got = s.get_vectors_by_ids(&strings(&["chunk-v2", "chunk-none", "chunk-v1", "chunk-v2"])).await.ctx("get_vectors_by_ids")?;
+    let got = s
+        .get_vectors_by_ids(&strings(&["chunk-v2", "chunk-none", "chunk-v1", "chunk-v2"]))
+        .await
+        .ctx("get_vectors_by_ids")?;
     let mut keys: Vec<&String> = got.keys().collect();
     keys.sort();
     ensure_eq!(keys, vec!["chunk-v1", "chunk-v2"], "only found ids appear");
@@ -537,7 +562,8 @@ async fn get_vectors_by_ids_returns_exact_vectors_of_found_ids_only(env: Arc<Vec
 async fn delete_removes_ids_and_ignores_missing_ones(env: Arc<VecEnv>) -> Outcome {
     let m = DistanceMetric::Cosine;
     let s = env.open(VectorNamespace::Chunks, DIM, m).await?;
-    let recs: Vec<VectorRecord> = (0..4).map(|i| chunk(&format!("chunk-{i}"), &[1.0, i as f32 * 0.25, 0.0, 0.0])).collect();
+    let recs: Vec<VectorRecord> =
+        (0..4).map(|i| chunk(&format!("chunk-{i}"), &[1.0, i as f32 * 0.25, 0.0, 0.0])).collect();
     s.upsert(recs.clone()).await.ctx("upsert")?;
     s.delete(&strings(&["chunk-1", "chunk-missing", "chunk-3", "chunk-1"])).await.ctx("delete")?;
     s.delete(&[]).await.ctx("delete(&[])")?;
@@ -569,7 +595,11 @@ async fn delete_entity_removes_only_that_entitys_vector(env: Arc<VecEnv>) -> Out
     s.delete_entity("Nobody").await.ctx("delete_entity of an unknown entity")?;
     let ask: Vec<String> = recs.iter().map(|r| r.id.clone()).collect();
     let present: Vec<bool> = s.get_by_ids(&ask).await.ctx("get_by_ids")?.iter().map(Option::is_some).collect();
-    ensure_eq!(present, vec![false, true, true, true], "only the exact entity name is deleted (Alice, Alice Smith, alice, Bob)");
+    ensure_eq!(
+        present,
+        vec![false, true, true, true],
+        "only the exact entity name is deleted (Alice, Alice Smith, alice, Bob)"
+    );
     Ok(())
 }
 
@@ -607,7 +637,11 @@ async fn drop_all_leaves_other_workspaces_intact(env: Arc<VecEnv>) -> Outcome {
     ensure_eq!(mine.get_by_id("chunk-iso").await.ctx("get_by_id")?, None, "dropped record");
     ensure!(search(&mine, &rec.vector, 5, -1.5).await?.is_empty(), "a dropped store has no hits");
     ensure_payload(&other.get_by_id("chunk-iso").await.ctx("get_by_id other")?, &rec, "other workspace")?;
-    ensure_eq!(hit_ids(&search(&other, &rec.vector, 5, 0.5).await?), vec!["chunk-iso"], "other workspace is searchable");
+    ensure_eq!(
+        hit_ids(&search(&other, &rec.vector, 5, 0.5).await?),
+        vec!["chunk-iso"],
+        "other workspace is searchable"
+    );
     mine.upsert(vec![rec.clone()]).await.ctx("upsert after drop_all")?;
     ensure!(mine.get_by_id("chunk-iso").await.ctx("get_by_id")?.is_some(), "the storage is usable after drop_all");
     Ok(())
@@ -647,7 +681,11 @@ async fn ids_and_payloads_with_cjk_emoji_and_quotes_round_trip(env: Arc<VecEnv>)
         ensure_payload(&chunks.get_by_id(&rec.id).await.ctx("get_by_id")?, rec, "tricky chunk")?;
     }
     let ids: Vec<String> = recs.iter().map(|r| r.id.clone()).collect();
-    ensure_eq!(chunks.get_vectors_by_ids(&ids).await.ctx("get_vectors_by_ids")?.len(), ids.len(), "every tricky id has its vector");
+    ensure_eq!(
+        chunks.get_vectors_by_ids(&ids).await.ctx("get_vectors_by_ids")?.len(),
+        ids.len(),
+        "every tricky id has its vector"
+    );
     let ents = env.open(VectorNamespace::Entities, DIM, DistanceMetric::Cosine).await?;
     let rels = env.open(VectorNamespace::Relationships, DIM, DistanceMetric::Cosine).await?;
     let e: Vec<VectorRecord> = TRICKY.iter().map(|n| entity(n, &[0.0, 1.0, 0.0, 0.0])).collect();

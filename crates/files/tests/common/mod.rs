@@ -17,8 +17,8 @@ use lightrag_pg_core::{
     VectorQuery, VectorRecord, VectorStorage, Workspace,
 };
 use lightrag_pg_files::{FnVectorOpener, KeyLister, Source, Target};
-use std::sync::Mutex;
 use serde_json::Value;
+use std::sync::Mutex;
 
 pub const DATASETS: [&str; 6] = [
     "academic-bio-en-legacy",

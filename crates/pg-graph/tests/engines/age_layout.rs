@@ -29,14 +29,8 @@ async fn a_workspace_with_capitals_and_dashes_gets_lightrags_graph_name_and_work
     let n: u32 = rand::random();
     let ws = Workspace::new(format!("Team-A.{n:08x}")).unwrap();
     let o = open_in(pool(4).await, GraphEngine::Age, ws).await;
-    assert_eq!(
-        o.age().graph_name(),
-        format!("Team_A_{n:08x}_chunk_entity_relation")
-    );
-    o.storage()
-        .upsert_edge("X", "Y", Properties::new().with("weight", 1.0))
-        .await
-        .unwrap();
+    assert_eq!(o.age().graph_name(), format!("Team_A_{n:08x}_chunk_entity_relation"));
+    o.storage().upsert_edge("X", "Y", Properties::new().with("weight", 1.0)).await.unwrap();
     assert_eq!(o.storage().node_degree("X").await.unwrap(), 1);
     let conn = o.pool.get().await.unwrap();
     let labels: Vec<String> = conn
@@ -50,10 +44,7 @@ async fn a_workspace_with_capitals_and_dashes_gets_lightrags_graph_name_and_work
         .into_iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(
-        labels,
-        ["DIRECTED", "_ag_label_edge", "_ag_label_vertex", "base"]
-    );
+    assert_eq!(labels, ["DIRECTED", "_ag_label_edge", "_ag_label_vertex", "base"]);
     drop(conn);
     o.cleanup().await;
 }
@@ -62,8 +53,7 @@ async fn a_workspace_with_capitals_and_dashes_gets_lightrags_graph_name_and_work
 async fn a_workspace_that_cannot_name_an_age_graph_is_refused_at_configuration() {
     let pool = pool(1).await;
     for bad in ["1team".to_owned(), "w".repeat(42)] {
-        let e =
-            AgeGraphStorage::new(pool.clone(), Workspace::new(bad.clone()).unwrap()).unwrap_err();
+        let e = AgeGraphStorage::new(pool.clone(), Workspace::new(bad.clone()).unwrap()).unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{bad}: {e}");
     }
 }
@@ -96,10 +86,7 @@ async fn initialize_creates_lightrags_indexes_and_is_idempotent() {
         "entity_p_idx",
         "vertex_idx_node_id",
     ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
-        );
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
     drop(conn);
     o.cleanup().await;
@@ -108,29 +95,13 @@ async fn initialize_creates_lightrags_indexes_and_is_idempotent() {
 #[tokio::test]
 async fn entity_lookups_use_the_entity_id_index() {
     let o = open(GraphEngine::Age, "gplan").await;
-    let nodes = (0..3000)
-        .map(|i| {
-            (
-                format!("entity {i}"),
-                Properties::new().with("description", "d"),
-            )
-        })
-        .collect();
+    let nodes = (0..3000).map(|i| (format!("entity {i}"), Properties::new().with("description", "d"))).collect();
     o.storage().upsert_nodes_batch(nodes).await.unwrap();
     let conn = o.pool.get().await.unwrap();
-    let table = format!(
-        "{}.base",
-        lightrag_pg_pool::ident::quote_ident(o.age().graph_name()).unwrap()
-    );
-    conn.batch_execute(&format!("ANALYZE {table}"))
-        .await
-        .unwrap();
+    let table = format!("{}.base", lightrag_pg_pool::ident::quote_ident(o.age().graph_name()).unwrap());
+    conn.batch_execute(&format!("ANALYZE {table}")).await.unwrap();
     drop(conn);
-    let plan = o
-        .age()
-        .explain_node_lookup(&["entity 7".into(), "entity 42".into()])
-        .await
-        .unwrap();
+    let plan = o.age().explain_node_lookup(&["entity 7".into(), "entity 42".into()]).await.unwrap();
     assert!(plan.contains("entity_idx_node_id"), "{plan}");
     o.cleanup().await;
 }
@@ -157,17 +128,8 @@ async fn node_and_edge_properties_are_stored_exactly_as_written() {
     let mut expected_node = node.clone();
     expected_node.insert("entity_id".into(), json!("A"));
     let vertices = stored_rows(o.age(), "base").await;
-    assert_eq!(
-        vertices,
-        vec![
-            Value::Object(expected_node.0.clone()),
-            json!({"entity_id": "B"})
-        ]
-    );
-    assert_eq!(
-        stored_rows(o.age(), "DIRECTED").await,
-        vec![Value::Object(edge.0.clone())]
-    );
+    assert_eq!(vertices, vec![Value::Object(expected_node.0.clone()), json!({"entity_id": "B"})]);
+    assert_eq!(stored_rows(o.age(), "DIRECTED").await, vec![Value::Object(edge.0.clone())]);
     assert_eq!(g.get_node("A").await.unwrap(), Some(expected_node));
     assert_eq!(g.get_edge("B", "A").await.unwrap(), Some(edge));
     o.cleanup().await;
@@ -177,16 +139,13 @@ async fn node_and_edge_properties_are_stored_exactly_as_written() {
 async fn an_edge_is_stored_once_in_the_direction_of_its_last_write() {
     let o = open(GraphEngine::Age, "gdir").await;
     let g = o.storage();
-    g.upsert_edge("A", "B", Properties::new().with("w", 1))
-        .await
-        .unwrap();
-    g.upsert_edge("B", "A", Properties::new().with("w", 2))
-        .await
-        .unwrap();
+    g.upsert_edge("A", "B", Properties::new().with("w", 1)).await.unwrap();
+    g.upsert_edge("B", "A", Properties::new().with("w", 2)).await.unwrap();
     let conn = o.pool.get().await.unwrap();
     conn.ensure_age().await.unwrap();
     let gq = lightrag_pg_pool::ident::quote_ident(o.age().graph_name()).unwrap();
-    let eid = "ag_catalog.agtype_access_operator(VARIADIC ARRAY[x.properties, '\"entity_id\"'::ag_catalog.agtype])::text";
+    let eid =
+        "ag_catalog.agtype_access_operator(VARIADIC ARRAY[x.properties, '\"entity_id\"'::ag_catalog.agtype])::text";
     let rows = conn
         .query(
             &format!(
@@ -199,10 +158,7 @@ async fn an_edge_is_stored_once_in_the_direction_of_its_last_write() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(
-        (rows[0].get::<_, String>(0), rows[0].get::<_, String>(1)),
-        ("B".into(), "A".into())
-    );
+    assert_eq!((rows[0].get::<_, String>(0), rows[0].get::<_, String>(1)), ("B".into(), "A".into()));
     assert_eq!(rows[0].get::<_, String>(2), r#"{"w": 2}"#);
     drop(conn);
     o.cleanup().await;
@@ -211,17 +167,11 @@ async fn an_edge_is_stored_once_in_the_direction_of_its_last_write() {
 #[tokio::test]
 async fn drop_all_empties_the_graph_and_keeps_it_usable() {
     let o = open(GraphEngine::Age, "gdrop").await;
-    o.storage()
-        .upsert_edge("A", "B", Properties::new())
-        .await
-        .unwrap();
+    o.storage().upsert_edge("A", "B", Properties::new()).await.unwrap();
     o.storage().drop_all().await.unwrap();
     assert!(o.storage().get_all_labels().await.unwrap().is_empty());
     assert!(stored_rows(o.age(), "base").await.is_empty());
-    o.storage()
-        .upsert_node("C", Properties::new())
-        .await
-        .unwrap();
+    o.storage().upsert_node("C", Properties::new()).await.unwrap();
     assert_eq!(o.storage().get_all_labels().await.unwrap(), ["C"]);
     o.cleanup().await;
 }
@@ -230,10 +180,7 @@ async fn drop_all_empties_the_graph_and_keeps_it_usable() {
 async fn agtype_parameters_bind_to_cypher_without_formatting_values() {
     let o = open(GraphEngine::Age, "gparam").await;
     let hostile = "x\"}) DETACH DELETE n //'$$";
-    o.storage()
-        .upsert_node(hostile, Properties::new().with("description", "kept"))
-        .await
-        .unwrap();
+    o.storage().upsert_node(hostile, Properties::new().with("description", "kept")).await.unwrap();
     let conn = o.pool.get().await.unwrap();
     conn.ensure_age().await.unwrap();
     let sql = format!(
@@ -243,10 +190,7 @@ async fn agtype_parameters_bind_to_cypher_without_formatting_values() {
     let param = Agtype(json!({ "id": hostile }).to_string());
     let rows = conn.query(&sql, &[&param]).await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(
-        rows[0].get::<_, Agtype>(0).to_json().unwrap(),
-        json!("kept")
-    );
+    assert_eq!(rows[0].get::<_, Agtype>(0).to_json().unwrap(), json!("kept"));
     drop(conn);
     assert!(o.storage().has_node(hostile).await.unwrap());
     o.cleanup().await;
@@ -258,10 +202,7 @@ async fn age_and_table_graphs_of_one_workspace_are_separate() {
     let pool = pool(4).await;
     let age = open_in(pool.clone(), GraphEngine::Age, ws.clone()).await;
     let table = open_in(pool, GraphEngine::Table, ws).await;
-    age.storage()
-        .upsert_node("only-in-age", Properties::new())
-        .await
-        .unwrap();
+    age.storage().upsert_node("only-in-age", Properties::new()).await.unwrap();
     assert!(!table.storage().has_node("only-in-age").await.unwrap());
     age.cleanup().await;
     table.cleanup().await;
@@ -270,34 +211,16 @@ async fn age_and_table_graphs_of_one_workspace_are_separate() {
 #[tokio::test]
 async fn the_age_engine_leaves_the_sessions_search_path_alone() {
     // One connection, so the check sees the session every call used.
-    let o = open_in(
-        pool(1).await,
-        GraphEngine::Age,
-        testkit::unique_workspace("gpath"),
-    )
-    .await;
+    let o = open_in(pool(1).await, GraphEngine::Age, testkit::unique_workspace("gpath")).await;
     let conn = o.pool.get().await.unwrap();
-    let before: String = conn
-        .query_one("SELECT current_setting('search_path')", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let before: String = conn.query_one("SELECT current_setting('search_path')", &[]).await.unwrap().get(0);
     drop(conn);
     let g = o.storage();
-    g.upsert_edge("A", "B", Properties::new().with("w", 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        g.get_knowledge_graph("A", 2, 10).await.unwrap().nodes.len(),
-        2
-    );
+    g.upsert_edge("A", "B", Properties::new().with("w", 1)).await.unwrap();
+    assert_eq!(g.get_knowledge_graph("A", 2, 10).await.unwrap().nodes.len(), 2);
     g.remove_nodes(&["A".into()]).await.unwrap();
     let conn = o.pool.get().await.unwrap();
-    let after: String = conn
-        .query_one("SELECT current_setting('search_path')", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let after: String = conn.query_one("SELECT current_setting('search_path')", &[]).await.unwrap().get(0);
     assert_eq!(after, before);
     assert!(!after.contains("ag_catalog"), "{after}");
     drop(conn);

@@ -59,12 +59,7 @@ async fn age_edge_rows(o: &Opened, a: &str, b: &str) -> i64 {
 }
 
 async fn thirty_two_writers(engine: GraphEngine) {
-    let o = open_in(
-        pool(16).await,
-        engine,
-        lightrag_pg_core::testkit::unique_workspace("gconc"),
-    )
-    .await;
+    let o = open_in(pool(16).await, engine, lightrag_pg_core::testkit::unique_workspace("gconc")).await;
     let g: Arc<dyn GraphStorage> = o.arc();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
@@ -73,36 +68,22 @@ async fn thirty_two_writers(engine: GraphEngine) {
             // Each writer touches every entity, in its own order, singly and in batches.
             let order: Vec<usize> = (0..ENTITIES).map(|i| (i * 5 + w) % ENTITIES).collect();
             for (k, &i) in order.iter().enumerate() {
-                let p = Properties::new()
-                    .with(&format!("writer_{w}"), w)
-                    .with("last_writer", w);
+                let p = Properties::new().with(&format!("writer_{w}"), w).with("last_writer", w);
                 if k % 3 == 0 {
-                    g.upsert_nodes_batch(vec![
-                        (entity(i), p.clone()),
-                        (entity((i + 1) % ENTITIES), p),
-                    ])
-                    .await?;
+                    g.upsert_nodes_batch(vec![(entity(i), p.clone()), (entity((i + 1) % ENTITIES), p)]).await?;
                 } else {
                     g.upsert_node(&entity(i), p).await?;
                 }
                 // Edges between neighbouring entities, written in both directions.
                 let (a, b) = (entity(i), entity((i + 1) % ENTITIES));
-                let ep = Properties::new()
-                    .with("writer", w)
-                    .with("weight", w as f64)
-                    .with("tag", format!("w{w}"));
+                let ep = Properties::new().with("writer", w).with("weight", w as f64).with("tag", format!("w{w}"));
                 if w % 2 == 0 {
                     g.upsert_edge(&a, &b, ep).await?;
                 } else {
                     g.upsert_edges_batch(vec![(b, a, ep)]).await?;
                 }
                 // Edges to fresh endpoints that every writer creates at once.
-                g.upsert_edge(
-                    &entity(i),
-                    &format!("hub {i}"),
-                    Properties::new().with("writer", w),
-                )
-                .await?;
+                g.upsert_edge(&entity(i), &format!("hub {i}"), Properties::new().with("writer", w)).await?;
             }
             Ok::<_, lightrag_pg_core::Error>(())
         }));
@@ -113,75 +94,41 @@ async fn thirty_two_writers(engine: GraphEngine) {
         let g = g.clone();
         tasks.push(tokio::spawn(async move {
             let w = WRITERS;
-            let mut nodes: Vec<(String, Properties)> = (0..ENTITIES)
-                .map(|i| (entity(i), Properties::new().with(&format!("writer_{w}"), w)))
-                .collect();
+            let mut nodes: Vec<(String, Properties)> =
+                (0..ENTITIES).map(|i| (entity(i), Properties::new().with(&format!("writer_{w}"), w))).collect();
             nodes.extend((0..BULK).map(|i| (format!("bulk {i}"), Properties::new())));
             g.upsert_nodes_batch(nodes).await?;
-            let ep = || {
-                Properties::new()
-                    .with("writer", w)
-                    .with("weight", w as f64)
-                    .with("tag", format!("w{w}"))
-            };
-            let mut edges: Vec<(String, String, Properties)> = (0..ENTITIES)
-                .map(|i| (entity(i), entity((i + 1) % ENTITIES), ep()))
-                .collect();
-            edges.extend((0..BULK).map(|i| {
-                (
-                    format!("bulk {i}"),
-                    format!("bulk {}", (i + 1) % BULK),
-                    ep(),
-                )
-            }));
+            let ep = || Properties::new().with("writer", w).with("weight", w as f64).with("tag", format!("w{w}"));
+            let mut edges: Vec<(String, String, Properties)> =
+                (0..ENTITIES).map(|i| (entity(i), entity((i + 1) % ENTITIES), ep())).collect();
+            edges.extend((0..BULK).map(|i| (format!("bulk {i}"), format!("bulk {}", (i + 1) % BULK), ep())));
             g.upsert_edges_batch(edges).await?;
             Ok(())
         }));
     }
     for t in tasks {
-        t.await
-            .expect("writer task")
-            .unwrap_or_else(|e| panic!("{engine}: a writer saw an error: {e}"));
+        t.await.expect("writer task").unwrap_or_else(|e| panic!("{engine}: a writer saw an error: {e}"));
     }
 
     for i in 0..ENTITIES {
         let node = g.get_node(&entity(i)).await.unwrap().unwrap();
         for w in 0..=WRITERS {
-            assert_eq!(
-                node.get(&format!("writer_{w}")),
-                Some(&json!(w)),
-                "{engine}: lost update of writer {w} on {i}"
-            );
+            assert_eq!(node.get(&format!("writer_{w}")), Some(&json!(w)), "{engine}: lost update of writer {w} on {i}");
         }
         let (a, b) = (entity(i), entity((i + 1) % ENTITIES));
         let e = g.get_edge(&a, &b).await.unwrap().unwrap();
         let w = e.get("writer").and_then(|v| v.as_u64()).unwrap() as usize;
         assert_eq!(
             e,
-            Properties::new()
-                .with("writer", w)
-                .with("weight", w as f64)
-                .with("tag", format!("w{w}")),
+            Properties::new().with("writer", w).with("weight", w as f64).with("tag", format!("w{w}")),
             "{engine}: mixed edge"
         );
-        assert_eq!(
-            g.node_degree(&entity(i)).await.unwrap(),
-            3,
-            "{engine}: degree of {i}"
-        );
-        assert_eq!(
-            g.node_degree(&format!("hub {i}")).await.unwrap(),
-            1,
-            "{engine}"
-        );
+        assert_eq!(g.node_degree(&entity(i)).await.unwrap(), 3, "{engine}: degree of {i}");
+        assert_eq!(g.node_degree(&format!("hub {i}")).await.unwrap(), 1, "{engine}");
     }
     let labels: HashSet<String> = g.get_all_labels().await.unwrap().into_iter().collect();
     assert_eq!(labels.len(), 2 * ENTITIES + BULK, "{engine}");
-    assert_eq!(
-        g.get_all_edges().await.unwrap().len(),
-        2 * ENTITIES + BULK,
-        "{engine}"
-    );
+    assert_eq!(g.get_all_edges().await.unwrap().len(), 2 * ENTITIES + BULK, "{engine}");
     if engine == GraphEngine::Age {
         assert_eq!(duplicate_vertices(&o).await, 0, "AGE: duplicate vertices");
         for i in 0..ENTITIES {

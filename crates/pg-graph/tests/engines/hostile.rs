@@ -92,10 +92,7 @@ fn hostile_names(seed: u64, n: usize) -> Vec<String> {
 }
 
 fn props_for(name: &str, i: usize) -> Properties {
-    Properties::new()
-        .with("description", format!("{name} | described {i}"))
-        .with("k`$$'\"{}::--", name)
-        .with("n", i)
+    Properties::new().with("description", format!("{name} | described {i}")).with("k`$$'\"{}::--", name).with("n", i)
 }
 
 /// How many nodes the engine physically stores for the workspace.
@@ -121,24 +118,12 @@ async fn ten_thousand_hostile_names_round_trip(engine: GraphEngine, seed: u64) {
     let o = open(engine, "ghost").await;
     let canary = format!("graph_canary_{:016x}", rand::random::<u64>());
     let conn = o.pool.get().await.unwrap();
-    conn.batch_execute(&format!(
-        "CREATE TABLE {canary} (x int); INSERT INTO {canary} VALUES (1)"
-    ))
-    .await
-    .unwrap();
+    conn.batch_execute(&format!("CREATE TABLE {canary} (x int); INSERT INTO {canary} VALUES (1)")).await.unwrap();
     drop(conn);
 
     let names = hostile_names(seed, 10_000);
     let g = o.storage();
-    g.upsert_nodes_batch(
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), props_for(n, i)))
-            .collect(),
-    )
-    .await
-    .unwrap();
+    g.upsert_nodes_batch(names.iter().enumerate().map(|(i, n)| (n.clone(), props_for(n, i))).collect()).await.unwrap();
     let edges: Vec<(String, String, Properties)> = (0..2_000)
         .map(|i| {
             (
@@ -153,16 +138,8 @@ async fn ten_thousand_hostile_names_round_trip(engine: GraphEngine, seed: u64) {
     // Every name intact, nothing else stored.
     let mut sorted = names.clone();
     sorted.sort();
-    assert_eq!(
-        g.get_all_labels().await.unwrap(),
-        sorted,
-        "{engine}: labels"
-    );
-    assert_eq!(
-        stored_node_count(&o).await,
-        10_000,
-        "{engine}: physical node count"
-    );
+    assert_eq!(g.get_all_labels().await.unwrap(), sorted, "{engine}: labels");
+    assert_eq!(stored_node_count(&o).await, 10_000, "{engine}: physical node count");
     let found = g.get_nodes_batch(&names).await.unwrap();
     assert_eq!(found.len(), names.len(), "{engine}");
     for (i, n) in names.iter().enumerate() {
@@ -170,29 +147,18 @@ async fn ten_thousand_hostile_names_round_trip(engine: GraphEngine, seed: u64) {
         expected.insert("entity_id".into(), json!(n));
         assert_eq!(found.get(n), Some(&expected), "{engine}: {n:?}");
     }
-    let pairs: Vec<(String, String)> = edges
-        .iter()
-        .map(|(a, b, _)| (b.clone(), a.clone()))
-        .collect();
+    let pairs: Vec<(String, String)> = edges.iter().map(|(a, b, _)| (b.clone(), a.clone())).collect();
     let got: HashMap<(String, String), Properties> = g.get_edges_batch(&pairs).await.unwrap();
     for (a, b, p) in &edges {
-        assert_eq!(
-            got.get(&(b.clone(), a.clone())),
-            Some(p),
-            "{engine}: edge {a:?}-{b:?}"
-        );
+        assert_eq!(got.get(&(b.clone(), a.clone())), Some(p), "{engine}: edge {a:?}-{b:?}");
     }
     let some: Vec<String> = names[..50].to_vec();
     let degrees = g.node_degrees_batch(&some).await.unwrap();
-    assert!(
-        degrees.values().all(|d| *d >= 1),
-        "{engine}: every early name has an edge"
-    );
+    assert!(degrees.values().all(|d| *d >= 1), "{engine}: every early name has an edge");
     for q in ["'", "%", "_", "\\", "$$", "🙂"] {
         let hits = g.search_labels(q, 20).await.unwrap();
         assert!(
-            hits.iter()
-                .all(|h| h.to_lowercase().contains(&q.to_lowercase())),
+            hits.iter().all(|h| h.to_lowercase().contains(&q.to_lowercase())),
             "{engine}: search {q:?} -> {hits:?}"
         );
         assert!(!hits.is_empty(), "{engine}: search {q:?} found nothing");
@@ -200,15 +166,9 @@ async fn ten_thousand_hostile_names_round_trip(engine: GraphEngine, seed: u64) {
 
     // No foreign statement ran.
     let conn = o.pool.get().await.unwrap();
-    let x: i32 = conn
-        .query_one(&format!("SELECT x FROM {canary}"), &[])
-        .await
-        .unwrap()
-        .get(0);
+    let x: i32 = conn.query_one(&format!("SELECT x FROM {canary}"), &[]).await.unwrap().get(0);
     assert_eq!(x, 1);
-    conn.batch_execute(&format!("DROP TABLE {canary}"))
-        .await
-        .unwrap();
+    conn.batch_execute(&format!("DROP TABLE {canary}")).await.unwrap();
     drop(conn);
     o.cleanup().await;
 }
@@ -231,37 +191,16 @@ async fn nul_bytes_anywhere_are_invalid_input_and_nothing_is_written() {
         let ok = || Properties::new().with("d", "fine");
         let cases: Vec<(&str, Result<(), Error>)> = vec![
             ("node id", g.upsert_node("a\0b", ok()).await),
-            (
-                "node value",
-                g.upsert_node("a", Properties::new().with("d", "x\0y"))
-                    .await,
-            ),
-            (
-                "node key",
-                g.upsert_node("a", Properties::new().with("k\0", "x")).await,
-            ),
+            ("node value", g.upsert_node("a", Properties::new().with("d", "x\0y")).await),
+            ("node key", g.upsert_node("a", Properties::new().with("k\0", "x")).await),
             ("edge endpoint", g.upsert_edge("a", "b\0", ok()).await),
-            (
-                "edge value",
-                g.upsert_edge("a", "b", Properties::new().with("d", json!(["\0"])))
-                    .await,
-            ),
-            (
-                "batch",
-                g.upsert_nodes_batch(vec![("fine".into(), ok()), ("bad\0".into(), ok())])
-                    .await,
-            ),
+            ("edge value", g.upsert_edge("a", "b", Properties::new().with("d", json!(["\0"]))).await),
+            ("batch", g.upsert_nodes_batch(vec![("fine".into(), ok()), ("bad\0".into(), ok())]).await),
         ];
         for (what, r) in cases {
-            assert!(
-                matches!(r, Err(Error::InvalidInput { .. })),
-                "{engine}: {what}: {r:?}"
-            );
+            assert!(matches!(r, Err(Error::InvalidInput { .. })), "{engine}: {what}: {r:?}");
         }
-        assert!(
-            g.get_all_labels().await.unwrap().is_empty(),
-            "{engine}: nothing written"
-        );
+        assert!(g.get_all_labels().await.unwrap().is_empty(), "{engine}: nothing written");
         o.cleanup().await;
     }
 }
@@ -269,14 +208,7 @@ async fn nul_bytes_anywhere_are_invalid_input_and_nothing_is_written() {
 #[tokio::test]
 async fn an_integer_beyond_64_bits_is_refused_by_age_naming_the_key() {
     let o = open(GraphEngine::Age, "gbig").await;
-    let e = o
-        .storage()
-        .upsert_node("n", Properties::new().with("huge", u64::MAX))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidInput { .. }) && e.to_string().contains("huge"),
-        "{e}"
-    );
+    let e = o.storage().upsert_node("n", Properties::new().with("huge", u64::MAX)).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }) && e.to_string().contains("huge"), "{e}");
     o.cleanup().await;
 }

@@ -35,9 +35,7 @@ async fn python_cypher(
     let sql = format!(
         "SELECT * FROM ag_catalog.cypher($AGE1${graph}$AGE1$::name, $AGE1${cypher}$AGE1$::cstring, $1::ag_catalog.agtype) AS ({columns})"
     );
-    conn.query(&sql, &[&Agtype(params.to_string())])
-        .await
-        .unwrap_or_else(|e| panic!("{cypher}: {e}"))
+    conn.query(&sql, &[&Agtype(params.to_string())]).await.unwrap_or_else(|e| panic!("{cypher}: {e}"))
 }
 
 async fn age_conn(o: &Opened) -> PgConn {
@@ -48,18 +46,8 @@ async fn age_conn(o: &Opened) -> PgConn {
 
 /// LightRAG's `upsert_node`.
 async fn python_upsert_node(conn: &PgConn, graph: &str, id: &str, p: &Properties) {
-    let cypher = format!(
-        "MERGE (n:base {{entity_id: $entity_id}}) SET n += {} RETURN n",
-        python_props(p)
-    );
-    python_cypher(
-        conn,
-        graph,
-        &cypher,
-        "n ag_catalog.agtype",
-        json!({ "entity_id": id }),
-    )
-    .await;
+    let cypher = format!("MERGE (n:base {{entity_id: $entity_id}}) SET n += {} RETURN n", python_props(p));
+    python_cypher(conn, graph, &cypher, "n ag_catalog.agtype", json!({ "entity_id": id })).await;
 }
 
 /// LightRAG's `upsert_edge`: the two advisory locks, then delete-and-create.
@@ -71,12 +59,7 @@ async fn python_upsert_edge(conn: &mut PgConn, graph: &str, a: &str, b: &str, p:
     )
     .await
     .unwrap();
-    tx.execute(
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text, 0))",
-        &[&graph],
-    )
-    .await
-    .unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text, 0))", &[&graph]).await.unwrap();
     let cypher = format!(
         "MATCH (source:base {{entity_id: $src_id}}) WITH source MATCH (target:base {{entity_id: $tgt_id}}) \
          WITH source, target OPTIONAL MATCH (source)-[old:DIRECTED]-(target) DELETE old \
@@ -86,13 +69,7 @@ async fn python_upsert_edge(conn: &mut PgConn, graph: &str, a: &str, b: &str, p:
     let sql = format!(
         "SELECT r FROM ag_catalog.cypher($AGE1${graph}$AGE1$::name, $AGE1${cypher}$AGE1$::cstring, $1::ag_catalog.agtype) AS (r ag_catalog.agtype)"
     );
-    let rows = tx
-        .query(
-            &sql,
-            &[&Agtype(json!({"src_id": a, "tgt_id": b}).to_string())],
-        )
-        .await
-        .unwrap();
+    let rows = tx.query(&sql, &[&Agtype(json!({"src_id": a, "tgt_id": b}).to_string())]).await.unwrap();
     assert_eq!(rows.len(), 1, "the edge write returned its row");
     tx.commit().await.unwrap();
 }
@@ -126,23 +103,12 @@ async fn an_age_graph_written_by_python_cypher_reads_back_through_the_api() {
     let o = open(GraphEngine::Age, "gpyw").await;
     let graph = o.age().graph_name().to_owned();
     let mut conn = age_conn(&o).await;
-    let names = [
-        "Alice",
-        "Bob \"the builder\"",
-        "Ünïcødé 实体",
-        "std::vector",
-    ];
+    let names = ["Alice", "Bob \"the builder\"", "Ünïcødé 实体", "std::vector"];
     for (i, n) in names.iter().enumerate() {
         python_upsert_node(&conn, &graph, n, &person(&format!("person {i}"))).await;
     }
     // A second MERGE merges (keeps entity_type, overwrites description).
-    python_upsert_node(
-        &conn,
-        &graph,
-        "Alice",
-        &Properties::new().with("description", "updated"),
-    )
-    .await;
+    python_upsert_node(&conn, &graph, "Alice", &Properties::new().with("description", "updated")).await;
     python_upsert_edge(&mut conn, &graph, names[0], names[1], &relation(1.0)).await;
     python_upsert_edge(&mut conn, &graph, names[2], names[0], &relation(2.5)).await;
     python_upsert_edge(&mut conn, &graph, names[3], names[0], &relation(0.5)).await;
@@ -154,18 +120,9 @@ async fn an_age_graph_written_by_python_cypher_reads_back_through_the_api() {
     let mut alice = with_id(person("person 0"), "Alice");
     alice.insert("description".into(), json!("updated"));
     assert_eq!(g.get_node("Alice").await.unwrap(), Some(alice));
-    assert_eq!(
-        g.get_node(names[3]).await.unwrap(),
-        Some(with_id(person("person 3"), names[3]))
-    );
-    assert_eq!(
-        g.get_edge(names[0], names[1]).await.unwrap(),
-        Some(relation(3.0))
-    );
-    assert_eq!(
-        g.get_edge(names[0], names[2]).await.unwrap(),
-        Some(relation(2.5))
-    );
+    assert_eq!(g.get_node(names[3]).await.unwrap(), Some(with_id(person("person 3"), names[3])));
+    assert_eq!(g.get_edge(names[0], names[1]).await.unwrap(), Some(relation(3.0)));
+    assert_eq!(g.get_edge(names[0], names[2]).await.unwrap(), Some(relation(2.5)));
     assert_eq!(g.node_degree("Alice").await.unwrap(), 3);
     assert_eq!(
         g.get_node_edges("Alice").await.unwrap().unwrap(),
@@ -180,10 +137,7 @@ async fn an_age_graph_written_by_python_cypher_reads_back_through_the_api() {
     assert_eq!(g.get_all_labels().await.unwrap(), labels);
     assert_eq!(g.get_all_edges().await.unwrap().len(), 3);
     let kg = g.get_knowledge_graph("Alice", 1, 10).await.unwrap();
-    assert_eq!(
-        (kg.nodes.len(), kg.edges.len(), kg.is_truncated),
-        (4, 3, false)
-    );
+    assert_eq!((kg.nodes.len(), kg.edges.len(), kg.is_truncated), (4, 3, false));
     o.cleanup().await;
 }
 
@@ -196,12 +150,8 @@ async fn an_age_graph_written_through_the_api_reads_back_through_python_queries(
     for n in names {
         g.upsert_node(n, person(n)).await.unwrap();
     }
-    g.upsert_edge(names[0], names[1], relation(1.5))
-        .await
-        .unwrap();
-    g.upsert_edge(names[2], names[0], relation(0.5))
-        .await
-        .unwrap();
+    g.upsert_edge(names[0], names[1], relation(1.5)).await.unwrap();
+    g.upsert_edge(names[2], names[0], relation(0.5)).await.unwrap();
     let conn = age_conn(&o).await;
 
     // get_node_edges (Cypher, bound parameter).
@@ -236,8 +186,7 @@ async fn an_age_graph_written_through_the_api_reads_back_through_python_queries(
     }
 
     // get_edges_batch (Cypher over a parameter list), both directions.
-    let pairs =
-        json!({"pairs": [{"src": names[0], "tgt": names[1]}, {"src": names[0], "tgt": names[2]}]});
+    let pairs = json!({"pairs": [{"src": names[0], "tgt": names[1]}, {"src": names[0], "tgt": names[2]}]});
     let mut found = Vec::new();
     for arrow in ["(a)-[r]->(b)", "(a)<-[r]-(b)"] {
         let cypher = format!(
@@ -254,10 +203,7 @@ async fn an_age_graph_written_through_the_api_reads_back_through_python_queries(
         )
         .await
         {
-            found.push((
-                r.get::<_, String>(1),
-                r.get::<_, Agtype>(2).to_json().unwrap(),
-            ));
+            found.push((r.get::<_, String>(1), r.get::<_, Agtype>(2).to_json().unwrap()));
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
@@ -296,9 +242,7 @@ async fn table_rows_written_by_python_sql_read_back_through_the_api() {
          SET properties = lightrag_graph_nodes.properties || EXCLUDED.properties, updated_at = now()";
     for n in ["Alice", "Bob"] {
         let p = Value::Object(with_id(person(n), n).0).to_string();
-        conn.execute(upsert_node, &[&ws, &ns, &n, &p])
-            .await
-            .unwrap();
+        conn.execute(upsert_node, &[&ws, &ns, &n, &p]).await.unwrap();
     }
     let upsert_edge = "WITH ends AS (INSERT INTO lightrag_graph_nodes (workspace, namespace, id, properties) \
          SELECT $1, $2, v, jsonb_build_object('entity_id', v) FROM unnest(ARRAY[$3::text, $4::text]) AS v \
@@ -308,27 +252,14 @@ async fn table_rows_written_by_python_sql_read_back_through_the_api() {
          SET properties = EXCLUDED.properties, updated_at = now()";
     let rel = Value::Object(relation(2.0).0).to_string();
     // Python canonicalises with min/max by code point: "Alice" < "Bob" < "Carol".
-    conn.execute(upsert_edge, &[&ws, &ns, &"Alice", &"Bob", &rel])
-        .await
-        .unwrap();
-    conn.execute(upsert_edge, &[&ws, &ns, &"Bob", &"Carol", &rel])
-        .await
-        .unwrap();
+    conn.execute(upsert_edge, &[&ws, &ns, &"Alice", &"Bob", &rel]).await.unwrap();
+    conn.execute(upsert_edge, &[&ws, &ns, &"Bob", &"Carol", &rel]).await.unwrap();
     drop(conn);
 
     let g = o.storage();
-    assert_eq!(
-        g.get_node("Alice").await.unwrap(),
-        Some(with_id(person("Alice"), "Alice"))
-    );
-    assert_eq!(
-        g.get_node("Carol").await.unwrap(),
-        Some(Properties::new().with("entity_id", "Carol"))
-    );
-    assert_eq!(
-        g.get_edge("Bob", "Alice").await.unwrap(),
-        Some(relation(2.0))
-    );
+    assert_eq!(g.get_node("Alice").await.unwrap(), Some(with_id(person("Alice"), "Alice")));
+    assert_eq!(g.get_node("Carol").await.unwrap(), Some(Properties::new().with("entity_id", "Carol")));
+    assert_eq!(g.get_edge("Bob", "Alice").await.unwrap(), Some(relation(2.0)));
     assert_eq!(g.node_degree("Bob").await.unwrap(), 2);
     assert_eq!(g.get_all_labels().await.unwrap(), ["Alice", "Bob", "Carol"]);
     o.cleanup().await;
@@ -345,23 +276,29 @@ async fn table_rows_written_through_the_api_read_back_through_python_sql() {
     let ws = o.ws.as_str();
     let ns = "chunk_entity_relation";
     let node: Value = conn
-        .query_one("SELECT properties FROM lightrag_graph_nodes WHERE workspace = $1 AND namespace = $2 AND id = $3", &[&ws, &ns, &"Zed"])
+        .query_one(
+            "SELECT properties FROM lightrag_graph_nodes WHERE workspace = $1 AND namespace = $2 AND id = $3",
+            &[&ws, &ns, &"Zed"],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(node, Value::Object(with_id(person("z"), "Zed").0));
     let rows = conn
-        .query("SELECT src_id, tgt_id, properties FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2", &[&ws, &ns])
+        .query(
+            "SELECT src_id, tgt_id, properties FROM lightrag_graph_edges WHERE workspace = $1 AND namespace = $2",
+            &[&ws, &ns],
+        )
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(
-        (rows[0].get::<_, String>(0), rows[0].get::<_, String>(1)),
-        ("Amy".into(), "Zed".into())
-    );
+    assert_eq!((rows[0].get::<_, String>(0), rows[0].get::<_, String>(1)), ("Amy".into(), "Zed".into()));
     assert_eq!(rows[0].get::<_, Value>(2), Value::Object(relation(1.0).0));
     let amy: Value = conn
-        .query_one("SELECT properties FROM lightrag_graph_nodes WHERE workspace = $1 AND namespace = $2 AND id = $3", &[&ws, &ns, &"Amy"])
+        .query_one(
+            "SELECT properties FROM lightrag_graph_nodes WHERE workspace = $1 AND namespace = $2 AND id = $3",
+            &[&ws, &ns, &"Amy"],
+        )
         .await
         .unwrap()
         .get(0);
@@ -387,18 +324,9 @@ async fn legacy_non_canonical_table_edges_are_rewritten_canonically_at_initializ
     let insert = "INSERT INTO lightrag_graph_edges (workspace, namespace, src_id, tgt_id, properties, updated_at) \
          VALUES ($1, $2, $3, $4, $5::text::jsonb, now() - make_interval(secs => $6))";
     // (b, a) is newer than the canonical (a, b): it wins. (c, b) alone moves over.
-    conn.execute(
-        insert,
-        &[&ws, &ns, &"a", &"b", &r#"{"v": "old"}"#, &60.0f64],
-    )
-    .await
-    .unwrap();
-    conn.execute(insert, &[&ws, &ns, &"b", &"a", &r#"{"v": "new"}"#, &1.0f64])
-        .await
-        .unwrap();
-    conn.execute(insert, &[&ws, &ns, &"c", &"b", &r#"{"v": "cb"}"#, &1.0f64])
-        .await
-        .unwrap();
+    conn.execute(insert, &[&ws, &ns, &"a", &"b", &r#"{"v": "old"}"#, &60.0f64]).await.unwrap();
+    conn.execute(insert, &[&ws, &ns, &"b", &"a", &r#"{"v": "new"}"#, &1.0f64]).await.unwrap();
+    conn.execute(insert, &[&ws, &ns, &"c", &"b", &r#"{"v": "cb"}"#, &1.0f64]).await.unwrap();
     drop(conn);
     g.initialize().await.unwrap();
     let edges: Vec<(String, String, Value)> = g
@@ -410,10 +338,7 @@ async fn legacy_non_canonical_table_edges_are_rewritten_canonically_at_initializ
         .collect();
     assert_eq!(
         edges,
-        vec![
-            ("a".into(), "b".into(), json!({"v": "new"})),
-            ("b".into(), "c".into(), json!({"v": "cb"}))
-        ]
+        vec![("a".into(), "b".into(), json!({"v": "new"})), ("b".into(), "c".into(), json!({"v": "cb"}))]
     );
     o.cleanup().await;
 }
@@ -436,21 +361,13 @@ async fn duplicate_vertices_left_by_concurrent_python_merges_read_as_one_node() 
     )
     .await;
     drop(conn);
-    assert_eq!(
-        g.get_node("Dup").await.unwrap(),
-        Some(with_id(person("first"), "Dup"))
-    );
+    assert_eq!(g.get_node("Dup").await.unwrap(), Some(with_id(person("first"), "Dup")));
     assert_eq!(g.get_all_labels().await.unwrap(), ["Dup", "Other"]);
     assert_eq!(g.get_all_nodes().await.unwrap().len(), 2);
     assert_eq!(g.node_degree("Dup").await.unwrap(), 1);
     // A later upsert merges into both, and an edge write still leaves one edge.
-    g.upsert_node("Dup", Properties::new().with("description", "merged"))
-        .await
-        .unwrap();
-    assert_eq!(
-        g.get_node("Dup").await.unwrap().unwrap().description(),
-        Some("merged")
-    );
+    g.upsert_node("Dup", Properties::new().with("description", "merged")).await.unwrap();
+    assert_eq!(g.get_node("Dup").await.unwrap().unwrap().description(), Some("merged"));
     g.upsert_edge("Other", "Dup", relation(2.0)).await.unwrap();
     assert_eq!(g.get_all_edges().await.unwrap().len(), 1);
     o.cleanup().await;

@@ -15,9 +15,7 @@ pub(crate) async fn pool(max_connections: u32) -> PgPool {
     let db = lightrag_pg_test_support::test_database().await;
     let mut config = db.config();
     config.max_connections = max_connections;
-    PgPool::connect(config)
-        .await
-        .expect("test database reachable")
+    PgPool::connect(config).await.expect("test database reachable")
 }
 
 /// One opened storage and what is needed to clean it up.
@@ -69,19 +67,10 @@ pub(crate) async fn open(engine: GraphEngine, prefix: &str) -> Opened {
 /// Opens and initialises `engine` on `ws` with `pool`.
 pub(crate) async fn open_in(pool: PgPool, engine: GraphEngine, ws: Workspace) -> Opened {
     let (age, table) = match engine {
-        GraphEngine::Age => (
-            Some(AgeGraphStorage::new(pool.clone(), ws.clone()).expect("graph name")),
-            None,
-        ),
+        GraphEngine::Age => (Some(AgeGraphStorage::new(pool.clone(), ws.clone()).expect("graph name")), None),
         GraphEngine::Table => (None, Some(TableGraphStorage::new(pool.clone(), ws.clone()))),
     };
-    let opened = Opened {
-        pool,
-        ws,
-        engine,
-        age,
-        table,
-    };
+    let opened = Opened { pool, ws, engine, age, table };
     opened.storage().initialize().await.expect("initialize");
     opened
 }
