@@ -179,7 +179,8 @@ impl Sandbox {
                     log.display()
                 );
                 let script = format!(
-                    "dpkg --configure -a && apt-get update && apt-get install -y --no-install-recommends {}",
+                    "dpkg --configure -a && apt-get update && apt-get install -y --no-install-recommends {} \
+                     && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*",
                     PACKAGES.join(" ")
                 );
                 let mut c = self.chroot(false)?;
