@@ -43,7 +43,9 @@ pub(crate) const ENTRYPOINT: &str = "/usr/local/bin/lightrag-pg-entrypoint";
 
 const SUITE: &str = "trixie";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
-const PACKAGES: [&str; 3] = ["postgresql-17", "postgresql-17-pgvector", "postgresql-17-age"];
+/// The server, its two extensions, and PgBouncer ≥ 1.21 (Debian 12 has 1.18,
+/// which cannot carry named prepared statements in transaction mode).
+const PACKAGES: [&str; 4] = ["postgresql-17", "postgresql-17-pgvector", "postgresql-17-age", "pgbouncer"];
 const MARKER: &str = ".lightrag-pg-ready";
 const INNER_PATH: &str = "/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const STATE: &str = "/var/lib/lightrag-pg";
@@ -124,9 +126,12 @@ impl Sandbox {
         fs::read_to_string(self.root.join(MARKER)).ok()
     }
 
-    /// Whether the root is complete.
+    /// Whether the root is complete: its marker lists every package we need
+    /// (a root from before a package was added gets it on the next `pg up`).
     pub(crate) fn is_ready(&self) -> bool {
-        self.marker().is_some()
+        self.marker().is_some_and(|m| {
+            PACKAGES.iter().all(|p| m.lines().any(|l| l.split_once('=').is_some_and(|(name, _)| name == *p)))
+        })
     }
 
     fn log(&self, name: &str) -> PathBuf {

@@ -54,7 +54,12 @@ impl Server {
     /// external server: the child inherits them).
     pub(crate) fn env(&self) -> Vec<(String, String)> {
         match self {
-            Server::Sandbox { port, .. } => sandbox_settings(*port),
+            Server::Sandbox { sandbox, port } => {
+                let mut vars = sandbox_settings(*port);
+                // Tests run helper programs of Debian 13 from the root (PgBouncer).
+                vars.push(("LIGHTRAG_PG_SANDBOX_ROOT".to_owned(), sandbox.root().display().to_string()));
+                vars
+            }
             Server::External(_) => Vec::new(),
         }
     }
@@ -363,7 +368,7 @@ fn shell_quote(v: &str) -> String {
 
 fn print_exports(server: &Server) {
     let vars = match server {
-        Server::Sandbox { port, .. } => sandbox_settings(*port),
+        Server::Sandbox { .. } => server.env(),
         Server::External(_) => [
             "POSTGRES_HOST",
             "POSTGRES_PORT",

@@ -8,6 +8,49 @@ use serde_json::Value;
 
 use crate::{Error, JsonObject};
 
+/// The longest entity id, in characters: LightRAG's `entity_name VARCHAR(512)`
+/// in the entity vector table, so a longer name could not be stored there either.
+pub const MAX_ENTITY_ID_CHARS: usize = 512;
+
+/// The longest entity id, in UTF-8 bytes: an edge's two ids share one B-tree
+/// index entry, which PostgreSQL caps at 2,704 bytes.
+pub const MAX_ENTITY_ID_BYTES: usize = 1024;
+
+/// Checks an entity id: non-empty, no NUL byte, at most
+/// [`MAX_ENTITY_ID_CHARS`] characters and [`MAX_ENTITY_ID_BYTES`] bytes.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the id.
+pub fn validate_entity_id(id: &str) -> Result<(), Error> {
+    crate::kv::validate_id(id, MAX_ENTITY_ID_CHARS)?;
+    if id.len() > MAX_ENTITY_ID_BYTES {
+        return Err(Error::invalid(
+            id,
+            format!("entity id has {} bytes of UTF-8; at most {MAX_ENTITY_ID_BYTES} can be indexed", id.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a node write: its id and its properties.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the id.
+pub fn validate_node(id: &str, properties: &Properties) -> Result<(), Error> {
+    validate_entity_id(id)?;
+    properties.validate(id)
+}
+
+/// Checks an edge write: both ids and the properties.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the id or the pair.
+pub fn validate_edge(a: &str, b: &str, properties: &Properties) -> Result<(), Error> {
+    validate_entity_id(a)?;
+    validate_entity_id(b)?;
+    properties.validate(&format!("{a}-{b}"))
+}
+
 /// The property map of a node or an edge, with typed access to LightRAG's
 /// well-known fields.
 ///

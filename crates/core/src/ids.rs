@@ -6,6 +6,32 @@ use md5::{Digest, Md5};
 /// LightRAG's `GRAPH_FIELD_SEP`, which joins chunk ids and relation endpoints.
 pub const GRAPH_FIELD_SEP: &str = "<SEP>";
 
+/// Whether an id can exist in storage at all. PostgreSQL text cannot hold a NUL
+/// byte, so every write refuses one; reads and deletes treat such an id as
+/// absent instead of sending it to the server (which would refuse the whole
+/// statement).
+pub fn can_exist(id: &str) -> bool {
+    !id.contains('\0')
+}
+
+/// The last item of each id, sorted by id (byte order).
+///
+/// A batch write sends its rows in this order, so every writer takes row locks
+/// in one order and two overlapping batches cannot deadlock each other; and one
+/// `INSERT … ON CONFLICT` statement may touch a row only once.
+pub fn last_per_id<T>(items: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut indexed: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    indexed.sort_by(|(i, a), (j, b)| id(a).cmp(id(b)).then(i.cmp(j)));
+    let mut out: Vec<T> = Vec::with_capacity(indexed.len());
+    for (_, item) in indexed {
+        if out.last().is_some_and(|prev| id(prev) == id(&item)) {
+            out.pop();
+        }
+        out.push(item);
+    }
+    out
+}
+
 /// Hex MD5 of the UTF-8 string (LightRAG's `compute_mdhash_id` without prefix).
 pub fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))
@@ -49,6 +75,18 @@ pub fn llm_cache_key(mode: &str, cache_type: &str, hash: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn last_per_id_keeps_the_last_item_of_each_id_in_id_order() {
+        let items = vec![("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)];
+        assert_eq!(last_per_id(items, |r| r.0), vec![("a", 5), ("b", 3), ("c", 4)]);
+    }
+
+    #[test]
+    fn ids_with_a_nul_byte_cannot_exist() {
+        assert!(can_exist("entity"));
+        assert!(!can_exist("a\0b"));
+    }
+
     use super::*;
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use lightrag_pg_core::ids;
 use lightrag_pg_core::{
     DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, DocStatusStorage, Error, Namespace, PageRequest,
     PagedDocs, Result, SortDirection, SortField, StatusCounts, Storage, Workspace,
@@ -162,11 +163,6 @@ fn status_values(statuses: &[DocStatus]) -> Vec<&'static str> {
     v
 }
 
-/// Ids that can exist (PostgreSQL text cannot hold a NUL byte).
-fn storable(id: &str) -> bool {
-    !id.contains('\0')
-}
-
 fn finished(started: Instant, what: &str) {
     tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "{what} done");
 }
@@ -266,7 +262,7 @@ impl Storage for PgDocStatusStorage {
 impl DocStatusStorage for PgDocStatusStorage {
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = 1))]
     async fn get_by_id(&self, id: &str) -> Result<Option<DocProcessingStatus>> {
-        if !storable(id) {
+        if !ids::can_exist(id) {
             return Ok(None);
         }
         let started = Instant::now();
@@ -277,7 +273,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = ids.len()))]
     async fn get_by_ids(&self, ids: &[String]) -> Result<Vec<Option<DocProcessingStatus>>> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| storable(id)).collect();
+        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
         if wanted.is_empty() {
             return Ok(vec![None; ids.len()]);
         }
@@ -303,7 +299,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = keys.len()))]
     async fn filter_keys(&self, keys: &[String]) -> Result<HashSet<String>> {
-        let wanted: Vec<&str> = keys.iter().map(String::as_str).filter(|id| storable(id)).collect();
+        let wanted: Vec<&str> = keys.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
         if wanted.is_empty() {
             return Ok(keys.iter().cloned().collect());
         }
@@ -325,19 +321,12 @@ impl DocStatusStorage for PgDocStatusStorage {
         if docs.is_empty() {
             return Ok(());
         }
-        // Last record of an id wins: one ON CONFLICT statement cannot touch a row
-        // twice.
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(docs.len());
-        for (i, (id, _)) in docs.iter().enumerate() {
-            last.insert(id.as_str(), i);
-        }
-        let keep: HashSet<usize> = last.into_values().collect();
+        // The last record of an id wins, and rows go in id order (no deadlock
+        // between overlapping batches).
+        let docs = ids::last_per_id(docs, |(id, _)| id.as_str());
         let max_rows = self.pool.config().upsert_batch_rows.max(1);
         let mut batches = vec![Batch::default()];
-        for (i, (id, doc)) in docs.into_iter().enumerate() {
-            if !keep.contains(&i) {
-                continue;
-            }
+        for (id, doc) in docs {
             let cur = batches.last_mut().filter(|b| b.len() < max_rows && b.bytes() < MAX_BATCH_BYTES);
             match cur {
                 Some(b) => b.push(id, doc),
@@ -355,7 +344,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = ids.len()))]
     async fn delete(&self, ids: &[String]) -> Result<()> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| storable(id)).collect();
+        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
         if wanted.is_empty() {
             return Ok(());
         }
@@ -425,7 +414,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = 1))]
     async fn get_docs_by_track_id(&self, track_id: &str) -> Result<Vec<(String, DocProcessingStatus)>> {
-        if !storable(track_id) {
+        if !ids::can_exist(track_id) {
             return Ok(Vec::new());
         }
         let started = Instant::now();
@@ -516,7 +505,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = 1))]
     async fn get_doc_by_file_path(&self, path: &str) -> Result<Option<(String, DocProcessingStatus)>> {
-        if !storable(path) {
+        if !ids::can_exist(path) {
             return Ok(None);
         }
         let started = Instant::now();
@@ -528,7 +517,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = 1))]
     async fn get_doc_by_file_basename(&self, basename: &str) -> Result<Option<(String, DocProcessingStatus)>> {
-        if basename.is_empty() || basename == "unknown_source" || !storable(basename) {
+        if basename.is_empty() || basename == "unknown_source" || !ids::can_exist(basename) {
             return Ok(None);
         }
         let started = Instant::now();
@@ -545,12 +534,12 @@ impl DocStatusStorage for PgDocStatusStorage {
         hash: &str,
         exclude_doc_id: Option<&str>,
     ) -> Result<Option<(String, DocProcessingStatus)>> {
-        if hash.is_empty() || !storable(hash) {
+        if hash.is_empty() || !ids::can_exist(hash) {
             return Ok(None);
         }
         let started = Instant::now();
         let ws = self.ws.as_str();
-        let out = match exclude_doc_id.filter(|x| storable(x)) {
+        let out = match exclude_doc_id.filter(|x| ids::can_exist(x)) {
             Some(x) => {
                 self.one("doc_status get_doc_by_content_hash", &self.sql.by_hash_excluding, &[&ws, &hash, &x]).await?
             }

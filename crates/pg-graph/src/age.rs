@@ -38,6 +38,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
+use lightrag_pg_core::ids;
 use lightrag_pg_core::storage::EdgePair;
 use lightrag_pg_core::{
     EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage, Workspace,
@@ -48,7 +49,8 @@ use tokio_postgres::types::ToSql;
 
 use crate::agtype::{self, Agtype};
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry, sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes, retry,
+    sql_limit, timed,
 };
 use crate::names;
 
@@ -500,7 +502,7 @@ impl AgeGraphStorage {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         let mut out = HashMap::with_capacity(ids.len());
         for r in self.rows("get_nodes_batch", &self.sql.get_nodes, &[&ids]).await? {
             // Rows come in graphid order: the oldest vertex of an id wins.
@@ -512,8 +514,8 @@ impl AgeGraphStorage {
     }
 
     async fn do_node_degrees(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
-        let ids = distinct(ids);
-        let mut out: HashMap<String, usize> = ids.iter().map(|id| (id.clone(), 0)).collect();
+        let mut out: HashMap<String, usize> = distinct(ids).into_iter().map(|id| (id, 0)).collect();
+        let ids = lookup_ids(ids);
         if ids.is_empty() {
             return Ok(out);
         }
@@ -524,6 +526,7 @@ impl AgeGraphStorage {
     }
 
     async fn do_get_edges(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, Properties>> {
+        let pairs = lookup_pairs(pairs);
         if pairs.is_empty() {
             return Ok(HashMap::new());
         }
@@ -544,7 +547,7 @@ impl AgeGraphStorage {
 
     /// `None` for ids that do not exist.
     async fn neighbours(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         if ids.is_empty() {
             return Ok(out);
@@ -645,7 +648,7 @@ impl AgeGraphStorage {
     }
 
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         if ids.is_empty() {
             return Ok(());
         }
@@ -664,6 +667,7 @@ impl AgeGraphStorage {
     }
 
     async fn do_remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
+        let pairs = lookup_pairs(pairs);
         if pairs.is_empty() {
             return Ok(());
         }
@@ -702,6 +706,9 @@ impl AgeGraphStorage {
 #[async_trait]
 impl KgSource for AgeGraphStorage {
     async fn kg_has_node(&self, id: &str) -> Result<bool> {
+        if !ids::can_exist(id) {
+            return Ok(false);
+        }
         let rows = self.rows("has_node", &self.sql.has_node, &[&id]).await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
@@ -715,7 +722,7 @@ impl KgSource for AgeGraphStorage {
     }
 
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         retry(&self.pool, "induced subgraph", || async {
             let conn = self.conn().await?;
             let (ns, es) = futures::try_join!(
@@ -900,7 +907,7 @@ impl GraphStorage for AgeGraphStorage {
     #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = limit))]
     async fn search_labels(&self, query: &str, limit: usize) -> Result<Vec<String>> {
         let q = query.trim();
-        if q.is_empty() || limit == 0 {
+        if q.is_empty() || limit == 0 || !ids::can_exist(q) {
             return Ok(Vec::new());
         }
         timed(self.labels("search_labels", &self.sql.search, &[&q, &sql_limit(limit)])).await
@@ -916,7 +923,7 @@ impl GraphStorage for AgeGraphStorage {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         timed(async { Ok(self.labels("has_nodes_batch", &self.sql.has_nodes, &[&ids]).await?.into_iter().collect()) })
             .await
     }
@@ -931,7 +938,12 @@ impl GraphStorage for AgeGraphStorage {
         timed(async {
             let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
             let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
+            Ok(pairs
+                .iter()
+                .map(|(a, b)| {
+                    ((a.clone(), b.clone()), deg.get(a).copied().unwrap_or(0) + deg.get(b).copied().unwrap_or(0))
+                })
+                .collect())
         })
         .await
     }

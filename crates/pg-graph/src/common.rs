@@ -1,15 +1,16 @@
 //! What both engines share: input validation and de-duplication, the retry
 //! loop, call timing, and the knowledge-graph search driven level by level.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use lightrag_pg_core::graph::canonical_pair;
-use lightrag_pg_core::{
-    EdgeRecord, Error, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result, kv,
-};
+use lightrag_pg_core::graph::{canonical_pair, validate_edge, validate_node};
+use lightrag_pg_core::ids;
+use lightrag_pg_core::storage::EdgePair;
+use lightrag_pg_core::{EdgeRecord, Error, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result};
 use lightrag_pg_pool::PgPool;
 use serde_json::Value;
 
@@ -19,19 +20,6 @@ pub(crate) const EDGE_TYPE: &str = "DIRECTED";
 /// Attempts for lock conflicts (deadlock, serialization failure, lock not
 /// available) before the error reaches the caller.
 const LOCK_CONFLICT_ATTEMPTS: u32 = 12;
-
-/// Refuses an empty node id or NUL bytes in the id or the properties.
-pub(crate) fn validate_node(id: &str, properties: &Properties) -> Result<()> {
-    kv::validate_id(id, usize::MAX)?;
-    properties.validate(id)
-}
-
-/// Refuses empty endpoint ids or NUL bytes.
-pub(crate) fn validate_edge(a: &str, b: &str, properties: &Properties) -> Result<()> {
-    kv::validate_id(a, usize::MAX)?;
-    kv::validate_id(b, usize::MAX)?;
-    properties.validate(&format!("{a}-{b}"))
-}
 
 /// Validates every node, then folds repeated ids into one merged map (as calling
 /// `upsert_node` for each in turn would) with `entity_id` forced to the id.
@@ -85,6 +73,23 @@ pub(crate) fn prepare_edges(edges: Vec<(String, String, Properties)>) -> Result<
 pub(crate) fn distinct(ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::with_capacity(ids.len());
     ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+}
+
+/// The distinct ids of a read or delete that can exist: an id with a NUL byte
+/// (which no write accepts, see [`ids::can_exist`]) is simply absent, and must
+/// not reach the server, which would refuse the whole statement.
+pub(crate) fn lookup_ids(ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter().filter(|id| ids::can_exist(id) && seen.insert(id.as_str())).cloned().collect()
+}
+
+/// The pairs of a read or delete whose both ids can exist (see [`lookup_ids`]).
+pub(crate) fn lookup_pairs(pairs: &[EdgePair]) -> Cow<'_, [EdgePair]> {
+    if pairs.iter().all(|(a, b)| ids::can_exist(a) && ids::can_exist(b)) {
+        Cow::Borrowed(pairs)
+    } else {
+        Cow::Owned(pairs.iter().filter(|(a, b)| ids::can_exist(a) && ids::can_exist(b)).cloned().collect())
+    }
 }
 
 /// Converts a count or limit for SQL.

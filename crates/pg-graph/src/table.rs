@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
+use lightrag_pg_core::ids;
 use lightrag_pg_core::storage::EdgePair;
 use lightrag_pg_core::{
     EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage, Workspace,
@@ -24,7 +25,8 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, prepare_edges, prepare_nodes, retry, sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes, retry,
+    sql_limit, timed,
 };
 
 /// The schema part name under which [`ddl::graph_tables`] is recorded.
@@ -217,14 +219,14 @@ impl TableGraphStorage {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         let rows = self.rows("get_nodes_batch", sql::GET_NODES, &[&ids]).await?;
         rows.into_iter().map(|r| Ok((r.get::<_, String>(0), props_from(r.get(1))?))).collect()
     }
 
     async fn do_node_degrees(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
-        let ids = distinct(ids);
-        let mut out: HashMap<String, usize> = ids.iter().map(|id| (id.clone(), 0)).collect();
+        let mut out: HashMap<String, usize> = distinct(ids).into_iter().map(|id| (id, 0)).collect();
+        let ids = lookup_ids(ids);
         if ids.is_empty() {
             return Ok(out);
         }
@@ -238,8 +240,11 @@ impl TableGraphStorage {
         if pairs.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut canon: Vec<(String, String)> =
-            pairs.iter().map(|(a, b)| canonical_pair(a, b)).map(|(s, t)| (s.to_owned(), t.to_owned())).collect();
+        let mut canon: Vec<(String, String)> = lookup_pairs(pairs)
+            .iter()
+            .map(|(a, b)| canonical_pair(a, b))
+            .map(|(s, t)| (s.to_owned(), t.to_owned()))
+            .collect();
         canon.sort();
         canon.dedup();
         let (src, tgt): (Vec<String>, Vec<String>) = canon.into_iter().unzip();
@@ -258,8 +263,9 @@ impl TableGraphStorage {
     }
 
     async fn do_nodes_edges(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
-        let ids = distinct(ids);
-        let mut neighbours: HashMap<String, Vec<String>> = ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+        let mut neighbours: HashMap<String, Vec<String>> =
+            distinct(ids).into_iter().map(|id| (id, Vec::new())).collect();
+        let ids = lookup_ids(ids);
         if !ids.is_empty() {
             for r in self.rows("get_nodes_edges_batch", sql::NODES_EDGES, &[&ids]).await? {
                 if let Some(list) = neighbours.get_mut(&r.get::<_, String>(0)) {
@@ -327,7 +333,7 @@ impl TableGraphStorage {
     }
 
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         if ids.is_empty() {
             return Ok(());
         }
@@ -335,6 +341,7 @@ impl TableGraphStorage {
     }
 
     async fn do_remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
+        let pairs = lookup_pairs(pairs);
         if pairs.is_empty() {
             return Ok(());
         }
@@ -347,6 +354,9 @@ impl TableGraphStorage {
 #[async_trait]
 impl KgSource for TableGraphStorage {
     async fn kg_has_node(&self, id: &str) -> Result<bool> {
+        if !ids::can_exist(id) {
+            return Ok(false);
+        }
         let rows = self.rows("has_node", sql::HAS_NODE, &[&id]).await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
@@ -363,7 +373,7 @@ impl KgSource for TableGraphStorage {
 
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
         let ws = self.ws();
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         retry(&self.pool, "induced subgraph", || async {
             let conn = self.conn().await?;
             let (ns, es) =
@@ -417,6 +427,9 @@ impl GraphStorage for TableGraphStorage {
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
     async fn has_edge(&self, a: &str, b: &str) -> Result<bool> {
+        if !ids::can_exist(a) || !ids::can_exist(b) {
+            return Ok(false);
+        }
         let (s, t) = canonical_pair(a, b);
         timed(async {
             let rows = self.rows("has_edge", sql::HAS_EDGE, &[&s, &t]).await?;
@@ -441,6 +454,9 @@ impl GraphStorage for TableGraphStorage {
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
     async fn get_node(&self, id: &str) -> Result<Option<Properties>> {
+        if !ids::can_exist(id) {
+            return Ok(None);
+        }
         timed(async {
             let rows = self.rows("get_node", sql::GET_NODE, &[&id]).await?;
             rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
@@ -450,6 +466,9 @@ impl GraphStorage for TableGraphStorage {
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
     async fn get_edge(&self, a: &str, b: &str) -> Result<Option<Properties>> {
+        if !ids::can_exist(a) || !ids::can_exist(b) {
+            return Ok(None);
+        }
         let (s, t) = canonical_pair(a, b);
         timed(async {
             let rows = self.rows("get_edge", sql::GET_EDGE, &[&s, &t]).await?;
@@ -460,6 +479,9 @@ impl GraphStorage for TableGraphStorage {
 
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
     async fn get_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
+        if !ids::can_exist(id) {
+            return Ok(None);
+        }
         timed(async {
             let rows = self.rows("get_node_edges", sql::NODE_EDGES, &[&id]).await?;
             let Some(r) = rows.into_iter().next() else {
@@ -540,7 +562,7 @@ impl GraphStorage for TableGraphStorage {
     #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = limit))]
     async fn search_labels(&self, query: &str, limit: usize) -> Result<Vec<String>> {
         let q = query.trim();
-        if q.is_empty() || limit == 0 {
+        if q.is_empty() || limit == 0 || !ids::can_exist(q) {
             return Ok(Vec::new());
         }
         timed(async {
@@ -560,7 +582,7 @@ impl GraphStorage for TableGraphStorage {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let ids = distinct(ids);
+        let ids = lookup_ids(ids);
         timed(async {
             Ok(self.rows("has_nodes_batch", sql::HAS_NODES, &[&ids]).await?.into_iter().map(|r| r.get(0)).collect())
         })
@@ -577,7 +599,12 @@ impl GraphStorage for TableGraphStorage {
         timed(async {
             let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
             let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
+            Ok(pairs
+                .iter()
+                .map(|(a, b)| {
+                    ((a.clone(), b.clone()), deg.get(a).copied().unwrap_or(0) + deg.get(b).copied().unwrap_or(0))
+                })
+                .collect())
         })
         .await
     }

@@ -435,27 +435,6 @@ impl Batch {
     }
 }
 
-/// Keeps the last row of every id (LightRAG's dict semantics; one
-/// `ON CONFLICT` statement cannot touch a row twice), in the order of those
-/// last occurrences.
-pub(crate) fn dedupe_last_wins<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
-    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        last.insert(id(r), i);
-    }
-    if last.len() == rows.len() {
-        return rows;
-    }
-    let keep: Vec<bool> = {
-        let mut keep = vec![false; rows.len()];
-        for &i in last.values() {
-            keep[i] = true;
-        }
-        keep
-    };
-    rows.into_iter().zip(keep).filter_map(|(r, k)| k.then_some(r)).collect()
-}
-
 /// Splits rows into batches of at most `max_rows` rows and about `max_bytes`
 /// bytes (a single larger row forms its own batch).
 pub(crate) fn into_batches(ns: KvNamespace, rows: Vec<EncodedRow>, max_rows: usize, max_bytes: usize) -> Vec<Batch> {
@@ -584,12 +563,6 @@ mod tests {
         let rec = obj(json!({"original_prompt": "p", "return": "r", "cache_type": "x".repeat(33)}));
         let err = encode(KvNamespace::LlmResponseCache, "k1".into(), rec).unwrap_err().to_string();
         assert!(err.contains("k1") && err.contains("cache_type"), "{err}");
-    }
-
-    #[test]
-    fn duplicates_keep_the_last_record() {
-        let rows = vec![("a", 1), ("b", 2), ("a", 3)];
-        assert_eq!(dedupe_last_wins(rows, |r| r.0), vec![("b", 2), ("a", 3)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, Utc};
-use lightrag_pg_core::{JsonObject, KvNamespace, KvStorage, Namespace, Result, Storage, Workspace, kv};
+use lightrag_pg_core::{JsonObject, KvNamespace, KvStorage, Namespace, Result, Storage, Workspace, ids, kv};
 use lightrag_pg_pool::{PgPool, db_error, ddl, schema};
 
 use crate::mapping::{self, KvSql};
@@ -90,13 +90,6 @@ impl PgKvStorage {
     }
 }
 
-/// Ids that can exist: PostgreSQL text cannot hold a NUL byte, so such an id is
-/// simply absent (and must not reach the server, which would refuse the whole
-/// statement).
-fn storable(id: &str) -> bool {
-    !id.contains('\0')
-}
-
 fn finished(started: Instant, what: &str) {
     tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "{what} done");
 }
@@ -138,7 +131,7 @@ impl Storage for PgKvStorage {
 impl KvStorage for PgKvStorage {
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = 1))]
     async fn get_by_id(&self, id: &str) -> Result<Option<JsonObject>> {
-        if !storable(id) {
+        if !ids::can_exist(id) {
             return Ok(None);
         }
         let started = Instant::now();
@@ -157,7 +150,7 @@ impl KvStorage for PgKvStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = ids.len()))]
     async fn get_by_ids(&self, ids: &[String]) -> Result<Vec<Option<JsonObject>>> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| storable(id)).collect();
+        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
         if wanted.is_empty() {
             return Ok(vec![None; ids.len()]);
         }
@@ -192,7 +185,7 @@ impl KvStorage for PgKvStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = keys.len()))]
     async fn filter_keys(&self, keys: &[String]) -> Result<HashSet<String>> {
-        let wanted: Vec<&str> = keys.iter().map(String::as_str).filter(|id| storable(id)).collect();
+        let wanted: Vec<&str> = keys.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
         if wanted.is_empty() {
             return Ok(keys.iter().cloned().collect());
         }
@@ -222,7 +215,9 @@ impl KvStorage for PgKvStorage {
         }
         let rows =
             records.into_iter().map(|(id, rec)| mapping::encode(self.ns, id, rec)).collect::<Result<Vec<_>>>()?;
-        let rows = mapping::dedupe_last_wins(rows, |r| r.id.as_str());
+        // The last record of an id wins, and rows go in id order (no deadlock
+        // between overlapping batches).
+        let rows = ids::last_per_id(rows, |r| r.id.as_str());
         let n = rows.len();
         let batches = mapping::into_batches(self.ns, rows, self.pool.config().upsert_batch_rows, MAX_BATCH_BYTES);
         // One UTC-naive "now" per call, for every timestamp column the call writes.
@@ -235,7 +230,7 @@ impl KvStorage for PgKvStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = ids.len()))]
     async fn delete(&self, ids: &[String]) -> Result<()> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| storable(id)).collect();
+        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
         if wanted.is_empty() {
             return Ok(());
         }

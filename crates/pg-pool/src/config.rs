@@ -224,8 +224,9 @@ pub struct PgConfig {
     /// `POSTGRES_SERVER_SETTINGS` (`k1=v1&k2=v2`), applied to every connection
     /// after `jit=off` and `application_name=lightrag`.
     pub server_settings: Vec<(String, String)>,
-    /// `POSTGRES_STATEMENT_CACHE_SIZE`: `0` turns named prepared statements off
-    /// (PgBouncer in transaction mode).
+    /// `POSTGRES_STATEMENT_CACHE_SIZE`: `0` keeps no prepared statement on a
+    /// connection; each is prepared and closed per call. Behind PgBouncer in
+    /// transaction mode this needs PgBouncer ≥ 1.21 with `max_prepared_statements`.
     pub prepared_statements: bool,
     /// `POSTGRES_STATEMENT_TIMEOUT` in milliseconds (default none).
     pub statement_timeout: Option<Duration>,

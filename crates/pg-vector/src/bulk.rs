@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
 use lightrag_pg_core::{Error, Result, VectorNamespace, VectorRecord};
-use lightrag_pg_pool::db_error;
 use lightrag_pg_pool::ddl::{self, PartitionObjects, VectorColumn, VectorIndex};
 use lightrag_pg_pool::ident::quote_ident;
+use lightrag_pg_pool::{PgConn, db_error};
 use postgres_types::Type;
 use tokio_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -428,11 +428,14 @@ impl PgVectorStorage {
         batches: Batches<'_>,
         opts: &BulkLoadOptions,
     ) -> Result<BulkLoadReport> {
-        if state.layout().partitioned {
-            self.load_partition(state, batches, opts).await
+        let mut conn = self.conn().await?;
+        let report = if state.layout().partitioned {
+            self.load_partition(&mut conn, state, batches, opts).await
         } else {
-            self.load_shared(state, batches, opts).await
-        }
+            self.load_shared(&mut conn, state, batches, opts).await
+        };
+        settle_after_failure(&conn, &report).await;
+        report
     }
 
     fn progress(&self, opts: &BulkLoadOptions, stage: BulkStage, rows: u64, started: Instant) {
@@ -732,6 +735,7 @@ impl PgVectorStorage {
     /// The partitioned layout: build the workspace's partition aside, swap it in.
     async fn load_partition(
         &self,
+        conn: &mut PgConn,
         state: &State,
         batches: Batches<'_>,
         opts: &BulkLoadOptions,
@@ -744,7 +748,6 @@ impl PgVectorStorage {
         let load = ddl::vector_load_table_name(&plan.table, ws);
         let objs = PartitionObjects::of(&load);
 
-        let mut conn = self.conn().await?;
         let mut tx = conn.transaction().await.map_err(db_error)?;
         self.begin_load(&tx, "bulk load").await?;
         tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&load)?)).await.map_err(db_error)?;
@@ -969,7 +972,13 @@ impl PgVectorStorage {
 
     /// The shared table: rebuild its index when no other workspace has rows in
     /// it, else the ordinary upsert, in one transaction either way.
-    async fn load_shared(&self, state: &State, batches: Batches<'_>, opts: &BulkLoadOptions) -> Result<BulkLoadReport> {
+    async fn load_shared(
+        &self,
+        conn: &mut PgConn,
+        state: &State,
+        batches: Batches<'_>,
+        opts: &BulkLoadOptions,
+    ) -> Result<BulkLoadReport> {
         let started = Instant::now();
         let plan = self.plan();
         let table = self.table_lower();
@@ -986,7 +995,6 @@ impl PgVectorStorage {
                 plan.column.type_name()
             ));
         } else {
-            let conn = self.conn().await?;
             let others: bool = conn.query_one(&others_sql, &[&ws]).await.map_err(db_error)?.get(0);
             if others {
                 reason = Some(
@@ -995,7 +1003,6 @@ impl PgVectorStorage {
             }
         }
 
-        let mut conn = self.conn().await?;
         let mut tx = conn.transaction().await.map_err(db_error)?;
         self.begin_load(&tx, "bulk load").await?;
         if reason.is_none() {
@@ -1102,5 +1109,16 @@ mod tests {
             row_columns(payload_columns(lightrag_pg_core::VectorNamespace::Entities)),
             "workspace, id, entity_name, content, chunk_ids, file_path, content_vector, create_time, update_time"
         );
+    }
+}
+
+/// After a failed load: a dropped transaction only queues its ROLLBACK, so wait
+/// for the connection to run it. Until then the load's advisory lock is held,
+/// and a retry on another connection of the pool would get `Conflict`.
+async fn settle_after_failure(conn: &PgConn, report: &Result<BulkLoadReport>) {
+    if report.is_err()
+        && let Err(e) = conn.batch_execute("").await
+    {
+        tracing::debug!(error = %e, "connection gone after a failed load; the server rolls it back");
     }
 }

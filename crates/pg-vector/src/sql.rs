@@ -122,11 +122,12 @@ impl Sql {
             // The inner query is what the index serves (ORDER BY distance LIMIT k);
             // the threshold is applied outside so it never stops an index scan
             // early, and the outer ORDER BY restores exact order after pgvector's
-            // relaxed-order iterative scans.
+            // relaxed-order iterative scans. `distance + 0` keeps the planner from
+            // trusting the index's order and skipping that sort (pgvector's advice).
             query: format!(
                 "SELECT * FROM (SELECT {sel}, content_vector {op} $2::{cast} AS distance FROM {t} \
                  WHERE workspace = $1 ORDER BY distance LIMIT $3) hits \
-                 WHERE distance < $4 ORDER BY distance, id"
+                 WHERE distance < $4 ORDER BY distance + 0, id"
             ),
             get_by_ids: format!("SELECT {sel} FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
             get_vectors: format!("SELECT id, content_vector FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
@@ -160,7 +161,7 @@ mod tests {
         )
         .unwrap();
         assert!(sql.query.contains("content_vector <=> $2::halfvec AS distance FROM \"lightrag_vdb_entity_m_8d\""));
-        assert!(sql.query.contains("ORDER BY distance LIMIT $3) hits WHERE distance < $4 ORDER BY distance, id"));
+        assert!(sql.query.contains("ORDER BY distance LIMIT $3) hits WHERE distance < $4 ORDER BY distance + 0, id"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
+use lightrag_pg_core::ids;
 use lightrag_pg_core::{
     DistanceMetric, Embedder, Error, JsonObject, Namespace, Result, Storage, VectorHit, VectorNamespace, VectorQuery,
     VectorRecord, VectorStorage, Workspace, vector::validate_vector,
@@ -121,9 +122,12 @@ fn distance_cutoff(metric: DistanceMetric, threshold: f64) -> f64 {
     }
 }
 
-fn unique(ids: &[String]) -> Vec<&str> {
+/// The distinct ids of a read or delete that can exist: an id with a NUL byte,
+/// which no write accepts ([`ids::can_exist`]), is absent and must not reach the
+/// server, which would refuse the whole statement.
+fn lookup_ids(ids: &[String]) -> Vec<&str> {
     let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect()
+    ids.iter().map(String::as_str).filter(|id| ids::can_exist(id) && seen.insert(*id)).collect()
 }
 
 impl PgVectorStorage {
@@ -237,13 +241,14 @@ impl PgVectorStorage {
         let lower = table.to_lowercase();
         let quoted = quote_ident(&lower)?;
         let part = format!("vector_table:{lower}");
-        if !self.relation_exists(&conn, &lower).await? {
-            // Dropped since it was recorded (by hand, or never created here).
-            schema::forget(&self.pool, &part).await?;
-        }
+        let exists = self.relation_exists(&conn, &lower).await?;
         // Schema work takes its own connection: never hold one meanwhile (a pool
         // of one would wait on itself).
         drop(conn);
+        if !exists {
+            // Dropped since it was recorded (by hand, or never created here).
+            schema::forget(&self.pool, &part).await?;
+        }
         let table_ddl = if self.config.partitioned {
             ddl::vector_table_partitioned(self.ns(), table, plan.column, plan.dimension)?
         } else {
@@ -957,13 +962,16 @@ impl VectorStorage for PgVectorStorage {
             return Ok(());
         }
         let state = self.state().await?;
-        let ids = unique(ids);
+        let ids = lookup_ids(ids);
         self.delete_where(&state.sql.delete, &ids).await.map(|_| ())
     }
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns(), workspace = %self.ws, count = 1))]
     async fn delete_entity(&self, entity_name: &str) -> Result<()> {
         let _t = elapsed();
+        if !ids::can_exist(entity_name) {
+            return Ok(());
+        }
         let state = self.state().await?;
         match &state.sql.delete_entity {
             Some(sql) => self.delete_where(sql, &entity_name).await.map(|_| ()),
@@ -974,6 +982,9 @@ impl VectorStorage for PgVectorStorage {
     #[tracing::instrument(skip_all, fields(namespace = %self.ns(), workspace = %self.ws, count = 1))]
     async fn delete_entity_relation(&self, entity_name: &str) -> Result<()> {
         let _t = elapsed();
+        if !ids::can_exist(entity_name) {
+            return Ok(());
+        }
         let state = self.state().await?;
         match &state.sql.delete_relation {
             Some(sql) => self.delete_where(sql, &entity_name).await.map(|_| ()),
@@ -994,7 +1005,7 @@ impl VectorStorage for PgVectorStorage {
             return Ok(Vec::new());
         }
         let state = self.state().await?;
-        let wanted = unique(ids);
+        let wanted = lookup_ids(ids);
         let rows = self
             .pool
             .retry("vector get_by_ids", || async {
@@ -1014,7 +1025,7 @@ impl VectorStorage for PgVectorStorage {
             return Ok(HashMap::new());
         }
         let state = self.state().await?;
-        let wanted = unique(ids);
+        let wanted = lookup_ids(ids);
         let rows = self
             .pool
             .retry("vector get_vectors_by_ids", || async {

@@ -291,9 +291,6 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-kv: upsert writes rows in the caller's order, so two overlapping batches in \
-            different orders deadlock (40P01); with 16 writers the replays run out and the deadlock surfaces to the caller. \
-            Sort rows by id before writing (see the reliability report)"]
 async fn concurrency_kv_batches_in_any_order_take_row_locks_in_one_order() {
     let pool = pool(8).await;
     let kv = PgKvStorage::new(pool, KvNamespace::FullDocs, unique_workspace("rel_order_kv")).expect("kv");
@@ -314,9 +311,6 @@ async fn concurrency_kv_batches_in_any_order_take_row_locks_in_one_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-docstatus: upsert writes rows in the caller's order, so two overlapping batches in \
-            different orders deadlock (40P01); with 16 writers the replays run out and the deadlock surfaces to the caller. \
-            Sort rows by id before writing (see the reliability report)"]
 async fn concurrency_doc_status_batches_in_any_order_take_row_locks_in_one_order() {
     let pool = pool(8).await;
     let ds = PgDocStatusStorage::new(pool, unique_workspace("rel_order_ds")).expect("doc status");

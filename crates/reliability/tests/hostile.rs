@@ -835,9 +835,6 @@ async fn graph_long_id(engine: &str, g: Arc<dyn GraphStorage>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-graph: a 10,000-character entity id is not validated; the server refuses the \
-            index entry (54000, 'index row requires 30024 bytes, maximum size is 8191') and the caller gets a \
-            Database error that does not name the id; see the reliability report"]
 async fn hostile_age_graph_a_10000_character_id_is_refused_by_name_or_round_trips() {
     let pool = common::shared_pool(2).await;
     let age = AgeGraphStorage::new(pool.clone(), unique_workspace("rel_hostile_age_long")).expect("age");
@@ -849,9 +846,6 @@ async fn hostile_age_graph_a_10000_character_id_is_refused_by_name_or_round_trip
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-graph: a 10,000-character entity id is not validated; the server refuses the \
-            index entry (54000, 'index row requires 30024 bytes, maximum size is 8191') and the caller gets a \
-            Database error that does not name the id; see the reliability report"]
 async fn hostile_table_graph_a_10000_character_id_is_refused_by_name_or_round_trips() {
     let pool = common::shared_pool(2).await;
     let table = TableGraphStorage::new(pool.clone(), unique_workspace("rel_hostile_table_long"));
@@ -1075,10 +1069,6 @@ async fn hostile_kv_reads_and_deletes_with_a_nul_id_answer_absent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-vector: get_by_id(s), get_vectors_by_ids, delete and delete_entity_relation \
-            with a NUL byte in an id send it to the server, which refuses it (22021 'invalid byte sequence for \
-            encoding UTF8: 0x00', a Database error that does not name the id), where the KV store answers \
-            'absent'; see the reliability report"]
 async fn hostile_vector_reads_and_deletes_with_a_nul_id_answer_absent() {
     let pool = common::shared_pool(2).await;
     let vs = vec_store(&pool, VectorNamespace::Relationships, unique_workspace("rel_hostile_vec_nul")).await;
@@ -1120,9 +1110,6 @@ async fn graph_nul_reads(engine: &str, g: &dyn GraphStorage) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-graph: reads and deletes with a NUL byte in an entity id send it to the server, \
-            which refuses it (22021 'invalid byte sequence for encoding UTF8: 0x00', a Database error that does not \
-            name the id), where the KV store answers 'absent'; see the reliability report"]
 async fn hostile_age_graph_reads_and_deletes_with_a_nul_id_answer_absent() {
     let pool = common::shared_pool(2).await;
     let age = AgeGraphStorage::new(pool.clone(), unique_workspace("rel_hostile_age_nul")).expect("age");
@@ -1134,9 +1121,6 @@ async fn hostile_age_graph_reads_and_deletes_with_a_nul_id_answer_absent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-graph: reads and deletes with a NUL byte in an entity id send it to the server, \
-            which refuses it (22021 'invalid byte sequence for encoding UTF8: 0x00', a Database error that does not \
-            name the id), where the KV store answers 'absent'; see the reliability report"]
 async fn hostile_table_graph_reads_and_deletes_with_a_nul_id_answer_absent() {
     let pool = common::shared_pool(2).await;
     let table = TableGraphStorage::new(pool.clone(), unique_workspace("rel_hostile_table_nul"));

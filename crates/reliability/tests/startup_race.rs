@@ -113,9 +113,6 @@ async fn startup_race_ten_processes_initialise_an_empty_database_with_the_table_
 /// One process whose pool has fewer connections than the storages that set up
 /// at once: set-up must never hold a connection while it waits for another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect in lightrag-pg-vector: PgVectorStorage::setup holds a connection while schema::forget takes \
-            another, so three vector storages initialising at once on a pool of three wait on themselves until the \
-            pool time-out (see the reliability report)"]
 async fn startup_race_on_a_pool_of_three_connections_setup_never_waits_on_itself() {
     let db = FreshDb::create("race").await;
     let name = db.name.clone();

@@ -9,11 +9,11 @@ use parking_lot::RwLock;
 use serde_json::Value;
 
 use super::Registry;
-use crate::graph::canonical_pair;
+use crate::graph::{canonical_pair, validate_edge, validate_node};
 use crate::storage::EdgePair;
 use crate::{
     EdgeRecord, GraphStorage, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Namespace, Properties, Result,
-    Storage, Workspace, kv,
+    Storage, Workspace,
 };
 
 /// The nodes and edges of one workspace. Edges are keyed by their canonical
@@ -246,18 +246,6 @@ impl MemoryGraphStorage {
         let table = GRAPHS.shared(ws.clone());
         Self { ws, table }
     }
-}
-
-/// What every graph write refuses: an empty id or NUL bytes.
-fn validate_node(id: &str, properties: &Properties) -> Result<()> {
-    kv::validate_id(id, usize::MAX)?;
-    properties.validate(id)
-}
-
-fn validate_edge(a: &str, b: &str, properties: &Properties) -> Result<()> {
-    kv::validate_id(a, usize::MAX)?;
-    kv::validate_id(b, usize::MAX)?;
-    properties.validate(&format!("{a}-{b}"))
 }
 
 #[async_trait]

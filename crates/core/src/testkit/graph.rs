@@ -58,6 +58,7 @@ pub fn graph_trials(factory: Arc<dyn GraphFactory>, rt: Arc<Runtime>) -> Vec<Tri
         upsert_nodes_batch_with_an_invalid_last_node_writes_nothing,
         upsert_edges_batch_with_an_invalid_last_edge_writes_nothing,
         upserts_refuse_empty_ids_and_nul_bytes,
+        entity_ids_at_the_limit_round_trip_and_longer_ones_are_refused_by_name,
         ids_and_properties_with_cjk_emoji_and_quotes_round_trip,
         one_megabyte_description_round_trips_on_nodes_and_edges,
         knowledge_graph_bfs_stops_at_max_depth,
@@ -611,6 +612,27 @@ async fn upserts_refuse_empty_ids_and_nul_bytes(env: Arc<GraphEnv>) -> Outcome {
         "an edge property with a NUL byte is InvalidInput"
     );
     ensure!(s.get_all_labels().await.ctx("get_all_labels")?.is_empty(), "nothing refused is stored");
+    Ok(())
+}
+
+async fn entity_ids_at_the_limit_round_trip_and_longer_ones_are_refused_by_name(env: Arc<GraphEnv>) -> Outcome {
+    use crate::graph::{MAX_ENTITY_ID_BYTES, MAX_ENTITY_ID_CHARS};
+    let s = env.open().await?;
+    let longest = "實".repeat(MAX_ENTITY_ID_BYTES / 3); // 1,023 bytes, 341 characters
+    let at_limit = "e".repeat(MAX_ENTITY_ID_CHARS);
+    for id in [&longest, &at_limit] {
+        s.upsert_node(id, node_props("long")).await.ctx("upsert_node at the limit")?;
+    }
+    s.upsert_edge(&longest, &at_limit, edge_props("long pair")).await.ctx("upsert_edge at the limit")?;
+    ensure!(s.get_node(&longest).await.ctx("get_node")?.is_some(), "the longest id reads back");
+    ensure!(s.get_edge(&at_limit, &longest).await.ctx("get_edge")?.is_some(), "the long pair reads back");
+    let too_many_chars = "e".repeat(MAX_ENTITY_ID_CHARS + 1);
+    let too_many_bytes = "實".repeat(MAX_ENTITY_ID_BYTES / 3 + 1);
+    for id in [&too_many_chars, &too_many_bytes] {
+        expect_invalid(s.upsert_node(id, node_props("x")).await, id, "an over-long node id")?;
+        expect_invalid(s.upsert_edge("short", id, edge_props("x")).await, id, "an over-long edge endpoint")?;
+    }
+    ensure!(s.get_all_labels().await.ctx("get_all_labels")?.len() == 2, "nothing refused is stored");
     Ok(())
 }
 

@@ -1,61 +1,93 @@
 //! A PgBouncer process of the test's own, in transaction-pooling mode, in front
-//! of the shared test server (Debian's `pgbouncer`; installed with apt-get when
-//! missing and we are root).
+//! of the shared test server.
+//!
+//! Transaction pooling needs PgBouncer ≥ 1.21 with `max_prepared_statements`:
+//! before that, a named prepared statement (every parameterised statement
+//! tokio-postgres sends) may reach a server connection that never saw it.
+//! Debian 12 ships 1.18, so the sandbox root (`target/pg-sandbox/rootfs`, or
+//! `LIGHTRAG_PG_SANDBOX_ROOT`) carries Debian 13's PgBouncer, run by chroot; a
+//! host `pgbouncer` ≥ 1.21 is used first when there is one.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lightrag_pg_pool::PgConfig;
 
-/// PgBouncer's version as `(major, minor)`, installing the package first when
-/// the binary is missing and this process is root.
-///
-/// # Panics
-/// When PgBouncer is missing and cannot be installed: the test fails, it never
-/// skips.
-pub fn ensure_installed() -> (u32, u32) {
-    let version = || Command::new(binary()).arg("--version").output().ok().filter(|o| o.status.success());
-    let out = match version() {
-        Some(out) => out,
-        None => {
-            // As root with apt-get, else through a password-less sudo.
-            let mut cmd = if is_root() { Command::new("apt-get") } else { sudo_apt_get() };
-            let status = cmd
-                .args(["install", "-y", "--no-install-recommends", "pgbouncer"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "pgbouncer is not installed and could not be installed: install Debian's package \
-                 (`apt-get install -y --no-install-recommends pgbouncer`)"
-            );
-            version().expect("pgbouncer --version after installing it")
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "PgBouncer 1.18.0"
-    let v = text.split_whitespace().nth(1).unwrap_or_default();
-    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+/// The oldest PgBouncer that carries named prepared statements in transaction mode.
+const OLDEST: (u32, u32) = (1, 21);
+
+/// A PgBouncer binary: on the host, or inside the sandbox root (run by chroot).
+#[derive(Debug, Clone)]
+enum Binary {
+    Host(&'static str),
+    Sandbox(PathBuf),
 }
 
-/// `pgbouncer` on the PATH, else Debian's `/usr/sbin/pgbouncer` (not on a
-/// normal user's PATH).
-fn binary() -> &'static str {
-    if Command::new("pgbouncer").arg("--version").output().is_ok() { "pgbouncer" } else { "/usr/sbin/pgbouncer" }
+impl Binary {
+    fn command(&self) -> Command {
+        match self {
+            Binary::Host(path) => Command::new(path),
+            Binary::Sandbox(root) => {
+                let mut c = Command::new("chroot");
+                c.arg(root).arg("/usr/sbin/pgbouncer");
+                c
+            }
+        }
+    }
+
+    /// `(major, minor)` from `pgbouncer --version` ("PgBouncer 1.24.1"), if it runs.
+    fn version(&self) -> Option<(u32, u32)> {
+        let out = self.command().arg("--version").output().ok().filter(|o| o.status.success())?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace().nth(1)?.split('.').map(|p| p.parse::<u32>().ok());
+        Some((parts.next()??, parts.next()??))
+    }
+
+    /// Where a path of the host's temporary folder is seen by the binary.
+    fn host_dir(&self, name: &str) -> (PathBuf, PathBuf) {
+        match self {
+            Binary::Host(_) => {
+                let dir = std::env::temp_dir().join(name);
+                (dir.clone(), dir)
+            }
+            Binary::Sandbox(root) => (root.join("tmp").join(name), Path::new("/tmp").join(name)),
+        }
+    }
+}
+
+/// The first PgBouncer ≥ 1.21: the host's, else the sandbox root's.
+///
+/// # Panics
+/// When there is none: the test fails, it never skips.
+fn find() -> (Binary, (u32, u32)) {
+    let mut candidates = vec![Binary::Host("pgbouncer"), Binary::Host("/usr/sbin/pgbouncer")];
+    let root = std::env::var_os("LIGHTRAG_PG_SANDBOX_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pg-sandbox/rootfs"));
+    if root.join("usr/sbin/pgbouncer").exists() {
+        candidates.push(Binary::Sandbox(root));
+    }
+    let mut seen = Vec::new();
+    for candidate in candidates {
+        if let Some(version) = candidate.version() {
+            if version >= OLDEST {
+                return (candidate, version);
+            }
+            seen.push(format!("{candidate:?} is {}.{}", version.0, version.1));
+        }
+    }
+    panic!(
+        "no PgBouncer >= 1.21 here (found: {}). `cargo xtask pg up` puts Debian 13's PgBouncer into the \
+         sandbox root (target/pg-sandbox/rootfs, or LIGHTRAG_PG_SANDBOX_ROOT)",
+        if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+    )
 }
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n")
-}
-
-fn sudo_apt_get() -> Command {
-    let mut c = Command::new("sudo");
-    c.args(["-n", "apt-get"]);
-    c
 }
 
 /// A running PgBouncer, killed and cleaned up on drop.
@@ -64,9 +96,6 @@ pub struct PgBouncer {
     child: Child,
     dir: PathBuf,
     pub port: u16,
-    /// Whether it carries protocol-level prepared statements (≥ 1.21 with
-    /// `max_prepared_statements`).
-    pub prepared_statements: bool,
     pub version: (u32, u32),
 }
 
@@ -74,9 +103,8 @@ impl PgBouncer {
     /// Starts PgBouncer for `upstream`'s first host, user and password, with
     /// `pool_size` server connections per database and user.
     pub fn start(upstream: &PgConfig, pool_size: u32) -> PgBouncer {
-        let version = ensure_installed();
-        let prepared_statements = version >= (1, 21);
-        let dir = std::env::temp_dir().join(format!("lightrag-pgbouncer-{}", super::suffix()));
+        let (binary, version) = find();
+        let (dir, inner) = binary.host_dir(&format!("lightrag-pgbouncer-{}", super::suffix()));
         std::fs::create_dir_all(&dir).expect("pgbouncer directory");
         let port = super::free_port();
         let (host, upstream_port) = upstream.hosts[0].clone();
@@ -84,26 +112,28 @@ impl PgBouncer {
         let quote = |s: &str| s.replace('"', "\"\"");
         std::fs::write(dir.join("userlist.txt"), format!("\"{}\" \"{}\"\n", quote(&upstream.user), quote(&password)))
             .expect("auth file");
-        let extra = if prepared_statements { "max_prepared_statements = 100\n" } else { "" };
         std::fs::write(
             dir.join("pgbouncer.ini"),
             format!(
                 "[databases]\n* = host={host} port={upstream_port}\n\n[pgbouncer]\n\
                  listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
-                 auth_type = scram-sha-256\nauth_file = {dir}/userlist.txt\n\
+                 auth_type = scram-sha-256\nauth_file = {inner}/userlist.txt\n\
                  pool_mode = transaction\nmax_client_conn = 500\ndefault_pool_size = {pool_size}\n\
                  min_pool_size = 0\nreserve_pool_size = 0\nserver_lifetime = 3600\n\
+                 max_prepared_statements = 200\n\
                  ignore_startup_parameters = options,extra_float_digits\n\
-                 logfile = {dir}/pgbouncer.log\nlog_connections = 0\nlog_disconnections = 0\n{extra}",
-                dir = dir.display()
+                 logfile = {inner}/pgbouncer.log\nlog_connections = 0\nlog_disconnections = 0\n",
+                inner = inner.display()
             ),
         )
         .expect("pgbouncer.ini");
         // PgBouncer refuses to run as root: as root it switches to `postgres`
-        // (or `nobody`), otherwise it runs as the current user.
+        // (which the sandbox root has), else `nobody`.
         let user = if !is_root() {
             None
-        } else if Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success()) {
+        } else if matches!(binary, Binary::Sandbox(_))
+            || Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success())
+        {
             Some("postgres")
         } else {
             Some("nobody")
@@ -113,19 +143,19 @@ impl PgBouncer {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         }
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod pgbouncer directory");
-        let mut command = Command::new(binary());
+        let mut command = binary.command();
         if let Some(user) = user {
             command.args(["-u", user]);
         }
         let child = command
             .arg("-q")
-            .arg(dir.join("pgbouncer.ini"))
+            .arg(inner.join("pgbouncer.ini"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start pgbouncer");
-        let mut bouncer = PgBouncer { child, dir, port, prepared_statements, version };
+        let mut bouncer = PgBouncer { child, dir, port, version };
         bouncer.wait_ready();
         bouncer
     }
@@ -149,12 +179,10 @@ impl PgBouncer {
         std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
     }
 
-    /// `upstream`'s settings pointed at PgBouncer: same user, password and
-    /// database; named prepared statements off unless PgBouncer carries them.
+    /// `upstream`'s settings pointed at PgBouncer: same user, password and database.
     pub fn config(&self, upstream: &PgConfig) -> PgConfig {
         let mut c = upstream.clone();
         c.hosts = vec![("127.0.0.1".to_owned(), self.port)];
-        c.prepared_statements = self.prepared_statements;
         c
     }
 }
