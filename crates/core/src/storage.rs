@@ -242,8 +242,9 @@ pub trait GraphStorage: Storage {
     /// properties into it (absent keys survive); `entity_id` is always set to `id`.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidInput`] for an empty id or NUL bytes; connection or
-    /// database errors.
+    /// [`crate::Error::InvalidInput`] for an empty id, NUL bytes, or an id longer
+    /// than [`crate::graph::MAX_ENTITY_ID_CHARS`] characters or
+    /// [`crate::graph::MAX_ENTITY_ID_BYTES`] bytes; connection or database errors.
     async fn upsert_node(&self, id: &str, properties: Properties) -> Result<()>;
 
     /// LightRAG `upsert_edge(a, b, props)`: create the edge or **replace** its
@@ -251,7 +252,8 @@ pub trait GraphStorage: Storage {
     /// edge per unordered pair.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidInput`]; connection or database errors.
+    /// [`crate::Error::InvalidInput`] as for [`GraphStorage::upsert_node`], naming
+    /// the endpoint; connection or database errors.
     async fn upsert_edge(&self, a: &str, b: &str, properties: Properties) -> Result<()>;
 
     /// LightRAG `delete_node(id)`: remove the node and its edges; unknown ids are
