@@ -223,6 +223,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// Row-level security: bind roles to workspaces, enforced by the server.
+    Rls {
+        #[command(subcommand)]
+        command: RlsCommand,
+    },
     /// A consistent snapshot of the workspace (all four stores, the AGE graph)
     /// in one REPEATABLE READ transaction, as a JSON-lines file.
     Backup {
@@ -275,6 +280,30 @@ pub(crate) enum DocsCommand {
     },
     /// Count documents per status.
     Counts(#[command(flatten)] JsonFlag),
+}
+
+/// `rls …` (run as the tables' owner).
+#[derive(Debug, Subcommand)]
+pub(crate) enum RlsCommand {
+    /// Turn row-level security on for every LightRAG table (run again after new
+    /// tables appear).
+    Enable(#[command(flatten)] JsonFlag),
+    /// Turn it off (the grants stay).
+    Disable(#[command(flatten)] JsonFlag),
+    /// Let a role read and write a workspace.
+    Grant {
+        /// The workspace.
+        workspace: String,
+        /// The role (members of it inherit the grant).
+        role: String,
+    },
+    /// Take a grant back.
+    Revoke {
+        /// The workspace.
+        workspace: String,
+        /// The role.
+        role: String,
+    },
 }
 
 /// `workspace …`

@@ -646,8 +646,85 @@ pub fn graph_tables() -> Vec<String> {
     ]
 }
 
+/// The table of the optional row-level-security mode: which role may use which
+/// workspace. Every role may read it (the policies look a role up in it); only
+/// its owner, the administrator, changes it.
+pub const WORKSPACE_GRANTS_TABLE: &str = "lightrag_workspace_grants";
+
+/// The name of the row-level-security policy on every LightRAG table.
+pub const WORKSPACE_POLICY: &str = "lightrag_workspace";
+
+/// The grants table of the row-level-security mode.
+pub fn workspace_grants_table() -> Vec<String> {
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {WORKSPACE_GRANTS_TABLE} (workspace VARCHAR(255) NOT NULL, \
+             role NAME NOT NULL, PRIMARY KEY (workspace, role))"
+        ),
+        format!("GRANT SELECT ON {WORKSPACE_GRANTS_TABLE} TO PUBLIC"),
+    ]
+}
+
+/// Row-level security on `table` (a table with a `workspace` column): a role
+/// reads and writes only rows of the workspaces granted to it, or to a role it
+/// is a member of. The owner (the administrator) is not bound. The subquery is
+/// uncorrelated, so the server evaluates it once per statement.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an invalid table name.
+pub fn rls_enable(table: &str) -> Result<Vec<String>, Error> {
+    let t = quote_ident(table)?;
+    let allowed = format!(
+        "workspace IN (SELECT g.workspace FROM {WORKSPACE_GRANTS_TABLE} g JOIN pg_catalog.pg_roles r \
+         ON r.rolname = g.role WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))"
+    );
+    Ok(vec![
+        format!("DROP POLICY IF EXISTS {WORKSPACE_POLICY} ON {t}"),
+        format!("CREATE POLICY {WORKSPACE_POLICY} ON {t} USING ({allowed}) WITH CHECK ({allowed})"),
+        format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"),
+    ])
+}
+
+/// Turns [`rls_enable`] off for `table`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an invalid table name.
+pub fn rls_disable(table: &str) -> Result<Vec<String>, Error> {
+    let t = quote_ident(table)?;
+    Ok(vec![
+        format!("ALTER TABLE {t} DISABLE ROW LEVEL SECURITY"),
+        format!("DROP POLICY IF EXISTS {WORKSPACE_POLICY} ON {t}"),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rls_policy_binds_rows_to_the_workspaces_granted_to_the_current_role() {
+        let allowed = "workspace IN (SELECT g.workspace FROM lightrag_workspace_grants g JOIN pg_catalog.pg_roles r \
+                       ON r.rolname = g.role WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE'))";
+        assert_eq!(
+            rls_enable("lightrag_doc_full").unwrap(),
+            vec![
+                "DROP POLICY IF EXISTS lightrag_workspace ON \"lightrag_doc_full\"".to_owned(),
+                format!(
+                    "CREATE POLICY lightrag_workspace ON \"lightrag_doc_full\" USING ({allowed}) WITH CHECK ({allowed})"
+                ),
+                "ALTER TABLE \"lightrag_doc_full\" ENABLE ROW LEVEL SECURITY".to_owned(),
+            ]
+        );
+        assert_eq!(
+            workspace_grants_table(),
+            vec![
+                "CREATE TABLE IF NOT EXISTS lightrag_workspace_grants (workspace VARCHAR(255) NOT NULL, \
+                 role NAME NOT NULL, PRIMARY KEY (workspace, role))"
+                    .to_owned(),
+                "GRANT SELECT ON lightrag_workspace_grants TO PUBLIC".to_owned(),
+            ]
+        );
+        assert!(rls_disable("x\0").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod error;
 pub mod ident;
 pub mod pool;
+pub mod rls;
 pub mod schema;
 pub mod settings;
 pub mod tls;

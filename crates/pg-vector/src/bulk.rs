@@ -1084,6 +1084,17 @@ impl PgVectorStorage {
     }
 }
 
+/// After a failed load: a dropped transaction only queues its ROLLBACK, so wait
+/// for the connection to run it. Until then the load's advisory lock is held,
+/// and a retry on another connection of the pool would get `Conflict`.
+async fn settle_after_failure(conn: &PgConn, report: &Result<BulkLoadReport>) {
+    if report.is_err()
+        && let Err(e) = conn.batch_execute("").await
+    {
+        tracing::debug!(error = %e, "connection gone after a failed load; the server rolls it back");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1109,16 +1120,5 @@ mod tests {
             row_columns(payload_columns(lightrag_pg_core::VectorNamespace::Entities)),
             "workspace, id, entity_name, content, chunk_ids, file_path, content_vector, create_time, update_time"
         );
-    }
-}
-
-/// After a failed load: a dropped transaction only queues its ROLLBACK, so wait
-/// for the connection to run it. Until then the load's advisory lock is held,
-/// and a retry on another connection of the pool would get `Conflict`.
-async fn settle_after_failure(conn: &PgConn, report: &Result<BulkLoadReport>) {
-    if report.is_err()
-        && let Err(e) = conn.batch_execute("").await
-    {
-        tracing::debug!(error = %e, "connection gone after a failed load; the server rolls it back");
     }
 }

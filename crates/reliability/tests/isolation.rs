@@ -1,8 +1,9 @@
-//! Workspace isolation without row-level security (the crates have no RLS
-//! mode): two workspaces seeded with identical ids in every store, and every
-//! API method called on one of them. None sees the other's records, and none
-//! changes them: the other workspace's full state is compared after each
-//! write.
+//! Workspace isolation. Without row-level security: two workspaces seeded with
+//! identical ids in every store, and every API method called on one of them.
+//! None sees the other's records, and none changes them: the other workspace's
+//! full state is compared after each write. With the optional RLS mode
+//! (`lightrag_pg_pool::rls`): a role bound to one workspace can neither read
+//! nor write another, through the storages or with SQL of its own.
 
 mod common;
 
@@ -450,4 +451,150 @@ async fn isolation_the_age_session_search_path_does_not_move_other_stores_tables
         .collect();
     drop((age, kv, vs, ds, tg, pool));
     assert!(misplaced.is_empty(), "tables created outside public: {misplaced:?}");
+}
+
+// ------------------------------------------------------- row-level security
+
+/// Every store of one workspace, opened on `pool`.
+struct Stores {
+    kv: PgKvStorage,
+    vectors: PgVectorStorage,
+    docs: PgDocStatusStorage,
+    graph: TableGraphStorage,
+}
+
+impl Stores {
+    async fn open(pool: &PgPool, ws: &str) -> Stores {
+        let ws = Workspace::new(ws).expect("workspace");
+        let stores = Stores {
+            kv: PgKvStorage::new(pool.clone(), KvNamespace::FullDocs, ws.clone()).expect("kv"),
+            vectors: PgVectorStorage::new(
+                pool.clone(),
+                ws.clone(),
+                PgVectorConfig::new(VectorNamespace::Chunks, DIM).with_model_name("rel_rls"),
+            )
+            .expect("vectors"),
+            docs: PgDocStatusStorage::new(pool.clone(), ws.clone()).expect("doc status"),
+            graph: TableGraphStorage::new(pool.clone(), ws),
+        };
+        stores.kv.initialize().await.expect("kv init");
+        stores.vectors.initialize().await.expect("vector init");
+        stores.docs.initialize().await.expect("doc status init");
+        stores.graph.initialize().await.expect("graph init");
+        stores
+    }
+
+    async fn seed(&self, who: &str) {
+        kv_seed(&self.kv, who).await;
+        vec_seed(&self.vectors, who).await;
+        ds_seed(&self.docs, who).await;
+        graph_seed(&self.graph, who).await;
+    }
+}
+
+/// An upsert refused by the policy: `42501`, "row-level security".
+fn refused_by_policy<T: std::fmt::Debug>(what: &str, r: lightrag_pg_core::Result<T>) {
+    match r {
+        Err(e) if e.sqlstate() == Some("42501") && e.to_string().contains("row-level security") => {}
+        other => panic!("{what}: expected the RLS policy to refuse the write, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolation_rls_a_role_bound_to_workspace_a_can_neither_read_nor_write_workspace_b() {
+    use common::fresh::{FreshDb, TempRole};
+    use lightrag_pg_pool::rls;
+    let role = TempRole::create("rls");
+    let db = FreshDb::create("rls").await;
+    let admin = db.pool(4).await;
+    // The administrator creates the tables and both workspaces' data.
+    let (admin_a, admin_b) = (Stores::open(&admin, "rls_a").await, Stores::open(&admin, "rls_b").await);
+    admin_a.seed("A").await;
+    admin_b.seed("B").await;
+    let b_before = (kv_state(&admin_b.kv).await, vec_state(&admin_b.vectors).await, ds_state(&admin_b.docs).await);
+    let b_graph = graph_state(&admin_b.graph).await;
+    db.admin_client()
+        .await
+        .batch_execute(&format!(
+            "GRANT CONNECT ON DATABASE {db} TO {r}; GRANT USAGE ON SCHEMA public TO {r}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}",
+            db = db.name,
+            r = role.name
+        ))
+        .await
+        .expect("grant row access");
+    let tables = rls::enable(&admin).await.expect("enable RLS");
+    for t in ["lightrag_doc_full", "lightrag_doc_status", "lightrag_graph_nodes", "lightrag_graph_edges"] {
+        assert!(tables.iter().any(|x| x == t), "RLS is not on {t}: {tables:?}");
+    }
+    assert!(tables.iter().any(|t| t.starts_with("lightrag_vdb_chunks")), "RLS is not on the vector table: {tables:?}");
+    rls::grant(&admin, "rls_a", &role.name).await.expect("bind the role to A");
+    assert!(matches!(
+        rls::grant(&admin, "rls_a", "no_such_role_rls").await,
+        Err(lightrag_pg_core::Error::InvalidInput { .. })
+    ));
+
+    let mut config = db.config();
+    config.user = role.name.clone();
+    config.password = Some(role.password.clone());
+    config.max_connections = 4;
+    let app = PgPool::connect(config).await.expect("pool as the bound role");
+    let (a, b) = (Stores::open(&app, "rls_a").await, Stores::open(&app, "rls_b").await);
+
+    // Workspace A: read and written as usual.
+    assert_eq!(tag(&a.kv.get_by_id("id-1").await.expect("get").expect("A's record")["content"]), "A");
+    a.kv.upsert(vec![("id-9".into(), data::full_doc("A:new"))]).await.expect("write A");
+    a.vectors.upsert(vec![vrec("id-9", "A", 9, &[])]).await.expect("write A's vectors");
+    a.graph.upsert_node("A-new", Properties::new().with("description", "A:new")).await.expect("write A's graph");
+    assert!(a.docs.get_by_id("id-1").await.expect("get").is_some());
+
+    // Workspace B: invisible, through every store.
+    assert!(b.kv.get_by_ids(&ids()).await.expect("get").iter().all(Option::is_none), "the role reads B's KV");
+    assert!(b.kv.is_empty().await.expect("is_empty"), "the role sees B's KV rows");
+    assert!(b.vectors.get_by_ids(&ids()).await.expect("get").iter().all(Option::is_none), "the role reads B's vectors");
+    let q = VectorQuery::by_vector(data::vector(1, DIM), 10).with_threshold(-1.0);
+    assert!(b.vectors.query(&q).await.expect("query").is_empty(), "a search of B finds rows");
+    assert!(b.docs.get_by_id("id-1").await.expect("get").is_none(), "the role reads B's doc status");
+    assert!(b.graph.get_all_nodes().await.expect("nodes").is_empty(), "the role reads B's graph");
+
+    // ...and unwritable: inserts are refused, updates and deletes touch nothing.
+    refused_by_policy("kv upsert", b.kv.upsert(vec![("id-1".into(), data::full_doc("A:stolen"))]).await);
+    refused_by_policy("vector upsert", b.vectors.upsert(vec![vrec("id-1", "A", 1, &[])]).await);
+    let mut doc = data::doc_status(1, "A:stolen", DocStatus::Failed);
+    doc.file_path = "stolen.txt".into();
+    refused_by_policy("doc status upsert", b.docs.upsert(vec![("id-1".into(), doc)]).await);
+    refused_by_policy("graph upsert", b.graph.upsert_node("id-1", Properties::new().with("description", "A")).await);
+    b.kv.delete(&ids()).await.expect("delete is a no-op");
+    b.graph.drop_all().await.expect("drop is a no-op");
+    b.vectors.drop_all().await.expect("drop is a no-op");
+    b.docs.drop_all().await.expect("drop is a no-op");
+
+    // Its own SQL fares no better.
+    let conn = app.get().await.expect("connection");
+    let seen: i64 = conn
+        .query_one("SELECT count(*) FROM lightrag_doc_full WHERE workspace = 'rls_b'", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(seen, 0, "raw SQL reads B");
+    let changed = conn
+        .execute("UPDATE lightrag_doc_full SET workspace = 'rls_a' WHERE workspace = 'rls_b'", &[])
+        .await
+        .expect("update");
+    assert_eq!(changed, 0, "raw SQL moves B's rows");
+    let moved = conn.execute("UPDATE lightrag_doc_full SET workspace = 'rls_b' WHERE workspace = 'rls_a'", &[]).await;
+    assert!(moved.is_err(), "raw SQL moves A's rows into B");
+    drop(conn);
+
+    // B is exactly as the administrator left it.
+    let b_after = (kv_state(&admin_b.kv).await, vec_state(&admin_b.vectors).await, ds_state(&admin_b.docs).await);
+    assert_eq!(b_after, b_before, "B changed");
+    assert_eq!(graph_state(&admin_b.graph).await, b_graph, "B's graph changed");
+
+    // Unbound, the role sees nothing of A either; disabled, the policy is gone.
+    assert!(rls::revoke(&admin, "rls_a", &role.name).await.expect("revoke"));
+    assert!(a.kv.get_by_id("id-1").await.expect("get").is_none(), "an unbound role still reads A");
+    rls::disable(&admin).await.expect("disable RLS");
+    assert!(b.kv.get_by_id("only-b").await.expect("get").is_some(), "RLS is still on after disable");
+    drop((a, b, app, admin_a, admin_b, admin));
 }

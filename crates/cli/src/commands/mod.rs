@@ -8,6 +8,7 @@ mod graph;
 mod init;
 mod kv;
 mod migrate;
+mod rls;
 mod search;
 mod stats;
 mod workspace;
@@ -54,6 +55,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Docs { command } => docs::run(&ctx, command).await,
         Command::Dump { graph, model_name } => dump::run(&ctx, graph, model_name).await,
         Command::Workspace { command } => workspace::run(&ctx, command).await,
+        Command::Rls { command } => rls::run(&ctx, command).await,
         Command::Backup { to, json } => backup::backup(&ctx, &to, json.json).await,
         Command::Restore { from, json } => backup::restore(&ctx, &from, json.json).await,
     }
