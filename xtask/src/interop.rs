@@ -8,7 +8,8 @@
 //!    scenarios), built in the dev profile.
 //! 3. The self-test of the comparison (`interop/test_compare.py`), then every
 //!    scenario (`interop/scenarios.py`), with the server's settings exported.
-//!    Any failure fails the command.
+//! 4. `lightrag-pg-graph`'s `python_interop` tests (ignored by `cargo test`,
+//!    since they need this venv). Any failure fails the command.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,5 +133,18 @@ fn run_scenarios(server: &Server, args: &[String]) -> Result<()> {
         .env("LIGHTRAG_PG_INTEROP_BIN", &interop_bin)
         .env("LIGHTRAG_SHARED_DATASETS", &datasets);
     println!("$ {}", cmd::describe(&c));
-    run(&mut c).map_err(|e| Error(format!("interop scenarios FAILED: {e}")))
+    run(&mut c).map_err(|e| Error(format!("interop scenarios FAILED: {e}")))?;
+    if !args.is_empty() {
+        return Ok(());
+    }
+    // The graph crate's own tests against Python's two graph storages, which
+    // `cargo xtask test` cannot run (they need this venv).
+    let mut graph = cargo();
+    graph
+        .args(["test", "-p", "lightrag-pg-graph", "--test", "python_interop", "--", "--ignored"])
+        .envs(server.env())
+        .env("LIGHTRAG_INTEROP_PYTHON", &python)
+        .env("LIGHTRAG_TEST_INTEGRATION", "1");
+    println!("$ {}", cmd::describe(&graph));
+    run(&mut graph).map_err(|e| Error(format!("graph interop tests FAILED: {e}")))
 }

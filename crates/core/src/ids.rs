@@ -75,6 +75,8 @@ pub fn llm_cache_key(mode: &str, cache_type: &str, hash: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn last_per_id_keeps_the_last_item_of_each_id_in_id_order() {
         let items = vec![("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)];
@@ -86,8 +88,6 @@ mod tests {
         assert!(can_exist("entity"));
         assert!(!can_exist("a\0b"));
     }
-
-    use super::*;
 
     #[test]
     fn entity_id_is_md5_of_the_name() {

@@ -938,12 +938,7 @@ impl GraphStorage for AgeGraphStorage {
         timed(async {
             let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
             let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs
-                .iter()
-                .map(|(a, b)| {
-                    ((a.clone(), b.clone()), deg.get(a).copied().unwrap_or(0) + deg.get(b).copied().unwrap_or(0))
-                })
-                .collect())
+            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
         })
         .await
     }
