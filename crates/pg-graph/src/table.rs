@@ -133,18 +133,29 @@ mod sql {
         ELSE 100 - char_length(h.id) + CASE WHEN h.ll LIKE '% ' || p.e || '%' ESCAPE '\\' \
         OR h.ll LIKE '%\\_' || p.e || '%' ESCAPE '\\' THEN 50 ELSE 0 END END DESC, \
         h.id COLLATE \"C\" LIMIT $4";
+    /// The next BFS level: the unvisited neighbours of the frontier, ranked by
+    /// degree (then id). Degrees come from one grouped pass over the candidates'
+    /// edges (hash joins when there are many), not two index probes each.
     pub(super) const LEVEL: &str = "WITH nb AS (SELECT DISTINCT nb.id FROM unnest($3::text[]) AS f(id) CROSS JOIN LATERAL ( \
         SELECT e.tgt_id AS id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = f.id \
         UNION ALL \
         SELECT e.src_id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.tgt_id = f.id) AS nb), \
-        c AS (SELECT nb.id FROM nb WHERE NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS v(x) WHERE v.x = nb.id)) \
-        SELECT c.id FROM c ORDER BY \
-        (SELECT count(*) FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = c.id) \
-        + (SELECT count(*) FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 AND e.tgt_id = c.id) DESC, \
-        c.id COLLATE \"C\" LIMIT $5";
-    pub(super) const INDUCED_EDGES: &str = "SELECT e.src_id, e.tgt_id, e.properties FROM unnest($3::text[]) AS i(id) \
-        CROSS JOIN LATERAL (SELECT e.src_id, e.tgt_id, e.properties FROM lightrag_graph_edges e \
-        WHERE e.workspace = $1 AND e.namespace = $2 AND e.src_id = i.id AND e.tgt_id = ANY($3) OFFSET 0) AS e";
+        c AS MATERIALIZED (SELECT nb.id FROM nb WHERE NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS v(x) WHERE v.x = nb.id)), \
+        deg AS (SELECT d.id, count(*) AS n FROM ( \
+        SELECT e.src_id AS id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 \
+        AND e.src_id IN (SELECT id FROM c) \
+        UNION ALL \
+        SELECT e.tgt_id FROM lightrag_graph_edges e WHERE e.workspace = $1 AND e.namespace = $2 \
+        AND e.tgt_id IN (SELECT id FROM c)) AS d GROUP BY d.id) \
+        SELECT c.id FROM c LEFT JOIN deg ON deg.id = c.id \
+        ORDER BY COALESCE(deg.n, 0) DESC, c.id COLLATE \"C\" LIMIT $5";
+    /// The edges among the returned nodes: both ends joined to the id set, so
+    /// the planner probes the indexes for a few ids and hashes a scan of the
+    /// workspace's edges for many (either plan, custom or generic, stays linear).
+    pub(super) const INDUCED_EDGES: &str = "WITH ids AS (SELECT DISTINCT unnest($3::text[]) AS id) \
+        SELECT e.src_id, e.tgt_id, e.properties FROM lightrag_graph_edges e \
+        JOIN ids s ON e.src_id = s.id JOIN ids t ON e.tgt_id = t.id \
+        WHERE e.workspace = $1 AND e.namespace = $2";
     /// Rewrites edges stored against the canonical order (by older writers) into
     /// canonical rows, keeping the newest per pair; an existing canonical row wins
     /// ties (spec §10.2 `_normalize_legacy_edges`).
