@@ -1,7 +1,7 @@
 //! `lightrag-pg backup` then `lightrag-pg restore` into an empty database gives
 //! the same query results in all four stores, the AGE graph included.
 
-use std::process::Command;
+mod common;
 
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
@@ -22,19 +22,7 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 fn cli_output(config: &PgConfig, ws: &str, args: &[&str]) -> std::process::Output {
-    let (host, port) = config.hosts[0].clone();
-    Command::new(env!("CARGO_BIN_EXE_lightrag-pg"))
-        .env("POSTGRES_HOST", host)
-        .env("POSTGRES_PORT", port.to_string())
-        .env("POSTGRES_USER", &config.user)
-        .env("POSTGRES_PASSWORD", config.password.clone().unwrap_or_default())
-        .env("POSTGRES_DATABASE", &config.database)
-        .env_remove("POSTGRES_WORKSPACE")
-        .env_remove("WORKSPACE")
-        .args(["--workspace", ws])
-        .args(args)
-        .output()
-        .expect("run lightrag-pg")
+    common::cli(config, ws).args(args).output().expect("run lightrag-pg")
 }
 
 fn run_cli(config: &PgConfig, ws: &str, args: &[&str]) -> Value {

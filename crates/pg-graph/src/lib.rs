@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use lightrag_pg_core::{Error, GraphStorage, Result, Workspace};
-use lightrag_pg_pool::PgPool;
+use lightrag_pg_pool::{LightRagSettings, PgPool};
 
 pub use age::AgeGraphStorage;
 pub use agtype::Agtype;
@@ -43,16 +43,14 @@ impl GraphEngine {
         }
     }
 
-    /// The engine named by `LIGHTRAG_GRAPH_STORAGE`, or `None` when it is unset or
-    /// empty.
+    /// The engine that `LIGHTRAG_GRAPH_STORAGE` names in `settings` (read by
+    /// pg-pool, the one place that parses the environment), or `None` when it is
+    /// unset.
     ///
     /// # Errors
     /// [`Error::Config`] when it names no PostgreSQL graph engine.
-    pub fn from_env() -> Result<Option<Self>> {
-        match std::env::var(Self::ENV) {
-            Ok(v) if !v.trim().is_empty() => v.parse().map(Some),
-            _ => Ok(None),
-        }
+    pub fn from_settings(settings: &LightRagSettings) -> Result<Option<Self>> {
+        settings.graph_storage.as_deref().map(str::parse).transpose()
     }
 }
 

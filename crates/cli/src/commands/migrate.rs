@@ -94,8 +94,13 @@ pub(crate) async fn migrate(
     json: bool,
 ) -> Result<()> {
     let ws = ctx.workspace()?;
-    let target =
-        if memory { Target::memory(ws.clone()) } else { pg_target(&ctx.pool().await?, &ws, graph, model_name).await? };
+    // A dry run reads and checks everything and writes nothing: it needs no
+    // tables (and must not create them, or an empty AGE graph).
+    let target = if memory || dry_run {
+        Target::memory(ws.clone())
+    } else {
+        pg_target(&ctx.pool().await?, &ws, graph, model_name).await?
+    };
     let options = MigrateOptions { dry_run, progress: Some(progress_bars()), ..MigrateOptions::default() };
     let report = lightrag_pg_files::migrate(from, &target, options).await.map_err(files_error)?;
     if json {
