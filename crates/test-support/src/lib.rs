@@ -7,6 +7,7 @@ use lightrag_pg_pool::{PgConfig, PgPool};
 
 #[cfg(feature = "docker")]
 mod docker;
+pub mod python;
 
 #[cfg(feature = "docker")]
 pub use docker::{PID_LABEL, container_database, docker_engine_expected};
@@ -144,6 +145,32 @@ impl TestDatabase {
             )
         })
     }
+}
+
+/// A pool on the test database (one per test: a pool belongs to its runtime).
+///
+/// # Panics
+/// When no database can be had, or it cannot be reached.
+pub async fn pool() -> PgPool {
+    test_database().await.pool().await
+}
+
+/// A pool on the test database with a changed configuration.
+///
+/// # Panics
+/// As [`pool`].
+pub async fn pool_with(change: impl FnOnce(&mut PgConfig)) -> PgPool {
+    let mut cfg = test_database().await.config();
+    change(&mut cfg);
+    PgPool::connect(cfg).await.expect("pool with a custom configuration")
+}
+
+/// `v` as a JSON object.
+///
+/// # Panics
+/// When `v` is not an object.
+pub fn obj(v: serde_json::Value) -> lightrag_pg_core::JsonObject {
+    v.as_object().cloned().expect("a JSON object")
 }
 
 #[cfg(test)]
