@@ -141,7 +141,7 @@ fn run_scenarios(server: &Server, args: &[String]) -> Result<()> {
     // `cargo xtask test` cannot run (they need this venv).
     let mut graph = cargo();
     graph
-        .args(["test", "-p", "lightrag-pg-graph", "--test", "python_interop", "--", "--ignored"])
+        .args(["test", "-p", "lightrag-pg-graph", "--all-features", "--test", "python_interop", "--", "--ignored"])
         .envs(server.env())
         .env("LIGHTRAG_INTEROP_PYTHON", &python)
         .env("LIGHTRAG_TEST_INTEGRATION", "1");

@@ -49,8 +49,8 @@ use tokio_postgres::types::ToSql;
 
 use crate::agtype::{self, Agtype};
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes, retry,
-    sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes,
+    refresh_statistics, retry, sql_limit, timed,
 };
 use crate::names;
 
@@ -601,7 +601,9 @@ impl AgeGraphStorage {
             }
             tx.commit().await.map_err(db_error)
         })
-        .await
+        .await?;
+        refresh_statistics(&self.pool, &self.label_tables()?, ids.len()).await;
+        Ok(())
     }
 
     async fn do_upsert_edges(&self, edges: Vec<(String, String, Properties)>) -> Result<()> {
@@ -644,7 +646,15 @@ impl AgeGraphStorage {
             }
             tx.commit().await.map_err(db_error)
         })
-        .await
+        .await?;
+        refresh_statistics(&self.pool, &self.label_tables()?, a.len()).await;
+        Ok(())
+    }
+
+    /// The vertex and edge label tables, quoted (`"<graph>"."base"`, …).
+    fn label_tables(&self) -> Result<Vec<String>> {
+        let graph = quote_ident(&self.graph)?;
+        Ok(vec![format!("{graph}.{}", quote_ident(VERTEX_LABEL)?), format!("{graph}.{}", quote_ident(EDGE_LABEL)?)])
     }
 
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {

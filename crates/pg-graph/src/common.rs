@@ -69,6 +69,42 @@ pub(crate) fn prepare_edges(edges: Vec<(String, String, Properties)>) -> Result<
     Ok(out.into_iter().map(|(_, e)| e).collect())
 }
 
+/// Batches smaller than this never trigger [`refresh_statistics`].
+const ANALYZE_MIN_ROWS: usize = 1_000;
+
+/// After a batch write of `written` rows into `tables` (quoted names): runs
+/// `ANALYZE` on those whose statistics are missing or describe less than five
+/// times the rows just written. Without it the first reads after a bulk load
+/// (a migration, say) are planned for an empty table, until autovacuum catches
+/// up: in the benches, `node_degrees_batch` of 1,000 ids took 80 s instead of
+/// 10 ms, and an AGE `get_knowledge_graph` 10.8 s instead of 158 ms. Failures
+/// (an application role may not analyze) are logged, never returned: the
+/// write itself succeeded.
+pub(crate) async fn refresh_statistics(pool: &PgPool, tables: &[String], written: usize) {
+    if written < ANALYZE_MIN_ROWS {
+        return;
+    }
+    let result: Result<()> = async {
+        let conn = pool.get().await?;
+        for table in tables {
+            let row = conn
+                .query_opt("SELECT reltuples::float8 FROM pg_catalog.pg_class WHERE oid = to_regclass($1)", &[table])
+                .await
+                .map_err(lightrag_pg_pool::db_error)?;
+            let known: f64 = row.map_or(-1.0, |r| r.get(0));
+            if known < 0.0 || known < 5.0 * written as f64 {
+                tracing::debug!(table = %table, written, known, "refreshing planner statistics after a large write");
+                conn.batch_execute(&format!("ANALYZE {table}")).await.map_err(lightrag_pg_pool::db_error)?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not refresh planner statistics after a large write");
+    }
+}
+
 /// The distinct ids of a request, in first-seen order.
 pub(crate) fn distinct(ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::with_capacity(ids.len());

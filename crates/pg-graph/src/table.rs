@@ -25,8 +25,8 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes, retry,
-    sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes,
+    refresh_statistics, retry, sql_limit, timed,
 };
 
 /// The schema part name under which [`ddl::graph_tables`] is recorded.
@@ -305,7 +305,9 @@ impl TableGraphStorage {
             }
             tx.commit().await.map_err(db_error)
         })
-        .await
+        .await?;
+        refresh_statistics(&self.pool, &[ddl::GRAPH_NODES_TABLE.to_owned()], nodes.len()).await;
+        Ok(())
     }
 
     async fn do_upsert_edges(&self, edges: Vec<(String, String, Properties)>) -> Result<()> {
@@ -340,7 +342,10 @@ impl TableGraphStorage {
             }
             tx.commit().await.map_err(db_error)
         })
-        .await
+        .await?;
+        let tables = [ddl::GRAPH_NODES_TABLE.to_owned(), ddl::GRAPH_EDGES_TABLE.to_owned()];
+        refresh_statistics(&self.pool, &tables, edges.len()).await;
+        Ok(())
     }
 
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
