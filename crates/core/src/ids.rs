@@ -14,6 +14,13 @@ pub fn can_exist(id: &str) -> bool {
     !id.contains('\0')
 }
 
+/// The ids of a read or delete to send to the server: distinct, in first-seen
+/// order, without the ones that cannot exist ([`can_exist`]).
+pub fn lookup(ids: &[String]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    ids.iter().map(String::as_str).filter(|id| can_exist(id) && seen.insert(*id)).collect()
+}
+
 /// The last item of each id, sorted by id (byte order).
 ///
 /// A batch write sends its rows in this order, so every writer takes row locks
@@ -87,6 +94,12 @@ mod tests {
     fn ids_with_a_nul_byte_cannot_exist() {
         assert!(can_exist("entity"));
         assert!(!can_exist("a\0b"));
+    }
+
+    #[test]
+    fn lookup_keeps_each_id_that_can_exist_once_in_request_order() {
+        let ids: Vec<String> = ["b", "a\0", "a", "b", "c"].iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(lookup(&ids), ["b", "a", "c"]);
     }
 
     #[test]

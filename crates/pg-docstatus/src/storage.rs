@@ -273,7 +273,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = ids.len()))]
     async fn get_by_ids(&self, ids: &[String]) -> Result<Vec<Option<DocProcessingStatus>>> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
+        let wanted = ids::lookup(ids);
         if wanted.is_empty() {
             return Ok(vec![None; ids.len()]);
         }
@@ -299,7 +299,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = keys.len()))]
     async fn filter_keys(&self, keys: &[String]) -> Result<HashSet<String>> {
-        let wanted: Vec<&str> = keys.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
+        let wanted = ids::lookup(keys);
         if wanted.is_empty() {
             return Ok(keys.iter().cloned().collect());
         }
@@ -344,7 +344,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = ids.len()))]
     async fn delete(&self, ids: &[String]) -> Result<()> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
+        let wanted = ids::lookup(ids);
         if wanted.is_empty() {
             return Ok(());
         }

@@ -49,8 +49,8 @@ use tokio_postgres::types::ToSql;
 
 use crate::agtype::{self, Agtype};
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes,
-    refresh_statistics, retry, sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
+    retry, sql_limit, timed,
 };
 use crate::names;
 
@@ -502,7 +502,7 @@ impl AgeGraphStorage {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         let mut out = HashMap::with_capacity(ids.len());
         for r in self.rows("get_nodes_batch", &self.sql.get_nodes, &[&ids]).await? {
             // Rows come in graphid order: the oldest vertex of an id wins.
@@ -515,7 +515,7 @@ impl AgeGraphStorage {
 
     async fn do_node_degrees(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
         let mut out: HashMap<String, usize> = distinct(ids).into_iter().map(|id| (id, 0)).collect();
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         if ids.is_empty() {
             return Ok(out);
         }
@@ -547,7 +547,7 @@ impl AgeGraphStorage {
 
     /// `None` for ids that do not exist.
     async fn neighbours(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         if ids.is_empty() {
             return Ok(out);
@@ -564,13 +564,13 @@ impl AgeGraphStorage {
     /// Takes the write locks for `pairs` and `nodes` inside `tx`: per pair and per
     /// node (under the shared graph lock) for small writes, the graph-wide
     /// exclusive lock for large ones.
-    async fn lock(
+    async fn lock<N: ToSql + Sync>(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
         fine: &tokio_postgres::Statement,
         a: &[&str],
         b: &[&str],
-        nodes: &[String],
+        nodes: &[N],
     ) -> Result<()> {
         if a.len() + nodes.len() <= MAX_FINE_LOCKS {
             tx.query(fine, &[&self.graph, &a, &b, &nodes]).await.map_err(db_error)?;
@@ -658,7 +658,7 @@ impl AgeGraphStorage {
     }
 
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         if ids.is_empty() {
             return Ok(());
         }
@@ -689,7 +689,7 @@ impl AgeGraphStorage {
                 conn.prepare_cached(&self.sql.delete_edges)
             )?;
             let tx = conn.transaction().await.map_err(db_error)?;
-            self.lock(&tx, &lock, &a, &b, &[]).await?;
+            self.lock::<&str>(&tx, &lock, &a, &b, &[]).await?;
             tx.execute(&delete, &[&a, &b]).await.map_err(db_error)?;
             tx.commit().await.map_err(db_error)
         })
@@ -732,7 +732,7 @@ impl KgSource for AgeGraphStorage {
     }
 
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         retry(&self.pool, "induced subgraph", || async {
             let conn = self.conn().await?;
             let (ns, es) = futures::try_join!(
@@ -933,7 +933,7 @@ impl GraphStorage for AgeGraphStorage {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         timed(async { Ok(self.labels("has_nodes_batch", &self.sql.has_nodes, &[&ids]).await?.into_iter().collect()) })
             .await
     }

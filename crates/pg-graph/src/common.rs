@@ -111,15 +111,7 @@ pub(crate) fn distinct(ids: &[String]) -> Vec<String> {
     ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
-/// The distinct ids of a read or delete that can exist: an id with a NUL byte
-/// (which no write accepts, see [`ids::can_exist`]) is simply absent, and must
-/// not reach the server, which would refuse the whole statement.
-pub(crate) fn lookup_ids(ids: &[String]) -> Vec<String> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter().filter(|id| ids::can_exist(id) && seen.insert(id.as_str())).cloned().collect()
-}
-
-/// The pairs of a read or delete whose both ids can exist (see [`lookup_ids`]).
+/// The pairs of a read or delete whose both ids can exist (see [`ids::lookup`]).
 pub(crate) fn lookup_pairs(pairs: &[EdgePair]) -> Cow<'_, [EdgePair]> {
     if pairs.iter().all(|(a, b)| ids::can_exist(a) && ids::can_exist(b)) {
         Cow::Borrowed(pairs)

@@ -25,8 +25,8 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, lookup_ids, lookup_pairs, prepare_edges, prepare_nodes,
-    refresh_statistics, retry, sql_limit, timed,
+    self, KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
+    retry, sql_limit, timed,
 };
 
 /// The schema part name under which [`ddl::graph_tables`] is recorded.
@@ -230,14 +230,14 @@ impl TableGraphStorage {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         let rows = self.rows("get_nodes_batch", sql::GET_NODES, &[&ids]).await?;
         rows.into_iter().map(|r| Ok((r.get::<_, String>(0), props_from(r.get(1))?))).collect()
     }
 
     async fn do_node_degrees(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
         let mut out: HashMap<String, usize> = distinct(ids).into_iter().map(|id| (id, 0)).collect();
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         if ids.is_empty() {
             return Ok(out);
         }
@@ -276,7 +276,7 @@ impl TableGraphStorage {
     async fn do_nodes_edges(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
         let mut neighbours: HashMap<String, Vec<String>> =
             distinct(ids).into_iter().map(|id| (id, Vec::new())).collect();
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         if !ids.is_empty() {
             for r in self.rows("get_nodes_edges_batch", sql::NODES_EDGES, &[&ids]).await? {
                 if let Some(list) = neighbours.get_mut(&r.get::<_, String>(0)) {
@@ -349,7 +349,7 @@ impl TableGraphStorage {
     }
 
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         if ids.is_empty() {
             return Ok(());
         }
@@ -389,7 +389,7 @@ impl KgSource for TableGraphStorage {
 
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
         let ws = self.ws();
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         retry(&self.pool, "induced subgraph", || async {
             let conn = self.conn().await?;
             let (ns, es) =
@@ -598,7 +598,7 @@ impl GraphStorage for TableGraphStorage {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         timed(async {
             Ok(self.rows("has_nodes_batch", sql::HAS_NODES, &[&ids]).await?.into_iter().map(|r| r.get(0)).collect())
         })

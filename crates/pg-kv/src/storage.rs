@@ -150,7 +150,7 @@ impl KvStorage for PgKvStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = ids.len()))]
     async fn get_by_ids(&self, ids: &[String]) -> Result<Vec<Option<JsonObject>>> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
+        let wanted = ids::lookup(ids);
         if wanted.is_empty() {
             return Ok(vec![None; ids.len()]);
         }
@@ -185,7 +185,7 @@ impl KvStorage for PgKvStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = keys.len()))]
     async fn filter_keys(&self, keys: &[String]) -> Result<HashSet<String>> {
-        let wanted: Vec<&str> = keys.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
+        let wanted = ids::lookup(keys);
         if wanted.is_empty() {
             return Ok(keys.iter().cloned().collect());
         }
@@ -230,7 +230,7 @@ impl KvStorage for PgKvStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws, count = ids.len()))]
     async fn delete(&self, ids: &[String]) -> Result<()> {
-        let wanted: Vec<&str> = ids.iter().map(String::as_str).filter(|id| ids::can_exist(id)).collect();
+        let wanted = ids::lookup(ids);
         if wanted.is_empty() {
             return Ok(());
         }

@@ -1,6 +1,6 @@
 //! [`PgVectorStorage`]: LightRAG's `PGVectorStorage` on pgvector.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::pin::pin;
 use std::sync::Arc;
@@ -120,14 +120,6 @@ fn distance_cutoff(metric: DistanceMetric, threshold: f64) -> f64 {
         DistanceMetric::L2 => 1.0 / threshold - 1.0,
         DistanceMetric::Ip => -threshold,
     }
-}
-
-/// The distinct ids of a read or delete that can exist: an id with a NUL byte,
-/// which no write accepts ([`ids::can_exist`]), is absent and must not reach the
-/// server, which would refuse the whole statement.
-fn lookup_ids(ids: &[String]) -> Vec<&str> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter().map(String::as_str).filter(|id| ids::can_exist(id) && seen.insert(*id)).collect()
 }
 
 impl PgVectorStorage {
@@ -962,7 +954,7 @@ impl VectorStorage for PgVectorStorage {
             return Ok(());
         }
         let state = self.state().await?;
-        let ids = lookup_ids(ids);
+        let ids = ids::lookup(ids);
         self.delete_where(&state.sql.delete, &ids).await.map(|_| ())
     }
 
@@ -1005,7 +997,7 @@ impl VectorStorage for PgVectorStorage {
             return Ok(Vec::new());
         }
         let state = self.state().await?;
-        let wanted = lookup_ids(ids);
+        let wanted = ids::lookup(ids);
         let rows = self
             .pool
             .retry("vector get_by_ids", || async {
@@ -1025,7 +1017,7 @@ impl VectorStorage for PgVectorStorage {
             return Ok(HashMap::new());
         }
         let state = self.state().await?;
-        let wanted = lookup_ids(ids);
+        let wanted = ids::lookup(ids);
         let rows = self
             .pool
             .retry("vector get_vectors_by_ids", || async {
