@@ -177,9 +177,8 @@ pub struct VectorIndexSettings {
     pub hnsw_m: u32,
     /// `POSTGRES_HNSW_EF` (default 64): `ef_construction`.
     pub hnsw_ef_construction: u32,
-    /// `POSTGRES_HNSW_EF_SEARCH` (default 40, pgvector's and so LightRAG's).
-    /// Raised to at least `top_k` per query; iterative scans keep filtered
-    /// queries complete.
+    /// `POSTGRES_HNSW_EF_SEARCH` (default 100; LightRAG never sets it, so it gets
+    /// pgvector's 40). Raised to at least `top_k` per query.
     pub hnsw_ef_search: u32,
     /// `POSTGRES_IVFFLAT_LISTS` (default 100).
     pub ivfflat_lists: u32,
@@ -193,7 +192,7 @@ impl Default for VectorIndexSettings {
             index_type: "HNSW".into(),
             hnsw_m: 16,
             hnsw_ef_construction: 64,
-            hnsw_ef_search: 40,
+            hnsw_ef_search: 100,
             ivfflat_lists: 100,
             ivfflat_probes: 10,
         }

@@ -143,7 +143,7 @@ pub struct PgVectorConfig {
 
 impl PgVectorConfig {
     /// Defaults: no model name, cosine, [`IndexKind::Auto`] (m 16,
-    /// ef_construction 64), threshold 0.2, ef_search 40, 10 IVFFlat probes.
+    /// ef_construction 64), threshold 0.2, ef_search 100, 10 IVFFlat probes.
     pub fn new(namespace: VectorNamespace, dimension: usize) -> Self {
         Self {
             namespace,
@@ -152,7 +152,7 @@ impl PgVectorConfig {
             metric: DistanceMetric::Cosine,
             index: IndexKind::default(),
             cosine_better_than_threshold: DEFAULT_THRESHOLD,
-            ef_search: 40,
+            ef_search: 100,
             ivfflat_probes: 10,
             batch_rows: DEFAULT_BATCH_ROWS,
             iterative_scan: true,
