@@ -238,7 +238,8 @@ impl Storage for PgDocStatusStorage {
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws))]
     async fn initialize(&self) -> Result<()> {
         let started = Instant::now();
-        schema::ensure(&self.pool, "doc_status:lightrag_doc_status", &ddl::doc_status_table()).await?;
+        let table = ddl::DOC_STATUS_TABLE.to_lowercase();
+        schema::ensure(&self.pool, "doc_status:lightrag_doc_status", &[&table], &ddl::doc_status_table()).await?;
         finished(started, "initialize");
         Ok(())
     }

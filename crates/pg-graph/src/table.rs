@@ -218,7 +218,13 @@ impl TableGraphStorage {
     }
 
     async fn do_initialize(&self) -> Result<()> {
-        schema::ensure(&self.pool, SCHEMA_PART, &ddl::graph_tables()).await?;
+        schema::ensure(
+            &self.pool,
+            SCHEMA_PART,
+            &[ddl::GRAPH_NODES_TABLE, ddl::GRAPH_EDGES_TABLE],
+            &ddl::graph_tables(),
+        )
+        .await?;
         let moved = self.exec("normalize legacy edges", sql::NORMALIZE, &[]).await?;
         if moved > 0 {
             tracing::info!(workspace = %self.ws, rows = moved, "rewrote non-canonical edges into canonical order");

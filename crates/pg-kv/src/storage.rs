@@ -107,7 +107,8 @@ impl Storage for PgKvStorage {
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws))]
     async fn initialize(&self) -> Result<()> {
         let started = Instant::now();
-        schema::ensure(&self.pool, &format!("kv:{}", self.table()), &ddl::kv_table(self.ns)).await?;
+        let table = self.table();
+        schema::ensure(&self.pool, &format!("kv:{table}"), &[&table], &ddl::kv_table(self.ns)).await?;
         finished(started, "initialize");
         Ok(())
     }

@@ -40,7 +40,7 @@ const WORKSPACE_TABLES: &str = "SELECT c.relname::text FROM pg_catalog.pg_class 
 /// [`Error::Database`] (`42501`) unless run by the tables' owner; connection
 /// errors.
 pub async fn enable(pool: &PgPool) -> Result<Vec<String>, Error> {
-    schema::ensure(pool, SCHEMA_PART, &ddl::workspace_grants_table()).await?;
+    schema::ensure(pool, SCHEMA_PART, &[ddl::WORKSPACE_GRANTS_TABLE], &ddl::workspace_grants_table()).await?;
     apply(pool, ddl::rls_enable).await
 }
 

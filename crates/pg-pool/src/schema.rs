@@ -13,6 +13,9 @@
 //! - [`MIGRATIONS_TABLE`] has one row per part: `name`, `checksum` (md5 of the
 //!   statements) and `applied_at`. A changed checksum (new statements in a later
 //!   release) re-applies the part; its statements are idempotent.
+//! - A part also names the relations it creates; one dropped by hand since
+//!   (`DROP TABLE`) makes the part count as not applied, so the next start-up
+//!   recreates it instead of trusting the version table.
 //! - Already-applied parts cost two catalog lookups and no lock, and an empty
 //!   database logs no error on the server.
 
@@ -31,13 +34,19 @@ fn checksum(statements: &[String]) -> String {
     lightrag_pg_core::ids::md5_hex(&statements.join(";\n"))
 }
 
+/// Whether the version table records `name` with this checksum and every one of
+/// `relations` exists.
+const APPLIED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2) \
+     AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) r WHERE to_regclass(quote_ident(r)) IS NULL)";
+
 /// Applies `statements` as the schema part `name`, once: skipped when the version
-/// table already records the same checksum.
+/// table already records the same checksum and every one of `relations` (the
+/// tables or indexes the part creates, by exact name) exists.
 ///
 /// # Errors
 /// The first failing statement's error; the transaction rolls back, so a part is
 /// applied wholly or not at all.
-pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<(), Error> {
+pub async fn ensure(pool: &PgPool, name: &str, relations: &[&str], statements: &[String]) -> Result<(), Error> {
     let sum = checksum(statements);
     let mut conn = pool.get().await?;
     // Fast path without the lock. The existence check comes first so that an
@@ -45,11 +54,8 @@ pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<
     let table_exists: bool =
         conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&MIGRATIONS_TABLE]).await.map_err(db_error)?.get(0);
     if table_exists {
-        let applied = conn
-            .query_opt("SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2", &[&name, &sum])
-            .await
-            .map_err(db_error)?;
-        if applied.is_some() {
+        let applied: bool = conn.query_one(APPLIED_SQL, &[&name, &sum, &relations]).await.map_err(db_error)?.get(0);
+        if applied {
             tracing::debug!(part = name, "schema already applied");
             return Ok(());
         }
@@ -62,11 +68,8 @@ pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<
     ))
     .await
     .map_err(db_error)?;
-    let done = tx
-        .query_opt("SELECT 1 FROM lightrag_pg_schema_migrations WHERE name = $1 AND checksum = $2", &[&name, &sum])
-        .await
-        .map_err(db_error)?;
-    if done.is_none() {
+    let done: bool = tx.query_one(APPLIED_SQL, &[&name, &sum, &relations]).await.map_err(db_error)?.get(0);
+    if !done {
         for stmt in statements {
             tx.batch_execute(stmt).await.map_err(|e| {
                 let err = db_error(e);
@@ -87,8 +90,8 @@ pub async fn ensure(pool: &PgPool, name: &str, statements: &[String]) -> Result<
     Ok(())
 }
 
-/// Forgets the record of a part, so the next [`ensure`] re-applies it (after a
-/// table was dropped by hand, for example).
+/// Forgets the record of a part, so the next [`ensure`] re-applies it (after an
+/// index was dropped on purpose, for example).
 ///
 /// # Errors
 /// Connection or database errors.

@@ -132,8 +132,8 @@ async fn ensure_applies_a_part_once_and_records_it() {
     let name = format!("test_part_{:08x}", rand::random::<u32>());
     let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
     let stmts = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
-    schema::ensure(&pool, &name, &stmts).await.unwrap();
-    schema::ensure(&pool, &name, &stmts).await.unwrap();
+    schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
+    schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
     let conn = pool.get().await.unwrap();
     let n: i64 = conn
         .query_one("SELECT count(*) FROM lightrag_pg_schema_migrations WHERE name = $1", &[&name])
@@ -146,14 +146,30 @@ async fn ensure_applies_a_part_once_and_records_it() {
 }
 
 #[tokio::test]
+async fn a_part_whose_table_was_dropped_by_hand_is_applied_again() {
+    let pool = pool().await;
+    let name = format!("test_part_{:08x}", rand::random::<u32>());
+    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let stmts = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
+    schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
+    let conn = pool.get().await.unwrap();
+    conn.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
+    schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
+    let exists: bool = conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await.unwrap().get(0);
+    assert!(exists, "the recorded part was applied again because its table was gone");
+    conn.batch_execute(&format!("DROP TABLE {table}")).await.unwrap();
+    schema::forget(&pool, &name).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_changed_part_is_applied_again_and_its_checksum_updated() {
     let pool = pool().await;
     let name = format!("test_part_{:08x}", rand::random::<u32>());
     let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
     let v1 = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
     let v2 = vec![v1[0].clone(), format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS y int")];
-    schema::ensure(&pool, &name, &v1).await.unwrap();
-    schema::ensure(&pool, &name, &v2).await.unwrap();
+    schema::ensure(&pool, &name, &[&table], &v1).await.unwrap();
+    schema::ensure(&pool, &name, &[&table], &v2).await.unwrap();
     let conn = pool.get().await.unwrap();
     let cols: i64 = conn
         .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = $1", &[&table])
@@ -171,7 +187,7 @@ async fn a_failing_part_rolls_back_wholly_and_is_not_recorded() {
     let name = format!("test_part_{:08x}", rand::random::<u32>());
     let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
     let stmts = vec![format!("CREATE TABLE {table} (x int)"), "SELECT no_such_function()".to_owned()];
-    let err = schema::ensure(&pool, &name, &stmts).await.expect_err("the second statement fails");
+    let err = schema::ensure(&pool, &name, &[&table], &stmts).await.expect_err("the second statement fails");
     assert_eq!(err.sqlstate(), Some("42883"));
     let conn = pool.get().await.unwrap();
     let exists: bool = conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await.unwrap().get(0);

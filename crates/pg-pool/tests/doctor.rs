@@ -27,11 +27,11 @@ async fn server_jit(config: &PgConfig) -> String {
 async fn populated(pool: &PgPool) {
     schema::ensure_extension(pool, "vector").await.unwrap();
     schema::ensure_extension(pool, "age").await.unwrap();
-    schema::ensure(pool, "table:lightrag_doc_full", &ddl::kv_table(KvNamespace::FullDocs)).await.unwrap();
+    schema::ensure(pool, "table:lightrag_doc_full", &[], &ddl::kv_table(KvNamespace::FullDocs)).await.unwrap();
     let vdb =
         ddl::vector_table(lightrag_pg_core::VectorNamespace::Entities, "LIGHTRAG_VDB_ENTITY", VectorColumn::Vector, 8)
             .unwrap();
-    schema::ensure(pool, "table:lightrag_vdb_entity", &vdb).await.unwrap();
+    schema::ensure(pool, "table:lightrag_vdb_entity", &[], &vdb).await.unwrap();
     let conn = pool.get().await.unwrap();
     conn.batch_execute(
         "INSERT INTO lightrag_doc_full (id, workspace, content) VALUES ('d1', 'ws_a', 'x'), ('d2', 'ws_a', 'y'), \

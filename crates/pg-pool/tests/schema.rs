@@ -51,7 +51,7 @@ async fn twenty_concurrent_start_ups_on_an_empty_database_all_succeed_and_leave_
         let parts = parts.clone();
         async move {
             for (name, stmts) in &parts {
-                schema::ensure(pool, name, stmts).await.map_err(|e| format!("{name}: {e}"))?;
+                schema::ensure(pool, name, &[], stmts).await.map_err(|e| format!("{name}: {e}"))?;
             }
             Ok::<(), String>(())
         }

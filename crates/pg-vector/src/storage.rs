@@ -233,20 +233,15 @@ impl PgVectorStorage {
         let lower = table.to_lowercase();
         let quoted = quote_ident(&lower)?;
         let part = format!("vector_table:{lower}");
-        let exists = self.relation_exists(&conn, &lower).await?;
         // Schema work takes its own connection: never hold one meanwhile (a pool
         // of one would wait on itself).
         drop(conn);
-        if !exists {
-            // Dropped since it was recorded (by hand, or never created here).
-            schema::forget(&self.pool, &part).await?;
-        }
         let table_ddl = if self.config.partitioned {
             ddl::vector_table_partitioned(self.ns(), table, plan.column, plan.dimension)?
         } else {
             ddl::vector_table(self.ns(), table, plan.column, plan.dimension)?
         };
-        schema::ensure(&self.pool, &part, &table_ddl).await?;
+        schema::ensure(&self.pool, &part, &[&lower], &table_ddl).await?;
         let mut conn = self.conn().await?;
         let partitioned = crate::partition::is_partitioned(&*conn, &lower).await?;
         if self.config.partitioned && !partitioned {
@@ -261,7 +256,7 @@ impl PgVectorStorage {
                 drop(conn);
                 let part = format!("vector_default:{lower}");
                 schema::forget(&self.pool, &part).await?;
-                schema::ensure(&self.pool, &part, &[ddl::vector_default_partition(table)?]).await?;
+                schema::ensure(&self.pool, &part, &[], &[ddl::vector_default_partition(table)?]).await?;
                 conn = self.conn().await?;
                 default_partition = crate::partition::default_partition(&*conn, &lower).await?;
             }
@@ -330,7 +325,7 @@ impl PgVectorStorage {
                     }
                     let part = format!("vector_index:{index_name}:{}", u8::from(build_now));
                     schema::forget(&self.pool, &part).await?;
-                    schema::ensure(&self.pool, &part, &stmts).await?;
+                    schema::ensure(&self.pool, &part, &[], &stmts).await?;
                     column = plan.column;
                 }
                 index_ready = build_now;
@@ -516,7 +511,7 @@ impl PgVectorStorage {
         };
         let part = format!("vector_index:{name}:1");
         schema::forget(&self.pool, &part).await?;
-        schema::ensure(&self.pool, &part, &self.index_statements(false, true)?).await
+        schema::ensure(&self.pool, &part, &[], &self.index_statements(false, true)?).await
     }
 
     /// After a write: builds a deferred IVFFlat index once the table has the rows.

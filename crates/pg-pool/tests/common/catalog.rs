@@ -71,7 +71,7 @@ pub fn our_vector_parts() -> Vec<(String, Vec<String>)> {
 /// Applies every part through `schema::ensure`.
 pub async fn ensure_all(pool: &PgPool, parts: &[(String, Vec<String>)]) {
     for (name, stmts) in parts {
-        schema::ensure(pool, name, stmts).await.unwrap_or_else(|e| panic!("ensure {name}: {e}"));
+        schema::ensure(pool, name, &[], stmts).await.unwrap_or_else(|e| panic!("ensure {name}: {e}"));
     }
 }
 
