@@ -182,8 +182,17 @@ async fn run(cli: Cli) -> Result<serde_json::Value> {
             let pooled = |files: &[PathBuf]| -> Result<serde_json::Value> {
                 Ok(bench::report::pool_runs(&files.iter().map(read).collect::<Result<Vec<_>>>()?))
             };
-            let (doc, table) =
-                bench::report::build(&sizes, &pooled(&ours)?, &pooled(&python)?, &pooled(&floor)?, &prepare);
+            let (ours, python) = (pooled(&ours)?, pooled(&python)?);
+            let wants_recall = [&ours, &python].iter().any(|r| r["ops"]["vector.query_1"].get("hits").is_some());
+            let truth = if wants_recall {
+                let queries = size.data().queries;
+                let first: Vec<Vec<f32>> =
+                    (0..bench::RECALL_QUERIES).map(|i| queries[i % queries.len()].clone()).collect();
+                bench::report::exact_top_k(bench::data::query_set(sizes.vec_query_set), &first, sizes.top_k)
+            } else {
+                Vec::new()
+            };
+            let (doc, table) = bench::report::build(&sizes, &ours, &python, &pooled(&floor)?, &prepare, &truth);
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
             std::fs::write(&out, text).map_err(|e| Error::invalid(out.display().to_string(), e.to_string()))?;
             print!("{table}");

@@ -120,6 +120,14 @@ impl Rng {
     }
 }
 
+/// The shared vector query set, row by row: `n` ids (`chunk-q-0000000`, …) and
+/// unit vectors, the same on every call (what [`super::ours::prepare`] loads and
+/// what the recall column compares against).
+pub fn query_set(n: usize) -> impl Iterator<Item = (String, Vec<f32>)> {
+    let mut rng = Rng::new(0x7175_6572_7973_6574);
+    (0..n).map(move |i| (format!("chunk-q-{i:07}"), unit_vector(&mut rng, super::DIM)))
+}
+
 /// A unit vector of `dim` components (a sum of uniforms per component, so
 /// roughly Gaussian, then L2-normalised).
 pub fn unit_vector(rng: &mut Rng, dim: usize) -> Vec<f32> {
@@ -328,7 +336,7 @@ impl BenchData {
         };
         let meta = json!({
             "sizes": self.sizes, "dim": DIM, "kv_get_ids": self.kv_get_ids, "graph_get_ids": self.graph_get_ids,
-            "kg_label": self.kg_label, "query_model": super::QUERY_MODEL, "upsert_model": super::UPSERT_MODEL,
+            "kg_label": self.kg_label, "recall_queries": super::RECALL_QUERIES, "query_model": super::QUERY_MODEL, "upsert_model": super::UPSERT_MODEL,
             "ws_kv_read": super::WS_KV_READ, "ws_query": super::WS_QUERY, "ws_docs": super::WS_DOCS,
             "ws_graph": {"age": super::ws_graph("age"), "table": super::ws_graph("table")},
         });

@@ -43,6 +43,10 @@ pub fn ws_write(who: &str, op: &str, run: usize) -> String {
     format!("bvp_w_{who}_{}_{run}", op.replace('.', "_"))
 }
 
+/// How many of the first queries of `vector.query_1` each side reports the
+/// hits of, for the recall column (top-k against exact search).
+pub const RECALL_QUERIES: usize = 20;
+
 /// The timings of one operation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpResult {
@@ -53,12 +57,16 @@ pub struct OpResult {
     /// How it was measured, when that needs saying.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// For a vector query: the ids returned for the first [`RECALL_QUERIES`]
+    /// queries, in rank order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hits: Vec<Vec<String>>,
 }
 
 impl OpResult {
     /// From the runs.
     pub fn new(runs_ms: Vec<f64>, note: impl Into<String>) -> Self {
-        Self { median_ms: median(&runs_ms), runs_ms, note: note.into() }
+        Self { median_ms: median(&runs_ms), runs_ms, note: note.into(), hits: Vec::new() }
     }
 }
 

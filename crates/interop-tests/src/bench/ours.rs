@@ -102,22 +102,19 @@ pub async fn prepare(pool: &PgPool, data: &BenchData) -> Result<Value> {
     )
     .await?;
     let v = vectors(pool, WS_QUERY, QUERY_MODEL).await?;
-    let n = data.sizes.vec_query_set;
-    let mut rng = super::data::Rng::new(0x7175_6572_7973_6574);
     let started = std::time::Instant::now();
-    let batch = 5_000;
-    let mut done = 0;
-    while done < n {
-        let m = batch.min(n - done);
-        let recs: Vec<VectorRecord> = (done..done + m)
-            .map(|i| VectorRecord {
-                id: format!("chunk-q-{i:07}"),
-                vector: super::data::unit_vector(&mut rng, DIM),
+    let mut set = super::data::query_set(data.sizes.vec_query_set).enumerate().peekable();
+    while set.peek().is_some() {
+        let recs: Vec<VectorRecord> = set
+            .by_ref()
+            .take(5_000)
+            .map(|(i, (id, vector))| VectorRecord {
+                id,
+                vector,
                 payload: data.vec_records[i % data.vec_records.len().max(1)].1.clone(),
             })
             .collect();
         v.upsert(recs).await?;
-        done += m;
     }
     out.insert("vector_query_set".into(), json!(started.elapsed().as_secs_f64() * 1000.0));
 
@@ -156,8 +153,8 @@ fn selected(only: Option<&str>, op: &str) -> bool {
 pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<Report> {
     let runs = data.sizes.runs;
     let mut report = Report::new();
-    let mut put = |name: &str, v: Vec<f64>, note: &str| {
-        report.insert(name.to_owned(), OpResult::new(v, note));
+    let mut put = |name: &str, op: OpResult| {
+        report.insert(name.to_owned(), op);
     };
 
     if selected(only, "kv.upsert") {
@@ -168,7 +165,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             v.push(timed(s.upsert(data.chunks.clone())).await?.1);
             s.drop_all().await?;
         }
-        put("kv.upsert", v, "");
+        put("kv.upsert", OpResult::new(v, ""));
     }
     if selected(only, "kv.get_by_ids") {
         let s = kv(pool, WS_KV_READ).await?;
@@ -179,7 +176,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             check(got.iter().all(Option::is_some), "kv.get_by_ids: a record is missing")?;
             v.push(ms);
         }
-        put("kv.get_by_ids", v, "");
+        put("kv.get_by_ids", OpResult::new(v, ""));
     }
     if selected(only, "vector.upsert") {
         let mut v = Vec::new();
@@ -191,7 +188,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             v.push(timed(s.upsert(records(data))).await?.1);
         }
         drop_table(pool, &table).await?;
-        put("vector.upsert", v, "durable on return (no buffer); HNSW maintained");
+        put("vector.upsert", OpResult::new(v, "durable on return (no buffer); HNSW maintained"));
     }
     if selected(only, "vector.query") {
         let s = Arc::new(vectors(pool, WS_QUERY, QUERY_MODEL).await?);
@@ -212,7 +209,11 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             .await?;
             v1.push(ms);
         }
-        put("vector.query_1", v1, "");
+        let mut op = OpResult::new(v1, "");
+        for i in 0..super::RECALL_QUERIES {
+            op.hits.push(s.query(&q(i)).await?.into_iter().map(|h| h.id).collect());
+        }
+        put("vector.query_1", op);
         let mut v16 = Vec::new();
         for _ in 0..runs {
             let (_, ms) = timed(async {
@@ -235,7 +236,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             .await?;
             v16.push(ms);
         }
-        put("vector.query_16", v16, "");
+        put("vector.query_16", OpResult::new(v16, ""));
     }
     for engine in ["age", "table"] {
         let p = format!("graph_{engine}");
@@ -257,8 +258,8 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
                     drop_age_graph(pool, &ws(&name)?).await?;
                 }
             }
-            put(&format!("{p}.upsert_nodes"), vn, "upsert_nodes_batch");
-            put(&format!("{p}.upsert_edges"), ve, "upsert_edges_batch");
+            put(&format!("{p}.upsert_nodes"), OpResult::new(vn, "upsert_nodes_batch"));
+            put(&format!("{p}.upsert_edges"), OpResult::new(ve, "upsert_edges_batch"));
         }
         if selected(only, &format!("{p}.get")) || selected(only, &format!("{p}.get_knowledge_graph")) {
             let g = graph(pool, &ws_graph(engine), engine).await?;
@@ -274,9 +275,9 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
                 check(!kg.nodes.is_empty(), "get_knowledge_graph: empty")?;
                 c.push(ms);
             }
-            put(&format!("{p}.get_nodes_batch"), a, "");
-            put(&format!("{p}.get_nodes_edges_batch"), b, "");
-            put(&format!("{p}.get_knowledge_graph"), c, "");
+            put(&format!("{p}.get_nodes_batch"), OpResult::new(a, ""));
+            put(&format!("{p}.get_nodes_edges_batch"), OpResult::new(b, ""));
+            put(&format!("{p}.get_knowledge_graph"), OpResult::new(c, ""));
         }
     }
     if selected(only, "doc_status.paginate") {
@@ -300,7 +301,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
             check(n == data.sizes.docs, "doc_status.paginate: wrong document count")?;
             v.push(ms);
         }
-        put("doc_status.paginate", v, "every page, updated_at desc");
+        put("doc_status.paginate", OpResult::new(v, "every page, updated_at desc"));
     }
     Ok(report)
 }

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
+use lightrag_pg_core::DistanceMetric;
+
 use super::Sizes;
 
 /// The operations in table order.
@@ -96,6 +98,11 @@ pub fn pool_runs(reports: &[Value]) -> Value {
             let entry = ops
                 .entry(op.clone())
                 .or_insert_with(|| json!({"runs_ms": [], "note": v.get("note").cloned().unwrap_or(Value::Null)}));
+            if entry.get("hits").is_none()
+                && let Some(hits) = v.get("hits")
+            {
+                entry["hits"] = hits.clone();
+            }
             let runs = v.get("runs_ms").and_then(Value::as_array).cloned().unwrap_or_default();
             if let Some(a) = entry.get_mut("runs_ms").and_then(Value::as_array_mut) {
                 a.extend(runs);
@@ -115,8 +122,47 @@ pub fn pool_runs(reports: &[Value]) -> Value {
     json!({"ops": ops})
 }
 
-/// The merged JSON and the text table.
-pub fn build(sizes: &Sizes, ours: &Value, python: &Value, floor: &Value, prepare: &Value) -> (Value, String) {
+/// The exact top-`k` ids of each query over `set` (cosine distance, ties by
+/// id), streamed: the reference of the recall column.
+pub fn exact_top_k(set: impl Iterator<Item = (String, Vec<f32>)>, queries: &[Vec<f32>], k: usize) -> Vec<Vec<String>> {
+    let mut best: Vec<Vec<(f64, String)>> = vec![Vec::with_capacity(k + 1); queries.len()];
+    for (id, v) in set {
+        for (q, top) in queries.iter().zip(&mut best) {
+            let d = DistanceMetric::Cosine.distance(q, &v);
+            if top.len() < k || top.last().is_some_and(|(worst, _)| d < *worst) {
+                let at = top.partition_point(|(x, i)| (*x, i.as_str()) < (d, id.as_str()));
+                top.insert(at, (d, id.clone()));
+                top.truncate(k);
+            }
+        }
+    }
+    best.into_iter().map(|top| top.into_iter().map(|(_, id)| id).collect()).collect()
+}
+
+/// Mean share of each query's exact top-k found in its hits; `None` without
+/// hits.
+fn recall(report: &Value, op: &str, truth: &[Vec<String>]) -> Option<f64> {
+    let hits = report.get("ops")?.get(op)?.get("hits")?.as_array()?;
+    let mut found = 0usize;
+    let mut wanted = 0usize;
+    for (h, t) in hits.iter().zip(truth) {
+        let h: BTreeSet<&str> = h.as_array()?.iter().filter_map(Value::as_str).collect();
+        found += t.iter().filter(|id| h.contains(id.as_str())).count();
+        wanted += t.len();
+    }
+    (wanted > 0).then(|| found as f64 / wanted as f64)
+}
+
+/// The merged JSON and the text table. `truth` (exact top-k of the first
+/// queries) adds the recall of each side's `vector.query_1` hits.
+pub fn build(
+    sizes: &Sizes,
+    ours: &Value,
+    python: &Value,
+    floor: &Value,
+    prepare: &Value,
+    truth: &[Vec<String>],
+) -> (Value, String) {
     let mut ops: BTreeSet<String> = BTreeSet::new();
     for r in [ours, python, floor] {
         if let Some(m) = r.get("ops").and_then(Value::as_object) {
@@ -127,6 +173,7 @@ pub fn build(sizes: &Sizes, ours: &Value, python: &Value, floor: &Value, prepare
     ordered.extend(ops.iter().filter(|o| !ORDER.contains(&o.as_str())).cloned());
 
     let mut rows = Map::new();
+    let mut recalls = Vec::new();
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -145,15 +192,34 @@ pub fn build(sizes: &Sizes, ours: &Value, python: &Value, floor: &Value, prepare
             rp.map_or("–".into(), |r| format!("{r:.2}")),
             rf.map_or("–".into(), |r| format!("{r:.1}"))
         );
-        let get = |r: &Value| r.get("ops").and_then(|m| m.get(op)).cloned().unwrap_or(Value::Null);
-        rows.insert(
-            op.clone(),
-            json!({
-                "size": size, "ours_ms": o, "python_ms": p, "floor_ms": f,
-                "ours_over_python": rp, "ours_over_floor": rf,
-                "ours": get(ours), "python": get(python), "floor": get(floor),
-            }),
-        );
+        let get = |r: &Value| {
+            let mut v = r.get("ops").and_then(|m| m.get(op)).cloned().unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("hits");
+            }
+            v
+        };
+        let mut row = json!({
+            "size": size, "ours_ms": o, "python_ms": p, "floor_ms": f,
+            "ours_over_python": rp, "ours_over_floor": rf,
+            "ours": get(ours), "python": get(python), "floor": get(floor),
+        });
+        let (ro, rpy) = (recall(ours, op, truth), recall(python, op, truth));
+        if ro.is_some() || rpy.is_some() {
+            row["recall_ours"] = json!(ro);
+            row["recall_python"] = json!(rpy);
+            recalls.push(format!(
+                "{op}: top-{} recall against exact search over the first {} queries: ours {}, Python {}",
+                sizes.top_k,
+                truth.len(),
+                ro.map_or("–".into(), |r| format!("{r:.3}")),
+                rpy.map_or("–".into(), |r| format!("{r:.3}"))
+            ));
+        }
+        rows.insert(op.clone(), row);
+    }
+    for line in &recalls {
+        let _ = writeln!(text, "\n{line}");
     }
     let doc = json!({
         "generated_at": chrono::Utc::now().to_rfc3339(),
@@ -192,9 +258,31 @@ mod tests {
         let ours = json!({"ops": {"kv.upsert": {"median_ms": 50.0}, "kv.get_by_ids": {"median_ms": 2.0}}});
         let py = json!({"ops": {"kv.upsert": {"median_ms": 100.0}}});
         let fl = json!({"ops": {"kv.upsert": {"median_ms": 25.0}}});
-        let (doc, text) = build(&s, &ours, &py, &fl, &Value::Null);
+        let (doc, text) = build(&s, &ours, &py, &fl, &Value::Null, &[]);
         assert!(text.contains("| kv.upsert | 10,000 chunks | 50.0 | 100 | 25.0 | 0.50 | 2.0 |"), "{text}");
         assert!(text.contains("| kv.get_by_ids | 1,000 of 10,000 | 2.00 | – | – | – | – |"), "{text}");
         assert_eq!(doc["ops"]["kv.upsert"]["ours_over_python"], json!(0.5));
+    }
+
+    #[test]
+    fn exact_top_k_keeps_the_nearest_in_distance_order() {
+        let set = [("a", [1.0, 0.0]), ("b", [0.0, 1.0]), ("c", [0.9, 0.1]), ("d", [-1.0, 0.0])]
+            .map(|(id, v)| (id.to_owned(), v.to_vec()));
+        let truth = exact_top_k(set.into_iter(), &[vec![1.0, 0.0], vec![0.0, -1.0]], 2);
+        // [0, -1] is equally far (1.0) from a and d, nearer than from c (1.11): ties go by id.
+        assert_eq!(truth, vec![vec!["a", "c"], vec!["a", "d"]]);
+    }
+
+    #[test]
+    fn the_recall_line_compares_each_sides_hits_with_the_exact_top_k() {
+        let s = Sizes::new(true, 1);
+        let truth = vec![vec!["a".to_owned(), "b".to_owned()], vec!["c".to_owned(), "d".to_owned()]];
+        let ours = json!({"ops": {"vector.query_1": {"median_ms": 5.0, "hits": [["a", "b"], ["d", "c"]]}}});
+        let py = json!({"ops": {"vector.query_1": {"median_ms": 3.0, "hits": [["a", "x"], ["c", "y"]]}}});
+        let (doc, text) = build(&s, &ours, &py, &Value::Null, &Value::Null, &truth);
+        assert_eq!(doc["ops"]["vector.query_1"]["recall_ours"], json!(1.0));
+        assert_eq!(doc["ops"]["vector.query_1"]["recall_python"], json!(0.5));
+        assert!(doc["ops"]["vector.query_1"]["ours"].get("hits").is_none(), "hits stay out of the saved report");
+        assert!(text.contains("ours 1.000, Python 0.500"), "{text}");
     }
 }
