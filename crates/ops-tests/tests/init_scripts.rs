@@ -4,15 +4,15 @@
 
 mod common;
 
-use common::Cluster;
+use common::{PgServer, start_cluster};
 
 const ADMIN: &str = "lightrag_admin";
 const APP: &str = "lightrag_app";
 const DB: &str = "kb";
 
 /// What the scripts are responsible for, as text to compare between runs.
-fn state(c: &Cluster, admin: &str, app: &str, db: &str) -> String {
-    let cluster = c.psql(
+fn state(c: &PgServer, admin: &str, app: &str, db: &str) -> String {
+    let cluster = c.psql_in(
         "postgres",
         &format!(
             "SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolpassword IS NOT NULL \
@@ -20,7 +20,7 @@ fn state(c: &Cluster, admin: &str, app: &str, db: &str) -> String {
              SELECT datname, pg_get_userbyid(datdba), datacl FROM pg_database WHERE datname = '{db}';"
         ),
     );
-    let in_db = c.psql(
+    let in_db = c.psql_in(
         db,
         "SELECT extname FROM pg_extension ORDER BY 1; \
          SELECT nspname, nspacl FROM pg_namespace WHERE nspname IN ('public', 'ag_catalog') ORDER BY 1; \
@@ -29,13 +29,13 @@ fn state(c: &Cluster, admin: &str, app: &str, db: &str) -> String {
     format!("{cluster}\n{in_db}")
 }
 
-fn run_shell_scripts(c: &Cluster) {
+fn run_shell_scripts(c: &PgServer) {
     let env = format!(
         "POSTGRES_USER={ADMIN} POSTGRES_PASSWORD=admin-pw POSTGRES_DATABASE={DB} \
          LIGHTRAG_APP_USER={APP} LIGHTRAG_APP_PASSWORD=app-pw"
     );
     for script in ["00-create-custom-db.sh", "01-init-db.sh"] {
-        let out = c.sh(&env, &format!("sh {}/init/{script}", c.scratch));
+        let out = c.sh(&env, &format!("sh {}/init/{script}", c.scratch()));
         assert!(
             out.status.success(),
             "{script} failed: {}\n{}",
@@ -45,8 +45,8 @@ fn run_shell_scripts(c: &Cluster) {
     }
 }
 
-fn run_sql_files(c: &Cluster) {
-    let dir = &c.scratch;
+fn run_sql_files(c: &PgServer) {
+    let dir = c.scratch();
     for (db, file, vars) in [
         (
             "postgres",
@@ -63,8 +63,8 @@ fn run_sql_files(c: &Cluster) {
 }
 
 /// The checks shared by both variants, after the scripts ran twice.
-fn assert_expected(c: &Cluster) {
-    let q = |db: &str, sql: &str| c.psql(db, sql).trim().to_owned();
+fn assert_expected(c: &PgServer) {
+    let q = |db: &str, sql: &str| c.psql_in(db, sql).trim().to_owned();
     assert_eq!(
         q("postgres", &format!("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{DB}'")),
         ADMIN
@@ -104,7 +104,7 @@ fn assert_expected(c: &Cluster) {
     );
     // The administrator's `lightrag-pg init` later: a table, a sequence and an AGE
     // graph it owns are open to the application role for DML only.
-    c.psql(
+    c.psql_in(
         DB,
         &format!(
             "SET ROLE {ADMIN}; CREATE TABLE IF NOT EXISTS lightrag_probe (id serial PRIMARY KEY, workspace text); \
@@ -148,12 +148,12 @@ fn assert_expected(c: &Cluster) {
     assert!(!ddl.status.success(), "the application role must not create tables");
     let ext = as_app("CREATE EXTENSION IF NOT EXISTS hstore");
     assert!(!ext.status.success(), "the application role must not create extensions");
-    c.psql(DB, "DROP TABLE lightrag_probe; SELECT ag_catalog.drop_graph('probe_graph', true);");
+    c.psql_in(DB, "DROP TABLE lightrag_probe; SELECT ag_catalog.drop_graph('probe_graph', true);");
 }
 
 #[test]
 fn shell_init_scripts_run_twice_on_a_fresh_cluster_leave_roles_database_extensions_and_grants() {
-    let c = Cluster::start("init-sh");
+    let c = start_cluster("init-sh");
     run_shell_scripts(&c);
     let first = state(&c, ADMIN, APP, DB);
     run_shell_scripts(&c);
@@ -165,7 +165,7 @@ fn shell_init_scripts_run_twice_on_a_fresh_cluster_leave_roles_database_extensio
 
 #[test]
 fn sql_only_init_variant_run_twice_with_psql_f_gives_the_same_result() {
-    let c = Cluster::start("init-sql");
+    let c = start_cluster("init-sql");
     run_sql_files(&c);
     let first = state(&c, ADMIN, APP, DB);
     run_sql_files(&c);
@@ -175,32 +175,32 @@ fn sql_only_init_variant_run_twice_with_psql_f_gives_the_same_result() {
 
 #[test]
 fn project_postgresql_conf_preloads_age_pg_stat_statements_and_auto_explain() {
-    let c = Cluster::start("conf");
-    let libs = c.psql("postgres", "SHOW shared_preload_libraries");
+    let c = start_cluster("conf");
+    let libs = c.psql_in("postgres", "SHOW shared_preload_libraries");
     for lib in ["age", "pg_stat_statements", "auto_explain"] {
         assert!(libs.contains(lib), "{lib} not preloaded: {libs}");
     }
-    assert_eq!(c.psql("postgres", "SHOW auto_explain.log_min_duration").trim(), "2s");
+    assert_eq!(c.psql_in("postgres", "SHOW auto_explain.log_min_duration").trim(), "2s");
 }
 
 #[test]
 fn backup_script_pg_dump_restores_into_a_new_database_with_graph_and_vectors() {
-    let c = Cluster::start("dump");
+    let c = start_cluster("dump");
     run_shell_scripts(&c);
-    c.psql(
+    c.psql_in(
         DB,
         "CREATE TABLE lightrag_vdb_probe (id text PRIMARY KEY, v vector(3)); \
          INSERT INTO lightrag_vdb_probe VALUES ('a', '[1,2,3]'); \
          SELECT ag_catalog.create_graph('g_probe');",
     );
     let env = format!("POSTGRES_DATABASE={DB} KEEP=2");
-    let out = c.sh(&env, &format!("sh {0}/backup.sh {0}/dumps", c.scratch));
+    let out = c.sh(&env, &format!("sh {0}/backup.sh {0}/dumps", c.scratch()));
     assert!(out.status.success(), "backup.sh: {}", String::from_utf8_lossy(&out.stderr));
     let restored = c.sh(
         "",
-        &format!("createdb -T template0 kb_restored && pg_restore -d kb_restored {}/dumps/{DB}-*.dump", c.scratch),
+        &format!("createdb -T template0 kb_restored && pg_restore -d kb_restored {}/dumps/{DB}-*.dump", c.scratch()),
     );
     assert!(restored.status.success(), "pg_restore: {}", String::from_utf8_lossy(&restored.stderr));
-    assert_eq!(c.psql("kb_restored", "SELECT v::text FROM lightrag_vdb_probe WHERE id = 'a'").trim(), "[1,2,3]");
-    assert_eq!(c.psql("kb_restored", "SELECT count(*) FROM ag_catalog.ag_graph WHERE name = 'g_probe'").trim(), "1");
+    assert_eq!(c.psql_in("kb_restored", "SELECT v::text FROM lightrag_vdb_probe WHERE id = 'a'").trim(), "[1,2,3]");
+    assert_eq!(c.psql_in("kb_restored", "SELECT count(*) FROM ag_catalog.ag_graph WHERE name = 'g_probe'").trim(), "1");
 }

@@ -6,9 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::PgServer;
+use common::server::{PgServer, pool_config, ssl, start_server};
 use lightrag_pg_core::Error;
-use lightrag_pg_pool::{PgConfig, PgPool, RetryPolicy, SslMode, tokio_postgres};
+use lightrag_pg_pool::{PgConfig, PgPool, RetryPolicy, SslMode};
+use lightrag_pg_test_support::server::StopMode;
 
 /// One pooled call: check out, run a query, give the connection back.
 async fn one_call(pool: &PgPool) -> Result<i32, Error> {
@@ -18,7 +19,7 @@ async fn one_call(pool: &PgPool) -> Result<i32, Error> {
 }
 
 fn restart_config(server: &PgServer) -> PgConfig {
-    let mut c = server.config("127.0.0.1", PgServer::ssl(SslMode::Prefer));
+    let mut c = pool_config(server, "127.0.0.1", ssl(SslMode::Prefer));
     c.max_connections = 4;
     c.retry =
         RetryPolicy { attempts: 100, backoff: Duration::from_millis(100), backoff_max: Duration::from_millis(400) };
@@ -37,24 +38,6 @@ async fn blocking(f: impl FnOnce() + Send + 'static) {
     tokio::task::spawn_blocking(f).await.expect("blocking task");
 }
 
-/// Polls the server with plain (unpooled) connections until one is accepted.
-async fn until_server_accepts(port: u16, password: String) -> Instant {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host("127.0.0.1").port(port).user("postgres").password(&password).dbname("postgres");
-        cfg.connect_timeout(Duration::from_secs(1));
-        if let Ok((client, conn)) = cfg.connect(tokio_postgres::NoTls).await {
-            tokio::spawn(conn);
-            if client.simple_query("SELECT 1").await.is_ok() {
-                return Instant::now();
-            }
-        }
-        assert!(Instant::now() < deadline, "the server did not come back within 60 s");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Calls through the pool every 10 ms until one succeeds.
 async fn until_pool_serves(pool: &PgPool) -> Instant {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -70,13 +53,13 @@ async fn until_pool_serves(pool: &PgPool) -> Instant {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stdout)]
 async fn the_pool_serves_again_within_5_s_of_a_server_restart_with_no_manual_step() {
-    let server = std::sync::Arc::new(PgServer::start("pgpool-restart", None));
+    let server = std::sync::Arc::new(start_server("pgpool-restart", None));
     let pool = PgPool::connect(restart_config(&server)).await.expect("pool");
     warm_up(&pool, 4).await;
     assert_eq!(one_call(&pool).await.unwrap(), 1);
 
     let s = server.clone();
-    blocking(move || s.stop_immediate()).await;
+    blocking(move || s.stop(StopMode::Immediate)).await;
 
     // While the server is down a call fails at once (not after the pool time-out)
     // and says it may be retried.
@@ -94,8 +77,7 @@ async fn the_pool_serves_again_within_5_s_of_a_server_restart_with_no_manual_ste
 
     let s = server.clone();
     blocking(move || s.start_no_wait()).await;
-    let (back_at, served_at) =
-        tokio::join!(until_server_accepts(server.port, server.password.clone()), until_pool_serves(&pool));
+    let (back_at, served_at) = tokio::join!(server.until_accepting(Duration::from_secs(60)), until_pool_serves(&pool));
     let recovery = served_at.saturating_duration_since(back_at);
     println!(
         "restart recovery: the pool served {} ms after the server accepted connections again",
@@ -109,18 +91,18 @@ async fn the_pool_serves_again_within_5_s_of_a_server_restart_with_no_manual_ste
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_every_connection_the_pool_hands_out_works() {
-    let server = std::sync::Arc::new(PgServer::start("pgpool-restart-get", None));
+    let server = std::sync::Arc::new(start_server("pgpool-restart-get", None));
     let pool = PgPool::connect(restart_config(&server)).await.expect("pool");
     warm_up(&pool, 4).await;
     assert_eq!(pool.stats().idle, 4);
 
     let s = server.clone();
     blocking(move || {
-        s.stop_immediate();
+        s.stop(StopMode::Immediate);
         s.start_no_wait();
     })
     .await;
-    until_server_accepts(server.port, server.password.clone()).await;
+    server.until_accepting(Duration::from_secs(60)).await;
 
     // No call ran in between: the four pooled connections all died with the old
     // server. None of them may be handed out.

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::certs::{CLIENT_USER, Pki};
-use common::server::{PgServer, ServerTls};
+use common::server::{PgServer, ServerTls, pool_config, start_server};
 use libtest_mimic::{Arguments, Failed, Trial};
 use lightrag_pg_core::Error;
 use lightrag_pg_pool::{PgConfig, PgPool, SslConfig, SslMode, doctor};
@@ -63,9 +63,10 @@ fn block_on<F: std::future::Future<Output = ()>>(f: F) -> Result<(), Failed> {
 
 fn verify_full_succeeds_with_the_right_ca_and_host_name(ctx: &Ctx) {
     block_on(async {
-        let pool = connect(ctx.server.config("localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem")))
-            .await
-            .expect("verify-full with the right CA and host name");
+        let pool =
+            connect(pool_config(&ctx.server, "localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem")))
+                .await
+                .expect("verify-full with the right CA and host name");
         assert_tls13(&ssl_row(&pool).await);
     })
     .unwrap();
@@ -73,7 +74,8 @@ fn verify_full_succeeds_with_the_right_ca_and_host_name(ctx: &Ctx) {
 
 fn verify_full_fails_with_a_wrong_ca(ctx: &Ctx) {
     block_on(async {
-        let cfg = ctx.server.config("localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.other_ca_pem, "other.pem"));
+        let cfg =
+            pool_config(&ctx.server, "localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.other_ca_pem, "other.pem"));
         let err = connect(cfg).await.expect_err("an unrelated CA must not be accepted");
         assert!(matches!(err, Error::Tls { .. }), "{err:?}");
         assert!(!err.is_retryable(), "a certificate failure is not retried");
@@ -86,7 +88,7 @@ fn verify_full_fails_with_a_wrong_ca(ctx: &Ctx) {
 fn verify_full_fails_on_a_host_name_mismatch(ctx: &Ctx) {
     block_on(async {
         // The certificate names only `localhost`; we connect to 127.0.0.1.
-        let cfg = ctx.server.config("127.0.0.1", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem"));
+        let cfg = pool_config(&ctx.server, "127.0.0.1", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem"));
         let err = connect(cfg).await.expect_err("a certificate for another name must not be accepted");
         assert!(matches!(err, Error::Tls { .. }), "{err:?}");
         let msg = err.to_string();
@@ -97,7 +99,7 @@ fn verify_full_fails_on_a_host_name_mismatch(ctx: &Ctx) {
 
 fn verify_ca_passes_despite_a_host_name_mismatch(ctx: &Ctx) {
     block_on(async {
-        let cfg = ctx.server.config("127.0.0.1", ctx.with_ca(SslMode::VerifyCa, &ctx.pki.ca_pem, "ca.pem"));
+        let cfg = pool_config(&ctx.server, "127.0.0.1", ctx.with_ca(SslMode::VerifyCa, &ctx.pki.ca_pem, "ca.pem"));
         let pool = connect(cfg).await.expect("verify-ca does not check the host name");
         assert_tls13(&ssl_row(&pool).await);
     })
@@ -106,7 +108,8 @@ fn verify_ca_passes_despite_a_host_name_mismatch(ctx: &Ctx) {
 
 fn verify_ca_fails_with_a_wrong_ca(ctx: &Ctx) {
     block_on(async {
-        let cfg = ctx.server.config("127.0.0.1", ctx.with_ca(SslMode::VerifyCa, &ctx.pki.other_ca_pem, "other.pem"));
+        let cfg =
+            pool_config(&ctx.server, "127.0.0.1", ctx.with_ca(SslMode::VerifyCa, &ctx.pki.other_ca_pem, "other.pem"));
         let err = connect(cfg).await.expect_err("verify-ca checks the chain");
         assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     })
@@ -114,7 +117,7 @@ fn verify_ca_fails_with_a_wrong_ca(ctx: &Ctx) {
 }
 
 fn a_revoked_server_certificate_fails_when_the_crl_is_given(ctx: &Ctx) {
-    let revoked = PgServer::start(
+    let revoked = start_server(
         "pgpool-tls-revoked",
         Some(ServerTls {
             cert_pem: ctx.pki.revoked_server.cert_pem.clone(),
@@ -126,10 +129,10 @@ fn a_revoked_server_certificate_fails_when_the_crl_is_given(ctx: &Ctx) {
         let ca = revoked.client_file("ca.pem", &ctx.pki.ca_pem);
         let crl = revoked.client_file("crl.pem", &ctx.pki.crl_pem);
         let without_crl = SslConfig { root_cert: Some(ca.clone()), ..ctx.ssl(SslMode::VerifyFull) };
-        let pool = connect(revoked.config("127.0.0.1", without_crl)).await.expect("valid when no CRL is given");
+        let pool = connect(pool_config(&revoked, "127.0.0.1", without_crl)).await.expect("valid when no CRL is given");
         assert_tls13(&ssl_row(&pool).await);
         let with_crl = SslConfig { root_cert: Some(ca), crl: Some(crl), ..ctx.ssl(SslMode::VerifyFull) };
-        let err = connect(revoked.config("127.0.0.1", with_crl)).await.expect_err("the CRL revokes it");
+        let err = connect(pool_config(&revoked, "127.0.0.1", with_crl)).await.expect_err("the CRL revokes it");
         assert!(matches!(err, Error::Tls { .. }), "{err:?}");
         assert!(err.to_string().contains("Revoked"), "{err}");
     })
@@ -143,7 +146,7 @@ fn a_certificate_not_on_the_crl_passes_with_the_crl_given(ctx: &Ctx) {
             crl: Some(ctx.server.client_file("crl.pem", &ctx.pki.crl_pem)),
             ..ctx.ssl(SslMode::VerifyFull)
         };
-        let pool = connect(ctx.server.config("localhost", ssl)).await.expect("not revoked");
+        let pool = connect(pool_config(&ctx.server, "localhost", ssl)).await.expect("not revoked");
         assert!(ssl_row(&pool).await.ssl);
     })
     .unwrap();
@@ -151,8 +154,9 @@ fn a_certificate_not_on_the_crl_passes_with_the_crl_given(ctx: &Ctx) {
 
 fn require_connects_without_a_ca(ctx: &Ctx) {
     block_on(async {
-        let pool =
-            connect(ctx.server.config("127.0.0.1", ctx.ssl(SslMode::Require))).await.expect("require without a CA");
+        let pool = connect(pool_config(&ctx.server, "127.0.0.1", ctx.ssl(SslMode::Require)))
+            .await
+            .expect("require without a CA");
         assert_tls13(&ssl_row(&pool).await);
     })
     .unwrap();
@@ -160,7 +164,7 @@ fn require_connects_without_a_ca(ctx: &Ctx) {
 
 fn prefer_uses_tls_when_the_server_offers_it(ctx: &Ctx) {
     block_on(async {
-        let pool = connect(ctx.server.config("127.0.0.1", ctx.ssl(SslMode::Prefer))).await.expect("prefer");
+        let pool = connect(pool_config(&ctx.server, "127.0.0.1", ctx.ssl(SslMode::Prefer))).await.expect("prefer");
         assert_tls13(&ssl_row(&pool).await);
     })
     .unwrap();
@@ -168,7 +172,7 @@ fn prefer_uses_tls_when_the_server_offers_it(ctx: &Ctx) {
 
 fn allow_switches_to_tls_when_the_server_refuses_plain(ctx: &Ctx) {
     block_on(async {
-        let pool = connect(ctx.server.config("127.0.0.1", ctx.ssl(SslMode::Allow))).await.expect("allow");
+        let pool = connect(pool_config(&ctx.server, "127.0.0.1", ctx.ssl(SslMode::Allow))).await.expect("allow");
         assert_tls13(&ssl_row(&pool).await);
     })
     .unwrap();
@@ -176,8 +180,9 @@ fn allow_switches_to_tls_when_the_server_refuses_plain(ctx: &Ctx) {
 
 fn disable_against_a_hostssl_only_server_fails_with_a_clear_error(ctx: &Ctx) {
     block_on(async {
-        let err =
-            connect(ctx.server.config("127.0.0.1", ctx.ssl(SslMode::Disable))).await.expect_err("plain is refused");
+        let err = connect(pool_config(&ctx.server, "127.0.0.1", ctx.ssl(SslMode::Disable)))
+            .await
+            .expect_err("plain is refused");
         assert_eq!(err.sqlstate(), Some("28000"), "{err:?}");
         assert!(!err.is_retryable());
         let msg = err.to_string();
@@ -194,7 +199,7 @@ fn client_certificate_authentication_works(ctx: &Ctx) {
             key: Some(ctx.server.client_file("client.key", &ctx.pki.client.key_pem)),
             ..ctx.ssl(SslMode::VerifyFull)
         };
-        let mut cfg = ctx.server.config("localhost", ssl);
+        let mut cfg = pool_config(&ctx.server, "localhost", ssl);
         cfg.user = CLIENT_USER.to_owned();
         cfg.password = None;
         let pool = connect(cfg).await.expect("cert authentication");
@@ -211,7 +216,8 @@ fn client_certificate_authentication_works(ctx: &Ctx) {
 
 fn cert_authentication_without_a_client_certificate_is_refused(ctx: &Ctx) {
     block_on(async {
-        let mut cfg = ctx.server.config("localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem"));
+        let mut cfg =
+            pool_config(&ctx.server, "localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem"));
         cfg.user = CLIENT_USER.to_owned();
         cfg.password = None;
         let err = connect(cfg).await.expect_err("cert auth needs a certificate");
@@ -222,9 +228,10 @@ fn cert_authentication_without_a_client_certificate_is_refused(ctx: &Ctx) {
 
 fn the_doctor_reports_the_tls_protocol_and_cipher(ctx: &Ctx) {
     block_on(async {
-        let pool = connect(ctx.server.config("localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem")))
-            .await
-            .unwrap();
+        let pool =
+            connect(pool_config(&ctx.server, "localhost", ctx.with_ca(SslMode::VerifyFull, &ctx.pki.ca_pem, "ca.pem")))
+                .await
+                .unwrap();
         let report = doctor(&pool).await;
         let tls = report.tls.expect("TLS info");
         assert!(tls.ssl);
@@ -238,7 +245,7 @@ fn the_doctor_reports_the_tls_protocol_and_cipher(ctx: &Ctx) {
 fn main() {
     let args = Arguments::from_args();
     let pki = Pki::generate();
-    let server = PgServer::start(
+    let server = start_server(
         "pgpool-tls",
         Some(ServerTls {
             cert_pem: pki.server.cert_pem.clone(),

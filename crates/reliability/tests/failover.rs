@@ -14,18 +14,19 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::server::{PgServer, StopMode};
+use common::server::{PgServer, pool_config, start_server, start_standby};
 use lightrag_pg_core::{Error, JsonObject, KvNamespace, KvStorage, Storage, Workspace};
 use lightrag_pg_kv::PgKvStorage;
 use lightrag_pg_pool::{PgConfig, PgPool, RetryPolicy, TargetSessionAttrs};
+use lightrag_pg_test_support::server::StopMode;
 use serde_json::json;
 
 /// Writes resume within this time of the primary's death.
 const RESUME_WITHIN: Duration = Duration::from_secs(10);
 
 fn both_hosts(primary: &PgServer, standby: &PgServer, attrs: TargetSessionAttrs) -> PgConfig {
-    let mut c = primary.config();
-    c.hosts = vec![("127.0.0.1".to_owned(), primary.port), ("127.0.0.1".to_owned(), standby.port)];
+    let mut c = pool_config(primary);
+    c.hosts = vec![("127.0.0.1".to_owned(), primary.port()), ("127.0.0.1".to_owned(), standby.port())];
     c.target_session_attrs = attrs;
     c.max_connections = 4;
     c.connect_timeout = Duration::from_secs(1);
@@ -71,15 +72,15 @@ type Acked = Arc<Mutex<Vec<(u64, Instant)>>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_to_a_promoted_sync_standby_resumes_writes_within_10_s_and_loses_no_acknowledged_write() {
-    let primary = Arc::new(PgServer::start("rel-failover-primary", ""));
-    let standby = Arc::new(PgServer::standby_of(&primary, "rel-failover-standby", "standby1"));
+    let primary = Arc::new(start_server("rel-failover-primary"));
+    let standby = Arc::new(start_standby(&primary, "rel-failover-standby", "standby1"));
     primary.psql("ALTER SYSTEM SET synchronous_standby_names = 'standby1'");
     primary.psql("SELECT pg_reload_conf()");
     until_sync_standby(&primary).await;
 
     let writer_pool =
         PgPool::connect(both_hosts(&primary, &standby, TargetSessionAttrs::ReadWrite)).await.expect("pool");
-    assert_eq!(where_am_i(&writer_pool).await, (i32::from(primary.port), false), "read-write lands on the primary");
+    assert_eq!(where_am_i(&writer_pool).await, (i32::from(primary.port()), false), "read-write lands on the primary");
     let ws = Workspace::new("failover").expect("workspace");
     let kv = Arc::new(PgKvStorage::new(writer_pool.clone(), KvNamespace::FullDocs, ws.clone()).expect("kv"));
     kv.initialize().await.expect("initialize");
@@ -139,12 +140,12 @@ async fn failover_to_a_promoted_sync_standby_resumes_writes_within_10_s_and_lose
         (promoted_at - killed_at).as_millis(),
     );
     assert!(from_kill < RESUME_WITHIN, "writes resumed only after {from_kill:?}");
-    assert_eq!(where_am_i(&writer_pool).await, (i32::from(standby.port), false), "writes go to the new primary");
+    assert_eq!(where_am_i(&writer_pool).await, (i32::from(standby.port()), false), "writes go to the new primary");
 
     // Every acknowledged write is on the new primary, as written.
     let acked: Vec<u64> = acked.lock().expect("acked").iter().map(|(n, _)| *n).collect();
     let ids: Vec<String> = acked.iter().map(|n| format!("w-{n:06}")).collect();
-    let mut only_new = standby.config();
+    let mut only_new = pool_config(&standby);
     only_new.max_connections = 2;
     let check =
         PgKvStorage::new(PgPool::connect(only_new).await.expect("new primary"), KvNamespace::FullDocs, ws).expect("kv");
@@ -158,8 +159,8 @@ async fn failover_to_a_promoted_sync_standby_resumes_writes_within_10_s_and_lose
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_setup_read_only_sessions_reach_the_standby_during_normal_operation() {
-    let primary = PgServer::start("rel-ro-primary", "");
-    let standby = PgServer::standby_of(&primary, "rel-ro-standby", "standby1");
+    let primary = start_server("rel-ro-primary");
+    let standby = start_standby(&primary, "rel-ro-standby", "standby1");
     primary.psql("ALTER SYSTEM SET synchronous_standby_names = 'standby1'");
     primary.psql("SELECT pg_reload_conf()");
     until_sync_standby(&primary).await;
@@ -172,7 +173,7 @@ async fn failover_setup_read_only_sessions_reach_the_standby_during_normal_opera
 
     for attrs in [TargetSessionAttrs::ReadOnly, TargetSessionAttrs::PreferStandby] {
         let ro = PgPool::connect(both_hosts(&primary, &standby, attrs)).await.expect("read-only pool");
-        assert_eq!(where_am_i(&ro).await, (i32::from(standby.port), true), "{attrs:?} lands on the standby");
+        assert_eq!(where_am_i(&ro).await, (i32::from(standby.port()), true), "{attrs:?} lands on the standby");
         let reader = PgKvStorage::new(ro, KvNamespace::FullDocs, ws.clone()).expect("kv");
         let deadline = Instant::now() + Duration::from_secs(10);
         let rec = loop {

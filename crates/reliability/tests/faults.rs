@@ -233,7 +233,7 @@ async fn terminate_every_pooled_backend_then_every_store_serves_again() {
 /// transaction on a plain admin connection (not through the proxy).
 async fn lock_row(ws: &str, id: &str) -> lightrag_pg_pool::tokio_postgres::Client {
     let admin = common::shared_config().await;
-    let client = common::fresh::admin_client_in(&admin, &admin.database).await;
+    let client = lightrag_pg_test_support::fresh::admin_client_in(&admin, &admin.database).await;
     client.batch_execute("BEGIN").await.expect("BEGIN");
     let n = client
         .execute("SELECT 1 FROM lightrag_doc_full WHERE workspace = $1 AND id = $2 FOR UPDATE", &[&ws, &id])

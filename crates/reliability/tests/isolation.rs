@@ -412,7 +412,7 @@ async fn isolation_doc_status_every_method_keeps_to_its_workspace() {
 /// create and find its tables in `public`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolation_the_age_session_search_path_does_not_move_other_stores_tables_out_of_public() {
-    let db = common::fresh::FreshDb::create("searchpath").await;
+    let db = lightrag_pg_test_support::fresh::FreshDb::create("searchpath").await;
     db.admin_client().await.batch_execute("CREATE EXTENSION vector; CREATE EXTENSION age;").await.expect("extensions");
     // Every connection runs AGE's session set-up when opened
     // (POSTGRES_AGE_SESSION_INIT=always); with the default (if-needed) the same
@@ -502,8 +502,8 @@ fn refused_by_policy<T: std::fmt::Debug>(what: &str, r: lightrag_pg_core::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolation_rls_a_role_bound_to_workspace_a_can_neither_read_nor_write_workspace_b() {
-    use common::fresh::{FreshDb, TempRole};
     use lightrag_pg_pool::rls;
+    use lightrag_pg_test_support::fresh::{FreshDb, TempRole};
     let role = TempRole::create("rls");
     let db = FreshDb::create("rls").await;
     let admin = db.pool(4).await;

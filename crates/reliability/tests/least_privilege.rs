@@ -34,7 +34,6 @@ mod common;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::fresh::{FreshDb, TempRole};
 use libtest_mimic::{Arguments, Failed, Trial};
 use lightrag_pg::{GraphChoice, StoragesBuilder};
 use lightrag_pg_core::testkit::{self, DocStatusFactory, GraphFactory, KvFactory, VectorFactory};
@@ -46,6 +45,7 @@ use lightrag_pg_docstatus::PgDocStatusStorage;
 use lightrag_pg_graph::{AgeGraphStorage, TableGraphStorage};
 use lightrag_pg_kv::PgKvStorage;
 use lightrag_pg_pool::{AgeSessionInit, PgConfig, PgPool, db_error, schema};
+use lightrag_pg_test_support::fresh::{FreshDb, TempRole};
 use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 
 /// The administrator's and the application role's pools on one database. Every
@@ -122,7 +122,8 @@ impl GraphFactory for AgeFactory {
 async fn grant(db: &FreshDb, other: &FreshDb, role: &TempRole) {
     let admin = db.admin_user().to_owned();
     let app = &role.name;
-    let shared = common::fresh::admin_client_in(&db.config(), &common::shared_config().await.database).await;
+    let shared =
+        lightrag_pg_test_support::fresh::admin_client_in(&db.config(), &common::shared_config().await.database).await;
     shared
         .batch_execute(&format!(
             "REVOKE ALL ON DATABASE {db} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {app}; \

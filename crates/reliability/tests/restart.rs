@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::data;
-use common::server::{PgServer, StopMode};
+use common::server::{PgServer, pool_config, start_server};
 use lightrag_pg_core::{
     DocStatus, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Storage, VectorNamespace, VectorStorage,
     Workspace,
@@ -25,6 +25,7 @@ use lightrag_pg_docstatus::PgDocStatusStorage;
 use lightrag_pg_graph::{AgeGraphStorage, TableGraphStorage};
 use lightrag_pg_kv::PgKvStorage;
 use lightrag_pg_pool::{PgPool, RetryPolicy, db_error};
+use lightrag_pg_test_support::server::StopMode;
 use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 
 const KV_ROWS: usize = 50_000;
@@ -173,8 +174,8 @@ fn start_batches(s: &Stores) -> Vec<Upsert> {
 }
 
 async fn restart_during_batch_upserts(mode: StopMode) {
-    let server = Arc::new(PgServer::start(&format!("rel-restart-{mode:?}").to_lowercase(), ""));
-    let mut config = server.config();
+    let server = Arc::new(start_server(&format!("rel-restart-{mode:?}").to_lowercase()));
+    let mut config = pool_config(&server);
     config.retry =
         RetryPolicy { attempts: 3, backoff: Duration::from_millis(100), backoff_max: Duration::from_millis(400) };
     let pool = PgPool::connect(config).await.expect("pool");

@@ -12,7 +12,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::fresh::FreshDb;
+use lightrag_pg_test_support::fresh::FreshDb;
 
 const PROCESSES: usize = 10;
 const WORKSPACE: &str = "race_ws";

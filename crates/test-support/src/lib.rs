@@ -7,7 +7,9 @@ use lightrag_pg_pool::{PgConfig, PgPool};
 
 #[cfg(feature = "docker")]
 mod docker;
+pub mod fresh;
 pub mod python;
+pub mod server;
 
 #[cfg(feature = "docker")]
 pub use docker::{PID_LABEL, container_database, docker_engine_expected};
@@ -15,6 +17,12 @@ pub use docker::{PID_LABEL, container_database, docker_engine_expected};
 /// A fresh random workspace for one test (re-exported from
 /// `lightrag_pg_core::testkit`), so tests run in parallel on one server.
 pub use lightrag_pg_core::testkit::unique_workspace;
+
+/// A short random hex suffix (8 digits) for names of databases, roles,
+/// directories.
+pub fn suffix() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
 
 /// The local image the `docker` fallback starts (`cargo xtask image` builds it).
 pub const IMAGE_NAME: &str = "lightrag-pg/postgres";

@@ -1,14 +1,12 @@
-//! Helpers shared by the integration tests: throwaway PostgreSQL servers run from
-//! the sandbox root (`server`), certificates made at run time (`certs`), and
-//! fresh databases on the shared test server (`fresh`).
+//! Helpers shared by the integration tests: throwaway PostgreSQL servers with
+//! this crate's settings (`server`, on `lightrag_pg_test_support::server`),
+//! certificates made at run time (`certs`), and fresh databases and roles on
+//! the shared test server (`fresh`, from `lightrag_pg_test_support`).
 #![allow(dead_code, unreachable_pub)]
 
 pub mod catalog;
 pub mod certs;
-pub mod fresh;
 pub mod server;
 
-/// A short random hex suffix for names.
-pub fn suffix() -> String {
-    format!("{:08x}", rand::random::<u32>())
-}
+#[allow(unused_imports)] // not every test binary uses it
+pub use lightrag_pg_test_support::fresh;

@@ -1,22 +1,20 @@
 //! Helpers shared by the reliability tests: throwaway servers from the sandbox
-//! root (`server`), fresh databases and roles on the shared server (`fresh`), a
-//! stallable TCP proxy (`proxy`), a PgBouncer process (`pgbouncer`), a tracing
-//! capture (`capture`) and record generators (`data`).
+//! root with this crate's settings (`server`, on
+//! `lightrag_pg_test_support::server`), a stallable TCP proxy (`proxy`), a
+//! PgBouncer process (`pgbouncer`), a tracing capture (`capture`) and record
+//! generators (`data`). Fresh databases and roles on the shared server come
+//! from `lightrag_pg_test_support::fresh`.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod capture;
 pub mod data;
-pub mod fresh;
 pub mod pgbouncer;
 pub mod proxy;
 pub mod server;
 
 use lightrag_pg_pool::{PgConfig, PgPool};
-
-/// A short random hex suffix for names.
-pub fn suffix() -> String {
-    format!("{:08x}", rand::random::<u32>())
-}
+pub use lightrag_pg_test_support::server::free_port;
+pub use lightrag_pg_test_support::suffix;
 
 /// The shared test server's settings (`POSTGRES_*`).
 pub async fn shared_config() -> PgConfig {
@@ -28,17 +26,6 @@ pub async fn shared_pool(max: u32) -> PgPool {
     let mut c = shared_config().await;
     c.max_connections = max;
     PgPool::connect(c).await.expect("the shared test server is reachable")
-}
-
-/// A free loopback port in 56000..60000 (probed by binding it).
-pub fn free_port() -> u16 {
-    for _ in 0..500 {
-        let port = 56_000 + (rand::random::<u16>() % 4_000);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port in 56000..60000");
 }
 
 /// Runs `body`, then `cleanup` even when `body` panicked, then re-raises the

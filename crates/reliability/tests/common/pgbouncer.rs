@@ -63,10 +63,7 @@ impl Binary {
 /// When there is none: the test fails, it never skips.
 fn find() -> (Binary, (u32, u32)) {
     let mut candidates = vec![Binary::Host("pgbouncer"), Binary::Host("/usr/sbin/pgbouncer")];
-    let root = std::env::var_os("LIGHTRAG_PG_SANDBOX_ROOT")
-        .filter(|r| !r.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pg-sandbox/rootfs"));
+    let root = lightrag_pg_test_support::server::sandbox_root_path();
     if root.join("usr/sbin/pgbouncer").exists() {
         candidates.push(Binary::Sandbox(root));
     }

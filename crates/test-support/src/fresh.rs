@@ -1,8 +1,27 @@
-//! Fresh databases and roles on the shared test server, dropped afterwards.
+//! Fresh databases and roles on the shared test server ([`test_database`]),
+//! dropped afterwards even when the test fails: for tests that need an empty
+//! database (migrations, the doctor, least privilege) or a role of their own.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use lightrag_pg_test_support::fresh::{FreshDb, TempRole};
+//!
+//! let role = TempRole::create("app"); // dropped after the database
+//! let db = FreshDb::create("mig").await;
+//! let pool = db.pool(4).await; // declared after `db`: dropped first
+//! # let _ = (role, pool);
+//! # }
+//! ```
 
 use lightrag_pg_pool::{PgConfig, PgPool, tokio_postgres};
 
-/// A plain admin client on the shared server, in database `db`.
+use crate::test_database;
+
+/// A plain (unpooled, no TLS) client with `admin`'s host, user and password,
+/// in database `db`; its connection task runs on the current runtime.
+///
+/// # Panics
+/// When the server cannot be reached.
 pub async fn admin_client_in(admin: &PgConfig, db: &str) -> tokio_postgres::Client {
     let (host, port) = admin.hosts[0].clone();
     let mut cfg = tokio_postgres::Config::new();
@@ -18,13 +37,18 @@ pub async fn admin_client_in(admin: &PgConfig, db: &str) -> tokio_postgres::Clie
     client
 }
 
-/// Runs admin SQL on the shared server from a separate thread with its own
-/// runtime (usable in `Drop` and outside any runtime).
+/// Runs `sql` as the shared server's admin in database `db` (default: the
+/// configured one) from a separate thread with its own runtime: usable in
+/// `Drop`, inside a runtime or outside any.
+///
+/// # Errors
+/// The server's error message, or that the thread panicked (no database, not
+/// reachable).
 pub fn admin_sql_blocking(db: Option<String>, sql: String) -> Result<(), String> {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async {
-            let admin = lightrag_pg_test_support::test_database().await.config();
+            let admin = test_database().await.config();
             let db = db.unwrap_or_else(|| admin.database.clone());
             admin_client_in(&admin, &db).await.batch_execute(&sql).await.map_err(|e| e.to_string())
         })
@@ -35,18 +59,24 @@ pub fn admin_sql_blocking(db: Option<String>, sql: String) -> Result<(), String>
 
 /// A database created for one test (`CREATE DATABASE … TEMPLATE template0`,
 /// empty: no extension) and dropped `WITH (FORCE)` when this value is dropped,
-/// even if the test fails.
+/// even if the test fails. Declare pools on it after it, so that they are
+/// dropped (and their sessions closed) first: the drop blocks the current
+/// thread.
 #[derive(Debug)]
 pub struct FreshDb {
+    /// `lightrag_<prefix>_<random>`.
     pub name: String,
     admin: PgConfig,
 }
 
 impl FreshDb {
-    /// Creates `lightrag_<prefix>_<random>`.
+    /// Creates `lightrag_<prefix>_<random>` on the shared test server.
+    ///
+    /// # Panics
+    /// When there is no test database or `CREATE DATABASE` fails.
     pub async fn create(prefix: &str) -> FreshDb {
-        let admin = super::shared_config().await;
-        let name = format!("lightrag_{prefix}_{}", super::suffix());
+        let admin = test_database().await.config();
+        let name = format!("lightrag_{prefix}_{}", crate::suffix());
         admin_client_in(&admin, &admin.database)
             .await
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
@@ -67,12 +97,18 @@ impl FreshDb {
         &self.admin.user
     }
 
-    /// An admin client in this database.
+    /// A plain admin client in this database.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
     pub async fn admin_client(&self) -> tokio_postgres::Client {
         admin_client_in(&self.admin, &self.name).await
     }
 
     /// An admin pool on it with at most `max` connections.
+    ///
+    /// # Panics
+    /// When the pool cannot connect.
     pub async fn pool(&self, max: u32) -> PgPool {
         let mut c = self.config();
         c.max_connections = max;
@@ -89,20 +125,26 @@ impl Drop for FreshDb {
     }
 }
 
-/// A login role on the shared server without any privilege, dropped with this
-/// value (after the databases it has privileges in).
+/// A login role on the shared server without any other attribute, dropped with
+/// this value (declare it before the databases it has privileges in, so that
+/// they are dropped first).
 #[derive(Debug)]
 pub struct TempRole {
+    /// `lightrag_<prefix>_<random>`.
     pub name: String,
+    /// Its password.
     pub password: String,
 }
 
 impl TempRole {
     /// `CREATE ROLE lightrag_<prefix>_<random> LOGIN PASSWORD …` with every
-    /// attribute off.
+    /// other attribute off.
+    ///
+    /// # Panics
+    /// When `CREATE ROLE` fails.
     pub fn create(prefix: &str) -> TempRole {
-        let name = format!("lightrag_{prefix}_{}", super::suffix());
-        let password = format!("pw-{}", super::suffix());
+        let name = format!("lightrag_{prefix}_{}", crate::suffix());
+        let password = format!("pw-{}", crate::suffix());
         admin_sql_blocking(
             None,
             format!(
