@@ -164,7 +164,7 @@ async fn top10_recall_over_ten_partitioned_workspaces_of_10000_vectors_is_at_lea
     let mut data = Vec::new();
     for w in 0..10u64 {
         let s = open_in(&pool, unique_workspace("vt_precall"), cfg.clone()).await;
-        let recs = chunks(&clustered_vectors(1, 100 + w, 10_000, dim, 50), &format!("w{w}"));
+        let recs = chunks(&spread_vectors(1, 100 + w, 10_000, dim, 50, SPREAD), &format!("w{w}"));
         data.push(recs.iter().map(|r| (r.id.clone(), r.vector.clone())).collect::<Vec<_>>());
         // A first large upsert takes the bulk path by itself.
         s.upsert(recs).await.unwrap();
@@ -174,7 +174,7 @@ async fn top10_recall_over_ten_partitioned_workspaces_of_10000_vectors_is_at_lea
     let mut worst = 1.0_f64;
     let mut n = 0;
     for (w, s) in stores.iter().enumerate() {
-        for q in clustered_vectors(1, 500 + w as u64, 10, dim, 50) {
+        for q in spread_vectors(1, 500 + w as u64, 10, dim, 50, SPREAD) {
             let hits = s.query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0)).await.unwrap();
             assert_eq!(hits.len(), 10, "workspace {w} returned fewer than top_k");
             let exact = exact_top_k(DistanceMetric::Cosine, &q, &data[w], 10);

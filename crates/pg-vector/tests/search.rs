@@ -149,7 +149,7 @@ async fn hnsw_top10_recall_with_ten_workspaces_on_one_index_is_at_least_095() {
     for w in 0..10u64 {
         let cfg = config(VectorNamespace::Chunks, dim, "t_recall", HNSW, DistanceMetric::Cosine);
         let s = open_in(&pool, unique_workspace("vt_recall"), cfg).await;
-        let recs = records(&clustered_vectors(1, 100 + w, 2000, dim, 50), &format!("w{w}"));
+        let recs = records(&spread_vectors(1, 100 + w, 2000, dim, 50, SPREAD), &format!("w{w}"));
         data.push(recs.iter().map(|r| (r.id.clone(), r.vector.clone())).collect::<Vec<_>>());
         s.upsert(recs).await.unwrap();
         stores.push(s);
@@ -161,7 +161,7 @@ async fn hnsw_top10_recall_with_ten_workspaces_on_one_index_is_at_least_095() {
     let mut worst = 1.0_f64;
     let mut n = 0;
     for (w, s) in stores.iter().enumerate() {
-        for q in clustered_vectors(1, 500 + w as u64, 10, dim, 50) {
+        for q in spread_vectors(1, 500 + w as u64, 10, dim, 50, SPREAD) {
             let hits = s.query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0)).await.unwrap();
             let exact = exact_top_k(DistanceMetric::Cosine, &q, &data[w], 10);
             let found = hits.iter().filter(|h| exact.contains(&h.id)).count();
@@ -184,7 +184,7 @@ async fn hnsw_top10_recall_with_ten_workspaces_on_one_index_is_at_least_095() {
     let lr = open_in(&pool, stores[0].workspace().clone(), legacy).await;
     let mut short = 0;
     let mut found = 0;
-    for q in clustered_vectors(1, 500, 10, dim, 50) {
+    for q in spread_vectors(1, 500, 10, dim, 50, SPREAD) {
         let hits = lr.query(&VectorQuery::by_vector(q.clone(), 10).with_threshold(-2.0)).await.unwrap();
         let exact = exact_top_k(DistanceMetric::Cosine, &q, &data[0], 10);
         found += hits.iter().filter(|h| exact.contains(&h.id)).count();
