@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use lightrag_pg_test_support::server::free_port;
+
 const IMAGE: &str = "lightrag-pg/postgres:17";
 
 fn docker_dir() -> PathBuf {
@@ -60,26 +62,6 @@ fn docker_answers() -> bool {
     Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false)
 }
 
-/// A free host port for a published container port, above the kernel's
-/// ephemeral range (`ip_local_port_range`): the tests' client sockets leave
-/// ports there in TIME_WAIT, which docker's proxy cannot bind ("address already
-/// in use"), while nothing else listens above it. Probed by binding it.
-fn host_port() -> u16 {
-    let hi = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|h| h.parse::<u16>().ok()))
-        .unwrap_or(60_999)
-        .min(64_000);
-    let span = 65_535 - hi;
-    for _ in 0..500 {
-        let port = hi + 1 + rand::random::<u16>() % span;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port above the ephemeral range ({hi})");
-}
-
 /// A compose project brought up for one test and taken down (with its volumes)
 /// on drop.
 struct Project {
@@ -104,7 +86,7 @@ impl Project {
         let mut env: Vec<(&'static str, String)> = Vec::new();
         for p in ports {
             let port = loop {
-                let port = host_port().to_string();
+                let port = free_port().to_string();
                 if !env.iter().any(|(_, v)| *v == port) {
                     break port;
                 }

@@ -126,11 +126,16 @@ async fn read_only_with_only_a_primary_fails_with_08004() {
     assert!(err.to_string().contains("target_session_attrs"));
 }
 
+/// A schema part name and a table name no other test uses.
+fn scratch_part() -> (String, String) {
+    let suffix = lightrag_pg_test_support::suffix();
+    (format!("test_part_{suffix}"), format!("lightrag_pg_test_{suffix}"))
+}
+
 #[tokio::test]
 async fn ensure_applies_a_part_once_and_records_it() {
     let pool = pool().await;
-    let name = format!("test_part_{:08x}", rand::random::<u32>());
-    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let (name, table) = scratch_part();
     let stmts = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
     schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
     schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
@@ -148,8 +153,7 @@ async fn ensure_applies_a_part_once_and_records_it() {
 #[tokio::test]
 async fn a_part_whose_table_was_dropped_by_hand_is_applied_again() {
     let pool = pool().await;
-    let name = format!("test_part_{:08x}", rand::random::<u32>());
-    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let (name, table) = scratch_part();
     let stmts = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
     schema::ensure(&pool, &name, &[&table], &stmts).await.unwrap();
     let conn = pool.get().await.unwrap();
@@ -164,8 +168,7 @@ async fn a_part_whose_table_was_dropped_by_hand_is_applied_again() {
 #[tokio::test]
 async fn a_changed_part_is_applied_again_and_its_checksum_updated() {
     let pool = pool().await;
-    let name = format!("test_part_{:08x}", rand::random::<u32>());
-    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let (name, table) = scratch_part();
     let v1 = vec![format!("CREATE TABLE IF NOT EXISTS {table} (x int)")];
     let v2 = vec![v1[0].clone(), format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS y int")];
     schema::ensure(&pool, &name, &[&table], &v1).await.unwrap();
@@ -184,8 +187,7 @@ async fn a_changed_part_is_applied_again_and_its_checksum_updated() {
 #[tokio::test]
 async fn a_failing_part_rolls_back_wholly_and_is_not_recorded() {
     let pool = pool().await;
-    let name = format!("test_part_{:08x}", rand::random::<u32>());
-    let table = format!("lightrag_pg_test_{:08x}", rand::random::<u32>());
+    let (name, table) = scratch_part();
     let stmts = vec![format!("CREATE TABLE {table} (x int)"), "SELECT no_such_function()".to_owned()];
     let err = schema::ensure(&pool, &name, &[&table], &stmts).await.expect_err("the second statement fails");
     assert_eq!(err.sqlstate(), Some("42883"));

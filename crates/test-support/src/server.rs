@@ -95,18 +95,27 @@ fn as_postgres(root: &Path, cmd: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A free loopback port in 56000..60000 (probed by binding it).
+/// A free loopback port above the kernel's ephemeral range
+/// (`ip_local_port_range`, 32768–60999 by default), probed by binding it. A
+/// port inside that range can be taken at any moment by one of the tests' own
+/// client sockets (or held in TIME_WAIT after it), and a server or docker's
+/// proxy binding it later fails with "address already in use".
 ///
 /// # Panics
 /// When 500 random probes found none.
 pub fn free_port() -> u16 {
+    let hi = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|h| h.parse::<u16>().ok()))
+        .unwrap_or(60_999)
+        .min(64_000);
     for _ in 0..500 {
-        let port = 56_000 + (rand::random::<u16>() % 4_000);
+        let port = hi + 1 + rand::random::<u16>() % (65_535 - hi);
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
-    panic!("no free port in 56000..60000");
+    panic!("no free port above the ephemeral range (ending at {hi})");
 }
 
 /// Creates `dir` owned by `uid:gid` with mode 0700.
