@@ -76,7 +76,10 @@ A PostgreSQL 17 server with pgvector 0.8 and Apache AGE 1.5:
                      sandbox root (no registry needed)
 
 Workflows:
-  demo               the main job (for now: pg up, pg status and a connection check)
+  setup              prepare everything demo, test, interop and bench need: the
+                     server (pg up), the local Docker image where a Docker engine
+                     answers, and the Python venv with lightrag-hku 1.5.7
+  demo               the main job: migrate examples/demo-kb into PostgreSQL, then query it
   test [ARGS]        pg up, then every test of every crate with all features, the
                      integration tests against the server and, where a Docker engine
                      answers, the testcontainers tests (ARGS go to cargo test)
@@ -123,6 +126,10 @@ fn run(args: &[String]) -> Result<()> {
         "image" => {
             no_args("image", rest)?;
             image::build().map(|_| ())
+        }
+        "setup" => {
+            no_args("setup", rest)?;
+            setup()
         }
         "demo" => {
             no_args("demo", rest)?;
@@ -206,4 +213,20 @@ pub(crate) fn target_dir() -> PathBuf {
         Some(dir) if !dir.is_empty() => workspace_root().join(dir),
         _ => workspace_root().join("target"),
     }
+}
+
+/// `setup`: the server, the image (where Docker answers) and the interop venv,
+/// each reused when already there.
+fn setup() -> Result<()> {
+    let server = server::up(None)?;
+    let port = server.env().into_iter().find(|(k, _)| k == "POSTGRES_PORT").map(|(_, v)| v);
+    println!("server: ready on port {}", port.as_deref().unwrap_or("?"));
+    if image::docker_answers() {
+        image::build()?;
+    } else {
+        println!("image: not built (no Docker engine answers here; the Docker tests need one)");
+    }
+    let python = interop::venv()?;
+    println!("python: {} (lightrag-hku 1.5.7)", python.display());
+    Ok(())
 }

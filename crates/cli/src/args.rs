@@ -3,33 +3,26 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lightrag_pg::GraphEngine;
 
 /// Move LightRAG knowledge bases into PostgreSQL and inspect them.
 ///
-/// Reads LightRAG's POSTGRES_* variables (POSTGRES_HOST, POSTGRES_PORT,
-/// POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DATABASE, POSTGRES_WORKSPACE, …);
-/// --database-url and --workspace override them.
+/// Reads LightRAG's configuration as LightRAG does: the environment, then `.env`
+/// and `config.ini` ([postgres]) in the working directory (POSTGRES_*, WORKSPACE,
+/// EMBEDDING_MODEL, EMBEDDING_DIM, LIGHTRAG_*_STORAGE, …); flags override them
+/// all. `lightrag-pg doctor` shows where each setting came from.
 #[derive(Debug, Parser)]
 #[command(name = "lightrag-pg", version, about)]
 pub(crate) struct Cli {
-    /// A postgres:// URL instead of the POSTGRES_* variables.
+    /// A postgres:// URL; overrides the connection POSTGRES_* variables.
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) database_url: Option<String>,
-    /// The workspace (overrides POSTGRES_WORKSPACE and WORKSPACE).
+    /// The workspace (overrides POSTGRES_WORKSPACE, which overrides WORKSPACE).
     #[arg(long, short = 'w', global = true)]
     pub(crate) workspace: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
-}
-
-/// The graph engine.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum GraphArg {
-    /// Apache AGE in LightRAG's layout.
-    Age,
-    /// Plain tables (no extension).
-    Table,
 }
 
 /// The vector index.
@@ -80,6 +73,28 @@ pub(crate) enum GraphFormat {
     Text,
 }
 
+/// `--graph`: the graph engine.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct GraphFlag {
+    /// Graph engine: age (PGGraphStorage) or table (PGTableGraphStorage); default
+    /// LIGHTRAG_GRAPH_STORAGE, else age.
+    #[arg(long = "graph", value_parser = parse_engine)]
+    pub(crate) engine: Option<GraphEngine>,
+}
+
+fn parse_engine(s: &str) -> Result<GraphEngine, String> {
+    s.parse().map_err(|e: lightrag_pg::Error| e.to_string())
+}
+
+/// `--model-name`: the embedding model that suffixes the vector tables.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ModelFlag {
+    /// Embedding model name: suffixes the vector tables like LightRAG (default:
+    /// EMBEDDING_MODEL; found in the database when neither is set).
+    #[arg(long)]
+    pub(crate) model_name: Option<String>,
+}
+
 /// `--json` for scripts.
 #[derive(Debug, Clone, Copy, Args)]
 pub(crate) struct JsonFlag {
@@ -95,21 +110,19 @@ pub(crate) enum Command {
     Doctor(#[command(flatten)] JsonFlag),
     /// Prepare a workspace: tables, indexes and the graph.
     Init {
-        /// Graph engine.
-        #[arg(long, value_enum, default_value = "age")]
-        graph: GraphArg,
-        /// Vector index kind.
-        #[arg(long, value_enum, default_value = "hnsw")]
-        vector_index: IndexArg,
+        #[command(flatten)]
+        graph: GraphFlag,
+        /// Vector index kind (default: POSTGRES_VECTOR_INDEX_TYPE, else hnsw).
+        #[arg(long, value_enum)]
+        vector_index: Option<IndexArg>,
         /// Distance metric.
         #[arg(long, value_enum, default_value = "cosine")]
         metric: MetricArg,
-        /// Embedding dimension.
-        #[arg(long, default_value_t = 1024)]
-        embedding_dim: usize,
-        /// Embedding model name (suffixes the vector tables like LightRAG).
+        /// Embedding dimension (default: EMBEDDING_DIM, else 1024).
         #[arg(long)]
-        model_name: Option<String>,
+        embedding_dim: Option<usize>,
+        #[command(flatten)]
+        model: ModelFlag,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -119,12 +132,10 @@ pub(crate) enum Command {
         /// The working directory.
         #[arg(long)]
         from: PathBuf,
-        /// Graph engine.
-        #[arg(long, value_enum, default_value = "age")]
-        graph: GraphArg,
-        /// Embedding model name (suffixes the vector tables like LightRAG).
-        #[arg(long)]
-        model_name: Option<String>,
+        #[command(flatten)]
+        graph: GraphFlag,
+        #[command(flatten)]
+        model: ModelFlag,
         /// Read and check everything, write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -142,13 +153,10 @@ pub(crate) enum Command {
         /// Also write the graph to this GraphML file.
         #[arg(long)]
         graphml: Option<PathBuf>,
-        /// Graph engine.
-        #[arg(long, value_enum, default_value = "age")]
-        graph: GraphArg,
-        /// Embedding model name of the vector tables (found in the database when
-        /// only one model's tables exist).
-        #[arg(long)]
-        model_name: Option<String>,
+        #[command(flatten)]
+        graph: GraphFlag,
+        #[command(flatten)]
+        model: ModelFlag,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -162,15 +170,14 @@ pub(crate) enum Command {
         /// Hops from the entity.
         #[arg(long, default_value_t = 2)]
         depth: usize,
-        /// Most nodes to return.
-        #[arg(long, default_value_t = 1000)]
-        max_nodes: usize,
+        /// Most nodes to return (default: MAX_GRAPH_NODES, else 1000).
+        #[arg(long)]
+        max_nodes: Option<usize>,
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
         format: GraphFormat,
-        /// Graph engine.
-        #[arg(long, value_enum, default_value = "age")]
-        graph: GraphArg,
+        #[command(flatten)]
+        graph: GraphFlag,
     },
     /// Nearest neighbours of a stored vector or of a vector from a file.
     Search {
@@ -189,9 +196,8 @@ pub(crate) enum Command {
         /// How many hits.
         #[arg(long, default_value_t = 10)]
         top_k: usize,
-        /// Embedding model name of the vector table.
-        #[arg(long)]
-        model_name: Option<String>,
+        #[command(flatten)]
+        model: ModelFlag,
         /// Embedding dimension of the vector table (found in the database when omitted).
         #[arg(long)]
         embedding_dim: Option<usize>,
@@ -211,12 +217,10 @@ pub(crate) enum Command {
     /// Every record of the workspace, as these crates read it, in one JSON
     /// document (for interop checks and debugging).
     Dump {
-        /// Graph engine.
-        #[arg(long, value_enum, default_value = "age")]
-        graph: GraphArg,
-        /// Embedding model name of the vector tables.
-        #[arg(long)]
-        model_name: Option<String>,
+        #[command(flatten)]
+        graph: GraphFlag,
+        #[command(flatten)]
+        model: ModelFlag,
     },
     /// Workspaces.
     Workspace {
@@ -326,4 +330,58 @@ pub(crate) enum WorkspaceCommand {
         /// Target workspace (must be empty).
         to: String,
     },
+}
+
+impl IndexArg {
+    /// LightRAG's `POSTGRES_VECTOR_INDEX_TYPE` value.
+    pub(crate) fn lightrag_name(self) -> &'static str {
+        match self {
+            Self::Hnsw => "HNSW",
+            Self::Ivfflat => "IVFFLAT",
+            Self::HnswHalfvec => "HNSW_HALFVEC",
+            Self::None => "NONE",
+        }
+    }
+}
+
+impl Command {
+    /// The command's flags that override LightRAG's variables, as `(variable,
+    /// flag, value)`: they become the highest configuration layer.
+    pub(crate) fn overrides(&self) -> Vec<(&'static str, &'static str, String)> {
+        let mut out = Vec::new();
+        let (graph, model) = match self {
+            Self::Init { graph, model, vector_index, embedding_dim, .. } => {
+                if let Some(i) = vector_index {
+                    out.push(("POSTGRES_VECTOR_INDEX_TYPE", "--vector-index", i.lightrag_name().to_owned()));
+                }
+                if let Some(d) = embedding_dim {
+                    out.push(("EMBEDDING_DIM", "--embedding-dim", d.to_string()));
+                }
+                (Some(graph), Some(model))
+            }
+            Self::Migrate { graph, model, .. } | Self::Export { graph, model, .. } | Self::Dump { graph, model } => {
+                (Some(graph), Some(model))
+            }
+            Self::Graph { graph, max_nodes, .. } => {
+                if let Some(n) = max_nodes {
+                    out.push(("MAX_GRAPH_NODES", "--max-nodes", n.to_string()));
+                }
+                (Some(graph), None)
+            }
+            Self::Search { model, embedding_dim, .. } => {
+                if let Some(d) = embedding_dim {
+                    out.push(("EMBEDDING_DIM", "--embedding-dim", d.to_string()));
+                }
+                (None, Some(model))
+            }
+            _ => (None, None),
+        };
+        if let Some(engine) = graph.and_then(|g| g.engine) {
+            out.push(("LIGHTRAG_GRAPH_STORAGE", "--graph", engine.lightrag_name().to_owned()));
+        }
+        if let Some(m) = model.and_then(|m| m.model_name.clone()) {
+            out.push(("EMBEDDING_MODEL", "--model-name", m));
+        }
+        out
+    }
 }

@@ -1,34 +1,70 @@
-//! Turning the global options into a configuration, a pool and storages.
+//! Turning the command line into the one configuration every command uses.
+//!
+//! The configuration is read once, as LightRAG reads it (the environment, then
+//! `.env` and `config.ini` in the working directory: [`Sources::discover`]);
+//! the command line's flags are added on top as the highest layer, so `doctor`
+//! can say where each effective setting came from.
 
-use lightrag_pg::{Error, KvNamespace, Result, VectorNamespace, Workspace};
-use lightrag_pg_pool::{PgConfig, PgPool, db_error, ddl};
+use lightrag_pg::{Error, GraphEngine, KvNamespace, Result, StoragesBuilder, VectorNamespace, Workspace};
+use lightrag_pg_pool::{LightRagSettings, PgConfig, PgPool, Sources, db_error, ddl};
 
-use crate::args::{Cli, GraphArg};
+use crate::args::Cli;
 
 /// What every command starts from.
 #[derive(Debug)]
 pub(crate) struct Context {
+    pub(crate) sources: Sources,
     pub(crate) config: PgConfig,
-    pub(crate) workspace_flag: Option<String>,
+    pub(crate) settings: LightRagSettings,
 }
 
 impl Context {
-    pub(crate) fn new(cli: &Cli) -> Result<Self> {
-        let mut config = match &cli.database_url {
-            Some(url) => PgConfig::from_url(url)?,
-            None => PgConfig::from_env()?,
-        };
+    /// Reads the configuration once: `flags` are `(variable, flag, value)`
+    /// overrides from the command line.
+    pub(crate) fn new(cli: &Cli, flags: Vec<(&'static str, &'static str, String)>) -> Result<Self> {
+        let mut sources = Sources::discover()?;
+        if let Some(url) = &cli.database_url {
+            sources = sources.with_flag("DATABASE_URL", "--database-url", url.clone());
+        }
         if let Some(ws) = &cli.workspace {
             Workspace::new(ws.clone())?;
-            config.workspace = Some(ws.clone());
+            sources = sources.with_flag("POSTGRES_WORKSPACE", "--workspace", ws.clone());
         }
-        Ok(Self { config, workspace_flag: cli.workspace.clone() })
+        for (variable, flag, value) in flags {
+            sources = sources.with_flag(variable, flag, value);
+        }
+        let config = PgConfig::from_sources(&sources)?;
+        let settings = LightRagSettings::from_sources(&sources)?;
+        Ok(Self { sources, config, settings })
     }
 
     /// The effective workspace: --workspace, POSTGRES_WORKSPACE, WORKSPACE, `default`.
     pub(crate) fn workspace(&self) -> Result<Workspace> {
-        let settings = lightrag_pg_pool::LightRagSettings::from_env()?;
-        Workspace::resolve(self.config.workspace.as_deref(), settings.workspace.as_deref())
+        Workspace::resolve(self.config.workspace.as_deref(), self.settings.workspace.as_deref())
+    }
+
+    /// The workspace given with `--workspace`, if any.
+    pub(crate) fn workspace_flag(&self) -> Option<String> {
+        self.sources.is_flag("POSTGRES_WORKSPACE").then(|| self.sources.value("POSTGRES_WORKSPACE")).flatten()
+    }
+
+    /// The graph engine (`--graph`, LIGHTRAG_GRAPH_STORAGE, AGE), or an error
+    /// when the configuration keeps the graph outside PostgreSQL.
+    pub(crate) fn engine(&self) -> Result<GraphEngine> {
+        self.settings.stores.graph.ok_or_else(|| Error::Unsupported {
+            what: format!("the graph is not in PostgreSQL ({}); pass --graph age|table", self.settings.elsewhere(2)),
+        })
+    }
+
+    /// The embedding model that suffixes the vector tables (`--model-name`,
+    /// EMBEDDING_MODEL).
+    pub(crate) fn model_name(&self) -> Option<String> {
+        self.settings.embedding_model.clone()
+    }
+
+    /// A facade builder with this configuration and workspace.
+    pub(crate) fn builder(&self) -> Result<StoragesBuilder> {
+        StoragesBuilder::from_sources(&self.sources)
     }
 
     /// A connected pool. An interactive command should not wait minutes for a
@@ -49,7 +85,8 @@ impl Context {
         pool.map_err(|e| match e {
             Error::Connection { message, retryable, source } => Error::Connection {
                 message: format!(
-                    "{message} (server {}; set POSTGRES_* or --database-url, or run `cargo xtask pg up`)",
+                    "{message} (server {}; set POSTGRES_* in the environment, .env or config.ini, or --database-url, \
+                     or run `cargo xtask pg up`)",
                     self.config.primary_host()
                 ),
                 retryable,
@@ -57,14 +94,6 @@ impl Context {
             },
             other => other,
         })
-    }
-}
-
-/// The engine named on the command line.
-pub(crate) fn engine(g: GraphArg) -> lightrag_pg_graph::GraphEngine {
-    match g {
-        GraphArg::Age => lightrag_pg_graph::GraphEngine::Age,
-        GraphArg::Table => lightrag_pg_graph::GraphEngine::Table,
     }
 }
 

@@ -5,7 +5,7 @@ pub mod bench;
 pub mod edit;
 pub mod embed;
 
-use lightrag_pg::{GraphChoice, Result, Storages, StoragesBuilder};
+use lightrag_pg::{GraphEngine, Result, Storages, StoragesBuilder};
 use lightrag_pg_pool::PgConfig;
 
 /// Opens and initialises the four storages of `workspace` on the server that
@@ -18,7 +18,7 @@ pub async fn open(workspace: &str, graph: &str, model_name: Option<&str>, dim: u
     let mut b = StoragesBuilder::new()
         .pg_config(PgConfig::from_env()?)
         .workspace(workspace)
-        .graph(if graph == "table" { GraphChoice::Table } else { GraphChoice::Age })
+        .graph(if graph == "table" { GraphEngine::Table } else { GraphEngine::Age })
         .embedding_dim(dim);
     if let Some(m) = model_name {
         b = b.model_name(m);

@@ -14,7 +14,7 @@ async fn storages(prefix: &str, graph: &str) -> Storages {
     lightrag_pg::StoragesBuilder::new()
         .pool(pool)
         .workspace(ws.as_str())
-        .graph(if graph == "table" { lightrag_pg::GraphChoice::Table } else { lightrag_pg::GraphChoice::Age })
+        .graph(if graph == "table" { lightrag_pg::GraphEngine::Table } else { lightrag_pg::GraphEngine::Age })
         .embedding_dim(16)
         .model_name("interop-edit-test")
         .build()

@@ -2,7 +2,6 @@
 //! chosen at run time from configuration.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use lightrag_pg_core::{
@@ -19,30 +18,6 @@ pub enum Backend {
     Memory,
 }
 
-/// Which graph engine to use on PostgreSQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum GraphChoice {
-    /// Apache AGE in LightRAG's layout (`PGGraphStorage`; feature `graph-age`).
-    #[default]
-    Age,
-    /// Plain tables (`PGTableGraphStorage`; feature `graph-table`).
-    Table,
-}
-
-impl FromStr for GraphChoice {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "age" | "pggraphstorage" => Ok(Self::Age),
-            "table" | "pgtablegraphstorage" => Ok(Self::Table),
-            other => {
-                Err(Error::config("graph engine", format!("unknown graph engine '{other}' (expected age or table)")))
-            }
-        }
-    }
-}
-
 /// The four storages of one workspace.
 #[derive(Debug, Clone)]
 pub struct Storages {
@@ -53,10 +28,17 @@ pub struct Storages {
     doc_status: Option<Arc<dyn DocStatusStorage>>,
     #[cfg(feature = "pool")]
     pool: Option<lightrag_pg_pool::PgPool>,
+    #[cfg(feature = "pool")]
+    stores: lightrag_pg_pool::StoreSelection,
 }
 
 fn missing(what: &str, feature: &str) -> Error {
     Error::Unsupported { what: format!("{what}: this build lacks the `{feature}` feature of lightrag-pg") }
+}
+
+/// The error for a store that the configuration keeps outside PostgreSQL.
+fn elsewhere(what: &str, selector: &str) -> Error {
+    Error::Unsupported { what: format!("{what}: not in PostgreSQL ({selector} selects another backend)") }
 }
 
 impl Storages {
@@ -70,6 +52,10 @@ impl Storages {
     /// # Errors
     /// [`Error::Unsupported`] when this build has no key-value backend.
     pub fn kv(&self, ns: KvNamespace) -> Result<Arc<dyn KvStorage>> {
+        #[cfg(feature = "pool")]
+        if !self.stores.kv {
+            return Err(elsewhere("key-value storage", "LIGHTRAG_KV_STORAGE"));
+        }
         self.kv.get(&ns).cloned().ok_or_else(|| missing("key-value storage", "kv"))
     }
 
@@ -78,6 +64,10 @@ impl Storages {
     /// # Errors
     /// [`Error::Unsupported`] when this build has no vector backend.
     pub fn vector(&self, ns: VectorNamespace) -> Result<Arc<dyn VectorStorage>> {
+        #[cfg(feature = "pool")]
+        if !self.stores.vector {
+            return Err(elsewhere("vector storage", "LIGHTRAG_VECTOR_STORAGE"));
+        }
         self.vectors.get(&ns).cloned().ok_or_else(|| missing("vector storage", "vector"))
     }
 
@@ -86,6 +76,10 @@ impl Storages {
     /// # Errors
     /// [`Error::Unsupported`] when this build has no graph backend.
     pub fn graph(&self) -> Result<Arc<dyn GraphStorage>> {
+        #[cfg(feature = "pool")]
+        if self.stores.graph.is_none() {
+            return Err(elsewhere("graph storage", "LIGHTRAG_GRAPH_STORAGE"));
+        }
         self.graph.clone().ok_or_else(|| missing("graph storage", "graph-age or graph-table"))
     }
 
@@ -94,6 +88,10 @@ impl Storages {
     /// # Errors
     /// [`Error::Unsupported`] when this build has no doc-status backend.
     pub fn doc_status(&self) -> Result<Arc<dyn DocStatusStorage>> {
+        #[cfg(feature = "pool")]
+        if !self.stores.doc_status {
+            return Err(elsewhere("doc-status storage", "LIGHTRAG_DOC_STATUS_STORAGE"));
+        }
         self.doc_status.clone().ok_or_else(|| missing("doc-status storage", "docstatus"))
     }
 
@@ -101,6 +99,13 @@ impl Storages {
     #[cfg(feature = "pool")]
     pub fn pool(&self) -> Option<&lightrag_pg_pool::PgPool> {
         self.pool.as_ref()
+    }
+
+    /// Which stores were opened in PostgreSQL (the `LIGHTRAG_*_STORAGE`
+    /// selection) and the graph engine.
+    #[cfg(feature = "pool")]
+    pub fn stores(&self) -> lightrag_pg_pool::StoreSelection {
+        self.stores
     }
 
     fn all(&self) -> Vec<&dyn lightrag_pg_core::Storage> {
@@ -141,11 +146,12 @@ impl Storages {
 pub struct StoragesBuilder {
     backend: Backend,
     workspace: Option<String>,
-    graph: GraphChoice,
     embedding_dim: usize,
     model_name: Option<String>,
     metric: DistanceMetric,
     threshold: f64,
+    #[cfg(feature = "pool")]
+    stores: lightrag_pg_pool::StoreSelection,
     #[cfg(feature = "pool")]
     pg: Option<lightrag_pg_pool::PgConfig>,
     #[cfg(feature = "pool")]
@@ -157,11 +163,12 @@ impl Default for StoragesBuilder {
         Self {
             backend: if cfg!(feature = "pool") { Backend::Postgres } else { Backend::Memory },
             workspace: None,
-            graph: if cfg!(feature = "graph-age") { GraphChoice::Age } else { GraphChoice::Table },
             embedding_dim: 1024,
             model_name: None,
             metric: DistanceMetric::Cosine,
             threshold: 0.2,
+            #[cfg(feature = "pool")]
+            stores: lightrag_pg_pool::StoreSelection::default(),
             #[cfg(feature = "pool")]
             pg: None,
             #[cfg(feature = "pool")]
@@ -177,21 +184,31 @@ impl StoragesBuilder {
         Self::default()
     }
 
-    /// Reads LightRAG's environment: `POSTGRES_*` for the server, and
-    /// `WORKSPACE`, `LIGHTRAG_GRAPH_STORAGE`, `EMBEDDING_DIM`, `EMBEDDING_MODEL`,
+    /// Reads LightRAG's configuration as LightRAG does
+    /// ([`lightrag_pg_pool::Sources::discover`]: the environment, then `.env` and
+    /// `config.ini` in the working directory): `POSTGRES_*` for the server, and
+    /// `WORKSPACE`, `LIGHTRAG_*_STORAGE`, `EMBEDDING_DIM`, `EMBEDDING_MODEL`,
     /// `COSINE_THRESHOLD`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad variable or unreadable file.
+    #[cfg(feature = "pool")]
+    pub fn from_env() -> Result<Self> {
+        Self::from_sources(&lightrag_pg_pool::Sources::discover()?)
+    }
+
+    /// The same from given [`lightrag_pg_pool::Sources`] (the CLI adds its flags
+    /// to them).
     ///
     /// # Errors
     /// [`Error::Config`] naming the first bad variable.
     #[cfg(feature = "pool")]
-    pub fn from_env() -> Result<Self> {
-        let settings = lightrag_pg_pool::LightRagSettings::from_env()?;
+    pub fn from_sources(sources: &lightrag_pg_pool::Sources) -> Result<Self> {
+        let settings = lightrag_pg_pool::LightRagSettings::from_sources(sources)?;
         let mut b = Self::new();
-        b.pg = Some(lightrag_pg_pool::PgConfig::from_env()?);
+        b.pg = Some(lightrag_pg_pool::PgConfig::from_sources(sources)?);
         b.workspace = settings.workspace;
-        if let Some(g) = settings.graph_storage {
-            b.graph = g.parse()?;
-        }
+        b.stores = settings.stores;
         if let Some(d) = settings.embedding_dim {
             b.embedding_dim = d;
         }
@@ -212,9 +229,16 @@ impl StoragesBuilder {
         self.workspace = Some(workspace.into());
         self
     }
-    /// The graph engine.
-    pub fn graph(mut self, graph: GraphChoice) -> Self {
-        self.graph = graph;
+    /// The graph engine (and the graph in PostgreSQL).
+    #[cfg(feature = "pool")]
+    pub fn graph(mut self, engine: lightrag_pg_pool::GraphEngine) -> Self {
+        self.stores.graph = Some(engine);
+        self
+    }
+    /// Which stores to open in PostgreSQL, and the graph engine.
+    #[cfg(feature = "pool")]
+    pub fn stores(mut self, stores: lightrag_pg_pool::StoreSelection) -> Self {
+        self.stores = stores;
         self
     }
     /// The embedding dimension of the vector tables.
@@ -302,6 +326,8 @@ impl StoragesBuilder {
             doc_status: Some(Arc::new(MemoryDocStatusStorage::new(ws))),
             #[cfg(feature = "pool")]
             pool: None,
+            #[cfg(feature = "pool")]
+            stores: lightrag_pg_pool::StoreSelection::default(),
         })
     }
 
@@ -325,13 +351,13 @@ impl StoragesBuilder {
         #[allow(unused_mut)]
         let mut kv: BTreeMap<KvNamespace, Arc<dyn KvStorage>> = BTreeMap::new();
         #[cfg(feature = "kv")]
-        for ns in KvNamespace::ALL {
+        for ns in KvNamespace::ALL.into_iter().filter(|_| self.stores.kv) {
             kv.insert(ns, Arc::new(lightrag_pg_kv::PgKvStorage::new(pool.clone(), ns, ws.clone())?));
         }
         #[allow(unused_mut)]
         let mut vectors: BTreeMap<VectorNamespace, Arc<dyn VectorStorage>> = BTreeMap::new();
         #[cfg(feature = "vector")]
-        for ns in VectorNamespace::ALL {
+        for ns in VectorNamespace::ALL.into_iter().filter(|_| self.stores.vector) {
             let config = lightrag_pg_vector::PgVectorConfig::from_pool_config(
                 ns,
                 self.embedding_dim,
@@ -344,11 +370,13 @@ impl StoragesBuilder {
         }
         let graph = self.open_graph(&pool, &ws)?;
         #[cfg(feature = "docstatus")]
-        let doc_status: Option<Arc<dyn DocStatusStorage>> =
-            Some(Arc::new(lightrag_pg_docstatus::PgDocStatusStorage::new(pool.clone(), ws.clone())?));
+        let doc_status: Option<Arc<dyn DocStatusStorage>> = match self.stores.doc_status {
+            true => Some(Arc::new(lightrag_pg_docstatus::PgDocStatusStorage::new(pool.clone(), ws.clone())?)),
+            false => None,
+        };
         #[cfg(not(feature = "docstatus"))]
         let doc_status: Option<Arc<dyn DocStatusStorage>> = None;
-        Ok(Storages { workspace: ws, kv, vectors, graph, doc_status, pool: Some(pool) })
+        Ok(Storages { workspace: ws, kv, vectors, graph, doc_status, pool: Some(pool), stores: self.stores })
     }
 
     #[cfg(feature = "pool")]
@@ -356,11 +384,15 @@ impl StoragesBuilder {
         #[cfg(any(feature = "graph-age", feature = "graph-table"))]
         {
             use lightrag_pg_graph::GraphEngine;
-            let engine = match self.graph {
-                GraphChoice::Age if cfg!(feature = "graph-age") => GraphEngine::Age,
-                GraphChoice::Table if cfg!(feature = "graph-table") => GraphEngine::Table,
-                GraphChoice::Age => return Err(missing("the AGE graph engine", "graph-age")),
-                GraphChoice::Table => return Err(missing("the table graph engine", "graph-table")),
+            let engine = match self.stores.graph {
+                None => return Ok(None),
+                Some(GraphEngine::Age) if !cfg!(feature = "graph-age") => {
+                    return Err(missing("the AGE graph engine", "graph-age"));
+                }
+                Some(GraphEngine::Table) if !cfg!(feature = "graph-table") => {
+                    return Err(missing("the table graph engine", "graph-table"));
+                }
+                Some(engine) => engine,
             };
             Ok(Some(lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine)?.into_dyn()))
         }

@@ -3,12 +3,14 @@
 
 mod builder;
 
-pub use builder::{Backend, GraphChoice, Storages, StoragesBuilder};
+pub use builder::{Backend, Storages, StoragesBuilder};
 pub use lightrag_pg_core::{
     DistanceMetric, DocProcessingStatus, DocStatus, DocStatusStorage, EdgeRecord, Error, GraphStorage, JsonObject,
     KnowledgeGraph, KvNamespace, KvStorage, Namespace, Properties, Result, Storage, VectorHit, VectorNamespace,
     VectorQuery, VectorRecord, VectorStorage, Workspace,
 };
+#[cfg(feature = "pool")]
+pub use lightrag_pg_pool::{GraphEngine, Sources, StoreSelection};
 
 /// The contract crate: traits, types, errors, key formats.
 pub use lightrag_pg_core as core;

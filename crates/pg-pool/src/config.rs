@@ -1,7 +1,9 @@
-//! Connection configuration, read from LightRAG's `POSTGRES_*` environment
-//! variables (same names and defaults, spec §3.1), a key/value map, or a builder.
+//! Connection configuration, read from LightRAG's `POSTGRES_*` variables (same
+//! names and defaults, spec §3.1) through [`Sources`] (flags, the environment,
+//! `.env`, `config.ini`, `DATABASE_URL`), a key/value map, or a builder.
 //!
-//! This is the only place in the workspace that parses the environment.
+//! With [`crate::settings`], this is the only place in the workspace that
+//! interprets LightRAG's variables.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,6 +12,52 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lightrag_pg_core::Error;
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use crate::sources::Sources;
+
+/// Every `POSTGRES_*` variable [`PgConfig`] reads (LightRAG's names; a test keeps
+/// this list equal to what the parser reads).
+pub const VARIABLES: &[&str] = &[
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DATABASE",
+    "POSTGRES_WORKSPACE",
+    "POSTGRES_MAX_CONNECTIONS",
+    "POSTGRES_MIN_CONNECTIONS",
+    "POSTGRES_SSL_MODE",
+    "POSTGRES_SSL_CERT",
+    "POSTGRES_SSL_KEY",
+    "POSTGRES_SSL_ROOT_CERT",
+    "POSTGRES_SSL_CRL",
+    "POSTGRES_TARGET_SESSION_ATTRS",
+    "POSTGRES_SERVER_SETTINGS",
+    "POSTGRES_STATEMENT_CACHE_SIZE",
+    "POSTGRES_STATEMENT_TIMEOUT",
+    "POSTGRES_CONNECT_TIMEOUT",
+    "POSTGRES_POOL_TIMEOUT",
+    "POSTGRES_IDLE_TIMEOUT",
+    "POSTGRES_MAX_LIFETIME",
+    "POSTGRES_HEALTH_CHECK_AFTER",
+    "POSTGRES_CONNECTION_RETRIES",
+    "POSTGRES_CONNECTION_RETRY_BACKOFF",
+    "POSTGRES_CONNECTION_RETRY_BACKOFF_MAX",
+    "POSTGRES_POOL_CLOSE_TIMEOUT",
+    "POSTGRES_AGE_SESSION_INIT",
+    "POSTGRES_AGE_ALLOW_UNSUPPORTED_VERSION",
+    "POSTGRES_VECTOR_INDEX_TYPE",
+    "POSTGRES_HNSW_M",
+    "POSTGRES_HNSW_EF",
+    "POSTGRES_HNSW_EF_SEARCH",
+    "POSTGRES_IVFFLAT_LISTS",
+    "POSTGRES_IVFFLAT_PROBES",
+    "POSTGRES_UPSERT_MAX_PAYLOAD_BYTES",
+    "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH",
+    "POSTGRES_DELETE_MAX_RECORDS_PER_BATCH",
+    "POSTGRES_VECTOR_PARTITIONED",
+];
 
 /// libpq's `sslmode`, with libpq's semantics (see [`crate::tls`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -254,9 +302,15 @@ pub struct PgConfig {
     pub age_allow_unsupported_version: bool,
     /// Vector index settings.
     pub vector: VectorIndexSettings,
+    /// `POSTGRES_UPSERT_MAX_PAYLOAD_BYTES` (default 16 MiB, as LightRAG): the
+    /// most bytes one upsert batch carries; `0` disables the byte limit.
+    pub upsert_max_payload_bytes: usize,
     /// `POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH` (default 5000 here; LightRAG uses
     /// 200): rows per statement when a large upsert streams in batches.
     pub upsert_batch_rows: usize,
+    /// `POSTGRES_DELETE_MAX_RECORDS_PER_BATCH` (default 1000, as LightRAG): ids
+    /// per delete statement.
+    pub delete_batch_rows: usize,
     /// `POSTGRES_VECTOR_PARTITIONED` (default `false`): vector tables this
     /// project creates are LIST-partitioned by `workspace`, one partition (with
     /// its own vector index) per workspace and a DEFAULT partition for the rest.
@@ -289,7 +343,9 @@ impl Default for PgConfig {
             age_session_init: AgeSessionInit::IfNeeded,
             age_allow_unsupported_version: false,
             vector: VectorIndexSettings::default(),
+            upsert_max_payload_bytes: 16 * 1024 * 1024,
             upsert_batch_rows: 5000,
+            delete_batch_rows: 1000,
             vector_partitioned: false,
         }
     }
@@ -350,15 +406,25 @@ fn parse_port(key: &str, raw: &str) -> Result<u16, Error> {
     }
 }
 
-/// Parses `h1:5432,h2` against a default port.
+/// Parses `h1:5432,h2,[::1]:5433` against a default port (IPv6 addresses in
+/// brackets when a port follows; a bare IPv6 address takes the default port).
 fn parse_hosts(raw: &str, default_port: u16) -> Result<Vec<(String, u16)>, Error> {
     let mut out = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (host, port) = match part.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
-                (h.trim_matches(['[', ']']).to_owned(), parse_port("POSTGRES_HOST", p)?)
+        let (host, port) = if let Some(inner) = part.strip_prefix('[') {
+            let (h, after) = inner
+                .split_once(']')
+                .ok_or_else(|| Error::config("POSTGRES_HOST", format!("invalid host '{part}'")))?;
+            match after.strip_prefix(':') {
+                Some(p) => (h.to_owned(), parse_port("POSTGRES_HOST", p)?),
+                None if after.is_empty() => (h.to_owned(), default_port),
+                None => return Err(Error::config("POSTGRES_HOST", format!("invalid host '{part}'"))),
             }
-            _ => (part.to_owned(), default_port),
+        } else {
+            match part.split_once(':') {
+                Some((h, p)) if !p.contains(':') => (h.to_owned(), parse_port("POSTGRES_HOST", p)?),
+                _ => (part.to_owned(), default_port),
+            }
         };
         if host.is_empty() {
             return Err(Error::config("POSTGRES_HOST", format!("invalid host '{part}'")));
@@ -377,21 +443,35 @@ impl PgConfig {
         PgConfigBuilder(Self::default())
     }
 
-    /// Reads LightRAG's `POSTGRES_*` variables; `DATABASE_URL` (a
-    /// `postgres://user:pass@host:port/db?sslmode=…` URL) fills what they leave
-    /// unset.
+    /// Reads LightRAG's `POSTGRES_*` variables as LightRAG does: the process
+    /// environment, then `.env` and `config.ini`'s `[postgres]` section in the
+    /// working directory, then `DATABASE_URL` ([`Sources::discover`]).
     ///
     /// # Errors
     /// [`Error::Config`] naming the first bad variable, e.g.
-    /// `POSTGRES_PORT: invalid port 'abc'`.
+    /// `POSTGRES_PORT: invalid port 'abc'`, or a file that cannot be parsed.
     pub fn from_env() -> Result<Self, Error> {
-        let url = std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty());
-        let mut base = match url {
-            Some(url) => Self::from_url(&url)?,
-            None => Self::default(),
+        Self::from_sources(&Sources::discover()?)
+    }
+
+    /// The configuration [`Sources`] give. `DATABASE_URL` fills the connection
+    /// settings no layer sets, unless it was given as a flag: then it overrides
+    /// them, like every flag.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad variable.
+    pub fn from_sources(sources: &Sources) -> Result<Self, Error> {
+        let url: HashMap<&str, String> = match sources.value("DATABASE_URL") {
+            Some(url) => url_settings(&url)?.into_iter().collect(),
+            None => HashMap::new(),
         };
-        base.apply(&|k: &str| std::env::var(k).ok())?;
-        Ok(base)
+        let url_wins = sources.is_flag("DATABASE_URL");
+        let mut c = Self::default();
+        c.apply(&|k: &str| {
+            let from_url = url.get(k).cloned();
+            if url_wins && from_url.is_some() { from_url } else { sources.value(k).or(from_url) }
+        })?;
+        Ok(c)
     }
 
     /// Builds the configuration from a key/value map, like LightRAG's
@@ -402,64 +482,19 @@ impl PgConfig {
     /// [`Error::Config`] naming the first bad key.
     pub fn from_map(map: &HashMap<String, String>) -> Result<Self, Error> {
         let mut c = Self::default();
-        c.apply(&|k: &str| {
-            map.get(k).cloned().or_else(|| {
-                let short = k.strip_prefix("POSTGRES_")?.to_ascii_lowercase();
-                let short = match short.as_str() {
-                    "server_settings" => "server_options".to_owned(),
-                    "connection_retries" => "connection_retries".to_owned(),
-                    s => s.to_owned(),
-                };
-                map.get(&short).cloned()
-            })
-        })?;
+        c.apply(&|k: &str| map.get(k).cloned().or_else(|| map.get(&crate::sources::ini_key(k)?).cloned()))?;
         Ok(c)
     }
 
-    /// Parses a `postgres://` URL.
+    /// Parses a `postgres://` URL (libpq's form: several hosts, IPv6 hosts in
+    /// brackets, and the `host`, `port`, `dbname`, `user`, `password`, `ssl*`,
+    /// `target_session_attrs` and `connect_timeout` query parameters).
     ///
     /// # Errors
     /// [`Error::Config`] with key `DATABASE_URL`.
     pub fn from_url(url: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::config("DATABASE_URL", why.to_owned());
-        let rest = url
-            .strip_prefix("postgres://")
-            .or_else(|| url.strip_prefix("postgresql://"))
-            .ok_or_else(|| bad("must start with postgres:// or postgresql://"))?;
-        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (auth_host, db) = rest.split_once('/').unwrap_or((rest, ""));
-        let (auth, hosts) = match auth_host.rsplit_once('@') {
-            Some((a, h)) => (Some(a), h),
-            None => (None, auth_host),
-        };
+        let map: HashMap<&str, String> = url_settings(url)?.into_iter().collect();
         let mut c = Self::default();
-        if let Some(auth) = auth {
-            let (u, p) = auth.split_once(':').map_or((auth, None), |(u, p)| (u, Some(p)));
-            c.user = percent_decode(u);
-            c.password = p.map(percent_decode);
-        }
-        if !hosts.is_empty() {
-            c.hosts = parse_hosts(hosts, 5432).map_err(|_| bad("invalid host list"))?;
-        }
-        if !db.is_empty() {
-            c.database = percent_decode(db);
-        }
-        let mut map = HashMap::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = match k {
-                "sslmode" => "POSTGRES_SSL_MODE",
-                "sslcert" => "POSTGRES_SSL_CERT",
-                "sslkey" => "POSTGRES_SSL_KEY",
-                "sslrootcert" => "POSTGRES_SSL_ROOT_CERT",
-                "sslcrl" => "POSTGRES_SSL_CRL",
-                "target_session_attrs" => "POSTGRES_TARGET_SESSION_ATTRS",
-                "connect_timeout" => "POSTGRES_CONNECT_TIMEOUT",
-                "application_name" => continue,
-                other => return Err(bad(&format!("unknown parameter '{other}'"))),
-            };
-            map.insert(key.to_owned(), percent_decode(v));
-        }
         c.apply(&|k: &str| map.get(k).cloned())?;
         Ok(c)
     }
@@ -603,9 +638,16 @@ impl PgConfig {
                 *slot = n;
             }
         }
+        if let Some(v) = get("POSTGRES_UPSERT_MAX_PAYLOAD_BYTES") {
+            self.upsert_max_payload_bytes = parse("POSTGRES_UPSERT_MAX_PAYLOAD_BYTES", &v, "byte count")?;
+        }
         if let Some(v) = get("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH") {
             let n: usize = parse("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", &v, "row count")?;
             self.upsert_batch_rows = n.max(1);
+        }
+        if let Some(v) = get("POSTGRES_DELETE_MAX_RECORDS_PER_BATCH") {
+            let n: usize = parse("POSTGRES_DELETE_MAX_RECORDS_PER_BATCH", &v, "row count")?;
+            self.delete_batch_rows = n.max(1);
         }
         if let Some(v) = get("POSTGRES_VECTOR_PARTITIONED") {
             self.vector_partitioned = parse_bool("POSTGRES_VECTOR_PARTITIONED", &v)?;
@@ -615,13 +657,13 @@ impl PgConfig {
 
     /// The first host, for messages.
     pub fn primary_host(&self) -> String {
-        self.hosts.first().map(|(h, p)| format!("{h}:{p}")).unwrap_or_default()
+        self.hosts.first().map(|(h, p)| host_port(h, *p)).unwrap_or_default()
     }
 
     /// A `postgres://` URL for these settings, with the password redacted unless
     /// `with_password`.
     pub fn url(&self, with_password: bool) -> String {
-        let hosts: Vec<String> = self.hosts.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+        let hosts: Vec<String> = self.hosts.iter().map(|(h, p)| host_port(h, *p)).collect();
         let pass = match (&self.password, with_password) {
             (Some(p), true) => format!(":{}", percent_encode(p)),
             (Some(_), false) => ":<redacted>".to_owned(),
@@ -638,34 +680,103 @@ impl PgConfig {
 }
 
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%' && i + 3 <= b.len())
-            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .flatten();
-        match hex {
-            Some(v) => {
-                out.push(v);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+}
+
+/// `host:port` for a URL or a message, with an IPv6 address in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
+/// The `POSTGRES_*` settings a `postgres://` URL carries. The `url` crate parses
+/// the URL; libpq's multi-host authority (`h1:5432,h2:5433`), which no URL
+/// parser accepts, is split here and each host parsed on its own.
+fn url_settings(raw: &str) -> Result<Vec<(&'static str, String)>, Error> {
+    let bad = |why: String| Error::config("DATABASE_URL", why);
+    let Some((scheme, rest)) = raw.split_once("://").filter(|(s, _)| matches!(*s, "postgres" | "postgresql")) else {
+        return Err(bad("must start with postgres:// or postgresql://".into()));
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), authority),
+    };
+    let url = url::Url::parse(&format!("{scheme}://{userinfo}placeholder{tail}"))
+        .map_err(|e| bad(format!("invalid URL: {e}")))?;
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    let mut host_list = Vec::new();
+    for part in hosts.split(',').filter(|p| !p.is_empty()) {
+        let h =
+            url::Url::parse(&format!("{scheme}://{part}")).map_err(|e| bad(format!("invalid host '{part}': {e}")))?;
+        let name = match h.host() {
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            Some(other) => percent_decode(&other.to_string()),
+            None => return Err(bad(format!("invalid host '{part}'"))),
+        };
+        host_list.push(match h.port() {
+            Some(p) => host_port(&name, p),
+            None => {
+                if name.contains(':') {
+                    format!("[{name}]")
+                } else {
+                    name
+                }
+            }
+        });
+    }
+    if !url.username().is_empty() {
+        out.push(("POSTGRES_USER", percent_decode(url.username())));
+    }
+    if let Some(p) = url.password() {
+        out.push(("POSTGRES_PASSWORD", percent_decode(p)));
+    }
+    let db = url.path().trim_start_matches('/');
+    if !db.is_empty() {
+        out.push(("POSTGRES_DATABASE", percent_decode(db)));
+    }
+    for (k, v) in url.query_pairs() {
+        let key = match k.as_ref() {
+            "host" => {
+                // libpq: `host=` (a list) replaces the authority's hosts.
+                host_list = v.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect();
+                continue;
+            }
+            "port" => "POSTGRES_PORT",
+            "dbname" => "POSTGRES_DATABASE",
+            "user" => "POSTGRES_USER",
+            "password" => "POSTGRES_PASSWORD",
+            "sslmode" => "POSTGRES_SSL_MODE",
+            "sslcert" => "POSTGRES_SSL_CERT",
+            "sslkey" => "POSTGRES_SSL_KEY",
+            "sslrootcert" => "POSTGRES_SSL_ROOT_CERT",
+            "sslcrl" => "POSTGRES_SSL_CRL",
+            "target_session_attrs" => "POSTGRES_TARGET_SESSION_ATTRS",
+            "connect_timeout" => "POSTGRES_CONNECT_TIMEOUT",
+            "application_name" => continue,
+            other => return Err(bad(format!("unknown parameter '{other}'"))),
+        };
+        out.retain(|(k, _)| *k != key);
+        out.push((key, v.into_owned()));
+    }
+    // libpq: `port=` may be a list, one per host.
+    if let Some(i) = out.iter().position(|(k, v)| *k == "POSTGRES_PORT" && v.contains(',')) {
+        let ports: Vec<String> = out.remove(i).1.split(',').map(str::to_owned).collect();
+        if ports.len() != host_list.len() {
+            return Err(bad(format!("{} ports for {} hosts", ports.len(), host_list.len())));
+        }
+        for (h, p) in host_list.iter_mut().zip(ports) {
+            *h = format!("{h}:{p}");
+        }
+    }
+    if !host_list.is_empty() {
+        out.push(("POSTGRES_HOST", host_list.join(",")));
+    }
+    Ok(out)
 }
 
 /// Builds a [`PgConfig`] in code.
@@ -945,6 +1056,74 @@ mod tests {
         assert!(PgConfig::from_url("postgres://h/db?bogus=1").is_err());
     }
 
+    #[test]
+    fn a_url_with_an_ipv6_host_keeps_the_address() {
+        let c = PgConfig::from_url("postgres://u@[::1]:6432/db").unwrap();
+        assert_eq!(c.hosts, vec![("::1".to_owned(), 6432)]);
+        assert_eq!(c.primary_host(), "[::1]:6432");
+        assert!(c.url(false).contains("@[::1]:6432/"), "{}", c.url(false));
+        let bare = PgConfig::from_url("postgresql://[2001:db8::7]/db").unwrap();
+        assert_eq!(bare.hosts, vec![("2001:db8::7".to_owned(), 5432)]);
+    }
+
+    #[test]
+    fn a_url_with_several_hosts_keeps_each_port() {
+        let c = PgConfig::from_url("postgres://u:p@db1:5432,db2:5433,[::1]/x").unwrap();
+        assert_eq!(c.hosts, vec![("db1".into(), 5432), ("db2".into(), 5433), ("::1".into(), 5432)]);
+        assert_eq!(c.database, "x");
+    }
+
+    #[test]
+    fn a_url_takes_libpq_query_parameters() {
+        let c = PgConfig::from_url("postgresql:///?host=/var/run/postgresql&port=6000&dbname=rag&user=me").unwrap();
+        assert_eq!(c.hosts, vec![("/var/run/postgresql".to_owned(), 6000)]);
+        assert_eq!((c.database.as_str(), c.user.as_str()), ("rag", "me"));
+        let many = PgConfig::from_url("postgres://u@/db?host=a,b&port=5001,5002&sslmode=disable").unwrap();
+        assert_eq!(many.hosts, vec![("a".into(), 5001), ("b".into(), 5002)]);
+        assert_eq!(many.ssl.mode, SslMode::Disable);
+        assert!(PgConfig::from_url("postgres://u@/db?host=a,b&port=1,2,3").is_err());
+    }
+
+    #[test]
+    fn postgres_host_accepts_bracketed_ipv6_with_and_without_port() {
+        let c = from(&[("POSTGRES_HOST", "[::1]:6000,[fe80::1],db")]).unwrap();
+        assert_eq!(c.hosts, vec![("::1".into(), 6000), ("fe80::1".into(), 5432), ("db".into(), 5432)]);
+        assert_eq!(from(&[("POSTGRES_HOST", "::1")]).unwrap().hosts, vec![("::1".to_owned(), 5432)]);
+    }
+
+    #[test]
+    fn database_url_fills_only_what_the_variables_leave_unset() {
+        let s = Sources::from_pairs([
+            ("DATABASE_URL", "postgres://url-user:pw@url-host/url-db?port=6000"),
+            ("POSTGRES_HOST", "var-host"),
+        ]);
+        let c = PgConfig::from_sources(&s).unwrap();
+        assert_eq!(c.hosts, vec![("var-host".to_owned(), 6000)]);
+        assert_eq!((c.user.as_str(), c.database.as_str()), ("url-user", "url-db"));
+    }
+
+    #[test]
+    fn a_database_url_flag_overrides_the_variables() {
+        let s = Sources::from_pairs([("POSTGRES_HOST", "var-host"), ("POSTGRES_VECTOR_INDEX_TYPE", "IVFFLAT")])
+            .with_flag("DATABASE_URL", "--database-url", "postgres://u@flag-host/db");
+        let c = PgConfig::from_sources(&s).unwrap();
+        assert_eq!(c.hosts, vec![("flag-host".to_owned(), 5432)]);
+        assert_eq!(c.vector.index_type, "IVFFLAT", "settings the URL does not carry still come from the variables");
+    }
+
+    #[test]
+    fn config_ini_fills_what_the_environment_leaves_unset() {
+        let dir = std::env::temp_dir().join(format!("lightrag-pg-ini-{:08x}", rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.ini"), "[postgres]\nhost = ini-host\nport = 6100\nmax_connections = 9\n")
+            .unwrap();
+        let mut s = Sources::from_pairs([("POSTGRES_PORT", "6200")]);
+        s.read_dir(&dir).unwrap();
+        let c = PgConfig::from_sources(&s).unwrap();
+        assert_eq!(c.hosts, vec![("ini-host".to_owned(), 6200)]);
+        assert_eq!(c.max_connections, 9);
+    }
+
     /// One row per variable: the value to set and what it must do.
     type Effect = fn(&PgConfig) -> bool;
     const EFFECTS: &[(&str, &str, Effect)] = &[
@@ -993,7 +1172,9 @@ mod tests {
         ("POSTGRES_HNSW_EF_SEARCH", "250", |c| c.vector.hnsw_ef_search == 250),
         ("POSTGRES_IVFFLAT_LISTS", "40", |c| c.vector.ivfflat_lists == 40),
         ("POSTGRES_IVFFLAT_PROBES", "8", |c| c.vector.ivfflat_probes == 8),
+        ("POSTGRES_UPSERT_MAX_PAYLOAD_BYTES", "1024", |c| c.upsert_max_payload_bytes == 1024),
         ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "300", |c| c.upsert_batch_rows == 300),
+        ("POSTGRES_DELETE_MAX_RECORDS_PER_BATCH", "250", |c| c.delete_batch_rows == 250),
         ("POSTGRES_VECTOR_PARTITIONED", "true", |c| c.vector_partitioned),
     ];
 
@@ -1018,6 +1199,13 @@ mod tests {
             let untouched = from(&[]).unwrap();
             assert!(!effect(&untouched), "{key}: the default already satisfies the check, so it proves nothing");
         }
+    }
+
+    #[test]
+    fn the_published_variable_list_is_what_the_parser_reads() {
+        let mut published: Vec<String> = VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+        published.sort();
+        assert_eq!(published, variables_read_by_apply());
     }
 
     #[test]
@@ -1089,9 +1277,19 @@ mod tests {
             ("POSTGRES_IVFFLAT_LISTS", "1.5", "POSTGRES_IVFFLAT_LISTS: invalid positive integer '1.5'"),
             ("POSTGRES_IVFFLAT_PROBES", "0", "POSTGRES_IVFFLAT_PROBES: invalid positive integer '0'"),
             (
+                "POSTGRES_UPSERT_MAX_PAYLOAD_BYTES",
+                "16MB",
+                "POSTGRES_UPSERT_MAX_PAYLOAD_BYTES: invalid byte count '16MB'",
+            ),
+            (
                 "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH",
                 "-1",
                 "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH: invalid row count '-1'",
+            ),
+            (
+                "POSTGRES_DELETE_MAX_RECORDS_PER_BATCH",
+                "all",
+                "POSTGRES_DELETE_MAX_RECORDS_PER_BATCH: invalid row count 'all'",
             ),
             ("POSTGRES_VECTOR_PARTITIONED", "maybe", "POSTGRES_VECTOR_PARTITIONED: invalid boolean 'maybe'"),
         ];

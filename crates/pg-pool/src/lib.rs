@@ -10,6 +10,7 @@ pub mod pool;
 pub mod rls;
 pub mod schema;
 pub mod settings;
+pub mod sources;
 pub mod tls;
 
 pub use config::{
@@ -18,7 +19,8 @@ pub use config::{
 pub use doctor::{DoctorReport, doctor};
 pub use error::db_error;
 pub use pool::{PgConn, PgPool};
-pub use settings::LightRagSettings;
+pub use settings::{GraphEngine, LightRagSettings, StoreSelection};
+pub use sources::{Origin, Setting, Sources};
 
 /// Re-exported so users need no direct dependency on the driver.
 pub use tokio_postgres;

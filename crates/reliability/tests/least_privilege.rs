@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use libtest_mimic::{Arguments, Failed, Trial};
-use lightrag_pg::{GraphChoice, StoragesBuilder};
+use lightrag_pg::{GraphEngine, StoragesBuilder};
 use lightrag_pg_core::testkit::{self, DocStatusFactory, GraphFactory, KvFactory, VectorFactory};
 use lightrag_pg_core::{
     DistanceMetric, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Properties, Result, Storage,
@@ -256,7 +256,7 @@ fn main() {
     let (a, p) = (admin.clone(), app.clone());
     trials.push(trial("the_facade_opens_every_storage_as_the_role_after_the_administrators_init", &rt, async move {
         let ws = "lp_facade";
-        for graph in [GraphChoice::Age, GraphChoice::Table] {
+        for graph in [GraphEngine::Age, GraphEngine::Table] {
             StoragesBuilder::new()
                 .pool(a.clone())
                 .workspace(ws)

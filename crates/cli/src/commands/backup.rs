@@ -219,8 +219,8 @@ pub(crate) async fn restore(ctx: &Context, from: &Path, json_out: bool) -> Resul
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(Error::invalid("--from", "not a lightrag-pg backup (no format header)"));
     }
-    let ws = match &ctx.workspace_flag {
-        Some(w) => Workspace::new(w.clone())?,
+    let ws = match ctx.workspace_flag() {
+        Some(w) => Workspace::new(w)?,
         None => Workspace::new(header["workspace"].as_str().unwrap_or("default").to_owned())?,
     };
     let pool = ctx.pool().await?;

@@ -1,4 +1,5 @@
-//! `lightrag-pg doctor`: the pool crate's doctor report.
+//! `lightrag-pg doctor`: where each effective setting came from (secrets
+//! masked), then the pool crate's doctor report.
 
 use lightrag_pg::Result;
 use lightrag_pg_pool::PgPool;
@@ -11,10 +12,29 @@ pub(crate) async fn run(ctx: &Context, json: bool) -> Result<()> {
     // A lazy pool: the doctor reports an unreachable server instead of failing.
     let pool = PgPool::connect_lazy(ctx.config.clone())?;
     let report = lightrag_pg_pool::doctor(&pool).await;
+    let settings = ctx.sources.report();
+    let mut value = serde_json::to_value(&report).unwrap_or_default();
     if json {
-        return output::json(&report);
+        value["configuration"] = serde_json::json!({
+            "files": ctx.sources.files(),
+            "settings": settings,
+            "workspace": ctx.workspace()?.as_str(),
+            "stores": {
+                "kv": ctx.settings.stores.kv,
+                "vector": ctx.settings.stores.vector,
+                "graph": ctx.settings.stores.graph.map(|g| g.as_str()),
+                "doc_status": ctx.settings.stores.doc_status,
+            },
+        });
+        return output::json(&value);
     }
-    let value = serde_json::to_value(&report).unwrap_or_default();
+    for file in ctx.sources.files() {
+        outln!("read       {}", file.display());
+    }
+    for s in &settings {
+        outln!("setting    {}={}  ({})", s.variable, s.value, s.origin);
+    }
+    outln!("workspace  {}", ctx.workspace()?);
     outln!("server     {}", ctx.config.primary_host());
     outln!("reachable  {}", report.reachable);
     if let Some(e) = &report.error {

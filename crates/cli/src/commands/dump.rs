@@ -11,8 +11,7 @@ use lightrag_pg_pool::{PgPool, db_error, ddl, ident::quote_ident};
 use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 use serde_json::{Map, Value, json};
 
-use crate::args::GraphArg;
-use crate::context::{Context, engine, find_vector_table};
+use crate::context::{Context, find_vector_table};
 use crate::output;
 
 /// Ids of a workspace in a table, sorted.
@@ -31,7 +30,8 @@ async fn ids(pool: &PgPool, table: &str, ws: &str) -> Result<Vec<String>> {
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-pub(crate) async fn run(ctx: &Context, graph: GraphArg, model_name: Option<String>) -> Result<()> {
+pub(crate) async fn run(ctx: &Context) -> Result<()> {
+    let model_name = ctx.model_name();
     let pool = ctx.pool().await?;
     let ws = ctx.workspace()?;
     let mut kv_out = Map::new();
@@ -77,7 +77,7 @@ pub(crate) async fn run(ctx: &Context, graph: GraphArg, model_name: Option<Strin
             .collect();
         vectors.insert(ns.as_str().to_owned(), Value::Object(m));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
+    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
     g.initialize().await?;
     let labels = g.get_all_labels().await?;
     let nodes: BTreeMap<String, Value> =

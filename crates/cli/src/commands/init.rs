@@ -1,20 +1,16 @@
 //! `lightrag-pg init`: create the tables, indexes and graph of a workspace.
+//!
+//! Everything comes from the one configuration (flags over the environment,
+//! `.env` and `config.ini`): `--vector-index` over POSTGRES_VECTOR_INDEX_TYPE,
+//! `--graph` over LIGHTRAG_GRAPH_STORAGE, `--model-name` / `--embedding-dim` over
+//! EMBEDDING_MODEL / EMBEDDING_DIM.
 
-use lightrag_pg::{DistanceMetric, GraphChoice, Result, StoragesBuilder};
-use lightrag_pg_pool::VectorIndexSettings;
+use lightrag_pg::{DistanceMetric, Result};
 
-use crate::args::{GraphArg, IndexArg, MetricArg};
+use crate::args::MetricArg;
 use crate::context::Context;
 use crate::output;
 use crate::output::outln;
-
-pub(crate) struct InitArgs {
-    pub(crate) graph: GraphArg,
-    pub(crate) vector_index: IndexArg,
-    pub(crate) metric: MetricArg,
-    pub(crate) embedding_dim: usize,
-    pub(crate) model_name: Option<String>,
-}
 
 pub(crate) fn metric(m: MetricArg) -> DistanceMetric {
     match m {
@@ -24,51 +20,29 @@ pub(crate) fn metric(m: MetricArg) -> DistanceMetric {
     }
 }
 
-pub(crate) async fn run(ctx: &Context, a: InitArgs, json: bool) -> Result<()> {
-    let mut config = ctx.config.clone();
-    config.vector = VectorIndexSettings {
-        index_type: match a.vector_index {
-            IndexArg::Hnsw => "HNSW",
-            IndexArg::Ivfflat => "IVFFLAT",
-            IndexArg::HnswHalfvec => "HNSW_HALFVEC",
-            IndexArg::None => "NONE",
-        }
-        .to_owned(),
-        ..config.vector
-    };
+pub(crate) async fn run(ctx: &Context, metric_arg: MetricArg, json: bool) -> Result<()> {
     let started = std::time::Instant::now();
-    let mut builder = StoragesBuilder::new()
-        .pg_config(config)
-        .graph(match a.graph {
-            GraphArg::Age => GraphChoice::Age,
-            GraphArg::Table => GraphChoice::Table,
-        })
-        .embedding_dim(a.embedding_dim)
-        .metric(metric(a.metric));
-    if let Some(ws) = &ctx.workspace_flag {
-        builder = builder.workspace(ws.clone());
-    } else {
-        builder = builder.workspace(ctx.workspace()?.as_str().to_owned());
-    }
-    if let Some(m) = &a.model_name {
-        builder = builder.model_name(m.clone());
-    }
-    let storages = builder.build().await?;
+    let storages = ctx.builder()?.metric(metric(metric_arg)).build().await?;
+    let stores = storages.stores();
+    let dim = ctx.settings.embedding_dim.unwrap_or(1024);
     let report = serde_json::json!({
         "workspace": storages.workspace().as_str(),
-        "graph": format!("{:?}", a.graph).to_lowercase(),
-        "embedding_dim": a.embedding_dim,
-        "model_name": a.model_name,
+        "graph": stores.graph.map(|g| g.as_str()),
+        "embedding_dim": dim,
+        "model_name": ctx.model_name(),
+        "vector_index": ctx.config.vector.index_type,
+        "stores": {"kv": stores.kv, "vector": stores.vector, "graph": stores.graph.is_some(), "doc_status": stores.doc_status},
         "seconds": started.elapsed().as_secs_f64(),
     });
     if json {
         output::json(&report)
     } else {
         outln!(
-            "workspace '{}' ready ({} graph, {} dimensions) in {:.2}s",
+            "workspace '{}' ready ({} graph, {} dimensions, {} index) in {:.2}s",
             storages.workspace(),
-            report["graph"].as_str().unwrap_or(""),
-            a.embedding_dim,
+            report["graph"].as_str().unwrap_or("no"),
+            dim,
+            ctx.config.vector.index_type,
             started.elapsed().as_secs_f64()
         );
         Ok(())

@@ -17,8 +17,7 @@ use lightrag_pg_files::{
 use lightrag_pg_pool::{PgPool, db_error, ident::quote_ident};
 use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 
-use crate::args::GraphArg;
-use crate::context::{Context, engine, find_vector_table};
+use crate::context::{Context, find_vector_table};
 use crate::output;
 use crate::output::outln;
 
@@ -59,14 +58,15 @@ fn progress_bars() -> ProgressFn {
     })
 }
 
-async fn pg_target(pool: &PgPool, ws: &Workspace, graph: GraphArg, model: Option<String>) -> Result<Target> {
+async fn pg_target(ctx: &Context, pool: &PgPool, ws: &Workspace) -> Result<Target> {
+    let model = ctx.model_name();
     let mut kv: HashMap<KvNamespace, Arc<dyn KvStorage>> = HashMap::new();
     for ns in KvNamespace::ALL {
         let s = PgKvStorage::new(pool.clone(), ns, ws.clone())?;
         s.initialize().await?;
         kv.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
+    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;
@@ -84,23 +84,12 @@ async fn pg_target(pool: &PgPool, ws: &Workspace, graph: GraphArg, model: Option
 }
 
 /// `migrate`.
-pub(crate) async fn migrate(
-    ctx: &Context,
-    from: &Path,
-    graph: GraphArg,
-    model_name: Option<String>,
-    dry_run: bool,
-    memory: bool,
-    json: bool,
-) -> Result<()> {
+pub(crate) async fn migrate(ctx: &Context, from: &Path, dry_run: bool, memory: bool, json: bool) -> Result<()> {
     let ws = ctx.workspace()?;
     // A dry run reads and checks everything and writes nothing: it needs no
     // tables (and must not create them, or an empty AGE graph).
-    let target = if memory || dry_run {
-        Target::memory(ws.clone())
-    } else {
-        pg_target(&ctx.pool().await?, &ws, graph, model_name).await?
-    };
+    let target =
+        if memory || dry_run { Target::memory(ws.clone()) } else { pg_target(ctx, &ctx.pool().await?, &ws).await? };
     let options = MigrateOptions { dry_run, progress: Some(progress_bars()), ..MigrateOptions::default() };
     let report = lightrag_pg_files::migrate(from, &target, options).await.map_err(files_error)?;
     if json {
@@ -183,14 +172,8 @@ impl KeyLister for SqlKeys {
 }
 
 /// `export`.
-pub(crate) async fn export(
-    ctx: &Context,
-    to: &Path,
-    graphml: Option<std::path::PathBuf>,
-    graph: GraphArg,
-    model_name: Option<String>,
-    json: bool,
-) -> Result<()> {
+pub(crate) async fn export(ctx: &Context, to: &Path, graphml: Option<std::path::PathBuf>, json: bool) -> Result<()> {
+    let model_name = ctx.model_name();
     let pool = ctx.pool().await?;
     let ws = ctx.workspace()?;
     let mut kv: HashMap<KvNamespace, Arc<dyn KvStorage>> = HashMap::new();
@@ -214,7 +197,7 @@ pub(crate) async fn export(
         vector_tables.insert(ns, s.table_name().to_owned());
         vectors.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
+    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;

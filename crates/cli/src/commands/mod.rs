@@ -20,23 +20,17 @@ use crate::context::Context;
 
 /// Runs the parsed command line.
 pub(crate) async fn run(cli: Cli) -> Result<()> {
-    let ctx = Context::new(&cli)?;
+    let ctx = Context::new(&cli, cli.command.overrides())?;
     match cli.command {
         Command::Doctor(f) => doctor::run(&ctx, f.json).await,
-        Command::Init { graph, vector_index, metric, embedding_dim, model_name, json } => {
-            init::run(&ctx, init::InitArgs { graph, vector_index, metric, embedding_dim, model_name }, json.json).await
+        Command::Init { metric, json, .. } => init::run(&ctx, metric, json.json).await,
+        Command::Migrate { from, dry_run, memory, json, .. } => {
+            migrate::migrate(&ctx, &from, dry_run, memory, json.json).await
         }
-        Command::Migrate { from, graph, model_name, dry_run, memory, json } => {
-            migrate::migrate(&ctx, &from, graph, model_name, dry_run, memory, json.json).await
-        }
-        Command::Export { to, graphml, graph, model_name, json } => {
-            migrate::export(&ctx, &to, graphml, graph, model_name, json.json).await
-        }
+        Command::Export { to, graphml, json, .. } => migrate::export(&ctx, &to, graphml, json.json).await,
         Command::Stats(f) => stats::run(&ctx, f.json).await,
-        Command::Graph { label, depth, max_nodes, format, graph } => {
-            graph::run(&ctx, &label, depth, max_nodes, format, graph).await
-        }
-        Command::Search { namespace, like_id, like_entity, vector_file, top_k, model_name, embedding_dim, json } => {
+        Command::Graph { label, depth, format, .. } => graph::run(&ctx, &label, depth, format).await,
+        Command::Search { namespace, like_id, like_entity, vector_file, top_k, json, .. } => {
             search::run(
                 &ctx,
                 search::SearchArgs {
@@ -44,8 +38,6 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
                     like_id: like_id.or(like_entity.map(|n| lightrag_pg::core::ids::entity_id(&n))),
                     vector_file,
                     top_k,
-                    model_name,
-                    embedding_dim,
                 },
                 json.json,
             )
@@ -53,7 +45,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         }
         Command::Kv { command } => kv::run(&ctx, command).await,
         Command::Docs { command } => docs::run(&ctx, command).await,
-        Command::Dump { graph, model_name } => dump::run(&ctx, graph, model_name).await,
+        Command::Dump { .. } => dump::run(&ctx).await,
         Command::Workspace { command } => workspace::run(&ctx, command).await,
         Command::Rls { command } => rls::run(&ctx, command).await,
         Command::Backup { to, json } => backup::backup(&ctx, &to, json.json).await,

@@ -15,8 +15,6 @@ pub(crate) struct SearchArgs {
     pub(crate) like_id: Option<String>,
     pub(crate) vector_file: Option<PathBuf>,
     pub(crate) top_k: usize,
-    pub(crate) model_name: Option<String>,
-    pub(crate) embedding_dim: Option<usize>,
 }
 
 pub(crate) fn namespace(ns: VectorNsArg) -> VectorNamespace {
@@ -30,11 +28,12 @@ pub(crate) fn namespace(ns: VectorNsArg) -> VectorNamespace {
 pub(crate) async fn run(ctx: &Context, a: SearchArgs, json: bool) -> Result<()> {
     let pool = ctx.pool().await?;
     let ns = namespace(a.namespace);
-    let (dimension, model) = match a.embedding_dim {
-        Some(d) => (d, a.model_name.clone()),
+    let model_name = ctx.model_name();
+    let (dimension, model) = match ctx.settings.embedding_dim {
+        Some(d) => (d, model_name),
         None => {
-            let found = find_vector_table(&pool, ns, a.model_name.as_deref(), &ctx.workspace()?).await?;
-            (found.dimension, a.model_name.clone().or(found.model_name))
+            let found = find_vector_table(&pool, ns, model_name.as_deref(), &ctx.workspace()?).await?;
+            (found.dimension, model_name.or(found.model_name))
         }
     };
     let config =

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lightrag_pg::{GraphChoice, StoragesBuilder};
+use lightrag_pg::{GraphEngine, StoragesBuilder};
 use lightrag_pg_core::{
     DocProcessingStatus, DocStatus, KvNamespace, Properties, Result, VectorNamespace, VectorRecord,
 };
@@ -18,7 +18,7 @@ use lightrag_pg_pool::{PgConfig, PgPool, RetryPolicy};
 /// The embedding dimension of the vector tables.
 const DIM: usize = 16;
 
-async fn run(database: &str, engine: GraphChoice, workspace: &str, start_at_ms: u64, pool_size: u32) -> Result<()> {
+async fn run(database: &str, engine: GraphEngine, workspace: &str, start_at_ms: u64, pool_size: u32) -> Result<()> {
     let mut config = PgConfig::from_env()?;
     config.database = database.to_owned();
     config.max_connections = pool_size;
@@ -57,8 +57,8 @@ fn main() {
         std::process::exit(2);
     }
     let engine = match args[2].as_str() {
-        "age" => GraphChoice::Age,
-        _ => GraphChoice::Table,
+        "age" => GraphEngine::Age,
+        _ => GraphEngine::Table,
     };
     let start_at: u64 = args[4].parse().unwrap_or(0);
     let pool_size: u32 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(4);
