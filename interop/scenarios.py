@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import tempfile
+from pathlib import Path
 
 from lightrag import QueryParam
 
@@ -184,6 +187,53 @@ async def rust_writes_python_reads(dataset: str, graph_cls: str = "PGGraphStorag
     await h.cleanup(ws)
 
 
+async def rust_migrates_from_a_dotenv_folder() -> None:
+    """An operator's folder holding only the LightRAG server's `.env` (no
+    POSTGRES_* in the environment): `lightrag-pg migrate` run there writes the
+    tables LightRAG's server reads with that `.env` (EMBEDDING_MODEL +
+    EMBEDDING_DIM suffix the vector tables, LIGHTRAG_GRAPH_STORAGE picks the
+    engine), and Python LightRAG configured with the same model reads it all."""
+    graph_cls, engine = "PGTableGraphStorage", "table"
+    ds = h.DATASETS / "lightrag-1.5.7-format-sample"
+    dim = h.dataset_dim(ds)
+    model = "BAAI/bge-m3:iop"  # characters _generate_collection_suffix rewrites
+    ws = h.workspace("dotenv")
+    await h.cleanup(ws)
+    pg = h.pg_dsn()
+    dotenv = "\n".join([
+        "# LightRAG server configuration (as an operator has it)",
+        f"POSTGRES_HOST={pg['host']}", f"POSTGRES_PORT={pg['port']}", f"POSTGRES_USER={pg['user']}",
+        f"POSTGRES_PASSWORD='{pg['password']}'", f"POSTGRES_DATABASE={pg['database']}",
+        f"WORKSPACE={ws}", f"EMBEDDING_MODEL={model}", f"EMBEDDING_DIM={dim}",
+        "LIGHTRAG_KV_STORAGE=PGKVStorage", "LIGHTRAG_VECTOR_STORAGE=PGVectorStorage",
+        f"LIGHTRAG_GRAPH_STORAGE={graph_cls}", "LIGHTRAG_DOC_STATUS_STORAGE=PGDocStatusStorage", "",
+    ])
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("POSTGRES_", "LIGHTRAG_", "EMBEDDING_")) and k not in ("DATABASE_URL", "WORKSPACE")}
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, ".env").write_text(dotenv, encoding="utf-8")
+        p = subprocess.run([h.BIN, "migrate", "--from", str(ds), "--json"], cwd=folder, env=env,
+                           capture_output=True, text=True)
+        check(p.returncode == 0, f"migrate from a .env folder failed: {p.stderr[-2000:]}")
+        check(json.loads(p.stdout)["workspace"] == ws, "WORKSPACE came from .env")
+    log(f"lightrag-pg migrate (configured by .env only) loaded the sample into {ws}")
+
+    rag = make_rag(ws, graph_cls, dim=dim, model=model)
+    await rag.initialize_storages()
+    try:
+        table = rag.chunks_vdb.table_name.lower()
+        check(table.endswith(f"_{dim}d") and table != "lightrag_vdb_chunks",
+              f"Python reads a model-suffixed table ({table})")
+        rows = await h.sql(f"SELECT count(*) FROM {table} WHERE workspace = $1", ws)
+        check(rows[0][0] > 0, f"Python's table {table} holds what we wrote")
+        py = await dump_rag_checked(rag, "dotenv")
+    finally:
+        await rag.finalize_storages()
+    ours = h.rust_dump(ws, engine, model)
+    h.assert_same(ours, py, "rust_migrates_from_a_dotenv_folder")
+    await h.cleanup(ws)
+
+
 async def dump_rag_checked(rag, what: str) -> dict:
     d = await h.dump_python.dump_rag(rag)
     h.check_nonempty(d, what)
@@ -306,6 +356,7 @@ async def rust_writes_python_reads_academic() -> None:
 
 
 SCENARIOS = {
+    "rust_migrates_from_a_dotenv_folder": rust_migrates_from_a_dotenv_folder,
     "python_writes_rust_reads_age": python_writes_rust_reads_age,
     "python_writes_rust_reads_table": python_writes_rust_reads_table,
     "rust_writes_python_reads_sample": rust_writes_python_reads_sample,
