@@ -39,7 +39,7 @@ pub fn age_graph_name(ws: &Workspace) -> String {
     name
 }
 
-/// Whether AGE can create the graph `name` of workspace `ws`: AGE 1.5's
+/// Refuses a graph `name` (of workspace `ws`) that AGE cannot create: AGE 1.5's
 /// `create_graph` refuses a name that starts with a digit ("graph name is
 /// invalid"; a letter or `_` must come first), which LightRAG 1.5.7 meets as a
 /// failed start-up. Called only when the graph does not exist yet.
