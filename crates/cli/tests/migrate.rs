@@ -47,3 +47,41 @@ async fn migrate_dry_run_counts_everything_and_writes_no_row_table_or_graph() {
         }
     }
 }
+
+/// A chunk whose model returned zeros (nano-vectordb's matrix row is NaN, the
+/// raw `vector` zero) is named with its reason in both reports and not written.
+#[tokio::test]
+async fn migrate_names_an_unusable_embedding_with_its_reason_in_the_human_and_json_reports() {
+    let db = lightrag_pg_test_support::test_database().await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("unusable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let zeros = lightrag_pg_files::nano::encode_vector(&[0.0, 0.0]);
+    let vdb = serde_json::json!({
+        "embedding_dim": 2,
+        "data": [
+            {"__id__": "chunk-good", "__created_at__": 1, "content": "good"},
+            {"__id__": "chunk-zero", "__created_at__": 1, "content": "zero", "vector": zeros}
+        ],
+        // float32 [1, 0] and [NaN, NaN]
+        "matrix": "AACAPwAAAAAAAMB/AADAfw=="
+    });
+    std::fs::write(dir.join("vdb_chunks.json"), serde_json::to_vec(&vdb).unwrap()).expect("write");
+    let from = dir.to_str().expect("utf-8 path");
+    let run = |json: bool| {
+        let mut c = common::cli(&db.config(), "cli_unusable");
+        c.args(["migrate", "--from", from, "--dry-run"]);
+        if json {
+            c.arg("--json");
+        }
+        let out = c.output().expect("run lightrag-pg");
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let human = run(false);
+    assert!(human.contains("vectors.chunks chunk-zero (zero_vector) the row's vector is all zeros"), "{human}");
+    let report: serde_json::Value = serde_json::from_str(&run(true)).expect("JSON report");
+    assert_eq!(report["skipped"][0]["id"], "chunk-zero");
+    assert_eq!(report["skipped"][0]["reason"], "zero_vector");
+    assert_eq!(report["vectors"]["chunks"], 1);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -21,9 +21,18 @@
 //!
 //! Malformed input (invalid JSON, `embedding_dim` missing or 0, bad base64 or
 //! zlib data, a matrix whose length is not rows × dim × 4 bytes) is an error
-//! naming the file and the row or field. A row whose vector has NaN/infinite
-//! components or the wrong length, or that has no `__id__`, is skipped and
-//! reported.
+//! naming the file and the row or field. A row whose raw `vector` has the wrong
+//! length, or that has no `__id__`, is skipped and reported.
+//!
+//! **Unusable embeddings are skipped and reported, never stored**: a vector with
+//! a NaN component (`nan_vector`), an infinite one (`infinite_vector`; pgvector
+//! refuses both), or all zeros (`zero_vector`: no cosine direction, so it can
+//! never be found). Both copies a row carries are checked, the matrix row and
+//! the raw `vector`, and either one being unusable skips the row; the reason is
+//! the raw vector's when it has one (it is the original embedding), and the
+//! detail names both. The typical case is a model that returned zeros:
+//! nano-vectordb's normalisation turns the zero vector into a NaN matrix row,
+//! while the raw field stays all zeros.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -183,18 +192,11 @@ impl NanoFile {
             }
         };
         let position = || Position::Row { index, id: Some(id.clone()) };
-        let (vector, from_raw) = match row.get("vector") {
-            Some(Value::String(encoded)) => {
-                let raw = decode_vector(encoded).map_err(|(msg, src)| MigrateError::Malformed {
-                    file: self.path.clone(),
-                    position: position(),
-                    message: msg,
-                    source: src,
-                })?;
-                let matrix = self.matrix_row(index);
-                if same_unit_vector(&raw, &matrix) { (matrix, false) } else { (raw, true) }
-            }
-            Some(Value::Null) | None => (self.matrix_row(index), false),
+        let raw = match row.get("vector") {
+            Some(Value::String(encoded)) => Some(decode_vector(encoded).map_err(|(msg, src)| {
+                MigrateError::Malformed { file: self.path.clone(), position: position(), message: msg, source: src }
+            })?),
+            Some(Value::Null) | None => None,
             Some(other) => {
                 return Err(MigrateError::malformed(
                     &self.path,
@@ -203,29 +205,30 @@ impl NanoFile {
                 ));
             }
         };
-        let source = if from_raw { "the row's vector" } else { "the matrix row" };
-        if vector.len() != self.dimension {
+        if let Some(raw) = &raw
+            && raw.len() != self.dimension
+        {
             return Ok(RowOutcome::Skipped(SkippedRecord {
                 store,
                 id,
                 reason: SkipReason::DimensionMismatch,
-                detail: format!("{source} has {} dimensions; embedding_dim is {}", vector.len(), self.dimension),
+                detail: format!("the row's vector has {} dimensions; embedding_dim is {}", raw.len(), self.dimension),
             }));
         }
-        let bad = vector.iter().filter(|x| !x.is_finite()).count();
-        if bad > 0 {
-            let first = vector.iter().position(|x| !x.is_finite()).unwrap_or(0);
-            return Ok(RowOutcome::Skipped(SkippedRecord {
-                store,
-                id,
-                reason: SkipReason::NanVector,
-                detail: format!(
-                    "{source} has {bad} of {} components NaN or infinite (component {first} is {})",
-                    vector.len(),
-                    vector[first]
-                ),
-            }));
+        let matrix = self.matrix_row(index);
+        let copies =
+            raw.as_deref().map(|r| ("the row's vector", r)).into_iter().chain([("the matrix row", &matrix[..])]);
+        let problems: Vec<(SkipReason, String)> = copies
+            .filter_map(|(copy, v)| unusable(v).map(|(reason, what)| (reason, format!("{copy} {what}"))))
+            .collect();
+        if let Some((reason, _)) = problems.first() {
+            let detail = problems.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join("; ");
+            return Ok(RowOutcome::Skipped(SkippedRecord { store, id, reason: *reason, detail }));
         }
+        let (vector, from_raw) = match raw {
+            Some(raw) if !same_unit_vector(&raw, &matrix) => (raw, true),
+            _ => (matrix, false),
+        };
         let created_at = row.get("__created_at__").and_then(Value::as_f64);
         let payload: JsonObject =
             row.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -233,20 +236,35 @@ impl NanoFile {
     }
 }
 
+/// Why an embedding can never be found, if it cannot: the reason and what is
+/// wrong (`has 3 of 64 components NaN`, …). NaN and infinite components are
+/// refused by pgvector; an all-zero vector has no cosine direction.
+fn unusable(vector: &[f32]) -> Option<(SkipReason, String)> {
+    let n = vector.len();
+    let nan = vector.iter().filter(|x| x.is_nan()).count();
+    if nan > 0 {
+        return Some((SkipReason::NanVector, format!("has {nan} of {n} components NaN")));
+    }
+    let infinite = vector.iter().filter(|x| x.is_infinite()).count();
+    if infinite > 0 {
+        return Some((SkipReason::InfiniteVector, format!("has {infinite} of {n} components infinite")));
+    }
+    if vector.iter().all(|x| *x == 0.0) {
+        return Some((SkipReason::ZeroVector, format!("is all zeros ({n} components): it has no cosine direction")));
+    }
+    None
+}
+
 /// Whether the raw float16 `vector` is a unit vector equal to the matrix row
 /// within float16 precision. The matrix row then holds the same vector at
 /// float32 precision and is the better copy; otherwise the raw vector carries
-/// scale the matrix lost, and wins.
+/// scale the matrix lost, and wins. Both are usable and of one length (the
+/// caller checked).
 fn same_unit_vector(raw: &[f32], matrix: &[f32]) -> bool {
     const TOLERANCE: f64 = 2e-3;
-    if raw.len() != matrix.len() || matrix.iter().any(|x| !x.is_finite()) {
-        return false;
-    }
     let norm = raw.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-    if !norm.is_finite() || (norm - 1.0).abs() > TOLERANCE {
-        return false;
-    }
-    raw.iter().zip(matrix).all(|(r, m)| (f64::from(*r) / norm - f64::from(*m)).abs() <= TOLERANCE)
+    (norm - 1.0).abs() <= TOLERANCE
+        && raw.iter().zip(matrix).all(|(r, m)| (f64::from(*r) / norm - f64::from(*m)).abs() <= TOLERANCE)
 }
 
 type DecodeError = (String, Option<lightrag_pg_core::BoxError>);
@@ -443,20 +461,75 @@ mod tests {
         assert_eq!(b.created_at, Some(7.0));
     }
 
+    /// One row of a two-dimension file: id, matrix row, raw `vector` (if any).
+    type Row = (&'static str, [f32; 2], Option<[f32; 2]>);
+
+    /// Writes a file of `rows` and returns, per row, its skip reason (None:
+    /// written) and the detail.
+    fn outcomes(rows: &[Row]) -> Vec<(Option<SkipReason>, String)> {
+        let data: Vec<Value> = rows
+            .iter()
+            .map(|(id, _, raw)| match raw {
+                Some(r) => json!({"__id__": id, "vector": encode_vector(r)}),
+                None => json!({"__id__": id}),
+            })
+            .collect();
+        let matrix: Vec<Vec<f32>> = rows.iter().map(|(_, m, _)| m.to_vec()).collect();
+        let f = open(json!({"embedding_dim": 2, "data": data, "matrix": matrix_b64(&matrix)})).unwrap();
+        (0..rows.len())
+            .map(|i| match f.row(i).unwrap() {
+                RowOutcome::Row(_) => (None, String::new()),
+                RowOutcome::Skipped(s) => (Some(s.reason), s.detail),
+            })
+            .collect()
+    }
+
     #[test]
-    fn nan_rows_and_wrong_dimensions_are_skipped_not_fatal() {
+    fn nan_infinite_and_zero_embeddings_are_skipped_with_their_reason_whichever_copy_is_bad() {
+        use SkipReason::{InfiniteVector, NanVector, ZeroVector};
+        let (nan, inf) = (f32::NAN, f32::INFINITY);
+        let cases: [(Row, Option<SkipReason>); 10] = [
+            (("matrix-nan", [nan, nan], None), Some(NanVector)),
+            (("matrix-half-nan", [0.6, nan], None), Some(NanVector)),
+            (("matrix-inf", [inf, 0.0], None), Some(InfiniteVector)),
+            (("matrix-neg-inf", [0.0, -inf], None), Some(InfiniteVector)),
+            (("matrix-zero", [0.0, 0.0], None), Some(ZeroVector)),
+            // A model that returned zeros: nano-vectordb's normalisation makes the
+            // matrix row NaN and the raw field stays zero (the real-world case).
+            (("nan-matrix-zero-raw", [nan, nan], Some([0.0, 0.0])), Some(ZeroVector)),
+            (("good-matrix-nan-raw", [0.6, 0.8], Some([nan, 1.0])), Some(NanVector)),
+            (("good-matrix-inf-raw", [0.6, 0.8], Some([inf, 1.0])), Some(InfiniteVector)),
+            (("nan-matrix-good-raw", [nan, nan], Some([3.0, 4.0])), Some(NanVector)),
+            (("good", [0.6, 0.8], Some([3.0, 4.0])), None),
+        ];
+        let rows: Vec<Row> = cases.iter().map(|(row, _)| *row).collect();
+        for (((id, _, _), want), (got, detail)) in cases.iter().zip(outcomes(&rows)) {
+            assert_eq!(got, *want, "{id}: {detail}");
+        }
+    }
+
+    #[test]
+    fn a_skipped_row_names_every_bad_copy_in_its_detail() {
+        let got = outcomes(&[("ent-z", [f32::NAN, f32::NAN], Some([0.0, 0.0]))]);
+        assert_eq!(
+            got[0].1,
+            "the row's vector is all zeros (2 components): it has no cosine direction; \
+             the matrix row has 2 of 2 components NaN"
+        );
+    }
+
+    #[test]
+    fn wrong_dimensions_and_missing_ids_are_skipped_not_fatal() {
         let f = open(json!({
             "embedding_dim": 2,
-            "data": [{"__id__": "ent-nan"}, {"__id__": "ent-short", "vector": encode_vector(&[1.0])}, {}],
-            "matrix": matrix_b64(&[vec![f32::NAN, f32::NAN], vec![1.0, 0.0], vec![0.0, 1.0]])
+            "data": [{"__id__": "ent-short", "vector": encode_vector(&[1.0])}, {}],
+            "matrix": matrix_b64(&[vec![1.0, 0.0], vec![0.0, 1.0]])
         }))
         .unwrap();
         let RowOutcome::Skipped(s) = f.row(0).unwrap() else { panic!() };
-        assert_eq!((s.id.as_str(), s.reason), ("ent-nan", SkipReason::NanVector));
-        let RowOutcome::Skipped(s) = f.row(1).unwrap() else { panic!() };
         assert_eq!(s.reason, SkipReason::DimensionMismatch);
-        let RowOutcome::Skipped(s) = f.row(2).unwrap() else { panic!() };
-        assert_eq!((s.id.as_str(), s.reason), ("row 2", SkipReason::InvalidRecord));
+        let RowOutcome::Skipped(s) = f.row(1).unwrap() else { panic!() };
+        assert_eq!((s.id.as_str(), s.reason), ("row 1", SkipReason::InvalidRecord));
     }
 
     #[test]

@@ -3,22 +3,50 @@
 //! only ever grow).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::generation::FormatGeneration;
 
-/// Why a record was not written. Serialised as its snake-case code.
+/// Why a record was not written. Serialised as its snake-case code, which is
+/// also its [`Display`](fmt::Display) form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SkipReason {
-    /// The vector has a NaN or infinite component (pgvector refuses them).
+    /// The vector has a NaN component (pgvector refuses it). nano-vectordb
+    /// writes an all-NaN matrix row when it normalises a zero vector.
     NanVector,
+    /// The vector has an infinite component (pgvector refuses it).
+    InfiniteVector,
+    /// The vector is all zeros: it has no cosine direction and could never be
+    /// found.
+    ZeroVector,
     /// The row's own vector has another length than the file's `embedding_dim`.
     DimensionMismatch,
     /// The record breaks the store's contract (missing required field, wrong
     /// JSON shape, over-long id, NUL byte, unknown status, no id, …).
     InvalidRecord,
+}
+
+impl SkipReason {
+    /// The reason code, as serialised (`nan_vector`, `zero_vector`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NanVector => "nan_vector",
+            Self::InfiniteVector => "infinite_vector",
+            Self::ZeroVector => "zero_vector",
+            Self::DimensionMismatch => "dimension_mismatch",
+            Self::InvalidRecord => "invalid_record",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One record that was not written.
@@ -273,8 +301,16 @@ mod tests {
     }
 
     #[test]
-    fn skip_reasons_serialise_as_snake_case_codes() {
-        assert_eq!(serde_json::to_value(SkipReason::NanVector).unwrap(), "nan_vector");
-        assert_eq!(serde_json::to_value(SkipReason::DimensionMismatch).unwrap(), "dimension_mismatch");
+    fn skip_reasons_serialise_and_display_as_the_same_snake_case_codes() {
+        for (reason, code) in [
+            (SkipReason::NanVector, "nan_vector"),
+            (SkipReason::InfiniteVector, "infinite_vector"),
+            (SkipReason::ZeroVector, "zero_vector"),
+            (SkipReason::DimensionMismatch, "dimension_mismatch"),
+            (SkipReason::InvalidRecord, "invalid_record"),
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), code);
+            assert_eq!(reason.to_string(), code);
+        }
     }
 }

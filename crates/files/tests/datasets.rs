@@ -20,8 +20,8 @@ fn warning_count(r: &MigrationReport, store: &str, kind: &str) -> u64 {
     r.warnings.iter().filter(|w| w.store == store && w.kind == kind).map(|w| w.count).sum()
 }
 
-/// The report's counts equal the files' own counts (keys, data rows minus NaN
-/// rows, GraphML elements), and the verification pass agrees.
+/// The report's counts equal the files' own counts (keys, data rows minus rows
+/// with an unusable embedding, GraphML elements), and the verification pass agrees.
 fn assert_counts_match_the_files(dir: &Path, r: &MigrationReport) {
     let kv = |ns: &str| kv_count(dir, ns).unwrap_or(0);
     assert_eq!(r.full_docs, kv("full_docs"), "full_docs");
@@ -35,10 +35,10 @@ fn assert_counts_match_the_files(dir: &Path, r: &MigrationReport) {
     for (ns, got) in
         [("chunks", r.vectors.chunks), ("entities", r.vectors.entities), ("relationships", r.vectors.relationships)]
     {
-        let (rows, nan) = vdb_rows(dir, ns).unwrap_or((0, 0));
-        assert_eq!(got, rows - nan, "vectors.{ns}");
-        let skipped_nan = r.skipped_in(&format!("vectors.{ns}")).count() as u64;
-        assert_eq!(skipped_nan, nan, "NaN rows of vectors.{ns} are reported");
+        let (rows, unusable) = vdb_rows(dir, ns).unwrap_or((0, 0));
+        assert_eq!(got, rows - unusable, "vectors.{ns}");
+        let skipped = r.skipped_in(&format!("vectors.{ns}")).count() as u64;
+        assert_eq!(skipped, unusable, "unusable rows of vectors.{ns} are reported");
     }
     let (nodes, edges) = graphml_counts(dir);
     assert_eq!((r.graph.nodes, r.graph.edges), (nodes, edges), "graph");

@@ -9,28 +9,12 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{Memory, dataset, json};
+use common::{Memory, copy_of, dataset, edit_json};
 use lightrag_pg_core::memory::MemoryVectorStorage;
 use lightrag_pg_core::{DistanceMetric, KvNamespace, VectorNamespace, VectorStorage};
 use lightrag_pg_files::nano::encode_vector;
 use lightrag_pg_files::{FnVectorOpener, MigrateError, MigrateOptions, Position, SkipReason, migrate};
 use serde_json::Value;
-
-/// A writable copy of a dataset in a temporary directory.
-fn copy_of(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(dataset(name)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    dir
-}
-
-fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
-    let mut v = json(path);
-    f(&mut v);
-    std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
-}
 
 /// Nothing at all was written to the memory target.
 async fn assert_nothing_written(mem: &Memory) {

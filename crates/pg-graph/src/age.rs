@@ -332,13 +332,17 @@ impl AgeGraphStorage {
     /// A storage for the effective workspace `ws` (resolve `POSTGRES_WORKSPACE`
     /// first, see [`Workspace::resolve`]). Call [`Storage::initialize`] before use.
     ///
+    /// The graph is LightRAG's for that workspace ([`names::age_graph_name`]);
+    /// `initialize` refuses with [`Error::Config`] a graph that does not exist
+    /// and that AGE cannot create ([`names::check_creatable`]).
+    ///
     /// # Errors
-    /// [`Error::Config`] when the workspace cannot name an AGE graph (see
-    /// [`names::age_graph_name`]).
+    /// [`Error::InvalidInput`] from the identifier quoter (not expected: graph
+    /// names are at most 63 ASCII bytes).
     pub fn new(pool: PgPool, ws: Workspace) -> Result<Self> {
-        let graph = names::age_graph_name(&ws)?;
+        let graph = names::age_graph_name(&ws);
         if names::is_lossy(&ws) {
-            tracing::warn!(workspace = %ws, graph = %graph, "workspace characters outside [A-Za-z0-9_] map to '_' in the AGE graph name (as in LightRAG); other workspaces may share this graph");
+            tracing::warn!(workspace = %ws, graph = %graph, "the AGE graph name replaces workspace characters outside [A-Za-z0-9_] with '_' or is cut at 63 bytes (as in LightRAG); other workspaces may share this graph");
         }
         let sql = std::sync::Arc::new(AgeSql::new(&graph)?);
         Ok(Self { pool, ws, graph, sql })
@@ -453,6 +457,7 @@ impl AgeGraphStorage {
             .await
             .map_err(db_error)?;
         if exists.is_none() {
+            names::check_creatable(&self.ws, &self.graph)?;
             tx.execute("SELECT ag_catalog.create_graph($1::text::name)", &[&self.graph]).await.map_err(db_error)?;
             tracing::info!(graph = %self.graph, "created AGE graph");
         }

@@ -9,57 +9,65 @@ fn sub(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
-/// The AGE graph name LightRAG 1.5.7 derives for a workspace (spec §9.1):
-/// `<ws>_chunk_entity_relation`, or `chunk_entity_relation` for the default
-/// workspace (`default`, any case), where every character of the workspace
-/// outside `[A-Za-z0-9_]` becomes `_`. Case is preserved (`Team-A` →
-/// `Team_A_chunk_entity_relation`); this crate always quotes the name, so capitals
-/// work, unlike in LightRAG's raw-SQL paths.
+/// The AGE graph LightRAG 1.5.7 opens for a workspace (spec §9.1): its
+/// `_get_workspace_graph_name()` gives `<ws>_chunk_entity_relation`, or
+/// `chunk_entity_relation` for the default workspace (`default`, any case),
+/// where every character of the workspace outside `[A-Za-z0-9_]` becomes `_`;
+/// PostgreSQL then cuts the name to 63 bytes (`create_graph('<name>')` casts it
+/// to `name`, and LightRAG compares with `left($1, 63)`). Case is preserved
+/// (`Team-A` → `Team_A_chunk_entity_relation`); this crate always quotes the
+/// name, so capitals work, unlike in LightRAG's raw-SQL paths.
 ///
 /// The mapping is lossy, exactly as in LightRAG: `研究` and `日本` both map to
-/// `___chunk_entity_relation` and so share one graph. That is kept for data
-/// compatibility; [`is_lossy`] tells when it applies.
+/// `___chunk_entity_relation`, and two workspaces of more than 41 characters
+/// that agree on their first 41 map to one graph. That is kept so that the
+/// graph Python created is the one opened here; [`is_lossy`] tells when it
+/// applies.
 ///
-/// # Errors
-/// [`Error::Config`] (key `POSTGRES_WORKSPACE`) when AGE cannot have a graph of
-/// that name: one that starts with a digit (AGE requires a letter or `_`), or is
-/// longer than 63 bytes (LightRAG would silently truncate it, so that two
-/// workspaces could share a graph). Use a shorter workspace, or the table engine.
-pub fn age_graph_name(ws: &Workspace) -> Result<String, Error> {
+/// A workspace that starts with a digit gets LightRAG's name too (its graph
+/// opens when it exists, e.g. made by an older AGE), but AGE 1.5 cannot create
+/// it: see [`check_creatable`].
+pub fn age_graph_name(ws: &Workspace) -> String {
     let trimmed = ws.as_str().trim();
-    let name = if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(Workspace::DEFAULT) {
+    let mut name = if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(Workspace::DEFAULT) {
         sub(Namespace::GRAPH)
     } else {
         format!("{}_{}", sub(trimmed), sub(Namespace::GRAPH))
     };
-    if name.len() > MAX_IDENT_BYTES {
-        return Err(Error::config(
-            "POSTGRES_WORKSPACE",
-            format!(
-                "workspace '{ws}' gives the AGE graph name '{name}' ({} bytes); AGE and PostgreSQL allow {MAX_IDENT_BYTES}. \
-                 Use a workspace of at most {} characters, or the table graph engine",
-                name.len(),
-                MAX_IDENT_BYTES - Namespace::GRAPH.len() - 1
-            ),
-        ));
-    }
+    // `sub` leaves only ASCII, so a byte cut is a character cut.
+    name.truncate(MAX_IDENT_BYTES);
+    name
+}
+
+/// Refuses a graph `name` (of workspace `ws`) that AGE cannot create: AGE 1.5's
+/// `create_graph` refuses a name that starts with a digit ("graph name is
+/// invalid"; a letter or `_` must come first), which LightRAG 1.5.7 meets as a
+/// failed start-up. Called only when the graph does not exist yet.
+///
+/// # Errors
+/// [`Error::Config`] (key `POSTGRES_WORKSPACE`) naming the workspace and the
+/// graph, for a name AGE refuses.
+pub fn check_creatable(ws: &Workspace, name: &str) -> Result<(), Error> {
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(Error::config(
             "POSTGRES_WORKSPACE",
             format!(
-                "workspace '{ws}' gives the AGE graph name '{name}', which starts with a digit; AGE graph names must \
-                 start with a letter or '_'. Rename the workspace, or use the table graph engine"
+                "workspace '{ws}' gives the AGE graph name '{name}' (as in LightRAG), which starts with a digit: \
+                 no such graph exists, and AGE cannot create one (a graph name must start with a letter or '_'). \
+                 Rename the workspace, or use the table graph engine"
             ),
         ));
     }
-    Ok(name)
+    Ok(())
 }
 
-/// Whether [`age_graph_name`] had to replace characters of the workspace, so
-/// that other workspaces may map to the same graph.
+/// Whether [`age_graph_name`] had to replace characters of the workspace or
+/// cut the name at 63 bytes, so that other workspaces may map to the same
+/// graph.
 pub fn is_lossy(ws: &Workspace) -> bool {
     let trimmed = ws.as_str().trim();
-    sub(trimmed) != trimmed
+    let safe = sub(trimmed);
+    safe != trimmed || safe.len() + 1 + Namespace::GRAPH.len() > MAX_IDENT_BYTES
 }
 
 /// Escapes `\`, `%` and `_` for a `LIKE ... ESCAPE '\'` pattern, so user text
@@ -83,29 +91,69 @@ mod tests {
         Workspace::new(s).unwrap()
     }
 
+    /// Expectations computed by LightRAG 1.5.7 itself: for each workspace,
+    /// `PGGraphStorage._get_workspace_graph_name()` from the `lightrag-hku==1.5.7`
+    /// wheel (lightrag/kg/postgres_impl.py, namespace `chunk_entity_relation`),
+    /// cut to 63 bytes as PostgreSQL stores it (a run of Python 1.5.7 against
+    /// AGE 1.5 with a 70-character workspace created the graph `l` × 63):
+    ///
+    /// ```python
+    /// name = PGGraphStorage._get_workspace_graph_name(
+    ///     SimpleNamespace(workspace=ws, namespace=NameSpace.GRAPH_STORE_CHUNK_ENTITY_RELATION))
+    /// stored = name.encode()[:63].decode()
+    /// ```
     #[test]
-    fn default_workspace_uses_the_bare_namespace() {
-        assert_eq!(age_graph_name(&ws("default")).unwrap(), "chunk_entity_relation");
-        assert_eq!(age_graph_name(&ws("DEFAULT")).unwrap(), "chunk_entity_relation");
+    fn graph_names_are_the_ones_lightrag_1_5_7_derives_and_postgresql_stores() {
+        let cases: [(&str, &str); 23] = [
+            ("default", "chunk_entity_relation"),
+            ("DEFAULT", "chunk_entity_relation"),
+            ("Default", "chunk_entity_relation"),
+            ("demo_ws", "demo_ws_chunk_entity_relation"),
+            ("Team-A", "Team_A_chunk_entity_relation"),
+            ("a.b-c d", "a_b_c_d_chunk_entity_relation"),
+            ("ws.v2", "ws_v2_chunk_entity_relation"),
+            ("研究", "___chunk_entity_relation"),
+            ("日本", "___chunk_entity_relation"),
+            ("naïve-ws", "na_ve_ws_chunk_entity_relation"),
+            ("🙂ws", "_ws_chunk_entity_relation"),
+            ("e\u{301}x", "e_x_chunk_entity_relation"),
+            ("default-ws", "default_ws_chunk_entity_relation"),
+            ("1team", "1team_chunk_entity_relation"),
+            ("9", "9_chunk_entity_relation"),
+            ("_1team", "_1team_chunk_entity_relation"),
+            (&"w".repeat(41), "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww_chunk_entity_relation"),
+            (&"w".repeat(42), "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww_chunk_entity_relatio"),
+            (&"x".repeat(70), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+            (&"a".repeat(255), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            (&"研".repeat(100), "_______________________________________________________________"),
+            (&format!("1{}", "x".repeat(80)), "1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+            (&format!("{}-tail", "T".repeat(60)), "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT_ta"),
+        ];
+        for (workspace, python) in cases {
+            assert_eq!(age_graph_name(&ws(workspace)), python, "workspace {workspace:?}");
+        }
     }
 
     #[test]
-    fn other_workspaces_are_prefixed_with_case_kept_and_symbols_replaced() {
-        assert_eq!(age_graph_name(&ws("demo_ws")).unwrap(), "demo_ws_chunk_entity_relation");
-        assert_eq!(age_graph_name(&ws("Team-A")).unwrap(), "Team_A_chunk_entity_relation");
-        assert_eq!(age_graph_name(&ws("研究")).unwrap(), "___chunk_entity_relation");
-        assert!(is_lossy(&ws("Team-A")));
-        assert!(!is_lossy(&ws("demo_ws")));
+    fn replaced_characters_and_cut_names_are_lossy() {
+        for lossy in ["Team-A", "研究", &"w".repeat(42)] {
+            assert!(is_lossy(&ws(lossy)), "{lossy}");
+        }
+        for exact in ["demo_ws", "default", &"w".repeat(41)] {
+            assert!(!is_lossy(&ws(exact)), "{exact}");
+        }
     }
 
     #[test]
-    fn digit_first_and_overlong_workspaces_are_refused_at_configuration() {
-        let e = age_graph_name(&ws("1team")).unwrap_err();
+    fn only_a_digit_led_graph_name_is_one_age_cannot_create() {
+        let w = ws("1team");
+        let e = check_creatable(&w, &age_graph_name(&w)).unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{e}");
-        assert!(e.to_string().contains("digit"));
-        let e = age_graph_name(&ws(&"w".repeat(42))).unwrap_err();
-        assert!(e.to_string().contains("63"), "{e}");
-        assert!(age_graph_name(&ws(&"w".repeat(41))).is_ok());
+        assert!(e.to_string().contains("1team_chunk_entity_relation") && e.to_string().contains("digit"), "{e}");
+        for ok in ["_1team", "Team-A", "研究", &"x".repeat(70)] {
+            let w = ws(ok);
+            assert!(check_creatable(&w, &age_graph_name(&w)).is_ok(), "{ok}");
+        }
     }
 
     #[test]

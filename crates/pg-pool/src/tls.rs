@@ -29,6 +29,7 @@ use lightrag_pg_core::Error;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
@@ -38,44 +39,36 @@ fn tls_err(message: impl Into<String>) -> Error {
     Error::Tls { message: message.into(), source: None }
 }
 
-fn read_pem(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Tls {
+/// Every PEM section of type `T` in the file at `path` (PEM parsing is
+/// `rustls-pki-types`'); `what` names the file and `noun` the section in errors,
+/// and a file without any such section is refused.
+fn load_pem<T: PemObject>(path: &Path, what: &str, noun: &str) -> Result<Vec<T>, Error> {
+    let pem = std::fs::read(path).map_err(|e| Error::Tls {
         message: format!("cannot read {what} '{}'", path.display()),
         source: Some(Box::new(e)),
-    })
+    })?;
+    let items: Vec<T> = T::pem_slice_iter(&pem).collect::<Result<_, _>>().map_err(|e| Error::Tls {
+        message: format!("bad PEM in {what} '{}'", path.display()),
+        source: Some(Box::new(e)),
+    })?;
+    if items.is_empty() {
+        return Err(tls_err(format!("no {noun} in {what} '{}'", path.display())));
+    }
+    Ok(items)
 }
 
 fn load_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let pem = read_pem(path, what)?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<_, _>>().map_err(|e| {
-        Error::Tls { message: format!("bad PEM in {what} '{}'", path.display()), source: Some(Box::new(e)) }
-    })?;
-    if certs.is_empty() {
-        return Err(tls_err(format!("no certificate in {what} '{}'", path.display())));
-    }
-    Ok(certs)
+    load_pem(path, what, "certificate")
 }
 
+/// The first private key (PKCS#1, SEC1 or PKCS#8) of the client key file.
 fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
-    let pem = read_pem(path, "client key")?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|e| Error::Tls {
-            message: format!("bad PEM in client key '{}'", path.display()),
-            source: Some(Box::new(e)),
-        })?
-        .ok_or_else(|| tls_err(format!("no private key in '{}'", path.display())))
+    let mut keys = load_pem(path, "client key", "private key")?;
+    Ok(keys.swap_remove(0))
 }
 
 fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, Error> {
-    let pem = read_pem(path, "CRL")?;
-    let crls: Vec<_> = rustls_pemfile::crls(&mut pem.as_slice()).collect::<Result<_, _>>().map_err(|e| Error::Tls {
-        message: format!("bad PEM in CRL '{}'", path.display()),
-        source: Some(Box::new(e)),
-    })?;
-    if crls.is_empty() {
-        return Err(tls_err(format!("no CRL in '{}'", path.display())));
-    }
-    Ok(crls)
+    load_pem(path, "CRL file", "CRL")
 }
 
 /// The server-certificate check for one mode: none, chain only, or chain and
@@ -463,6 +456,32 @@ mod tests {
     fn a_client_certificate_needs_its_key() {
         let cfg = SslConfig { cert: Some("/x.pem".into()), ..ssl(SslMode::Require) };
         assert!(client_config(&cfg).unwrap_err().to_string().contains("together"));
+    }
+
+    #[test]
+    fn pem_files_load_every_section_of_their_kind_and_skip_the_others() {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["client".to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "client");
+        let cert = params.self_signed(&key).unwrap();
+        let both = temp_file("cert-and-key.pem", &format!("{}{}", cert.pem(), key.serialize_pem()));
+        assert_eq!(load_certs(&both, "client certificate").unwrap(), vec![cert.der().clone()]);
+        assert_eq!(load_key(&both).unwrap().secret_der(), key.serialized_der());
+        let ours = ca("pem-ca");
+        let crls = load_crls(&crl(&ours, 7, "pem-crl.pem")).unwrap();
+        assert_eq!(crls.len(), 1);
+    }
+
+    #[test]
+    fn pem_files_without_their_section_or_with_a_broken_one_are_refused_by_name() {
+        let ours = ca("pem-kinds-ca");
+        let err = load_key(&ours.pem_path).unwrap_err().to_string();
+        assert!(err.contains("no private key") && err.contains("pem-kinds-ca.pem"), "{err}");
+        let err = load_crls(&ours.pem_path).unwrap_err().to_string();
+        assert!(err.contains("no CRL"), "{err}");
+        let broken = temp_file("broken.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n");
+        let err = load_certs(&broken, "root certificate").unwrap_err().to_string();
+        assert!(err.contains("bad PEM in root certificate") && err.contains("broken.pem"), "{err}");
     }
 
     #[test]

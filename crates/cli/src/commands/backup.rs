@@ -108,7 +108,7 @@ pub(crate) async fn backup(ctx: &Context, to: &Path, json_out: bool) -> Result<(
             }
         }
     }
-    let graph = lightrag_pg_graph::names::age_graph_name(&ws).ok();
+    let graph = Some(lightrag_pg_graph::names::age_graph_name(&ws));
     let age_graph = match &graph {
         Some(g) => {
             let has_age: bool = tx

@@ -120,8 +120,12 @@ pub(crate) async fn migrate(ctx: &Context, from: &Path, dry_run: bool, memory: b
     }
     outln!("  graph            {} nodes, {} edges", v["graph"]["nodes"], v["graph"]["edges"]);
     outln!("  skipped          {}", report.skipped.len());
-    for s in report.skipped.iter().take(10) {
-        outln!("    {} {} ({:?}) {}", s.store, s.id, s.reason, s.detail);
+    const SHOWN: usize = 10;
+    for s in report.skipped.iter().take(SHOWN) {
+        outln!("    {} {} ({}) {}", s.store, s.id, s.reason, s.detail);
+    }
+    if report.skipped.len() > SHOWN {
+        outln!("    … and {} more (--json lists them all)", report.skipped.len() - SHOWN);
     }
     for w in &report.warnings {
         outln!("  warning          {}: {}", w.store, w.message);

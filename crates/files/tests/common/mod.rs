@@ -39,6 +39,22 @@ pub fn dataset(name: &str) -> PathBuf {
     p
 }
 
+/// A writable copy of a dataset in a temporary directory.
+pub fn copy_of(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(dataset(name)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+pub fn edit_json(path: &Path, f: impl FnOnce(&mut Value)) {
+    let mut v = json(path);
+    f(&mut v);
+    std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
 /// A workspace name no other test uses (the memory backends are process-wide).
 pub fn workspace(prefix: &str) -> Workspace {
     static N: AtomicU64 = AtomicU64::new(0);
@@ -252,7 +268,8 @@ pub fn kv_count(dir: &Path, ns: &str) -> Option<u64> {
     )
 }
 
-/// `(rows, rows whose vector has a NaN/inf component)` of a `vdb_*.json`.
+/// `(rows, rows with an unusable embedding)` of a `vdb_*.json`: a matrix row or
+/// raw `vector` with a NaN or infinite component, or all zeros.
 pub fn vdb_rows(dir: &Path, ns: &str) -> Option<(u64, u64)> {
     let p = dir.join(format!("vdb_{ns}.json"));
     if !p.exists() {
@@ -264,8 +281,16 @@ pub fn vdb_rows(dir: &Path, ns: &str) -> Option<(u64, u64)> {
     let matrix = base64::engine::general_purpose::STANDARD.decode(v["matrix"].as_str().unwrap()).unwrap();
     let floats: Vec<f32> = matrix.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
     assert_eq!(floats.len(), rows.len() * dim);
-    let nan = floats.chunks(dim).filter(|row| row.iter().any(|x| !x.is_finite())).count();
-    Some((rows.len() as u64, nan as u64))
+    let unusable = |v: &[f32]| v.iter().any(|x| !x.is_finite()) || v.iter().all(|x| *x == 0.0);
+    let bad = floats
+        .chunks(dim)
+        .zip(rows)
+        .filter(|(m, row)| {
+            let raw = row["vector"].as_str().map(|s| lightrag_pg_files::nano::decode_vector(s).unwrap());
+            unusable(m) || raw.is_some_and(|r| unusable(&r))
+        })
+        .count();
+    Some((rows.len() as u64, bad as u64))
 }
 
 /// `(nodes, edges)`: `<node ` and `<edge ` elements of the GraphML.

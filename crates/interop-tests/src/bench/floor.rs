@@ -192,7 +192,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
     }
     for engine in ["age", "table"] {
         let p = format!("graph_{engine}");
-        let gname = lightrag_pg_graph::names::age_graph_name(&ws(&ws_graph(engine))?)?;
+        let gname = lightrag_pg_graph::names::age_graph_name(&ws(&ws_graph(engine))?);
         let node_ids: Vec<String> = data.nodes.iter().map(|(id, _)| id.clone()).collect();
         let node_props: Vec<String> = data.nodes.iter().map(|(_, p)| Value::Object(p.clone()).to_string()).collect();
         let ea: Vec<String> = data.edges.iter().map(|e| e.0.clone()).collect();
@@ -208,7 +208,7 @@ pub async fn run(pool: &PgPool, data: &BenchData, only: Option<&str>) -> Result<
                 let g = graph(pool, &w, engine).await?;
                 g.drop_all().await?;
                 if engine == "age" {
-                    let gq = quote_ident(&lightrag_pg_graph::names::age_graph_name(&ws(&w)?)?)?;
+                    let gq = quote_ident(&lightrag_pg_graph::names::age_graph_name(&ws(&w)?))?;
                     let nodes_sql = format!(
                         "INSERT INTO {gq}.base (properties) SELECT t.p::ag_catalog.agtype FROM unnest($1::text[]) AS t(p)"
                     );

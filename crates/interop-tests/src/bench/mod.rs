@@ -119,7 +119,7 @@ pub async fn drop_table(pool: &PgPool, table: &str) -> Result<()> {
 /// # Errors
 /// Connection or database errors.
 pub async fn drop_age_graph(pool: &PgPool, ws: &Workspace) -> Result<()> {
-    let name = lightrag_pg_graph::names::age_graph_name(ws)?;
+    let name = lightrag_pg_graph::names::age_graph_name(ws);
     let conn = pool.get().await?;
     conn.ensure_age().await?;
     conn.execute(

@@ -1,7 +1,7 @@
 //! The AGE engine keeps LightRAG's physical layout: graph name, labels,
 //! indexes, one edge per pair, properties that survive a plain-SQL read.
 
-use lightrag_pg_core::{Error, Properties, Workspace, testkit};
+use lightrag_pg_core::{Error, Properties, Storage, Workspace, testkit};
 use lightrag_pg_graph::{AgeGraphStorage, Agtype, GraphEngine};
 use serde_json::{Value, json};
 
@@ -49,13 +49,45 @@ async fn a_workspace_with_capitals_and_dashes_gets_lightrags_graph_name_and_work
     o.cleanup().await;
 }
 
+/// Whether AGE holds a graph of exactly that name.
+async fn graph_exists(pool: &lightrag_pg_pool::PgPool, name: &str) -> bool {
+    let conn = pool.get().await.unwrap();
+    conn.query_opt("SELECT 1 FROM ag_catalog.ag_graph WHERE name::text = $1", &[&name]).await.unwrap().is_some()
+}
+
+/// LightRAG 1.5.7 derives `<ws>_chunk_entity_relation` and PostgreSQL stores the
+/// first 63 bytes (a Python run with a 70-character workspace created the graph
+/// `l` × 63); the same graph opens here, shared by workspaces that agree on
+/// those bytes, as in Python.
 #[tokio::test]
-async fn a_workspace_that_cannot_name_an_age_graph_is_refused_at_configuration() {
+async fn a_long_workspace_opens_lightrags_graph_cut_at_63_bytes() {
+    let n: u32 = rand::random();
+    let ws = Workspace::new(format!("long_{n:08x}_{}", "l".repeat(60))).unwrap();
+    let o = open_in(pool(4).await, GraphEngine::Age, ws.clone()).await;
+    let expected = format!("long_{n:08x}_{}", "l".repeat(49));
+    assert_eq!(o.age().graph_name(), expected);
+    assert!(graph_exists(&o.pool, &expected).await, "AGE holds the graph {expected}");
+    o.storage().upsert_node("X", Properties::new().with("description", "long")).await.unwrap();
+    let other = Workspace::new(format!("{ws}-other")).unwrap();
+    let twin = open_in(o.pool.clone(), GraphEngine::Age, other).await;
+    assert_eq!(twin.age().graph_name(), expected);
+    assert!(twin.storage().has_node("X").await.unwrap(), "both workspaces open LightRAG's one graph");
+    o.cleanup().await;
+}
+
+/// LightRAG 1.5.7 names a digit-led workspace's graph `1…_chunk_entity_relation`
+/// and fails its start-up on AGE 1.5 ("graph name is invalid"): the name is the
+/// same here, and `initialize` says why the graph cannot be created.
+#[tokio::test]
+async fn a_digit_led_workspace_gets_lightrags_graph_name_and_initialize_explains_that_age_cannot_create_it() {
     let pool = pool(1).await;
-    for bad in ["1team".to_owned(), "w".repeat(42)] {
-        let e = AgeGraphStorage::new(pool.clone(), Workspace::new(bad.clone()).unwrap()).unwrap_err();
-        assert!(matches!(e, Error::Config { .. }), "{bad}: {e}");
-    }
+    let n: u32 = rand::random();
+    let g = AgeGraphStorage::new(pool.clone(), Workspace::new(format!("1team_{n:08x}")).unwrap()).unwrap();
+    assert_eq!(g.graph_name(), format!("1team_{n:08x}_chunk_entity_relation"));
+    let e = g.initialize().await.unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e}");
+    assert!(e.to_string().contains("digit") && e.to_string().contains(g.graph_name()), "{e}");
+    assert!(!graph_exists(&pool, g.graph_name()).await);
 }
 
 #[tokio::test]
