@@ -185,6 +185,68 @@ pub struct MigrateOptions {
     pub verify_sample: usize,
     /// Unquote old-v0 entity names (default true; see [`crate::names`]).
     pub strip_legacy_quotes: bool,
+    /// Stores the deployment keeps outside the target (LightRAG's
+    /// `LIGHTRAG_*_STORAGE` naming another backend): read and checked, never
+    /// written, and listed in [`MigrationReport::left_alone`].
+    pub leave_alone: LeaveAlone,
+}
+
+/// The stores [`migrate`] leaves alone, each with the reason (e.g.
+/// `LIGHTRAG_VECTOR_STORAGE=NanoVectorDBStorage`); `None` migrates the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaveAlone {
+    /// The seven key-value namespaces.
+    pub kv: Option<String>,
+    /// The three vector stores.
+    pub vectors: Option<String>,
+    /// The graph.
+    pub graph: Option<String>,
+    /// Document status.
+    pub doc_status: Option<String>,
+}
+
+impl LeaveAlone {
+    /// Takes the left-alone stores out of `plan` (nothing of them is written or
+    /// verified) and says so in its report.
+    fn apply(&self, plan: &mut Plan) {
+        let report = &mut plan.report;
+        if let Some(why) = &self.kv {
+            plan.inventory.kv.clear();
+            plan.kv_ids.clear();
+            for n in [
+                &mut report.full_docs,
+                &mut report.text_chunks,
+                &mut report.llm_cache,
+                &mut report.full_entities,
+                &mut report.full_relations,
+                &mut report.entity_chunks,
+                &mut report.relation_chunks,
+            ] {
+                *n = 0;
+            }
+            report.left_alone.insert("kv".into(), why.clone());
+        }
+        if let Some(why) = &self.vectors {
+            plan.inventory.vectors.clear();
+            plan.dimensions.clear();
+            plan.vector_ids.clear();
+            report.vectors = Default::default();
+            report.left_alone.insert("vectors".into(), why.clone());
+        }
+        if let Some(why) = &self.graph {
+            plan.inventory.graph = None;
+            plan.node_ids.clear();
+            plan.edge_pairs.clear();
+            report.graph = Default::default();
+            report.left_alone.insert("graph".into(), why.clone());
+        }
+        if let Some(why) = &self.doc_status {
+            plan.inventory.doc_status = None;
+            plan.doc_ids.clear();
+            report.doc_status = 0;
+            report.left_alone.insert("doc_status".into(), why.clone());
+        }
+    }
 }
 
 impl Default for MigrateOptions {
@@ -196,6 +258,7 @@ impl Default for MigrateOptions {
             verify: true,
             verify_sample: 20,
             strip_legacy_quotes: true,
+            leave_alone: LeaveAlone::default(),
         }
     }
 }
@@ -209,6 +272,7 @@ impl fmt::Debug for MigrateOptions {
             .field("verify", &self.verify)
             .field("verify_sample", &self.verify_sample)
             .field("strip_legacy_quotes", &self.strip_legacy_quotes)
+            .field("leave_alone", &self.leave_alone)
             .finish()
     }
 }
@@ -262,7 +326,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
             p(ProgressEvent::Scanning { store: store.to_owned() });
         }
     };
-    let plan = scan::scan(dir, options.strip_legacy_quotes, &emit_scan)?;
+    let mut plan = scan::scan(dir, options.strip_legacy_quotes, &emit_scan)?;
+    options.leave_alone.apply(&mut plan);
     let mut run = Run { target, options: &options, report: plan.report.clone() };
     run.report.workspace = target.graph.workspace().to_string();
     run.report.dry_run = options.dry_run;

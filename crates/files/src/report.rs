@@ -195,6 +195,10 @@ pub struct MigrationReport {
     pub warnings: Vec<Warning>,
     /// Files in the directory that are not LightRAG storages (left alone).
     pub ignored_files: Vec<String>,
+    /// Stores not written because the deployment keeps them elsewhere
+    /// (`kv`, `vectors`, `graph`, `doc_status` → the reason); their counts are 0.
+    #[serde(default)]
+    pub left_alone: BTreeMap<String, String>,
     /// Fields dropped per store (`doc_status` → `content`, `multimodal_processed`…),
     /// with how many records had them.
     pub dropped_fields: BTreeMap<String, BTreeMap<String, u64>>,
