@@ -16,7 +16,7 @@ pub(crate) async fn run(
     g: GraphArg,
 ) -> Result<()> {
     let pool = ctx.pool().await?;
-    let graph = lightrag_pg_graph::PgGraphStorage::new(pool, ctx.workspace()?, engine(g))?.into_dyn();
+    let graph = lightrag_pg::graph::PgGraphStorage::new(pool, ctx.workspace()?, engine(g))?.into_dyn();
     graph.initialize().await?;
     let kg = graph.get_knowledge_graph(label, depth, max_nodes).await?;
     match format {

@@ -1,7 +1,7 @@
 //! `lightrag-pg init`: create the tables, indexes and graph of a workspace.
 
+use lightrag_pg::pool::VectorIndexSettings;
 use lightrag_pg::{DistanceMetric, GraphChoice, Result, StoragesBuilder};
-use lightrag_pg_pool::VectorIndexSettings;
 
 use crate::args::{GraphArg, IndexArg, MetricArg};
 use crate::context::Context;

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
+use lightrag_pg::pool::PgPool;
+use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
 use lightrag_pg::{
     DocStatusStorage, Error, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage, Workspace,
 };
 use lightrag_pg_files::{
     ExportOptions, FnVectorOpener, KeyLister, MigrateError, MigrateOptions, ProgressEvent, ProgressFn, Source, Target,
 };
-use lightrag_pg_pool::{PgPool, db_error, ident::quote_ident};
-use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 
 use crate::args::GraphArg;
 use crate::context::{Context, engine, find_vector_table};
@@ -66,7 +66,7 @@ async fn pg_target(pool: &PgPool, ws: &Workspace, graph: GraphArg, model: Option
         s.initialize().await?;
         kv.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
+    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;
@@ -148,7 +148,7 @@ pub(crate) async fn migrate(
     Ok(())
 }
 
-/// Lists ids with SQL: the capability the traits lack.
+/// Lists ids through `lightrag_pg::admin`: the capability the traits lack.
 #[derive(Debug)]
 struct SqlKeys {
     pool: PgPool,
@@ -158,13 +158,7 @@ struct SqlKeys {
 
 impl SqlKeys {
     async fn ids(&self, table: &str) -> Result<Vec<String>> {
-        let conn = self.pool.get().await?;
-        let q = quote_ident(&table.to_lowercase())?;
-        let rows = conn
-            .query(&format!("SELECT id::text FROM {q} WHERE workspace = $1 ORDER BY id"), &[&self.ws.as_str()])
-            .await
-            .map_err(db_error)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        lightrag_pg::admin::ids(&self.pool, table, &self.ws).await
     }
 }
 
@@ -214,7 +208,7 @@ pub(crate) async fn export(
         vector_tables.insert(ns, s.table_name().to_owned());
         vectors.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
+    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine(graph))?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;
