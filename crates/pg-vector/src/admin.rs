@@ -139,3 +139,31 @@ pub async fn drop_workspace_rows(tx: &impl GenericClient, table: &str, workspace
     workspace::delete_rows(tx, &table, workspace).await?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_table_is_identified_without_a_model() {
+        let t = VectorTable::identify("lightrag_vdb_entity", 1024).expect("a vector table");
+        assert_eq!((t.namespace, t.dimension, t.model_name), (VectorNamespace::Entities, 1024, None));
+    }
+
+    #[test]
+    fn a_suffixed_table_is_identified_with_the_model_that_reproduces_its_name() {
+        let t = VectorTable::identify("lightrag_vdb_chunks_baai_bge_m3_1024d", 1024).expect("a vector table");
+        assert_eq!(t.namespace, VectorNamespace::Chunks);
+        assert_eq!(t.model_name.as_deref(), Some("baai_bge_m3"));
+        let name = ddl::vector_table_name(t.namespace, t.model_name.as_deref(), 1024).unwrap();
+        assert_eq!(name.to_lowercase(), t.table);
+    }
+
+    #[test]
+    fn partitions_and_other_tables_are_not_vector_tables() {
+        for name in ["lightrag_vdb_chunks_default", "lightrag_vdb_chunks_m_4d_p_ws_0123456789ab", "lightrag_doc_full"] {
+            assert_eq!(VectorTable::identify(name, 4), None, "{name}");
+        }
+        assert_eq!(VectorTable::identify("lightrag_vdb_chunks_m_8d", 4), None, "the dimension must match the suffix");
+    }
+}
