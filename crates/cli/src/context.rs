@@ -5,8 +5,8 @@
 //! the command line's flags are added on top as the highest layer, so `doctor`
 //! can say where each effective setting came from.
 
-use lightrag_pg::{Error, GraphEngine, KvNamespace, Result, StoragesBuilder, VectorNamespace, Workspace};
-use lightrag_pg_pool::{LightRagSettings, PgConfig, PgPool, Sources, db_error, ddl};
+use lightrag_pg::pool::{LightRagSettings, PgConfig, PgPool, Sources};
+use lightrag_pg::{Error, GraphEngine, KvNamespace, Result, StoragesBuilder, Workspace};
 
 use crate::args::Cli;
 
@@ -72,7 +72,7 @@ impl Context {
     /// 3 s; once connected, operations keep the configured retry policy.
     pub(crate) async fn pool(&self) -> Result<PgPool> {
         let mut first = self.config.clone();
-        first.retry = lightrag_pg_pool::RetryPolicy {
+        first.retry = lightrag_pg::pool::RetryPolicy {
             attempts: first.retry.attempts.min(3),
             backoff: std::time::Duration::from_millis(500),
             backoff_max: std::time::Duration::from_secs(2),
@@ -102,73 +102,6 @@ pub(crate) fn kv_namespace(s: &str) -> Result<KvNamespace> {
     s.parse()
 }
 
-/// A vector table found in the database: its dimension and the model name that
-/// reproduces its suffix.
-#[derive(Debug)]
-pub(crate) struct FoundVectorTable {
-    pub(crate) dimension: usize,
-    pub(crate) model_name: Option<String>,
-}
-
-/// Finds the vector table of `ns` (with `model`'s suffix when given) and reads its
-/// dimension from the column type.
-/// When several tables match, only those holding rows of `workspace` count.
-pub(crate) async fn find_vector_table(
-    pool: &PgPool,
-    ns: VectorNamespace,
-    model: Option<&str>,
-    workspace: &Workspace,
-) -> Result<FoundVectorTable> {
-    let base = ns.base_table().to_lowercase();
-    let conn = pool.get().await?;
-    let rows = conn
-        .query(
-            "SELECT c.relname::text, a.atttypmod FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid \
-             WHERE c.relkind IN ('r', 'p') AND a.attname = 'content_vector' AND pg_table_is_visible(c.oid) \
-             AND (c.relname = $1 OR c.relname LIKE $1 || '\\_%') ORDER BY c.relname",
-            &[&base],
-        )
-        .await
-        .map_err(db_error)?;
-    let wanted = |name: &str, dim: usize| match model {
-        Some(m) => ddl::vector_table_name(ns, Some(m), dim).map(|t| t.to_lowercase() == name).unwrap_or(false),
-        None => true,
-    };
-    let mut found: Vec<(String, usize)> = rows
-        .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, i32>(1).max(0) as usize))
-        .filter(|(name, dim)| wanted(name, *dim))
-        .collect();
-    if found.len() > 1 {
-        let mut with_rows = Vec::new();
-        for (name, dim) in found.drain(..) {
-            let q = lightrag_pg_pool::ident::quote_ident(&name)?;
-            let has: bool = conn
-                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {q} WHERE workspace = $1)"), &[&workspace.as_str()])
-                .await
-                .map_err(db_error)?
-                .get(0);
-            if has {
-                with_rows.push((name, dim));
-            }
-        }
-        found = with_rows;
-    }
-    match found.as_slice() {
-        [(name, dim)] => {
-            let suffix = name
-                .strip_prefix(&base)
-                .and_then(|s| s.strip_prefix('_'))
-                .map(|s| s.strip_suffix(&format!("_{dim}d")).unwrap_or(s).to_owned());
-            Ok(FoundVectorTable { dimension: *dim, model_name: suffix })
-        }
-        [] => Err(Error::NotFound { what: format!("a vector table for '{ns}' (looked for {base}*)") }),
-        many => Err(Error::invalid(
-            ns.as_str(),
-            format!(
-                "several vector tables match ({}); pass --model-name",
-                many.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        )),
-    }
-}
+/// Finds the vector table of `ns` (with `model`'s suffix when given), its
+/// dimension and the model name that reproduces its suffix.
+pub(crate) use lightrag_pg::admin::find_vector_table;

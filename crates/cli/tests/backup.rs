@@ -4,14 +4,14 @@
 mod common;
 
 use lightrag_pg::docstatus::PgDocStatusStorage;
+use lightrag_pg::graph::{GraphEngine, PgGraphStorage};
 use lightrag_pg::kv::PgKvStorage;
+use lightrag_pg::pool::{PgConfig, PgPool};
+use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
 use lightrag_pg::{
     DocProcessingStatus, DocStatus, DocStatusStorage, GraphStorage, KvNamespace, KvStorage, Properties, Storage,
     VectorNamespace, VectorQuery, VectorRecord, VectorStorage, Workspace,
 };
-use lightrag_pg_graph::{GraphEngine, PgGraphStorage};
-use lightrag_pg_pool::{PgConfig, PgPool};
-use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 use serde_json::{Map, Value, json};
 
 const MODEL: &str = "bkp";

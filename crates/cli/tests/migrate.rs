@@ -3,7 +3,7 @@
 
 mod common;
 
-use lightrag_pg_pool::PgPool;
+use lightrag_pg::pool::PgPool;
 
 #[tokio::test]
 async fn migrate_dry_run_counts_everything_and_writes_no_row_table_or_graph() {

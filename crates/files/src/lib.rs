@@ -17,7 +17,9 @@ pub mod scan;
 pub use error::{MigrateError, Position};
 pub use export::{ExportOptions, KeyLister, Source, StaticKeys, export};
 pub use generation::FormatGeneration;
-pub use migrate::{FnVectorOpener, LeaveAlone, MigrateOptions, ProgressEvent, ProgressFn, Target, VectorOpener, migrate};
+pub use migrate::{
+    FnVectorOpener, LeaveAlone, MigrateOptions, ProgressEvent, ProgressFn, Target, VectorOpener, migrate,
+};
 pub use names::LegacyNames;
 pub use report::{ExportReport, MigrationReport, SkipReason, SkippedRecord, Verification, Warning};
 pub use scan::Inventory;

@@ -12,6 +12,7 @@ pub mod schema;
 pub mod settings;
 pub mod sources;
 pub mod tls;
+pub mod workspace;
 
 pub use config::{
     AgeSessionInit, PgConfig, PgConfigBuilder, RetryPolicy, SslConfig, SslMode, TargetSessionAttrs, VectorIndexSettings,

@@ -20,18 +20,11 @@
 use lightrag_pg_core::Error;
 
 use crate::ddl::{self, WORKSPACE_GRANTS_TABLE};
+use crate::workspace::{self, Partitions};
 use crate::{PgPool, db_error, schema};
 
 /// The schema part under which the grants table is recorded.
 const SCHEMA_PART: &str = "rls:lightrag_workspace_grants";
-
-/// LightRAG's tables in the current schema that have a `workspace` column
-/// (partitions included), by name.
-const WORKSPACE_TABLES: &str = "SELECT c.relname::text FROM pg_catalog.pg_class c \
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'workspace' AND NOT a.attisdropped \
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
-     AND c.relname LIKE 'lightrag\\_%' AND c.relname <> $1 ORDER BY 1";
 
 /// Turns the mode on for every LightRAG table that exists now, in one
 /// transaction. Returns the tables, by name. Idempotent.
@@ -55,13 +48,8 @@ pub async fn disable(pool: &PgPool) -> Result<Vec<String>, Error> {
 async fn apply(pool: &PgPool, statements: fn(&str) -> Result<Vec<String>, Error>) -> Result<Vec<String>, Error> {
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await.map_err(db_error)?;
-    let tables: Vec<String> = tx
-        .query(WORKSPACE_TABLES, &[&WORKSPACE_GRANTS_TABLE])
-        .await
-        .map_err(db_error)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let mut tables = workspace::tables(&tx, Partitions::Include).await?;
+    tables.retain(|t| t != WORKSPACE_GRANTS_TABLE);
     for table in &tables {
         for stmt in statements(table)? {
             tx.batch_execute(&stmt).await.map_err(db_error)?;

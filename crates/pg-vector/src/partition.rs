@@ -58,12 +58,7 @@ pub(crate) async fn find_partition(
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Whether `table` holds any row of `workspace`.
-pub(crate) async fn has_rows(client: &impl GenericClient, table: &str, workspace: &str) -> Result<bool> {
-    let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE workspace = $1)", quote_ident(table)?);
-    let row = client.query_one(&sql, &[&workspace]).await.map_err(db_error)?;
-    Ok(row.get(0))
-}
+pub(crate) use lightrag_pg_pool::workspace::has_rows;
 
 /// The partitions of `table` and their bounds, for reports and tests.
 pub(crate) async fn partitions(client: &impl GenericClient, table: &str) -> Result<Vec<(String, String)>> {
@@ -76,6 +71,32 @@ pub(crate) async fn partitions(client: &impl GenericClient, table: &str) -> Resu
         .await
         .map_err(db_error)?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Inside transaction `tx`: when `table` has a partition for `workspace`, takes
+/// the ACCESS EXCLUSIVE lock on the parent that dropping it needs (waiting at
+/// most `timeout`) and returns the partition, looked up again under the lock so
+/// that it cannot change before the caller drops it.
+pub(crate) async fn lock_partition(
+    tx: &impl GenericClient,
+    table: &str,
+    workspace: &str,
+    timeout: Duration,
+) -> Result<Option<String>> {
+    if find_partition(tx, table, workspace).await?.is_none() {
+        return Ok(None);
+    }
+    set_lock_timeout(tx, timeout).await?;
+    let lock = format!("LOCK TABLE ONLY {} IN ACCESS EXCLUSIVE MODE", quote_ident(table)?);
+    tx.batch_execute(&lock).await.map_err(db_error)?;
+    find_partition(tx, table, workspace).await
+}
+
+/// Drops partition `partition` of `table`, locked by [`lock_partition`].
+pub(crate) async fn drop_locked_partition(tx: &impl GenericClient, table: &str, partition: &str) -> Result<()> {
+    tx.batch_execute(&format!("DROP TABLE {}", quote_ident(partition)?)).await.map_err(db_error)?;
+    tracing::info!(table = %table, partition = %partition, "dropped the workspace's partition");
+    Ok(())
 }
 
 /// `set_config('lock_timeout', …, true)`: bounds the wait for a brief strong lock.
@@ -176,23 +197,14 @@ impl PgVectorStorage {
     /// table, in one transaction. Without a partition it only deletes.
     pub(crate) async fn drop_partitioned(&self, state: &State) -> Result<()> {
         let table = self.table_lower();
-        let parent = quote_ident(&table)?;
         let ws = self.ws().as_str();
         let timeout = BulkLoadOptions::default().lock_timeout;
         self.pool()
             .retry("vector drop", || async {
                 let mut conn = self.conn().await?;
                 let tx = conn.transaction().await.map_err(db_error)?;
-                if find_partition(&tx, &table, ws).await?.is_some() {
-                    set_lock_timeout(&tx, timeout).await?;
-                    tx.batch_execute(&format!("LOCK TABLE ONLY {parent} IN ACCESS EXCLUSIVE MODE"))
-                        .await
-                        .map_err(db_error)?;
-                    // Looked up again under the lock: it cannot change now.
-                    if let Some(p) = find_partition(&tx, &table, ws).await? {
-                        tx.batch_execute(&format!("DROP TABLE {}", quote_ident(&p)?)).await.map_err(db_error)?;
-                        tracing::info!(table = %table, partition = %p, "dropped the workspace's partition");
-                    }
+                if let Some(p) = lock_partition(&tx, &table, ws, timeout).await? {
+                    drop_locked_partition(&tx, &table, &p).await?;
                 }
                 let n = tx.execute(&state.sql.drop_all, &[&ws]).await.map_err(db_error)?;
                 if let Some(legacy) = &state.legacy_table {

@@ -2,7 +2,7 @@
 //! masked), then the pool crate's doctor report.
 
 use lightrag_pg::Result;
-use lightrag_pg_pool::PgPool;
+use lightrag_pg::pool::PgPool;
 
 use crate::context::Context;
 use crate::output;
@@ -11,7 +11,7 @@ use crate::output::outln;
 pub(crate) async fn run(ctx: &Context, json: bool) -> Result<()> {
     // A lazy pool: the doctor reports an unreachable server instead of failing.
     let pool = PgPool::connect_lazy(ctx.config.clone())?;
-    let report = lightrag_pg_pool::doctor(&pool).await;
+    let report = lightrag_pg::pool::doctor(&pool).await;
     let settings = ctx.sources.report();
     let mut value = serde_json::to_value(&report).unwrap_or_default();
     if json {

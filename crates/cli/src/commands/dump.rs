@@ -6,29 +6,13 @@ use std::collections::BTreeMap;
 
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
-use lightrag_pg::{DocStatusStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage};
-use lightrag_pg_pool::{PgPool, db_error, ddl, ident::quote_ident};
-use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
+use lightrag_pg::pool::ddl;
+use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
+use lightrag_pg::{DocStatusStorage, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage, admin};
 use serde_json::{Map, Value, json};
 
 use crate::context::{Context, find_vector_table};
 use crate::output;
-
-/// Ids of a workspace in a table, sorted.
-async fn ids(pool: &PgPool, table: &str, ws: &str) -> Result<Vec<String>> {
-    let conn = pool.get().await?;
-    let q = quote_ident(&table.to_lowercase())?;
-    let exists: bool =
-        conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table.to_lowercase()]).await.map_err(db_error)?.get(0);
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let rows = conn
-        .query(&format!("SELECT id::text FROM {q} WHERE workspace = $1 ORDER BY id"), &[&ws])
-        .await
-        .map_err(db_error)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
 
 pub(crate) async fn run(ctx: &Context) -> Result<()> {
     let model_name = ctx.model_name();
@@ -38,7 +22,7 @@ pub(crate) async fn run(ctx: &Context) -> Result<()> {
     for ns in KvNamespace::ALL {
         let store = PgKvStorage::new(pool.clone(), ns, ws.clone())?;
         store.initialize().await?;
-        let ids = ids(&pool, ns.table(), ws.as_str()).await?;
+        let ids = admin::ids(&pool, ns.table(), &ws).await?;
         let recs = store.get_by_ids(&ids).await?;
         let m: Map<String, Value> =
             ids.into_iter().zip(recs).filter_map(|(id, r)| r.map(|r| (id, Value::Object(r)))).collect();
@@ -46,7 +30,7 @@ pub(crate) async fn run(ctx: &Context) -> Result<()> {
     }
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;
-    let doc_ids = ids(&pool, ddl::DOC_STATUS_TABLE, ws.as_str()).await?;
+    let doc_ids = admin::ids(&pool, ddl::DOC_STATUS_TABLE, &ws).await?;
     let doc_recs = docs.get_by_ids(&doc_ids).await?;
     let doc_status: Map<String, Value> = doc_ids
         .into_iter()
@@ -63,7 +47,7 @@ pub(crate) async fn run(ctx: &Context) -> Result<()> {
         let config = PgVectorConfig::from_pool_config(ns, found.dimension, model.as_deref(), pool.config())?;
         let store = PgVectorStorage::new(pool.clone(), ws.clone(), config)?;
         store.initialize().await?;
-        let ids = ids(&pool, store.table_name(), ws.as_str()).await?;
+        let ids = admin::ids(&pool, store.table_name(), &ws).await?;
         let payloads = store.get_by_ids(&ids).await?;
         let vecs = store.get_vectors_by_ids(&ids).await?;
         let m: Map<String, Value> = ids
@@ -77,7 +61,7 @@ pub(crate) async fn run(ctx: &Context) -> Result<()> {
             .collect();
         vectors.insert(ns.as_str().to_owned(), Value::Object(m));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
+    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
     g.initialize().await?;
     let labels = g.get_all_labels().await?;
     let nodes: BTreeMap<String, Value> =

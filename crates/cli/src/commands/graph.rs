@@ -10,7 +10,7 @@ use crate::output::outln;
 pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, format: GraphFormat) -> Result<()> {
     let max_nodes = ctx.settings.max_graph_nodes.unwrap_or(1000);
     let pool = ctx.pool().await?;
-    let graph = lightrag_pg_graph::PgGraphStorage::new(pool, ctx.workspace()?, ctx.engine()?)?.into_dyn();
+    let graph = lightrag_pg::graph::PgGraphStorage::new(pool, ctx.workspace()?, ctx.engine()?)?.into_dyn();
     graph.initialize().await?;
     let kg = graph.get_knowledge_graph(label, depth, max_nodes).await?;
     match format {

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
+use lightrag_pg::pool::{PgPool, db_error, ident::quote_ident};
+use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
 use lightrag_pg::{
     DocStatusStorage, Error, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage, Workspace,
 };
 use lightrag_pg_files::{
     ExportOptions, FnVectorOpener, KeyLister, MigrateError, MigrateOptions, ProgressEvent, ProgressFn, Source, Target,
 };
-use lightrag_pg_pool::{PgPool, db_error, ident::quote_ident};
-use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 
 use crate::context::{Context, find_vector_table};
 use crate::output;
@@ -66,7 +66,7 @@ async fn pg_target(ctx: &Context, pool: &PgPool, ws: &Workspace) -> Result<Targe
         s.initialize().await?;
         kv.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
+    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;
@@ -201,7 +201,7 @@ pub(crate) async fn export(ctx: &Context, to: &Path, graphml: Option<std::path::
         vector_tables.insert(ns, s.table_name().to_owned());
         vectors.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
+    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;

@@ -1,8 +1,8 @@
 //! `lightrag-pg rls`: the optional row-level-security mode
-//! (`lightrag_pg_pool::rls`): enable, disable, grant and revoke.
+//! (`lightrag_pg::pool::rls`): enable, disable, grant and revoke.
 
 use lightrag_pg::Result;
-use lightrag_pg_pool::rls;
+use lightrag_pg::pool::rls;
 
 use crate::args::RlsCommand;
 use crate::context::Context;

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
 use lightrag_pg::{Error, Result, Storage, VectorNamespace, VectorQuery, VectorStorage};
-use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
 
 use crate::args::VectorNsArg;
 use crate::context::{Context, find_vector_table};

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use lightrag_pg_pool::PgConfig;
+use lightrag_pg::pool::PgConfig;
 
 /// `lightrag-pg --workspace WS` with `config`'s connection settings and no
 /// inherited workspace variables.
