@@ -167,17 +167,12 @@ fn chunk_records(n: usize, dim: usize) -> Vec<VectorRecord> {
         .collect()
 }
 
-/// The administrator's `init` creates the chunk vector table of `model`; with
-/// `shared`, the role first writes a few rows of another workspace into it.
-/// Then the role bulk-loads 3,000 records (binary COPY through a temporary
-/// staging table) into a workspace of its own, and finds one of them first.
-async fn role_bulk_load(
-    admin: PgPool,
-    app: PgPool,
-    model: &str,
-    shared: bool,
-) -> std::result::Result<BulkLoadReport, Failed> {
-    let config = PgVectorConfig::new(VectorNamespace::Chunks, 16).with_model_name(model);
+/// The administrator's `init` creates a chunk vector table, and the role writes
+/// a few rows of one workspace into it. Then the role bulk-loads 3,000 records
+/// (binary COPY through a temporary staging table) into another workspace, and
+/// finds one of them first.
+async fn role_bulk_load_into_a_shared_table(admin: PgPool, app: PgPool) -> std::result::Result<BulkLoadReport, Failed> {
+    let config = PgVectorConfig::new(VectorNamespace::Chunks, 16).with_model_name("lp_bulk");
     let open = |pool: PgPool, ws: Workspace| async {
         let s = PgVectorStorage::new(pool, ws, config.clone()).map_err(failed)?;
         s.initialize().await.map_err(failed)?;
@@ -185,13 +180,7 @@ async fn role_bulk_load(
     };
     open(admin, unique_workspace("lp_bulk")).await?;
     let records = chunk_records(3000, 16);
-    if shared {
-        open(app.clone(), unique_workspace("lp_bulk_other"))
-            .await?
-            .upsert(records[..10].to_vec())
-            .await
-            .map_err(failed)?;
-    }
+    open(app.clone(), unique_workspace("lp_bulk_other")).await?.upsert(records[..10].to_vec()).await.map_err(failed)?;
     let s = open(app, unique_workspace("lp_bulk")).await?;
     let report = s.bulk_load_records(&records, &BulkLoadOptions::default()).await.map_err(failed)?;
     println!("bulk load as the role: {report}");
@@ -206,6 +195,8 @@ async fn role_bulk_load(
 }
 
 fn main() {
+    // Parsed first: a bad argument exits here, before anything is created.
+    let args = Arguments::from_args();
     let rt = testkit::runtime();
     // The database and the role, from the init scripts; and another application
     // database that the same scripts set up for another role.
@@ -345,7 +336,7 @@ fn main() {
     }));
     let (a, p) = (admin.clone(), app.clone());
     trials.push(trial("the_role_bulk_loads_vectors_into_a_table_shared_with_another_workspace", &rt, async move {
-        let report = role_bulk_load(a, p, "lp_bulk_shared", true).await?;
+        let report = role_bulk_load_into_a_shared_table(a, p).await?;
         match report.method {
             BulkMethod::Incremental { .. } => Ok(()),
             other => Err(format!("another workspace's index must be kept: {other:?}").into()),
@@ -364,7 +355,7 @@ fn main() {
     let trials =
         trials.into_iter().map(|t| if t.kind().is_empty() { t.with_kind("least_privilege") } else { t }).collect();
 
-    let conclusion = libtest_mimic::run(&Arguments::from_args(), trials);
+    let conclusion = libtest_mimic::run(&args, trials);
     drop((factory, admin, app));
     drop((target, other));
     conclusion.exit()
