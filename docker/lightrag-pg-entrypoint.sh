@@ -22,21 +22,68 @@ if [ "${1:-postgres}" != postgres ]; then
 fi
 [ $# -gt 0 ] && shift
 
+refuse() {
+    echo "lightrag-pg-entrypoint: $*; refusing to start" >&2
+    exit 1
+}
+value_of() { eval "printf '%s' \"\${$1:-}\""; }
+
 # Docker secrets: VAR_FILE names a file holding VAR (POSTGRES_PASSWORD_FILE,
 # LIGHTRAG_APP_PASSWORD_FILE, POSTGRES_REPLICATION_PASSWORD_FILE). Setting both
-# VAR and VAR_FILE is an error.
+# VAR and VAR_FILE is an error, and so is a missing, unreadable or empty file:
+# a password given as a secret never falls back to a default.
 for var in POSTGRES_PASSWORD LIGHTRAG_APP_PASSWORD POSTGRES_REPLICATION_PASSWORD; do
-    file=$(eval "printf '%s' \"\${${var}_FILE:-}\"")
+    file=$(value_of "${var}_FILE")
     if [ -n "$file" ]; then
-        if [ -n "$(eval "printf '%s' \"\${$var:-}\"")" ]; then
-            echo "lightrag-pg-entrypoint: both $var and ${var}_FILE are set" >&2
-            exit 1
-        fi
+        [ -z "$(value_of "$var")" ] || refuse "both $var and ${var}_FILE are set"
+        [ -f "$file" ] && [ -r "$file" ] || refuse "${var}_FILE=$file is missing or unreadable (is the secret provided?)"
         value=$(cat "$file")
+        [ -n "$(printf '%s' "$value" | tr -d '[:space:]')" ] || refuse "${var}_FILE=$file is empty"
         eval "$var=\$value"
         export "$var"
         unset "${var}_FILE"
     fi
+done
+
+# The replication variables of the seed's HA example (the Bitnami image's
+# names) are accepted: POSTGRES_REPLICATION_MODE=master|slave,
+# POSTGRES_MASTER_HOST and POSTGRES_MASTER_PORT_NUMBER stand for
+# POSTGRES_PRIMARY_HOST and POSTGRES_PRIMARY_PORT (POSTGRES_REPLICATION_USER and
+# POSTGRES_REPLICATION_PASSWORD have the same names). Those this image does not
+# read make it refuse to start, naming what replaces them.
+alias_var() { # seed name, our name
+    seed=$(value_of "$1")
+    [ -n "$seed" ] || return 0
+    ours=$(value_of "$2")
+    [ -z "$ours" ] || [ "$ours" = "$seed" ] || refuse "$1=$seed and $2=$ours disagree (set only $2)"
+    eval "$2=\$seed"
+    export "$2"
+}
+alias_var POSTGRES_MASTER_HOST POSTGRES_PRIMARY_HOST
+alias_var POSTGRES_MASTER_PORT_NUMBER POSTGRES_PRIMARY_PORT
+case "${POSTGRES_REPLICATION_MODE:-}" in
+    '') ;;
+    master | primary)
+        [ -z "${POSTGRES_PRIMARY_HOST:-}" ] ||
+            refuse "POSTGRES_REPLICATION_MODE=${POSTGRES_REPLICATION_MODE} but POSTGRES_PRIMARY_HOST (POSTGRES_MASTER_HOST) is set: a primary follows no one"
+        [ -n "${POSTGRES_REPLICATION_USER:-}" ] ||
+            refuse "POSTGRES_REPLICATION_MODE=${POSTGRES_REPLICATION_MODE} needs POSTGRES_REPLICATION_USER (the role replicas connect as)"
+        ;;
+    slave | replica | standby)
+        [ -n "${POSTGRES_PRIMARY_HOST:-}" ] ||
+            refuse "POSTGRES_REPLICATION_MODE=${POSTGRES_REPLICATION_MODE} needs the primary's host: POSTGRES_PRIMARY_HOST (or POSTGRES_MASTER_HOST)"
+        ;;
+    *)
+        refuse "POSTGRES_REPLICATION_MODE=${POSTGRES_REPLICATION_MODE} is neither master nor slave; this image needs no mode: set POSTGRES_PRIMARY_HOST (and POSTGRES_PRIMARY_PORT) on a replica, POSTGRES_REPLICATION_USER on the primary"
+        ;;
+esac
+for pair in \
+    "POSTGRES_NUM_SYNCHRONOUS_REPLICAS:the primary's command argument -c synchronous_standby_names='FIRST n (*)'" \
+    "POSTGRES_SYNCHRONOUS_COMMIT_MODE:the primary's command argument -c synchronous_commit=<mode>" \
+    "POSTGRES_CLUSTER_APP_NAME:the replica's container hostname (its application_name)" \
+    "POSTGRES_MASTER_PASSWORD:POSTGRES_REPLICATION_PASSWORD (replicas connect as POSTGRES_REPLICATION_USER)"; do
+    name=${pair%%:*}
+    [ -z "$(value_of "$name")" ] || refuse "$name is not read by this image; use ${pair#*:} instead"
 done
 
 : "${PGDATA:=/var/lib/lightrag-pg/data}"
@@ -55,7 +102,9 @@ fi
 
 # A streaming replica (docker-compose.ha.yml): with POSTGRES_PRIMARY_HOST set
 # and an empty data directory, clone the primary with `pg_basebackup -R`
-# (writes standby.signal and primary_conninfo), then run as a hot standby.
+# (writes standby.signal and primary_conninfo; with POSTGRES_REPLICATION_SLOT
+# also primary_slot_name: the slot the primary created), then run as a hot
+# standby.
 if [ -n "${POSTGRES_PRIMARY_HOST:-}" ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     mkdir -p "$PGDATA"
     chmod 700 "$PGDATA"
@@ -102,11 +151,15 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     pg_ctl -D "$PGDATA" -w -t 120 -l "$PGDATA/init-server.log" \
         -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql" start >/dev/null
     if [ -n "${POSTGRES_REPLICATION_USER:-}" ]; then
+        # The replication role and, with POSTGRES_REPLICATION_SLOT, the physical
+        # slot the replica streams from (it keeps WAL until the replica has it).
         PGHOST=/var/run/postgresql PGUSER="$POSTGRES_USER" PGPASSWORD="$POSTGRES_PASSWORD" \
-            psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-            -v r="$POSTGRES_REPLICATION_USER" -v p="${POSTGRES_REPLICATION_PASSWORD:-}" <<'SQL'
+            psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d postgres -v r="$POSTGRES_REPLICATION_USER" \
+            -v p="${POSTGRES_REPLICATION_PASSWORD:-}" -v slot="${POSTGRES_REPLICATION_SLOT:-}" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN REPLICATION PASSWORD %L', :'r', :'p')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'r') \gexec
+SELECT pg_create_physical_replication_slot(:'slot')
+WHERE :'slot' <> '' AND NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = :'slot');
 SQL
     fi
     for script in "$initdir"/*.sh; do

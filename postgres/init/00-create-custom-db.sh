@@ -5,7 +5,8 @@
 #   POSTGRES_PASSWORD  its password, used only when the role is created
 #   POSTGRES_DATABASE  the database (default lightrag; POSTGRES_DB is accepted too)
 #   LIGHTRAG_APP_USER, LIGHTRAG_APP_PASSWORD  optional: a least-privileged login
-#                      for the application (CONNECT here, DML from 01-init-db.sh)
+#                      for the application (CONNECT and TEMPORARY here, DML from
+#                      01-init-db.sh)
 #   *_FILE             POSTGRES_PASSWORD_FILE / LIGHTRAG_APP_PASSWORD_FILE: read
 #                      the password from a file (Docker secrets)
 #

@@ -8,7 +8,10 @@
 --
 -- app_user owns the database and runs `lightrag-pg init` (DDL). The optional
 -- app_role (LIGHTRAG_APP_USER) is a least-privileged login for the running
--- application: CONNECT on the database only; 01-init.sql gives it DML.
+-- application: CONNECT and TEMPORARY on the database; 01-init.sql gives it DML.
+-- TEMPORARY: vector upserts of more than 128 rows stage their rows in a
+-- temporary table (binary COPY, dropped at commit), and REVOKE ALL … FROM
+-- PUBLIC below takes away the TEMPORARY every role has by default.
 -- An existing role is left as it is (its password is not changed).
 \if :{?app_user} \else \set app_user postgres \endif
 \if :{?app_password} \else \set app_password '' \endif
@@ -31,5 +34,5 @@ SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLIC
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'app_role') \gexec
 -- Only named roles may connect to the application database.
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'app_db') \gexec
-SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'app_db', :'app_role') \gexec
+SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', :'app_db', :'app_role') \gexec
 \endif

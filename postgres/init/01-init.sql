@@ -21,8 +21,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ag_catalog TO :"app
 
 -- The least-privileged application role: the administrator (app_user) runs
 -- `lightrag-pg init` and owns every table and AGE graph; app_role may only read
--- and write rows. Default privileges cover tables, sequences and graph schemas
--- that app_user creates later. No CREATE anywhere, no CREATE EXTENSION.
+-- and write rows (and create temporary tables: 00-custom-db-setup.sql). Default
+-- privileges cover tables, sequences and graph schemas that app_user creates
+-- later. No CREATE anywhere, no CREATE EXTENSION.
 SELECT :'app_role' <> '' AS has_app_role \gset
 \if :has_app_role
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -66,13 +66,29 @@ fn docker_answers() -> bool {
 /// on drop.
 struct Project {
     name: String,
-    file: &'static str,
+    /// The compose file and any override files (`-f` each, in order).
+    files: Vec<String>,
     env: Vec<(&'static str, String)>,
 }
 
 impl Project {
     /// `up -d --no-build`, or `None` (after saying why) when no engine or no image.
     fn up(file: &'static str, ports: &[&'static str], extra: Vec<(&'static str, String)>) -> Option<Project> {
+        Project::up_files(&[file], ports, extra)
+    }
+
+    /// [`Project::up`] of `file` with override files after it.
+    fn up_files(files: &[&str], ports: &[&'static str], extra: Vec<(&'static str, String)>) -> Option<Project> {
+        let p = Project::create(files, ports, extra)?;
+        let up = p.run(&["up", "-d", "--no-build"]);
+        assert!(up.status.success(), "compose up {files:?}: {}", String::from_utf8_lossy(&up.stderr));
+        Some(p)
+    }
+
+    /// The project, not started yet, or `None` (after saying why) when no
+    /// engine or no image.
+    fn create(files: &[&str], ports: &[&'static str], extra: Vec<(&'static str, String)>) -> Option<Project> {
+        let file = files[0];
         assert_valid(file);
         if !docker_answers() {
             eprintln!("no Docker engine answers `docker info`: {file} validated with `docker-compose config` only");
@@ -94,10 +110,8 @@ impl Project {
             env.push((*p, port));
         }
         env.extend(extra);
-        let p = Project { name: format!("lrops{:08x}", rand::random::<u32>()), file, env };
-        let up = p.run(&["up", "-d", "--no-build"]);
-        assert!(up.status.success(), "compose up {file}: {}", String::from_utf8_lossy(&up.stderr));
-        Some(p)
+        let files = files.iter().map(|f| (*f).to_owned()).collect();
+        Some(Project { name: format!("lrops{:08x}", rand::random::<u32>()), files, env })
     }
 
     /// `docker-compose` on this project. The compose files substitute
@@ -115,7 +129,8 @@ impl Project {
         command
             .current_dir(docker_dir())
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .args(["-p", &self.name, "-f", self.file])
+            .args(["-p", &self.name])
+            .args(self.files.iter().flat_map(|f| ["-f", f.as_str()]))
             .args(args)
             .output()
             .unwrap()
@@ -138,6 +153,25 @@ impl Project {
         let logs = self.run(&["logs", "--no-color", service]);
         assert_eq!(status, "healthy", "{service} health; logs:\n{}", String::from_utf8_lossy(&logs.stdout));
         id
+    }
+
+    /// The output of `service` so far.
+    fn logs(&self, service: &str) -> String {
+        let o = self.run(&["logs", "--no-color", service]);
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    }
+
+    /// Waits (up to 120 s) until `service` has logged `needle`; its logs.
+    fn wait_for_log(&self, service: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let logs = self.logs(service);
+            if logs.contains(needle) {
+                return logs;
+            }
+            assert!(Instant::now() < deadline, "{service} never logged {needle:?}; logs:\n{logs}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 }
 
@@ -186,10 +220,67 @@ fn development_compose_comes_up_healthy_and_goes_down_where_docker_runs() {
 }
 
 #[test]
-fn ha_compose_replica_clones_the_primary_and_streams_its_writes_where_docker_runs() {
+fn ha_compose_replica_clones_the_primary_and_streams_its_writes_through_the_slot_where_docker_runs() {
     let Some(p) = Project::up("docker-compose.ha.yml", &["POSTGRES_PORT", "POSTGRES_REPLICA_PORT"], Vec::new()) else {
         return;
     };
+    assert_replica_streams_through_the_slot(&p);
+}
+
+#[test]
+fn ha_compose_accepts_the_seeds_replication_mode_and_master_host_variables_where_docker_runs() {
+    // The replica configured only with the seed's (Bitnami's) names; the
+    // primary told it is the master.
+    let dir = std::env::temp_dir().join(format!("lightrag-ops-seed-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = dir.join("seed.yml");
+    std::fs::write(
+        &seed,
+        "services:\n  primary:\n    environment:\n      POSTGRES_REPLICATION_MODE: master\n  replica:\n    environment:\n      \
+         POSTGRES_PRIMARY_HOST: \"\"\n      POSTGRES_PRIMARY_PORT: \"\"\n      POSTGRES_REPLICATION_MODE: slave\n      \
+         POSTGRES_MASTER_HOST: primary\n      POSTGRES_MASTER_PORT_NUMBER: \"5432\"\n",
+    )
+    .unwrap();
+    let files = ["docker-compose.ha.yml", seed.to_str().unwrap()];
+    let cfg = compose(&["-f", files[0], "-f", files[1], "config"]);
+    assert!(cfg.status.success(), "{}", String::from_utf8_lossy(&cfg.stderr));
+    assert!(String::from_utf8_lossy(&cfg.stdout).contains("POSTGRES_MASTER_HOST: primary"));
+    if let Some(p) = Project::up_files(&files, &["POSTGRES_PORT", "POSTGRES_REPLICA_PORT"], Vec::new()) {
+        assert_replica_streams_through_the_slot(&p);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_image_refuses_seed_variables_it_does_not_read_and_names_their_replacement_where_docker_runs() {
+    if !docker_answers() {
+        eprintln!("no Docker engine: the entrypoint's refusals were not run");
+        return;
+    }
+    let entrypoint = docker_dir().join("lightrag-pg-entrypoint.sh");
+    for (var, value, names) in [
+        ("POSTGRES_NUM_SYNCHRONOUS_REPLICAS", "1", "synchronous_standby_names"),
+        ("POSTGRES_REPLICATION_MODE", "bogus", "POSTGRES_PRIMARY_HOST"),
+        ("POSTGRES_MASTER_PASSWORD", "x", "POSTGRES_REPLICATION_PASSWORD"),
+    ] {
+        let o = Command::new("docker")
+            .args(["run", "--rm", "-e", &format!("{var}={value}"), "-v"])
+            .arg(format!("{}:/usr/local/bin/lightrag-pg-entrypoint:ro", entrypoint.display()))
+            .arg(IMAGE)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{var}={value} must stop the container; stderr:\n{err}");
+        assert!(
+            err.contains(var) && err.contains(names) && err.contains("refusing to start"),
+            "{var}={value}: the refusal must name {var} and {names}:\n{err}"
+        );
+    }
+}
+
+/// The replica of an HA project: healthy, in recovery, streaming a write made
+/// on the primary, through the replication slot the primary created.
+fn assert_replica_streams_through_the_slot(p: &Project) {
     let primary = p.healthy("primary");
     let replica = p.healthy("replica");
     psql_in(&primary, "CREATE TABLE ha_probe (x int); INSERT INTO ha_probe VALUES (42)");
@@ -225,6 +316,12 @@ fn ha_compose_replica_clones_the_primary_and_streams_its_writes_where_docker_run
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    assert_eq!(
+        psql_in(&primary, "SELECT slot_name || '|' || active || '|' || slot_type FROM pg_replication_slots"),
+        "lightrag_replica|true|physical",
+        "the replica streams from the primary's slot"
+    );
+    assert_eq!(psql_in(&replica, "SHOW primary_slot_name"), "lightrag_replica");
 }
 
 /// Runs openssl on the host, panicking with its output on failure.
@@ -367,5 +464,37 @@ fn production_compose_comes_up_tls_only_with_secret_passwords_and_verify_full_wh
     let ports = Command::new("docker").args(["port", &id]).output().unwrap();
     assert!(String::from_utf8_lossy(&ports.stdout).trim().is_empty(), "no published port");
     drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn production_compose_refuses_to_start_with_an_empty_or_missing_password_secret_where_docker_runs() {
+    let dir = std::env::temp_dir().join(format!("lightrag-ops-nopw-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    std::fs::write(dir.join("empty_pw"), "\n").unwrap();
+    std::fs::write(dir.join("app_pw"), "app-secret").unwrap();
+    for (admin_secret, refusal) in [
+        ("empty_pw", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password is empty; refusing to start"),
+        ("absent_pw", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password is missing"),
+    ] {
+        let env = vec![
+            ("LIGHTRAG_PG_TLS_DIR", dir.join("tls").display().to_string()),
+            ("POSTGRES_PASSWORD_SECRET", dir.join(admin_secret).display().to_string()),
+            ("LIGHTRAG_APP_PASSWORD_SECRET", dir.join("app_pw").display().to_string()),
+            ("POSTGRES_MEM_LIMIT", "1g".to_owned()),
+            ("POSTGRES_MEM_RESERVATION", "256m".to_owned()),
+            ("POSTGRES_CPUS", "1".to_owned()),
+        ];
+        let Some(p) = Project::create(&["docker-compose.production.yml"], &[], env) else { break };
+        let up = p.run(&["up", "-d", "--no-build"]);
+        if up.status.success() {
+            let logs = p.wait_for_log("postgres", refusal);
+            assert!(!logs.contains("ready to accept connections"), "a server started:\n{logs}");
+        } else {
+            // Compose itself may refuse a secret file that does not exist.
+            let err = String::from_utf8_lossy(&up.stderr);
+            assert!(err.contains(admin_secret), "compose up failed without naming the secret file:\n{err}");
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

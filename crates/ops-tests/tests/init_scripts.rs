@@ -85,12 +85,14 @@ fn assert_expected(c: &PgServer) {
         q(
             DB,
             &format!(
-                "SELECT has_database_privilege('{APP}', '{DB}', 'CONNECT'), has_database_privilege('{APP}', '{DB}', 'CREATE'), \
-                        has_database_privilege('public', '{DB}', 'CONNECT')"
+                "SELECT has_database_privilege('{APP}', '{DB}', 'CONNECT'), has_database_privilege('{APP}', '{DB}', 'TEMPORARY'), \
+                        has_database_privilege('{APP}', '{DB}', 'CREATE'), has_database_privilege('public', '{DB}', 'CONNECT'), \
+                        has_database_privilege('public', '{DB}', 'TEMPORARY')"
             )
         ),
-        "t|f|f",
-        "the application role may connect (not create schemas); PUBLIC may not connect"
+        "t|t|f|f|f",
+        "the application role may connect and create temporary tables (vector upserts stage in one), not schemas; \
+         PUBLIC may do neither"
     );
     assert_eq!(
         q(
@@ -144,6 +146,8 @@ fn assert_expected(c: &PgServer) {
     };
     let ok = as_app("INSERT INTO lightrag_probe (workspace) VALUES ('w'); DELETE FROM lightrag_probe");
     assert!(ok.status.success(), "app DML: {}", String::from_utf8_lossy(&ok.stderr));
+    let temp = as_app("CREATE TEMP TABLE lightrag_stage (x int) ON COMMIT DROP");
+    assert!(temp.status.success(), "app temporary table: {}", String::from_utf8_lossy(&temp.stderr));
     let ddl = as_app("CREATE TABLE lightrag_evil (x int)");
     assert!(!ddl.status.success(), "the application role must not create tables");
     let ext = as_app("CREATE EXTENSION IF NOT EXISTS hstore");

@@ -1,36 +1,26 @@
-//! An application role with the least privileges LightRAG needs, after an
-//! administrator ran `init` (extensions, tables, AGE graphs), runs every
-//! storage operation: the KV, vector, doc-status and table-graph behaviour
-//! suites (and the AGE graph suite) run once as that role, every trial named
-//! `[least_privilege] …`. The role cannot create extensions, tables or schemas,
-//! cannot `LOAD` libraries, and cannot connect to another database.
+//! The least-privileged application role that the project's own
+//! `postgres/init` scripts create (`LIGHTRAG_APP_USER`), on a fresh database
+//! those scripts set up, run as the image runs them
+//! (`lightrag_pg_test_support::init_scripts`; the test grants nothing of its
+//! own). After the administrator's `init` — the facade's
+//! `StoragesBuilder::build` and each storage's `initialize`, which create the
+//! tables and AGE graphs — the role does the real work, every trial named
+//! `[least_privilege] …`:
 //!
-//! `postgres/init` does not create such a role (it makes the application role
-//! the database owner, and `POSTGRES_USER` defaults to the superuser), so this
-//! test creates it, on a fresh database of the shared server, with the grants
-//! below; the report proposes them for `postgres/init`:
+//! - it migrates a real LightRAG working directory (hundreds of vectors per
+//!   store, so vector batches stage through a temporary table);
+//! - it bulk-loads vectors;
+//! - it passes the KV, vector, doc-status, table-graph and AGE-graph behaviour
+//!   suites;
+//! - it cannot create extensions, tables or schemas, cannot `LOAD` libraries,
+//!   and cannot connect to another application database.
 //!
-//! ```sql
-//! CREATE ROLE app LOGIN PASSWORD '…' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-//! REVOKE ALL ON DATABASE db FROM PUBLIC;
-//! GRANT CONNECT, TEMPORARY ON DATABASE db TO app;           -- TEMP: the vector upsert stages in a temp table
-//! -- in db, as the administrator:
-//! CREATE EXTENSION vector; CREATE EXTENSION age;
-//! REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-//! GRANT USAGE ON SCHEMA public, ag_catalog TO app;
-//! GRANT SELECT ON ALL TABLES IN SCHEMA ag_catalog TO app;  -- ag_graph, ag_label: graph and label lookups
-//! ALTER DEFAULT PRIVILEGES FOR ROLE admin GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app;
-//! ALTER DEFAULT PRIVILEGES FOR ROLE admin GRANT USAGE, SELECT ON SEQUENCES TO app;
-//! ALTER DEFAULT PRIVILEGES FOR ROLE admin GRANT USAGE ON SCHEMAS TO app;  -- each AGE graph is a schema
-//! ```
-//!
-//! and `POSTGRES_AGE_SESSION_INIT=never` for the role (AGE is preloaded with
+//! The role runs with `POSTGRES_AGE_SESSION_INIT=never` (AGE is preloaded with
 //! `shared_preload_libraries`; `LOAD 'age'` is for superusers only).
 
 #![allow(clippy::print_stdout)] // the tests print what they measured
 
-mod common;
-
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -39,14 +29,16 @@ use lightrag_pg::{GraphEngine, StoragesBuilder};
 use lightrag_pg_core::testkit::{self, DocStatusFactory, GraphFactory, KvFactory, VectorFactory};
 use lightrag_pg_core::{
     DistanceMetric, DocStatusStorage, Error, GraphStorage, KvNamespace, KvStorage, Properties, Result, Storage,
-    VectorNamespace, VectorStorage, Workspace,
+    VectorNamespace, VectorQuery, VectorRecord, VectorStorage, Workspace,
 };
 use lightrag_pg_docstatus::PgDocStatusStorage;
+use lightrag_pg_files::{FnVectorOpener, MigrateOptions, Target};
 use lightrag_pg_graph::{AgeGraphStorage, TableGraphStorage};
 use lightrag_pg_kv::PgKvStorage;
-use lightrag_pg_pool::{AgeSessionInit, PgConfig, PgPool, db_error, schema};
-use lightrag_pg_test_support::fresh::{FreshDb, TempRole};
-use lightrag_pg_vector::{PgVectorConfig, PgVectorStorage};
+use lightrag_pg_pool::{PgPool, db_error, schema};
+use lightrag_pg_test_support::init_scripts::AppRoleDb;
+use lightrag_pg_test_support::{dataset, obj, unique_workspace};
+use lightrag_pg_vector::{BulkLoadOptions, BulkLoadReport, BulkMethod, PgVectorConfig, PgVectorStorage};
 
 /// The administrator's and the application role's pools on one database. Every
 /// factory opens (and so initialises) a storage as the administrator first —
@@ -118,47 +110,6 @@ impl GraphFactory for AgeFactory {
     }
 }
 
-/// What the administrator runs once per database.
-async fn grant(db: &FreshDb, other: &FreshDb, role: &TempRole) {
-    let admin = db.admin_user().to_owned();
-    let app = &role.name;
-    let shared =
-        lightrag_pg_test_support::fresh::admin_client_in(&db.config(), &common::shared_config().await.database).await;
-    shared
-        .batch_execute(&format!(
-            "REVOKE ALL ON DATABASE {db} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {app}; \
-             REVOKE ALL ON DATABASE {other} FROM PUBLIC;",
-            db = db.name,
-            other = other.name
-        ))
-        .await
-        .expect("database grants");
-    db.admin_client()
-        .await
-        .batch_execute(&format!(
-            "CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS age; \
-             REVOKE CREATE ON SCHEMA public FROM PUBLIC; \
-             GRANT USAGE ON SCHEMA public, ag_catalog TO {app}; \
-             GRANT SELECT ON ALL TABLES IN SCHEMA ag_catalog TO {app}; \
-             ALTER DEFAULT PRIVILEGES FOR ROLE {admin} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}; \
-             ALTER DEFAULT PRIVILEGES FOR ROLE {admin} GRANT USAGE, SELECT ON SEQUENCES TO {app}; \
-             ALTER DEFAULT PRIVILEGES FOR ROLE {admin} GRANT USAGE ON SCHEMAS TO {app};"
-        ))
-        .await
-        .expect("schema grants");
-}
-
-fn app_config(db: &FreshDb, role: &TempRole, database: &str) -> PgConfig {
-    let mut c = db.config();
-    c.user = role.name.clone();
-    c.password = Some(role.password.clone());
-    c.database = database.to_owned();
-    c.max_connections = 8;
-    c.age_session_init = AgeSessionInit::Never;
-    c.retry.attempts = 2;
-    c
-}
-
 fn failed(e: impl std::fmt::Display) -> Failed {
     Failed::from(e.to_string())
 }
@@ -180,15 +131,78 @@ where
     Trial::test(format!("least_privilege::{name}"), move || rt.block_on(f))
 }
 
+/// The real working directory the role migrates: RAG-Anything's output on an
+/// Indonesian regulation, 384 dimensions, 91 chunk, 524 entity and 874
+/// relation vectors (every vector store over the 128 rows that stage through a
+/// temporary table), 403 graph nodes.
+const DATASET: &str = "yogyakarta-trafficking-perda-id";
+const DATASET_DIM: usize = 384;
+
+/// The migration target of a workspace's storages, as the facade opened them.
+fn target_of(s: &lightrag_pg::Storages) -> Result<Target> {
+    let kv = KvNamespace::ALL.into_iter().map(|ns| Ok((ns, s.kv(ns)?))).collect::<Result<HashMap<_, _>>>()?;
+    let vectors =
+        VectorNamespace::ALL.into_iter().map(|ns| Ok((ns, s.vector(ns)?))).collect::<Result<HashMap<_, _>>>()?;
+    let opener = FnVectorOpener(move |ns: VectorNamespace, _dim: usize| {
+        let v = vectors[&ns].clone();
+        Box::pin(std::future::ready(Ok(v))) as futures::future::BoxFuture<'static, Result<Arc<dyn VectorStorage>>>
+    });
+    Ok(Target { kv, vectors: Arc::new(opener), graph: s.graph()?, doc_status: s.doc_status()? })
+}
+
+/// `n` chunk records of `dim` random components.
+fn chunk_records(n: usize, dim: usize) -> Vec<VectorRecord> {
+    (0..n)
+        .map(|i| VectorRecord {
+            id: format!("chunk-lp-{i:05}"),
+            vector: (0..dim).map(|_| rand::random::<f32>() - 0.5).collect(),
+            payload: obj(serde_json::json!({
+                "full_doc_id": "doc-lp",
+                "content": format!("text {i}"),
+                "file_path": "lp.txt",
+                "tokens": 3,
+                "chunk_order_index": i,
+            })),
+        })
+        .collect()
+}
+
+/// The administrator's `init` creates a chunk vector table, and the role writes
+/// a few rows of one workspace into it. Then the role bulk-loads 3,000 records
+/// (binary COPY through a temporary staging table) into another workspace, and
+/// finds one of them first.
+async fn role_bulk_load_into_a_shared_table(admin: PgPool, app: PgPool) -> std::result::Result<BulkLoadReport, Failed> {
+    let config = PgVectorConfig::new(VectorNamespace::Chunks, 16).with_model_name("lp_bulk");
+    let open = |pool: PgPool, ws: Workspace| async {
+        let s = PgVectorStorage::new(pool, ws, config.clone()).map_err(failed)?;
+        s.initialize().await.map_err(failed)?;
+        Ok::<_, Failed>(s)
+    };
+    open(admin, unique_workspace("lp_bulk")).await?;
+    let records = chunk_records(3000, 16);
+    open(app.clone(), unique_workspace("lp_bulk_other")).await?.upsert(records[..10].to_vec()).await.map_err(failed)?;
+    let s = open(app, unique_workspace("lp_bulk")).await?;
+    let report = s.bulk_load_records(&records, &BulkLoadOptions::default()).await.map_err(failed)?;
+    println!("bulk load as the role: {report}");
+    if (report.records, report.rows) != (3000, 3000) {
+        return Err(format!("records/rows: {report}").into());
+    }
+    let hits = s.query(&VectorQuery::by_vector(records[1234].vector.clone(), 1)).await.map_err(failed)?;
+    match hits.first() {
+        Some(h) if h.id == records[1234].id => Ok(report),
+        other => Err(format!("the loaded record is not found first: {other:?}").into()),
+    }
+}
+
 fn main() {
+    // Parsed first: a bad argument exits here, before anything is created.
+    let args = Arguments::from_args();
     let rt = testkit::runtime();
-    let role = TempRole::create("lp_app");
-    let (db, other) = rt.block_on(async { (FreshDb::create("lp").await, FreshDb::create("lp_other").await) });
-    rt.block_on(grant(&db, &other, &role));
-    let admin = rt.block_on(db.pool(8));
-    let app = rt
-        .block_on(PgPool::connect(app_config(&db, &role, &db.name)))
-        .unwrap_or_else(|e| panic!("the application role cannot connect: {e}"));
+    // The database and the role, from the init scripts; and another application
+    // database that the same scripts set up for another role.
+    let (target, other) = rt.block_on(async { (AppRoleDb::create("lp").await, AppRoleDb::create("lp_other").await) });
+    let admin = rt.block_on(target.db.pool(8));
+    let app = rt.block_on(target.app_pool(8));
     let factory = Arc::new(Factory { admin: admin.clone(), app: app.clone() });
 
     let mut trials = Vec::new();
@@ -236,7 +250,13 @@ fn main() {
             refused(&p, "SELECT ag_catalog.create_graph('lp_evil_graph')").await
         },
     ));
-    let (c, r) = (app_config(&db, &role, &other.name), app_config(&db, &role, "postgres"));
+    let elsewhere = |database: &str| {
+        let mut c = target.app_config(2);
+        c.database = database.to_owned();
+        c.retry.attempts = 2;
+        c
+    };
+    let (c, r) = (elsewhere(&other.db.name), elsewhere("postgres"));
     trials.push(trial("the_role_cannot_connect_to_another_database", &rt, async move {
         for config in [c, r] {
             let name = config.database.clone();
@@ -283,6 +303,46 @@ fn main() {
         Ok(())
     }));
 
+    let (a, p) = (admin.clone(), app.clone());
+    trials.push(trial("the_role_migrates_a_real_working_directory_after_the_administrators_init", &rt, async move {
+        let ws = unique_workspace("lp_migrate");
+        let open = |pool: PgPool| {
+            StoragesBuilder::new()
+                .pool(pool)
+                .workspace(ws.as_str())
+                .embedding_dim(DATASET_DIM)
+                .model_name("lp_migrate")
+                .build()
+        };
+        open(a).await.map_err(failed)?;
+        let s = open(p).await.map_err(failed)?;
+        let report =
+            lightrag_pg_files::migrate(&dataset(DATASET), &target_of(&s).map_err(failed)?, MigrateOptions::default())
+                .await
+                .map_err(failed)?;
+        let v = &report.vectors;
+        println!(
+            "migrated as the role: {} chunk, {} entity, {} relation vectors, {} nodes, {} edges",
+            v.chunks, v.entities, v.relationships, report.graph.nodes, report.graph.edges
+        );
+        if v.entities < 500 || v.relationships < 800 || report.graph.nodes < 400 {
+            return Err(format!("too little was migrated: {v:?}, {:?}", report.graph).into());
+        }
+        // The verification asks every store, by id, for what was written.
+        if !report.verification.performed || !report.verification.ok {
+            return Err(format!("verification: {:?}", report.verification).into());
+        }
+        Ok(())
+    }));
+    let (a, p) = (admin.clone(), app.clone());
+    trials.push(trial("the_role_bulk_loads_vectors_into_a_table_shared_with_another_workspace", &rt, async move {
+        let report = role_bulk_load_into_a_shared_table(a, p).await?;
+        match report.method {
+            BulkMethod::Incremental { .. } => Ok(()),
+            other => Err(format!("another workspace's index must be kept: {other:?}").into()),
+        }
+    }));
+
     trials.extend(testkit::kv_trials(factory.clone(), rt.clone()));
     trials.extend(testkit::vector_trials(factory.clone(), rt.clone()));
     trials.extend(testkit::doc_status_trials(factory.clone(), rt.clone()));
@@ -295,9 +355,8 @@ fn main() {
     let trials =
         trials.into_iter().map(|t| if t.kind().is_empty() { t.with_kind("least_privilege") } else { t }).collect();
 
-    let conclusion = libtest_mimic::run(&Arguments::from_args(), trials);
+    let conclusion = libtest_mimic::run(&args, trials);
     drop((factory, admin, app));
-    drop((db, other));
-    drop(role);
+    drop((target, other));
     conclusion.exit()
 }

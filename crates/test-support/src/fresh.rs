@@ -137,23 +137,30 @@ pub struct TempRole {
 }
 
 impl TempRole {
+    /// A name `lightrag_<prefix>_<random>` and a password for a role that
+    /// something else creates (the `postgres/init` scripts, see
+    /// [`crate::init_scripts`]); dropped like any [`TempRole`], if it exists.
+    pub fn reserve(prefix: &str) -> TempRole {
+        TempRole { name: format!("lightrag_{prefix}_{}", crate::suffix()), password: format!("pw-{}", crate::suffix()) }
+    }
+
     /// `CREATE ROLE lightrag_<prefix>_<random> LOGIN PASSWORD …` with every
     /// other attribute off.
     ///
     /// # Panics
     /// When `CREATE ROLE` fails.
     pub fn create(prefix: &str) -> TempRole {
-        let name = format!("lightrag_{prefix}_{}", crate::suffix());
-        let password = format!("pw-{}", crate::suffix());
+        let role = TempRole::reserve(prefix);
         admin_sql_blocking(
             None,
             format!(
-                "CREATE ROLE {name} LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB NOCREATEROLE \
-                 NOREPLICATION NOBYPASSRLS INHERIT"
+                "CREATE ROLE {} LOGIN PASSWORD '{}' NOSUPERUSER NOCREATEDB NOCREATEROLE \
+                 NOREPLICATION NOBYPASSRLS INHERIT",
+                role.name, role.password
             ),
         )
         .expect("CREATE ROLE");
-        TempRole { name, password }
+        role
     }
 }
 

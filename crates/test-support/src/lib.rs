@@ -8,6 +8,7 @@ use lightrag_pg_pool::{PgConfig, PgPool};
 #[cfg(feature = "docker")]
 mod docker;
 pub mod fresh;
+pub mod init_scripts;
 pub mod python;
 pub mod server;
 
@@ -22,6 +23,22 @@ pub use lightrag_pg_core::testkit::unique_workspace;
 /// directories.
 pub fn suffix() -> String {
     format!("{:08x}", rand::random::<u32>())
+}
+
+/// A LightRAG working directory of the shared datasets: under
+/// `LIGHTRAG_SHARED_DATASETS`, else `../shared/datasets` beside the workspace
+/// (where `cargo xtask interop` finds them too). Read in place, never copied.
+///
+/// # Panics
+/// When the directory is missing: the tests that need it fail, never skip.
+pub fn dataset(name: &str) -> std::path::PathBuf {
+    let root = std::env::var_os("LIGHTRAG_SHARED_DATASETS")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+    let dir = root.join(name);
+    assert!(dir.is_dir(), "dataset {} is missing (set LIGHTRAG_SHARED_DATASETS)", dir.display());
+    dir
 }
 
 /// The local image the `docker` fallback starts (`cargo xtask image` builds it).
