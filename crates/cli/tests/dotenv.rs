@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use lightrag_pg_pool::{PgConfig, PgPool};
+use lightrag_pg::pool::{PgConfig, PgPool};
 use serde_json::Value;
 
 const MODEL: &str = "BAAI/bge-m3";
@@ -209,4 +209,32 @@ async fn init_builds_the_index_postgres_vector_index_type_names() {
     // HNSW index (init's old default) would be built at once.
     assert!(defs.len() >= 2, "the table and its id indexes exist: {defs:?}");
     assert!(!defs.iter().any(|d| d.contains("USING hnsw")), "init replaced the configured index: {defs:?}");
+}
+
+#[tokio::test]
+async fn a_deployment_keeping_vectors_and_graph_elsewhere_migrates_and_inspects_the_rest() {
+    let db = lightrag_pg_test_support::test_database().await;
+    let ws = unique("cli_elsewhere");
+    let dotenv = server_dotenv(&db.config(), &ws)
+        .replace("LIGHTRAG_VECTOR_STORAGE=PGVectorStorage", "LIGHTRAG_VECTOR_STORAGE=NanoVectorDBStorage")
+        .replace("LIGHTRAG_GRAPH_STORAGE=PGTableGraphStorage", "LIGHTRAG_GRAPH_STORAGE=Neo4JStorage");
+    let dir = folder_with(".env", &dotenv);
+
+    let report = json_of(&run_in(&dir, &["migrate", "--from", demo_kb(), "--json"]), "migrate");
+    assert_eq!(report["left_alone"]["vectors"], "LIGHTRAG_VECTOR_STORAGE=NanoVectorDBStorage");
+    assert_eq!(report["left_alone"]["graph"], "LIGHTRAG_GRAPH_STORAGE=Neo4JStorage");
+    assert_eq!(report["vectors"]["chunks"], 0, "no vector is counted as written");
+    assert!(report["full_docs"].as_u64().unwrap_or(0) > 0, "the key-value stores were migrated: {report}");
+
+    let pool = PgPool::connect(db.config()).await.expect("pool");
+    assert!(count(&pool, SUFFIXED_CHUNKS, &ws).await <= 0, "no vector written");
+    assert!(count(&pool, "lightrag_graph_nodes", &ws).await <= 0, "no graph written");
+    assert!(count(&pool, "lightrag_doc_full", &ws).await > 0, "KV written");
+
+    let counts = json_of(&run_in(&dir, &["docs", "counts", "--json"]), "docs counts");
+    assert!(counts["all"].as_u64().unwrap_or(0) > 0, "doc status is inspected: {counts}");
+    let graph = run_in(&dir, &["graph", "--label", "*"]);
+    assert!(!graph.status.success());
+    let err = String::from_utf8_lossy(&graph.stderr);
+    assert!(err.contains("LIGHTRAG_GRAPH_STORAGE=Neo4JStorage"), "the error names the selector: {err}");
 }

@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use lightrag_pg::docstatus::PgDocStatusStorage;
 use lightrag_pg::kv::PgKvStorage;
-use lightrag_pg::pool::{PgPool, db_error, ident::quote_ident};
+use lightrag_pg::pool::PgPool;
 use lightrag_pg::vector::{PgVectorConfig, PgVectorStorage};
 use lightrag_pg::{
     DocStatusStorage, Error, KvNamespace, KvStorage, Result, Storage, VectorNamespace, VectorStorage, Workspace,
 };
 use lightrag_pg_files::{
-    ExportOptions, FnVectorOpener, KeyLister, MigrateError, MigrateOptions, ProgressEvent, ProgressFn, Source, Target,
+    ExportOptions, FnVectorOpener, KeyLister, LeaveAlone, MigrateError, MigrateOptions, ProgressEvent, ProgressFn,
+    Source, Target,
 };
 
 use crate::context::{Context, find_vector_table};
@@ -58,29 +59,51 @@ fn progress_bars() -> ProgressFn {
     })
 }
 
+/// The PostgreSQL storages of the stores the configuration keeps here; the
+/// others are in-memory stand-ins that `leave_alone` keeps from being written.
 async fn pg_target(ctx: &Context, pool: &PgPool, ws: &Workspace) -> Result<Target> {
-    let model = ctx.model_name();
-    let mut kv: HashMap<KvNamespace, Arc<dyn KvStorage>> = HashMap::new();
-    for ns in KvNamespace::ALL {
-        let s = PgKvStorage::new(pool.clone(), ns, ws.clone())?;
-        s.initialize().await?;
-        kv.insert(ns, Arc::new(s));
-    }
-    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
-    g.initialize().await?;
-    let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
-    docs.initialize().await?;
-    let (pool2, ws2) = (pool.clone(), ws.clone());
-    let opener = FnVectorOpener(move |ns: VectorNamespace, dim: usize| {
-        let (pool, ws, model) = (pool2.clone(), ws2.clone(), model.clone());
-        Box::pin(async move {
-            let config = PgVectorConfig::from_pool_config(ns, dim, model.as_deref(), pool.config())?;
-            let s = PgVectorStorage::new(pool, ws, config)?;
+    let stores = ctx.settings.stores;
+    let mut target = Target::memory(ws.clone());
+    if stores.kv {
+        for ns in KvNamespace::ALL {
+            let s = PgKvStorage::new(pool.clone(), ns, ws.clone())?;
             s.initialize().await?;
-            Ok(Arc::new(s) as Arc<dyn VectorStorage>)
-        }) as BoxFuture<'static, Result<Arc<dyn VectorStorage>>>
-    });
-    Ok(Target { kv, vectors: Arc::new(opener), graph: g, doc_status: Arc::new(docs) as Arc<dyn DocStatusStorage> })
+            target.kv.insert(ns, Arc::new(s));
+        }
+    }
+    if let Some(engine) = stores.graph {
+        target.graph = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine)?.into_dyn();
+        target.graph.initialize().await?;
+    }
+    if stores.doc_status {
+        let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
+        docs.initialize().await?;
+        target.doc_status = Arc::new(docs) as Arc<dyn DocStatusStorage>;
+    }
+    if stores.vector {
+        let (pool, ws, model) = (pool.clone(), ws.clone(), ctx.model_name());
+        target.vectors = Arc::new(FnVectorOpener(move |ns: VectorNamespace, dim: usize| {
+            let (pool, ws, model) = (pool.clone(), ws.clone(), model.clone());
+            Box::pin(async move {
+                let config = PgVectorConfig::from_pool_config(ns, dim, model.as_deref(), pool.config())?;
+                let s = PgVectorStorage::new(pool, ws, config)?;
+                s.initialize().await?;
+                Ok(Arc::new(s) as Arc<dyn VectorStorage>)
+            }) as BoxFuture<'static, Result<Arc<dyn VectorStorage>>>
+        }));
+    }
+    Ok(target)
+}
+
+/// The stores the configuration keeps outside PostgreSQL (`LIGHTRAG_*_STORAGE`).
+fn leave_alone(ctx: &Context) -> LeaveAlone {
+    let (s, why) = (ctx.settings.stores, |i: usize| ctx.settings.elsewhere(i));
+    LeaveAlone {
+        kv: (!s.kv).then(|| why(0)),
+        vectors: (!s.vector).then(|| why(1)),
+        graph: s.graph.is_none().then(|| why(2)),
+        doc_status: (!s.doc_status).then(|| why(3)),
+    }
 }
 
 /// `migrate`.
@@ -90,7 +113,12 @@ pub(crate) async fn migrate(ctx: &Context, from: &Path, dry_run: bool, memory: b
     // tables (and must not create them, or an empty AGE graph).
     let target =
         if memory || dry_run { Target::memory(ws.clone()) } else { pg_target(ctx, &ctx.pool().await?, &ws).await? };
-    let options = MigrateOptions { dry_run, progress: Some(progress_bars()), ..MigrateOptions::default() };
+    let options = MigrateOptions {
+        dry_run,
+        progress: Some(progress_bars()),
+        leave_alone: leave_alone(ctx),
+        ..MigrateOptions::default()
+    };
     let report = lightrag_pg_files::migrate(from, &target, options).await.map_err(files_error)?;
     if json {
         return output::json(&report);
@@ -119,6 +147,9 @@ pub(crate) async fn migrate(ctx: &Context, from: &Path, dry_run: bool, memory: b
         outln!("  vectors.{key:<8} {}", v["vectors"][key]);
     }
     outln!("  graph            {} nodes, {} edges", v["graph"]["nodes"], v["graph"]["edges"]);
+    for (store, why) in &report.left_alone {
+        outln!("  left alone       {store} ({why})");
+    }
     outln!("  skipped          {}", report.skipped.len());
     const SHOWN: usize = 10;
     for s in report.skipped.iter().take(SHOWN) {
@@ -141,28 +172,22 @@ pub(crate) async fn migrate(ctx: &Context, from: &Path, dry_run: bool, memory: b
     Ok(())
 }
 
-/// Lists ids with SQL: the capability the traits lack.
+/// Lists ids through `lightrag_pg::admin`: the capability the traits lack.
 #[derive(Debug)]
-struct SqlKeys {
+struct AdminKeys {
     pool: PgPool,
     ws: Workspace,
     vector_tables: HashMap<VectorNamespace, String>,
 }
 
-impl SqlKeys {
+impl AdminKeys {
     async fn ids(&self, table: &str) -> Result<Vec<String>> {
-        let conn = self.pool.get().await?;
-        let q = quote_ident(&table.to_lowercase())?;
-        let rows = conn
-            .query(&format!("SELECT id::text FROM {q} WHERE workspace = $1 ORDER BY id"), &[&self.ws.as_str()])
-            .await
-            .map_err(db_error)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        lightrag_pg::admin::ids(&self.pool, table, &self.ws).await
     }
 }
 
 #[async_trait::async_trait]
-impl KeyLister for SqlKeys {
+impl KeyLister for AdminKeys {
     async fn kv_keys(&self, ns: KvNamespace) -> Result<Vec<String>> {
         self.ids(ns.table()).await
     }
@@ -178,17 +203,27 @@ impl KeyLister for SqlKeys {
 /// `export`.
 pub(crate) async fn export(ctx: &Context, to: &Path, graphml: Option<std::path::PathBuf>, json: bool) -> Result<()> {
     let model_name = ctx.model_name();
+    let stores = ctx.settings.stores;
+    let (Some(engine), true) = (stores.graph, stores.doc_status) else {
+        return Err(Error::Unsupported {
+            what: format!(
+                "export writes a whole working directory: it needs the graph and doc status in PostgreSQL ({}, {})",
+                ctx.settings.elsewhere(2),
+                ctx.settings.elsewhere(3)
+            ),
+        });
+    };
     let pool = ctx.pool().await?;
     let ws = ctx.workspace()?;
     let mut kv: HashMap<KvNamespace, Arc<dyn KvStorage>> = HashMap::new();
-    for ns in KvNamespace::ALL {
+    for ns in KvNamespace::ALL.into_iter().filter(|_| stores.kv) {
         let s = PgKvStorage::new(pool.clone(), ns, ws.clone())?;
         s.initialize().await?;
         kv.insert(ns, Arc::new(s));
     }
     let mut vectors: HashMap<VectorNamespace, Arc<dyn VectorStorage>> = HashMap::new();
     let mut vector_tables = HashMap::new();
-    for ns in VectorNamespace::ALL {
+    for ns in VectorNamespace::ALL.into_iter().filter(|_| stores.vector) {
         let found = match find_vector_table(&pool, ns, model_name.as_deref(), &ws).await {
             Ok(found) => found,
             Err(Error::NotFound { .. }) => continue,
@@ -201,11 +236,11 @@ pub(crate) async fn export(ctx: &Context, to: &Path, graphml: Option<std::path::
         vector_tables.insert(ns, s.table_name().to_owned());
         vectors.insert(ns, Arc::new(s));
     }
-    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), ctx.engine()?)?.into_dyn();
+    let g = lightrag_pg::graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine)?.into_dyn();
     g.initialize().await?;
     let docs = PgDocStatusStorage::new(pool.clone(), ws.clone())?;
     docs.initialize().await?;
-    let keys = SqlKeys { pool: pool.clone(), ws: ws.clone(), vector_tables };
+    let keys = AdminKeys { pool: pool.clone(), ws: ws.clone(), vector_tables };
     let source = Source { kv, vectors, graph: g, doc_status: Arc::new(docs), keys: Some(Arc::new(keys)) };
     let options = ExportOptions { graphml, progress: Some(progress_bars()), ..ExportOptions::default() };
     let report = lightrag_pg_files::export(&source, to, options).await.map_err(files_error)?;
