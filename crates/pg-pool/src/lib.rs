@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod error;
 pub mod ident;
 pub mod pool;
+pub mod retry;
 pub mod rls;
 pub mod schema;
 pub mod settings;
@@ -18,6 +19,7 @@ pub use config::{
 pub use doctor::{DoctorReport, doctor};
 pub use error::db_error;
 pub use pool::{PgConn, PgPool};
+pub use retry::Replay;
 pub use settings::LightRagSettings;
 
 /// Re-exported so users need no direct dependency on the driver.
