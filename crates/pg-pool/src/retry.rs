@@ -1,5 +1,5 @@
-//! The one retry layer of every storage: [`PgPool::retry`] and
-//! [`PgPool::retry_with`] replay an idempotent operation after a failure that
+//! The one retry layer of every storage: [`crate::PgPool::retry`] and
+//! [`crate::PgPool::retry_with`] replay an idempotent operation after a failure that
 //! [`Error::retry_class`] calls retryable, each class with its own back-off:
 //!
 //! | class | what | attempts | wait before retry `k` |
@@ -43,7 +43,7 @@ const LOCK_CONFLICT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replay {
     /// Both classes: connection loss under the configured [`RetryPolicy`], lock
-    /// conflicts [`LOCK_CONFLICT_ATTEMPTS`] times ([`PgPool::retry`]).
+    /// conflicts [`LOCK_CONFLICT_ATTEMPTS`] times ([`crate::PgPool::retry`]).
     All,
     /// Connection loss only; a lock conflict is returned at once (the operation
     /// retries its own lock steps).

@@ -26,10 +26,11 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
-use lightrag_pg_core::{Error, Result, VectorRecord};
+use lightrag_pg_core::{Error, Result, VectorNamespace, VectorRecord};
 use lightrag_pg_pool::ddl::{self, PartitionObjects};
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::{PgConn, db_error};
+use postgres_types::Type;
 use tokio_postgres::Transaction;
 
 use crate::catalog::{default_partition, find_partition, has_rows, lock_step, set_lock_timeout};
@@ -309,15 +310,17 @@ enum Sink<'s> {
     /// Straight into a new table (no staging, no primary key yet: it is built
     /// afterwards in one sorted pass) by `copy`; a record whose id an earlier
     /// batch wrote replaces that row (`delete`, `$1` the ids).
-    Direct { copy: String, delete: String },
+    Direct { copy: String, types: Vec<Type>, delete: String },
 }
 
 impl Sink<'_> {
-    /// A direct COPY into `table` of namespace `ns`.
-    fn direct(ns: lightrag_pg_core::VectorNamespace, table: &str) -> Result<Self> {
+    /// A direct COPY into `table` of namespace `ns`, whose vectors have type
+    /// `vector`.
+    fn direct(ns: VectorNamespace, table: &str, vector: &Type) -> Result<Self> {
         let q = quote_ident(table)?;
         Ok(Self::Direct {
             copy: format!("COPY {q} ({}) FROM STDIN (FORMAT binary)", columns::row_list(ns)),
+            types: columns::table_types(ns, vector),
             delete: format!("DELETE FROM {q} WHERE id = ANY($1)"),
         })
     }
@@ -541,7 +544,7 @@ impl PgVectorStorage {
                 tally.written += self.copy_batch(tx, state, sql, &keep, tally.now).await?;
                 tx.batch_execute(&sql.truncate_stage).await.map_err(db_error)
             }
-            Sink::Direct { copy, delete } => {
+            Sink::Direct { copy, types, delete } => {
                 let again: Vec<&str> = rows.iter().map(|r| r.id).filter(|id| tally.seen.contains(*id)).collect();
                 if !again.is_empty() {
                     tx.execute(delete, &[&again]).await.map_err(db_error)?;
@@ -549,8 +552,7 @@ impl PgVectorStorage {
                 tally.seen.extend(rows.iter().map(|r| r.id.to_owned()));
                 let ws = self.ws().as_str();
                 let now = &tally.now;
-                let types = columns::table_types(self.ns(), &state.vector_type);
-                tally.written += copy_rows(tx, copy, &types, self.ns(), &keep, &[&ws], &[now, now]).await?;
+                tally.written += copy_rows(tx, copy, types, self.ns(), &keep, &[&ws], &[now, now]).await?;
                 Ok(())
             }
         }
@@ -591,7 +593,8 @@ impl PgVectorStorage {
         let merge_early = opts.mode == BulkMode::Merge && source.is_some();
 
         let mut tally = Tally::new(started);
-        self.stream(&tx, state, &Sink::direct(self.ns(), &load)?, batches, opts, &mut tally).await?;
+        self.stream(&tx, state, &Sink::direct(self.ns(), &load, &state.vector_type)?, batches, opts, &mut tally)
+            .await?;
         for stmt in &table_ddl[1..] {
             tx.batch_execute(stmt).await.map_err(db_error)?;
         }

@@ -6,7 +6,7 @@
 //!
 //! Partition names come from `lightrag_pg_pool::ddl::vector_partition_name`
 //! (hash-suffixed, at most 56 bytes); the catalog look-ups are in
-//! [`crate::catalog`].
+//! `catalog`.
 
 use lightrag_pg_core::{Error, Result};
 use lightrag_pg_pool::ident::quote_ident;

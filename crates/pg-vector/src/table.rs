@@ -103,7 +103,7 @@ pub enum Layout {
 /// Tables, columns, ids and index names are Python LightRAG 1.5.7's, so both can
 /// share a database. Writes are immediate and durable: there is no process-local
 /// buffer, and `index_done_callback` has nothing to flush (LightRAG buffers until
-/// it). The schema is created on [`Storage::initialize`], or on first use.
+/// it). The schema is created on [`lightrag_pg_core::Storage::initialize`], or on first use.
 pub struct PgVectorStorage {
     pool: PgPool,
     ws: Workspace,
@@ -140,7 +140,7 @@ pub(crate) fn elapsed() -> Elapsed {
 impl PgVectorStorage {
     /// A storage on `pool` for `workspace`. `POSTGRES_WORKSPACE`
     /// (`pool.config().workspace`), when set, replaces the workspace, as in
-    /// LightRAG. Nothing is sent to the server until [`Storage::initialize`] or the
+    /// LightRAG. Nothing is sent to the server until [`lightrag_pg_core::Storage::initialize`] or the
     /// first call.
     ///
     /// # Errors
