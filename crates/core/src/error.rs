@@ -139,9 +139,14 @@ pub enum RetryClass {
     /// accepting connections yet, or no pooled connection freed up: wait for the
     /// server (seconds: `POSTGRES_CONNECTION_RETRY_BACKOFF…`).
     ConnectionLoss,
-    /// The call lost a race with another transaction (deadlock, serialization
-    /// failure, lock not available): replay it soon (milliseconds).
+    /// The transaction lost a race with another one (deadlock, serialization
+    /// failure) and was rolled back: replay the whole transaction soon
+    /// (milliseconds).
     LockConflict,
+    /// A lock was not granted within `lock_timeout` (or `NOWAIT`): replay the
+    /// statement, or the transaction, soon (milliseconds; the server has
+    /// already waited).
+    LockTimeout,
 }
 
 /// The one table of SQLSTATE codes after which the same statement may succeed
@@ -150,7 +155,7 @@ pub enum RetryClass {
 pub const RETRYABLE_SQLSTATES: &[(&str, RetryClass)] = &[
     ("40001", RetryClass::LockConflict),   // serialization_failure
     ("40P01", RetryClass::LockConflict),   // deadlock_detected
-    ("55P03", RetryClass::LockConflict),   // lock_not_available
+    ("55P03", RetryClass::LockTimeout),    // lock_not_available
     ("57P01", RetryClass::ConnectionLoss), // admin_shutdown
     ("57P02", RetryClass::ConnectionLoss), // crash_shutdown
     ("57P03", RetryClass::ConnectionLoss), // cannot_connect_now
@@ -237,10 +242,11 @@ mod tests {
     }
 
     #[test]
-    fn the_sqlstate_table_classes_lock_conflicts_apart_from_connection_loss() {
-        for code in ["40001", "40P01", "55P03"] {
+    fn the_sqlstate_table_classes_lock_conflicts_lock_timeouts_and_connection_loss_apart() {
+        for code in ["40001", "40P01"] {
             assert_eq!(sqlstate_retry_class(code), Some(RetryClass::LockConflict), "{code}");
         }
+        assert_eq!(sqlstate_retry_class("55P03"), Some(RetryClass::LockTimeout));
         for code in ["57P01", "57P02", "57P03", "53300", "08000", "08006", "08P01"] {
             assert_eq!(sqlstate_retry_class(code), Some(RetryClass::ConnectionLoss), "{code}");
         }

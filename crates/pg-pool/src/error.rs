@@ -5,7 +5,7 @@
 //!
 //! | driver error | becomes | retryable |
 //! |---|---|---|
-//! | server error with a SQLSTATE | [`Error::Database`] with the code | per the one SQLSTATE table, [`lightrag_pg_core::error::RETRYABLE_SQLSTATES`] (lock conflicts; server shutdowns and `08…`: connection loss) |
+//! | server error with a SQLSTATE | [`Error::Database`] with the code | per the one SQLSTATE table, [`lightrag_pg_core::error::RETRYABLE_SQLSTATES`] (lock conflicts, lock time-outs; server shutdowns and `08…`: connection loss) |
 //! | certificate or TLS protocol failure (rustls) | [`Error::Tls`] | no |
 //! | server without TLS when TLS is required | [`Error::Tls`] | no |
 //! | refused, reset or closed connection, I/O error, connect timeout | [`Error::Connection`] | yes: connection loss |
@@ -182,7 +182,7 @@ mod tests {
         let cause = || -> BoxError { Box::new(std::io::Error::other("cause")) };
         let server = |code: &str| build(Class::Database { sqlstate: code.into(), message: String::new() }, cause());
         assert_eq!(server("40P01").retry_class(), Some(RetryClass::LockConflict));
-        assert_eq!(server("55P03").retry_class(), Some(RetryClass::LockConflict));
+        assert_eq!(server("55P03").retry_class(), Some(RetryClass::LockTimeout));
         assert_eq!(server("57P01").retry_class(), Some(RetryClass::ConnectionLoss));
         assert_eq!(server("08006").retry_class(), Some(RetryClass::ConnectionLoss));
         assert_eq!(server("57014").retry_class(), None);

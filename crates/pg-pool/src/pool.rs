@@ -545,8 +545,9 @@ impl PgPool {
     /// [`crate::retry`]): a lost connection (refused, reset or broken, `08…`,
     /// `57P01` admin shutdown, `57P03` cannot connect now, pool time-out) under
     /// the configured [`crate::RetryPolicy`]; a lock conflict (`40P01` deadlock,
-    /// `40001` serialization failure, `55P03` lock not available) after waits of
-    /// milliseconds, [`crate::retry::LOCK_CONFLICT_ATTEMPTS`] times. A statement
+    /// `40001` serialization failure) after waits of
+    /// milliseconds, [`crate::retry::LOCK_CONFLICT_ATTEMPTS`] times, and a lock
+    /// time-out (`55P03`) likewise. A statement
     /// time-out (`57014`), a constraint violation or any other error is returned
     /// at once.
     ///
@@ -570,9 +571,9 @@ impl PgPool {
     }
 
     /// [`PgPool::retry`], replaying only the failures `replay` names: a long
-    /// operation replays connection losses as a whole
-    /// ([`Replay::ConnectionLoss`]) and its lock steps alone
-    /// ([`Replay::LockConflicts`]).
+    /// operation replays itself as a whole on everything but lock time-outs
+    /// ([`Replay::AllButLockTimeouts`]) and its lock steps alone on lock
+    /// time-outs ([`Replay::LockTimeouts`]).
     ///
     /// # Errors
     /// The last error, once `replay` does not replay it or the attempts are spent.

@@ -1,25 +1,31 @@
 //! The one retry layer of every storage: [`crate::PgPool::retry`] and
-//! [`crate::PgPool::retry_with`] replay an idempotent operation after a failure that
-//! [`Error::retry_class`] calls retryable, each class with its own back-off:
+//! [`crate::PgPool::retry_with`] replay an idempotent operation after a failure
+//! that [`Error::retry_class`] calls retryable, each class with its own attempts
+//! and one of two back-offs:
 //!
 //! | class | what | attempts | wait before retry `k` |
 //! |---|---|---|---|
 //! | [`RetryClass::ConnectionLoss`] | broken or refused connection, `08…`, `57P01`–`57P03`, `53300`, pool time-out | `POSTGRES_CONNECTION_RETRIES` (10) | [`RetryPolicy::delay`]: `POSTGRES_CONNECTION_RETRY_BACKOFF` (3 s) doubling up to `…_BACKOFF_MAX` (30 s) |
-//! | [`RetryClass::LockConflict`] | `40P01` deadlock, `40001` serialization failure, `55P03` lock not available | [`LOCK_CONFLICT_ATTEMPTS`] (12) | [`lock_conflict_delay`]: 10 ms doubling up to 1 s |
+//! | [`RetryClass::LockConflict`] | `40P01` deadlock, `40001` serialization failure | [`LOCK_CONFLICT_ATTEMPTS`] (12) | [`lock_conflict_delay`]: 10 ms doubling up to 1 s |
+//! | [`RetryClass::LockTimeout`] | `55P03` lock not available | [`LOCK_CONFLICT_ATTEMPTS`] (12) | [`lock_conflict_delay`] |
 //!
-//! Both scaled by a random jitter in [0.5, 1]. The two classes are counted
-//! apart: a deadlock does not use up the attempts a server restart needs.
+//! Both back-offs are scaled by a random jitter in [0.5, 1]. The classes are
+//! counted apart: a deadlock does not use up the attempts a server restart
+//! needs.
 //!
 //! Lock conflicts get short waits: the other transaction usually commits within
 //! milliseconds (the server has already waited `deadlock_timeout` before
 //! reporting a deadlock, and `lock_timeout` before a `55P03`), so seconds of
 //! sleep would only slow the loser down. Twelve attempts wait about 5 s in all.
 //!
-//! A long operation that must not be replayed as a whole on a lock conflict (a
-//! bulk load: its rows are already copied when the swap waits for a lock) uses
-//! [`Replay::ConnectionLoss`], and retries its lock step alone, inside its
-//! transaction, with [`Replay::LockConflicts`]. Each failure is then replayed at
-//! exactly one level, never multiplied by nesting.
+//! A long operation whose work must not be redone because one lock was not
+//! granted in time (a bulk load: its rows are copied and indexed when the swap
+//! waits for a lock) runs as a whole under [`Replay::AllButLockTimeouts`] and
+//! retries its lock steps alone, inside its transaction (from a savepoint), with
+//! [`Replay::LockTimeouts`]. A deadlock still replays the whole transaction: it
+//! may involve locks taken before the savepoint, which only ending the
+//! transaction releases. Each failure is replayed at exactly one level, never
+//! multiplied by nesting.
 
 use std::future::Future;
 use std::time::Duration;
@@ -29,8 +35,8 @@ use lightrag_pg_core::error::RetryClass;
 
 use crate::config::RetryPolicy;
 
-/// Attempts in all for lock conflicts (deadlock, serialization failure, lock not
-/// available), unless [`Replay::LockConflicts`] says otherwise.
+/// Attempts in all for lock conflicts (deadlock, serialization failure), and for
+/// lock time-outs unless [`Replay::LockTimeouts`] says otherwise.
 pub const LOCK_CONFLICT_ATTEMPTS: u32 = 12;
 
 /// The first wait after a lock conflict.
@@ -42,27 +48,38 @@ const LOCK_CONFLICT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// Which failures a retry replays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replay {
-    /// Both classes: connection loss under the configured [`RetryPolicy`], lock
-    /// conflicts [`LOCK_CONFLICT_ATTEMPTS`] times ([`crate::PgPool::retry`]).
+    /// Every class: connection loss under the configured [`RetryPolicy`], lock
+    /// conflicts and lock time-outs [`LOCK_CONFLICT_ATTEMPTS`] times each
+    /// ([`crate::PgPool::retry`]).
     All,
-    /// Connection loss only; a lock conflict is returned at once (the operation
-    /// retries its own lock steps).
-    ConnectionLoss,
-    /// Lock conflicts only, this many attempts in all; everything else is
-    /// returned at once. For a step inside a transaction (a savepoint), which a
-    /// lost connection ends anyway.
-    LockConflicts(u32),
+    /// Every class but lock time-outs, which are returned at once: for an
+    /// operation that retries its own lock steps ([`Replay::LockTimeouts`]).
+    AllButLockTimeouts,
+    /// Lock time-outs only, this many attempts in all; everything else is
+    /// returned at once. For a lock step inside a transaction (from a
+    /// savepoint), which a lost connection or a deadlock ends anyway.
+    LockTimeouts(u32),
 }
 
 impl Replay {
     /// The attempts in all this replay allows for `class` (1: no retry).
     fn attempts(self, class: RetryClass, policy: &RetryPolicy) -> u32 {
         match (self, class) {
-            (Self::All | Self::ConnectionLoss, RetryClass::ConnectionLoss) => policy.attempts,
-            (Self::All, RetryClass::LockConflict) => LOCK_CONFLICT_ATTEMPTS,
-            (Self::LockConflicts(n), RetryClass::LockConflict) => n,
+            (Self::All | Self::AllButLockTimeouts, RetryClass::ConnectionLoss) => policy.attempts,
+            (Self::All | Self::AllButLockTimeouts, RetryClass::LockConflict) => LOCK_CONFLICT_ATTEMPTS,
+            (Self::All, RetryClass::LockTimeout) => LOCK_CONFLICT_ATTEMPTS,
+            (Self::LockTimeouts(n), RetryClass::LockTimeout) => n,
             _ => 1,
         }
+    }
+}
+
+/// The attempt counter of a class.
+fn slot(class: RetryClass) -> usize {
+    match class {
+        RetryClass::ConnectionLoss => 0,
+        RetryClass::LockConflict => 1,
+        _ => 2,
     }
 }
 
@@ -80,32 +97,29 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let (mut lost, mut conflicts) = (1u32, 1u32);
+    let mut done = [1u32; 3];
     loop {
         let e = match op().await {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
         let Some(class) = e.retry_class() else { return Err(e) };
-        let done = match class {
-            RetryClass::ConnectionLoss => &mut lost,
-            _ => &mut conflicts,
-        };
-        if *done >= replay.attempts(class, policy) {
+        let attempt = &mut done[slot(class)];
+        if *attempt >= replay.attempts(class, policy) {
             return Err(e);
         }
         let wait = match class {
-            RetryClass::ConnectionLoss => policy.delay(*done),
-            _ => lock_conflict_delay(*done),
+            RetryClass::ConnectionLoss => policy.delay(*attempt),
+            _ => lock_conflict_delay(*attempt),
         };
         let wait_ms = wait.as_millis() as u64;
         match class {
             RetryClass::ConnectionLoss => {
-                tracing::warn!(operation = what, attempt = *done, error = %e, wait_ms, "connection lost; retrying");
+                tracing::warn!(operation = what, attempt = *attempt, error = %e, wait_ms, "connection lost; retrying");
             }
-            _ => tracing::debug!(operation = what, attempt = *done, error = %e, wait_ms, "lock conflict; replaying"),
+            _ => tracing::debug!(operation = what, attempt = *attempt, error = %e, wait_ms, "lock conflict; replaying"),
         }
-        *done += 1;
+        *attempt += 1;
         tokio::time::sleep(wait).await;
     }
 }
@@ -183,17 +197,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connection_loss_only_returns_a_lock_conflict_at_once() {
-        let (out, n) = calls(fast_policy(5), Replay::ConnectionLoss, |_| Some(db("55P03"))).await;
-        assert_eq!((out.unwrap_err().sqlstate(), n), (Some("55P03"), 1));
+    async fn lock_timeouts_are_replayed_by_default_and_counted_apart() {
+        let (out, n) = calls(fast_policy(2), Replay::All, |n| match n {
+            1..=3 => Some(db("40P01")),
+            4..=6 => Some(db("55P03")),
+            _ => None,
+        })
+        .await;
+        assert_eq!((out.unwrap(), n), (7, 7));
     }
 
     #[tokio::test]
-    async fn a_lock_step_replays_only_lock_conflicts_with_its_own_attempts() {
-        let (out, n) = calls(fast_policy(5), Replay::LockConflicts(3), |_| Some(db("55P03"))).await;
+    async fn the_outer_level_of_a_long_operation_returns_a_lock_timeout_at_once() {
+        let (out, n) = calls(fast_policy(5), Replay::AllButLockTimeouts, |_| Some(db("55P03"))).await;
+        assert_eq!((out.unwrap_err().sqlstate(), n), (Some("55P03"), 1));
+        let (out, n) = calls(fast_policy(5), Replay::AllButLockTimeouts, |n| (n < 3).then(|| db("40P01"))).await;
+        assert_eq!((out.unwrap(), n), (3, 3));
+    }
+
+    #[tokio::test]
+    async fn a_lock_step_replays_only_lock_timeouts_with_its_own_attempts() {
+        let (out, n) = calls(fast_policy(5), Replay::LockTimeouts(3), |_| Some(db("55P03"))).await;
         assert_eq!((out.unwrap_err().sqlstate(), n), (Some("55P03"), 3));
-        let (out, n) = calls(fast_policy(5), Replay::LockConflicts(3), |_| Some(db("57P01"))).await;
-        assert_eq!((out.unwrap_err().sqlstate(), n), (Some("57P01"), 1));
+        for code in ["57P01", "40P01"] {
+            let (out, n) = calls(fast_policy(5), Replay::LockTimeouts(3), |_| Some(db(code))).await;
+            assert_eq!((out.unwrap_err().sqlstate(), n), (Some(code), 1));
+        }
     }
 
     #[test]

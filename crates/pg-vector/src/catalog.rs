@@ -111,11 +111,13 @@ const LOCK_SAVEPOINT: &str = "lightrag_vector_lock";
 
 /// Runs `step` (which takes strong locks, each waited for at most
 /// `lock_timeout`: see [`set_lock_timeout`]) inside a savepoint of `tx`, and
-/// replays it from the savepoint after a lock conflict (`55P03` lock not
-/// available, `40P01` deadlock, `40001`), `attempts` times in all, through the
-/// pool's one retry layer ([`Replay::LockConflicts`]). The transaction's earlier
-/// work (a load's rows, an index build) is kept; a lost connection ends the
-/// transaction and is left to the caller.
+/// replays it from the savepoint after a lock time-out (`55P03`), `attempts`
+/// times in all, through the pool's one retry layer
+/// ([`Replay::LockTimeouts`]). The transaction's earlier work (a load's rows, an
+/// index build) is kept. A deadlock or a lost connection is returned: the
+/// transaction must be replayed as a whole (a deadlock may involve locks taken
+/// before the savepoint), which the caller's [`Replay::AllButLockTimeouts`]
+/// does.
 ///
 /// # Errors
 /// The step's last error.
@@ -130,7 +132,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    pool.retry_with(what, Replay::LockConflicts(attempts.max(1)), || async {
+    pool.retry_with(what, Replay::LockTimeouts(attempts.max(1)), || async {
         tx.batch_execute(&format!("SAVEPOINT {LOCK_SAVEPOINT}")).await.map_err(db_error)?;
         let result = step().await;
         let end = match &result {

@@ -71,7 +71,7 @@ impl PgVectorStorage {
         let opts = BulkLoadOptions::default();
         let result = self
             .pool()
-            .retry_with("vector partition create", Replay::ConnectionLoss, || {
+            .retry_with("vector partition create", Replay::AllButLockTimeouts, || {
                 self.bulk_internal(state, Batches::Borrowed(&[]), &opts)
             })
             .await;

@@ -146,7 +146,7 @@ impl VectorStorage for PgVectorStorage {
             let opts = BulkLoadOptions::default();
             let bulk = self
                 .pool()
-                .retry_with("vector bulk upsert", Replay::ConnectionLoss, || {
+                .retry_with("vector bulk upsert", Replay::AllButLockTimeouts, || {
                     self.bulk_internal(state, Batches::Borrowed(&records), &opts)
                 })
                 .await;
