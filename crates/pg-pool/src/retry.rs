@@ -97,14 +97,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let mut done = [1u32; 3];
+    let mut attempts = [1u32; 3];
     loop {
         let e = match op().await {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
         let Some(class) = e.retry_class() else { return Err(e) };
-        let attempt = &mut done[slot(class)];
+        let attempt = &mut attempts[slot(class)];
         if *attempt >= replay.attempts(class, policy) {
             return Err(e);
         }
