@@ -130,16 +130,46 @@ fn sqlstate_suffix(code: &Option<String>) -> String {
     }
 }
 
-/// SQLSTATE codes after which the same statement may succeed when retried.
-const RETRYABLE_SQLSTATES: &[&str] = &[
-    "40001", // serialization_failure
-    "40P01", // deadlock_detected
-    "55P03", // lock_not_available
-    "57P01", // admin_shutdown
-    "57P02", // crash_shutdown
-    "57P03", // cannot_connect_now
-    "53300", // too_many_connections
+/// How a failed call may be retried; each class has its own back-off (see
+/// `lightrag_pg_pool::PgPool::retry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryClass {
+    /// The connection broke or was refused, the server is shutting down or not
+    /// accepting connections yet, or no pooled connection freed up: wait for the
+    /// server (seconds: `POSTGRES_CONNECTION_RETRY_BACKOFF…`).
+    ConnectionLoss,
+    /// The transaction lost a race with another one (deadlock, serialization
+    /// failure) and was rolled back: replay the whole transaction soon
+    /// (milliseconds).
+    LockConflict,
+    /// A lock was not granted within `lock_timeout` (or `NOWAIT`): replay the
+    /// statement, or the transaction, soon (milliseconds; the server has
+    /// already waited).
+    LockTimeout,
+}
+
+/// The one table of SQLSTATE codes after which the same statement may succeed
+/// when retried, with their class. Every other code is final, except class `08`
+/// (connection exception), which is [`RetryClass::ConnectionLoss`] as a whole.
+pub const RETRYABLE_SQLSTATES: &[(&str, RetryClass)] = &[
+    ("40001", RetryClass::LockConflict),   // serialization_failure
+    ("40P01", RetryClass::LockConflict),   // deadlock_detected
+    ("55P03", RetryClass::LockTimeout),    // lock_not_available
+    ("57P01", RetryClass::ConnectionLoss), // admin_shutdown
+    ("57P02", RetryClass::ConnectionLoss), // crash_shutdown
+    ("57P03", RetryClass::ConnectionLoss), // cannot_connect_now
+    ("53300", RetryClass::ConnectionLoss), // too_many_connections
 ];
+
+/// The retry class of a SQLSTATE code, per [`RETRYABLE_SQLSTATES`]; `None` when
+/// retrying cannot help.
+pub fn sqlstate_retry_class(code: &str) -> Option<RetryClass> {
+    if code.starts_with("08") {
+        return Some(RetryClass::ConnectionLoss);
+    }
+    RETRYABLE_SQLSTATES.iter().find(|(c, _)| *c == code).map(|(_, class)| *class)
+}
 
 impl Error {
     /// Shorthand for [`Error::InvalidInput`].
@@ -162,17 +192,23 @@ impl Error {
     }
 
     /// Whether retrying the failed call may succeed: broken or refused connections,
-    /// server shutdowns, serialization failures, deadlocks and time-outs.
+    /// server shutdowns, serialization failures, deadlocks and time-outs
+    /// ([`Error::retry_class`] is `Some`).
     ///
     /// Callers must still only retry idempotent operations.
     pub fn is_retryable(&self) -> bool {
+        self.retry_class().is_some()
+    }
+
+    /// How the failed call may be retried: a retryable [`Error::Connection`] and
+    /// an [`Error::Timeout`] are [`RetryClass::ConnectionLoss`]; an
+    /// [`Error::Database`] is classified by its SQLSTATE
+    /// ([`RETRYABLE_SQLSTATES`]); everything else is `None` (final).
+    pub fn retry_class(&self) -> Option<RetryClass> {
         match self {
-            Self::Connection { retryable, .. } => *retryable,
-            Self::Timeout { .. } => true,
-            Self::Database { sqlstate: Some(code), .. } => {
-                RETRYABLE_SQLSTATES.contains(&code.as_str()) || code.starts_with("08")
-            }
-            _ => false,
+            Self::Connection { retryable: true, .. } | Self::Timeout { .. } => Some(RetryClass::ConnectionLoss),
+            Self::Database { sqlstate: Some(code), .. } => sqlstate_retry_class(code),
+            _ => None,
         }
     }
 
@@ -203,6 +239,39 @@ mod tests {
         assert!(db("08006").is_retryable());
         assert!(!db("23505").is_retryable());
         assert!(!Error::invalid("x", "y").is_retryable());
+    }
+
+    #[test]
+    fn the_sqlstate_table_classes_lock_conflicts_lock_timeouts_and_connection_loss_apart() {
+        for code in ["40001", "40P01"] {
+            assert_eq!(sqlstate_retry_class(code), Some(RetryClass::LockConflict), "{code}");
+        }
+        assert_eq!(sqlstate_retry_class("55P03"), Some(RetryClass::LockTimeout));
+        for code in ["57P01", "57P02", "57P03", "53300", "08000", "08006", "08P01"] {
+            assert_eq!(sqlstate_retry_class(code), Some(RetryClass::ConnectionLoss), "{code}");
+        }
+        // A statement time-out would time out again; constraint violations,
+        // bad passwords and missing databases never heal by themselves.
+        for code in ["57014", "23505", "23514", "28P01", "28000", "3D000", "42P01", "40000"] {
+            assert_eq!(sqlstate_retry_class(code), None, "{code}");
+        }
+        assert!(RETRYABLE_SQLSTATES.iter().all(|(code, _)| code.len() == 5 && !code.starts_with("08")));
+    }
+
+    #[test]
+    fn connection_errors_and_time_outs_are_connection_loss_and_other_variants_are_final() {
+        let broken = Error::Connection { message: String::new(), retryable: true, source: None };
+        assert_eq!(broken.retry_class(), Some(RetryClass::ConnectionLoss));
+        let refused_for_good = Error::Connection { message: String::new(), retryable: false, source: None };
+        assert_eq!(refused_for_good.retry_class(), None);
+        let timeout = Error::Timeout { what: "pool".into(), after: Duration::from_secs(1) };
+        assert_eq!(timeout.retry_class(), Some(RetryClass::ConnectionLoss));
+        let deadlock = Error::Database { sqlstate: Some("40P01".into()), message: String::new(), source: None };
+        assert_eq!(deadlock.retry_class(), Some(RetryClass::LockConflict));
+        let no_code = Error::Database { sqlstate: None, message: String::new(), source: None };
+        assert_eq!(no_code.retry_class(), None);
+        assert_eq!(Error::Conflict { what: String::new(), source: None }.retry_class(), None);
+        assert_eq!(Error::graph("x").retry_class(), None);
     }
 
     #[test]

@@ -50,7 +50,7 @@ use tokio_postgres::types::ToSql;
 use crate::agtype::{self, Agtype};
 use crate::common::{
     self, KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
-    retry, sql_limit, timed,
+    sql_limit, timed,
 };
 use crate::names;
 
@@ -400,12 +400,13 @@ impl AgeGraphStorage {
     }
 
     async fn rows(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>> {
-        retry(&self.pool, what, || async {
-            let conn = self.conn().await?;
-            let stmt = conn.prepare_cached(sql).await?;
-            conn.query(&stmt, params).await.map_err(db_error)
-        })
-        .await
+        self.pool
+            .retry(what, || async {
+                let conn = self.conn().await?;
+                let stmt = conn.prepare_cached(sql).await?;
+                conn.query(&stmt, params).await.map_err(db_error)
+            })
+            .await
     }
 
     async fn check_version(&self, conn: &PgConn) -> Result<()> {
@@ -593,20 +594,21 @@ impl AgeGraphStorage {
         let ids: Vec<String> = nodes.iter().map(|(id, _)| id.clone()).collect();
         let props = nodes.iter().map(|(id, p)| agtype::to_agtype_json(id, p)).collect::<Result<Vec<_>>>()?;
         let batch = self.pool.config().upsert_batch_rows.max(1);
-        retry(&self.pool, "upsert_nodes_batch", || async {
-            let mut conn = self.conn().await?;
-            let (lock, upsert) = futures::try_join!(
-                conn.prepare_cached(&self.sql.lock_fine),
-                conn.prepare_cached(&self.sql.upsert_nodes)
-            )?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            self.lock(&tx, &lock, &[], &[], &ids).await?;
-            for (ids, props) in ids.chunks(batch).zip(props.chunks(batch)) {
-                tx.execute(&upsert, &[&ids, &props]).await.map_err(db_error)?;
-            }
-            tx.commit().await.map_err(db_error)
-        })
-        .await?;
+        self.pool
+            .retry("upsert_nodes_batch", || async {
+                let mut conn = self.conn().await?;
+                let (lock, upsert) = futures::try_join!(
+                    conn.prepare_cached(&self.sql.lock_fine),
+                    conn.prepare_cached(&self.sql.upsert_nodes)
+                )?;
+                let tx = conn.transaction().await.map_err(db_error)?;
+                self.lock(&tx, &lock, &[], &[], &ids).await?;
+                for (ids, props) in ids.chunks(batch).zip(props.chunks(batch)) {
+                    tx.execute(&upsert, &[&ids, &props]).await.map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            })
+            .await?;
         refresh_statistics(&self.pool, &self.label_tables()?, ids.len()).await;
         Ok(())
     }
@@ -627,7 +629,7 @@ impl AgeGraphStorage {
             .map(|e| agtype::to_agtype_json(&format!("{}-{}", e.a, e.b), &e.properties))
             .collect::<Result<Vec<_>>>()?;
         let batch = self.pool.config().upsert_batch_rows.max(1);
-        retry(&self.pool, "upsert_edges_batch", || async {
+        self.pool.retry("upsert_edges_batch", || async {
             let mut conn = self.conn().await?;
             let (lock, missing, write) = futures::try_join!(
                 conn.prepare_cached(&self.sql.lock_fine),
@@ -667,18 +669,19 @@ impl AgeGraphStorage {
         if ids.is_empty() {
             return Ok(());
         }
-        retry(&self.pool, "remove_nodes", || async {
-            let mut conn = self.conn().await?;
-            let (lock, delete) = futures::try_join!(
-                conn.prepare_cached(&self.sql.lock_fine),
-                conn.prepare_cached(&self.sql.delete_nodes)
-            )?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            self.lock(&tx, &lock, &[], &[], &ids).await?;
-            tx.execute(&delete, &[&ids]).await.map_err(db_error)?;
-            tx.commit().await.map_err(db_error)
-        })
-        .await
+        self.pool
+            .retry("remove_nodes", || async {
+                let mut conn = self.conn().await?;
+                let (lock, delete) = futures::try_join!(
+                    conn.prepare_cached(&self.sql.lock_fine),
+                    conn.prepare_cached(&self.sql.delete_nodes)
+                )?;
+                let tx = conn.transaction().await.map_err(db_error)?;
+                self.lock(&tx, &lock, &[], &[], &ids).await?;
+                tx.execute(&delete, &[&ids]).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            })
+            .await
     }
 
     async fn do_remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
@@ -687,30 +690,32 @@ impl AgeGraphStorage {
             return Ok(());
         }
         let (a, b): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
-        retry(&self.pool, "remove_edges", || async {
-            let mut conn = self.conn().await?;
-            let (lock, delete) = futures::try_join!(
-                conn.prepare_cached(&self.sql.lock_fine),
-                conn.prepare_cached(&self.sql.delete_edges)
-            )?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            self.lock::<&str>(&tx, &lock, &a, &b, &[]).await?;
-            tx.execute(&delete, &[&a, &b]).await.map_err(db_error)?;
-            tx.commit().await.map_err(db_error)
-        })
-        .await
+        self.pool
+            .retry("remove_edges", || async {
+                let mut conn = self.conn().await?;
+                let (lock, delete) = futures::try_join!(
+                    conn.prepare_cached(&self.sql.lock_fine),
+                    conn.prepare_cached(&self.sql.delete_edges)
+                )?;
+                let tx = conn.transaction().await.map_err(db_error)?;
+                self.lock::<&str>(&tx, &lock, &a, &b, &[]).await?;
+                tx.execute(&delete, &[&a, &b]).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            })
+            .await
     }
 
     async fn do_drop(&self) -> Result<()> {
-        retry(&self.pool, "drop", || async {
-            let mut conn = self.conn().await?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            tx.execute(&self.sql.lock_graph, &[&self.graph]).await.map_err(db_error)?;
-            tx.batch_execute(&self.sql.drop_edges).await.map_err(db_error)?;
-            tx.batch_execute(&self.sql.drop_vertices).await.map_err(db_error)?;
-            tx.commit().await.map_err(db_error)
-        })
-        .await
+        self.pool
+            .retry("drop", || async {
+                let mut conn = self.conn().await?;
+                let tx = conn.transaction().await.map_err(db_error)?;
+                tx.execute(&self.sql.lock_graph, &[&self.graph]).await.map_err(db_error)?;
+                tx.batch_execute(&self.sql.drop_edges).await.map_err(db_error)?;
+                tx.batch_execute(&self.sql.drop_vertices).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            })
+            .await
     }
 
     async fn labels(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<String>> {
@@ -738,37 +743,38 @@ impl KgSource for AgeGraphStorage {
 
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
         let ids = ids::lookup(ids);
-        retry(&self.pool, "induced subgraph", || async {
-            let conn = self.conn().await?;
-            let (ns, es) = futures::try_join!(
-                conn.prepare_cached(&self.sql.get_nodes),
-                conn.prepare_cached(&self.sql.induced_edges)
-            )?;
-            let (nrows, erows) =
-                futures::try_join!(async { conn.query(&ns, &[&ids]).await.map_err(db_error) }, async {
-                    conn.query(&es, &[&ids]).await.map_err(db_error)
-                })?;
-            let mut nodes = HashMap::with_capacity(nrows.len());
-            for r in nrows {
-                if let std::collections::hash_map::Entry::Vacant(slot) = nodes.entry(r.get::<_, String>(0)) {
-                    slot.insert(props_from(&r.get(1))?);
+        self.pool
+            .retry("induced subgraph", || async {
+                let conn = self.conn().await?;
+                let (ns, es) = futures::try_join!(
+                    conn.prepare_cached(&self.sql.get_nodes),
+                    conn.prepare_cached(&self.sql.induced_edges)
+                )?;
+                let (nrows, erows) =
+                    futures::try_join!(async { conn.query(&ns, &[&ids]).await.map_err(db_error) }, async {
+                        conn.query(&es, &[&ids]).await.map_err(db_error)
+                    })?;
+                let mut nodes = HashMap::with_capacity(nrows.len());
+                for r in nrows {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = nodes.entry(r.get::<_, String>(0)) {
+                        slot.insert(props_from(&r.get(1))?);
+                    }
                 }
-            }
-            let mut edges: HashMap<(String, String), Properties> = HashMap::with_capacity(erows.len());
-            for r in erows {
-                let (x, y): (String, String) = (r.get(0), r.get(1));
-                let (s, t) = canonical_pair(&x, &y);
-                // Rows come in graphid order: a later (newer) duplicate wins.
-                edges.insert((s.to_owned(), t.to_owned()), props_from(&r.get(3))?);
-            }
-            let mut edges: Vec<EdgeRecord> = edges
-                .into_iter()
-                .map(|((source, target), properties)| EdgeRecord { source, target, properties })
-                .collect();
-            edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
-            Ok((nodes, edges))
-        })
-        .await
+                let mut edges: HashMap<(String, String), Properties> = HashMap::with_capacity(erows.len());
+                for r in erows {
+                    let (x, y): (String, String) = (r.get(0), r.get(1));
+                    let (s, t) = canonical_pair(&x, &y);
+                    // Rows come in graphid order: a later (newer) duplicate wins.
+                    edges.insert((s.to_owned(), t.to_owned()), props_from(&r.get(3))?);
+                }
+                let mut edges: Vec<EdgeRecord> = edges
+                    .into_iter()
+                    .map(|((source, target), properties)| EdgeRecord { source, target, properties })
+                    .collect();
+                edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
+                Ok((nodes, edges))
+            })
+            .await
     }
 }
 

@@ -1,25 +1,22 @@
-//! What both engines share: input validation and de-duplication, the retry
-//! loop, call timing, and the knowledge-graph search driven level by level.
+//! What both engines share: input validation and de-duplication, call timing,
+//! and the knowledge-graph search driven level by level. Retries are the pool's
+//! ([`PgPool::retry`]).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use lightrag_pg_core::graph::{canonical_pair, validate_edge, validate_node};
 use lightrag_pg_core::ids;
 use lightrag_pg_core::storage::EdgePair;
-use lightrag_pg_core::{EdgeRecord, Error, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result};
+use lightrag_pg_core::{EdgeRecord, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties, Result};
 use lightrag_pg_pool::PgPool;
 use serde_json::Value;
 
 /// The edge type every knowledge-graph edge reports (LightRAG's AGE label).
 pub(crate) const EDGE_TYPE: &str = "DIRECTED";
-
-/// Attempts for lock conflicts (deadlock, serialization failure, lock not
-/// available) before the error reaches the caller.
-const LOCK_CONFLICT_ATTEMPTS: u32 = 12;
 
 /// Validates every node, then folds repeated ids into one merged map (as calling
 /// `upsert_node` for each in turn would) with `entity_id` forced to the id.
@@ -130,45 +127,6 @@ pub(crate) fn from_count(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
-fn is_lock_conflict(e: &Error) -> bool {
-    matches!(e.sqlstate(), Some("40P01" | "40001" | "55P03"))
-}
-
-fn lock_backoff(attempt: u32) -> Duration {
-    let base = 5u64.saturating_mul(1 << attempt.min(6));
-    let jitter = rand::random::<u64>() % (base + 1);
-    Duration::from_millis(base + jitter)
-}
-
-/// Runs an idempotent operation, replaying it after lock conflicts (deadlock,
-/// serialization failure: short jittered waits, [`LOCK_CONFLICT_ATTEMPTS`] in
-/// all) and after retryable connection failures (the pool's retry policy).
-pub(crate) async fn retry<T, F, Fut>(pool: &PgPool, what: &str, mut op: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T>>,
-{
-    let policy = pool.config().retry;
-    let (mut conflicts, mut failures) = (0u32, 1u32);
-    loop {
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if is_lock_conflict(&e) && conflicts + 1 < LOCK_CONFLICT_ATTEMPTS => {
-                conflicts += 1;
-                tracing::debug!(operation = what, attempt = conflicts, error = %e, "lock conflict; replaying");
-                tokio::time::sleep(lock_backoff(conflicts)).await;
-            }
-            Err(e) if !is_lock_conflict(&e) && e.is_retryable() && failures < policy.attempts => {
-                let wait = policy.delay(failures);
-                tracing::warn!(operation = what, attempt = failures, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
-                tokio::time::sleep(wait).await;
-                failures += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Awaits a storage call and logs its duration (a debug event inside the
 /// caller's span).
 pub(crate) async fn timed<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
@@ -276,6 +234,7 @@ async fn assemble(src: &dyn KgSource, ids: Vec<String>, is_truncated: bool) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lightrag_pg_core::Error;
     use serde_json::json;
 
     #[test]
@@ -308,60 +267,6 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!((out[0].a.as_str(), out[0].b.as_str()), ("B", "A"));
         assert_eq!(out[0].properties.get("w"), Some(&json!(2)));
-    }
-
-    fn db(code: &str) -> Error {
-        Error::Database { sqlstate: Some(code.into()), message: code.into(), source: None }
-    }
-
-    fn lazy_pool() -> PgPool {
-        let mut config = lightrag_pg_pool::PgConfig::default();
-        config.min_connections = 0;
-        config.retry.attempts = 2;
-        config.retry.backoff = Duration::from_millis(1);
-        config.retry.backoff_max = Duration::from_millis(1);
-        PgPool::connect_lazy(config).unwrap()
-    }
-
-    #[tokio::test]
-    async fn deadlocks_are_replayed_until_the_operation_succeeds() {
-        let pool = lazy_pool();
-        let mut calls = 0;
-        let out = retry(&pool, "t", || {
-            calls += 1;
-            let n = calls;
-            async move { if n < 4 { Err(db(if n % 2 == 0 { "40001" } else { "40P01" })) } else { Ok(n) } }
-        })
-        .await
-        .unwrap();
-        assert_eq!(out, 4);
-    }
-
-    #[tokio::test]
-    async fn lock_conflicts_stop_after_a_bounded_number_of_attempts() {
-        let pool = lazy_pool();
-        let mut calls = 0u32;
-        let e = retry(&pool, "t", || {
-            calls += 1;
-            async { Err::<(), _>(db("40P01")) }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(e.sqlstate(), Some("40P01"));
-        assert_eq!(calls, LOCK_CONFLICT_ATTEMPTS);
-    }
-
-    #[tokio::test]
-    async fn other_database_errors_are_not_replayed() {
-        let pool = lazy_pool();
-        let mut calls = 0u32;
-        let e = retry(&pool, "t", || {
-            calls += 1;
-            async { Err::<(), _>(db("23505")) }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!((e.sqlstate(), calls), (Some("23505"), 1));
     }
 
     #[test]

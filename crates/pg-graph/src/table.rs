@@ -26,7 +26,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::common::{
     self, KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
-    retry, sql_limit, timed,
+    sql_limit, timed,
 };
 
 /// The schema part name under which [`ddl::graph_tables`] is recorded.
@@ -194,27 +194,29 @@ impl TableGraphStorage {
     /// Runs a read that returns rows, with retries.
     async fn rows(&self, what: &str, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>> {
         let ws = self.ws();
-        retry(&self.pool, what, || async {
-            let conn = self.conn().await?;
-            let stmt = conn.prepare_cached(sql).await?;
-            let mut params: Params<'_> = vec![&ws, &NS];
-            params.extend_from_slice(extra);
-            conn.query(&stmt, &params).await.map_err(db_error)
-        })
-        .await
+        self.pool
+            .retry(what, || async {
+                let conn = self.conn().await?;
+                let stmt = conn.prepare_cached(sql).await?;
+                let mut params: Params<'_> = vec![&ws, &NS];
+                params.extend_from_slice(extra);
+                conn.query(&stmt, &params).await.map_err(db_error)
+            })
+            .await
     }
 
     /// Runs a write statement, with retries (every write here is idempotent).
     async fn exec(&self, what: &str, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let ws = self.ws();
-        retry(&self.pool, what, || async {
-            let conn = self.conn().await?;
-            let stmt = conn.prepare_cached(sql).await?;
-            let mut params: Params<'_> = vec![&ws, &NS];
-            params.extend_from_slice(extra);
-            conn.execute(&stmt, &params).await.map_err(db_error)
-        })
-        .await
+        self.pool
+            .retry(what, || async {
+                let conn = self.conn().await?;
+                let stmt = conn.prepare_cached(sql).await?;
+                let mut params: Params<'_> = vec![&ws, &NS];
+                params.extend_from_slice(extra);
+                conn.execute(&stmt, &params).await.map_err(db_error)
+            })
+            .await
     }
 
     async fn do_initialize(&self) -> Result<()> {
@@ -302,16 +304,17 @@ impl TableGraphStorage {
         let chunks: Vec<(Vec<String>, Vec<String>)> =
             nodes.chunks(batch).map(|c| c.iter().map(|(id, p)| (id.clone(), props_json(p))).unzip()).collect();
         let ws = self.ws();
-        retry(&self.pool, "upsert_nodes_batch", || async {
-            let mut conn = self.conn().await?;
-            let stmt = conn.prepare_cached(sql::UPSERT_NODES).await?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            for (ids, props) in &chunks {
-                tx.execute(&stmt, &[&ws, &NS, ids, props]).await.map_err(db_error)?;
-            }
-            tx.commit().await.map_err(db_error)
-        })
-        .await?;
+        self.pool
+            .retry("upsert_nodes_batch", || async {
+                let mut conn = self.conn().await?;
+                let stmt = conn.prepare_cached(sql::UPSERT_NODES).await?;
+                let tx = conn.transaction().await.map_err(db_error)?;
+                for (ids, props) in &chunks {
+                    tx.execute(&stmt, &[&ws, &NS, ids, props]).await.map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            })
+            .await?;
         refresh_statistics(&self.pool, &[ddl::GRAPH_NODES_TABLE.to_owned()], nodes.len()).await;
         Ok(())
     }
@@ -339,16 +342,17 @@ impl TableGraphStorage {
             chunks.push((src, tgt, props, ends));
         }
         let ws = self.ws();
-        retry(&self.pool, "upsert_edges_batch", || async {
-            let mut conn = self.conn().await?;
-            let stmt = conn.prepare_cached(sql::UPSERT_EDGES).await?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            for (src, tgt, props, ends) in &chunks {
-                tx.execute(&stmt, &[&ws, &NS, src, tgt, props, ends]).await.map_err(db_error)?;
-            }
-            tx.commit().await.map_err(db_error)
-        })
-        .await?;
+        self.pool
+            .retry("upsert_edges_batch", || async {
+                let mut conn = self.conn().await?;
+                let stmt = conn.prepare_cached(sql::UPSERT_EDGES).await?;
+                let tx = conn.transaction().await.map_err(db_error)?;
+                for (src, tgt, props, ends) in &chunks {
+                    tx.execute(&stmt, &[&ws, &NS, src, tgt, props, ends]).await.map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            })
+            .await?;
         let tables = [ddl::GRAPH_NODES_TABLE.to_owned(), ddl::GRAPH_EDGES_TABLE.to_owned()];
         refresh_statistics(&self.pool, &tables, edges.len()).await;
         Ok(())
@@ -396,26 +400,27 @@ impl KgSource for TableGraphStorage {
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
         let ws = self.ws();
         let ids = ids::lookup(ids);
-        retry(&self.pool, "induced subgraph", || async {
-            let conn = self.conn().await?;
-            let (ns, es) =
-                futures::try_join!(conn.prepare_cached(sql::GET_NODES), conn.prepare_cached(sql::INDUCED_EDGES))?;
-            let (nrows, erows) =
-                futures::try_join!(async { conn.query(&ns, &[&ws, &NS, &ids]).await.map_err(db_error) }, async {
-                    conn.query(&es, &[&ws, &NS, &ids]).await.map_err(db_error)
-                })?;
-            let mut nodes = HashMap::with_capacity(nrows.len());
-            for r in nrows {
-                nodes.insert(r.get::<_, String>(0), props_from(r.get(1))?);
-            }
-            let mut edges = Vec::with_capacity(erows.len());
-            for r in erows {
-                edges.push(EdgeRecord { source: r.get(0), target: r.get(1), properties: props_from(r.get(2))? });
-            }
-            edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
-            Ok((nodes, edges))
-        })
-        .await
+        self.pool
+            .retry("induced subgraph", || async {
+                let conn = self.conn().await?;
+                let (ns, es) =
+                    futures::try_join!(conn.prepare_cached(sql::GET_NODES), conn.prepare_cached(sql::INDUCED_EDGES))?;
+                let (nrows, erows) =
+                    futures::try_join!(async { conn.query(&ns, &[&ws, &NS, &ids]).await.map_err(db_error) }, async {
+                        conn.query(&es, &[&ws, &NS, &ids]).await.map_err(db_error)
+                    })?;
+                let mut nodes = HashMap::with_capacity(nrows.len());
+                for r in nrows {
+                    nodes.insert(r.get::<_, String>(0), props_from(r.get(1))?);
+                }
+                let mut edges = Vec::with_capacity(erows.len());
+                for r in erows {
+                    edges.push(EdgeRecord { source: r.get(0), target: r.get(1), properties: props_from(r.get(2))? });
+                }
+                edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
+                Ok((nodes, edges))
+            })
+            .await
     }
 }
 

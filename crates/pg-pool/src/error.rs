@@ -1,13 +1,14 @@
 //! Turning driver errors into the workspace's typed [`Error`], in one place.
 //!
-//! The classification decides what [`crate::PgPool::retry`] replays:
+//! The classification decides what [`crate::PgPool::retry`] replays, and how
+//! ([`Error::retry_class`]):
 //!
 //! | driver error | becomes | retryable |
 //! |---|---|---|
-//! | server error with a SQLSTATE | [`Error::Database`] with the code | per [`Error::is_retryable`]: `08…`, `40001`, `40P01`, `55P03`, `57P01`, `57P02`, `57P03`, `53300` |
+//! | server error with a SQLSTATE | [`Error::Database`] with the code | per the one SQLSTATE table, [`lightrag_pg_core::error::RETRYABLE_SQLSTATES`] (lock conflicts, lock time-outs; server shutdowns and `08…`: connection loss) |
 //! | certificate or TLS protocol failure (rustls) | [`Error::Tls`] | no |
 //! | server without TLS when TLS is required | [`Error::Tls`] | no |
-//! | refused, reset or closed connection, I/O error, connect timeout | [`Error::Connection`] | yes |
+//! | refused, reset or closed connection, I/O error, connect timeout | [`Error::Connection`] | yes: connection loss |
 //! | anything else (a value the driver could not encode, …) | [`Error::Database`] without a code | no |
 
 use std::sync::Arc;
@@ -173,6 +174,21 @@ mod tests {
         let e = db_error(tokio_postgres::Error::__private_api_timeout());
         assert!(matches!(e, Error::Connection { retryable: true, .. }), "{e:?}");
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn server_errors_take_their_retry_class_from_the_sqlstate_table() {
+        use lightrag_pg_core::error::RetryClass;
+        let cause = || -> BoxError { Box::new(std::io::Error::other("cause")) };
+        let server = |code: &str| build(Class::Database { sqlstate: code.into(), message: String::new() }, cause());
+        assert_eq!(server("40P01").retry_class(), Some(RetryClass::LockConflict));
+        assert_eq!(server("55P03").retry_class(), Some(RetryClass::LockTimeout));
+        assert_eq!(server("57P01").retry_class(), Some(RetryClass::ConnectionLoss));
+        assert_eq!(server("08006").retry_class(), Some(RetryClass::ConnectionLoss));
+        assert_eq!(server("57014").retry_class(), None);
+        assert_eq!(build(Class::Connection("reset".into()), cause()).retry_class(), Some(RetryClass::ConnectionLoss));
+        assert_eq!(build(Class::Tls("bad certificate".into()), cause()).retry_class(), None);
+        assert_eq!(build(Class::Other("encode".into()), cause()).retry_class(), None);
     }
 
     #[test]

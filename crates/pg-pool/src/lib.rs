@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod error;
 pub mod ident;
 pub mod pool;
+pub mod retry;
 pub mod rls;
 pub mod schema;
 pub mod settings;
@@ -20,6 +21,7 @@ pub use config::{
 pub use doctor::{DoctorReport, doctor};
 pub use error::db_error;
 pub use pool::{PgConn, PgPool};
+pub use retry::Replay;
 pub use settings::{GraphEngine, LightRagSettings, StoreSelection};
 pub use sources::{Origin, Setting, Sources};
 

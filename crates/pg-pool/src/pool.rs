@@ -32,6 +32,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{AgeSessionInit, PgConfig, SslMode, TargetSessionAttrs};
 use crate::error::{db_error, pool_error, shared_db_error};
+use crate::retry::Replay;
 use crate::tls;
 
 /// A pooled PostgreSQL session.
@@ -539,17 +540,21 @@ impl PgPool {
         }
     }
 
-    /// Runs an operation, replaying it on retryable failures ([`Error::is_retryable`]:
-    /// refused, reset or broken connection, `57P01` admin shutdown, `57P03` cannot
-    /// connect now, `40001` serialization failure, `40P01` deadlock, pool
-    /// time-out) with bounded exponential back-off and jitter
-    /// ([`crate::RetryPolicy::delay`]). A statement time-out (`57014`), a
-    /// constraint violation or any other error is returned at once.
+    /// Runs an operation, replaying it on retryable failures
+    /// ([`Error::retry_class`]), each class with its own back-off (see
+    /// [`crate::retry`]): a lost connection (refused, reset or broken, `08…`,
+    /// `57P01` admin shutdown, `57P03` cannot connect now, pool time-out) under
+    /// the configured [`crate::RetryPolicy`]; a lock conflict (`40P01` deadlock,
+    /// `40001` serialization failure) after waits of
+    /// milliseconds, [`crate::retry::LOCK_CONFLICT_ATTEMPTS`] times, and a lock
+    /// time-out (`55P03`) likewise. A statement
+    /// time-out (`57014`), a constraint violation or any other error is returned
+    /// at once.
     ///
-    /// **Only for idempotent operations.** The whole closure is replayed, and a
-    /// broken connection does not tell whether the server committed the write
-    /// before it broke: use it for reads, for upserts and deletes that give the
-    /// same result when repeated, and for transactions that are all-or-nothing
+    /// **Only for idempotent operations.** The whole closure is replayed,
+    /// and a broken connection does not tell whether the server committed the
+    /// write before it broke: use it for reads, for upserts and deletes that give
+    /// the same result when repeated, and for transactions that are all-or-nothing
     /// and idempotent as a whole. Never for a write that is not safe to repeat
     /// (an increment, an append). Each attempt should check out its own
     /// connection (`pool.get()` inside the closure), so a broken one is not
@@ -557,25 +562,27 @@ impl PgPool {
     ///
     /// # Errors
     /// The last error, once it is not retryable or the attempts are spent.
-    pub async fn retry<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, Error>
+    pub async fn retry<T, F, Fut>(&self, what: &str, op: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let policy = self.config.retry;
-        let mut attempt = 1;
-        loop {
-            match op().await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && attempt < policy.attempts => {
-                    let wait = policy.delay(attempt);
-                    tracing::warn!(operation = what, attempt, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.retry_with(what, Replay::All, op).await
+    }
+
+    /// [`PgPool::retry`], replaying only the failures `replay` names: a long
+    /// operation replays itself as a whole on everything but lock time-outs
+    /// ([`Replay::AllButLockTimeouts`]) and its lock steps alone on lock
+    /// time-outs ([`Replay::LockTimeouts`]).
+    ///
+    /// # Errors
+    /// The last error, once `replay` does not replay it or the attempts are spent.
+    pub async fn retry_with<T, F, Fut>(&self, what: &str, replay: Replay, op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        crate::retry::run(&self.config.retry, replay, what, op).await
     }
 
     /// Current pool statistics.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use lightrag_pg_core::Error;
+use lightrag_pg_pool::retry::LOCK_CONFLICT_ATTEMPTS;
 use lightrag_pg_pool::{PgConfig, PgPool, RetryPolicy, db_error};
 
 fn quick(mut c: PgConfig, attempts: u32) -> PgConfig {
@@ -87,9 +88,17 @@ async fn a_constraint_violation_is_not_retried() {
 #[tokio::test]
 async fn retries_stop_after_the_configured_attempts_with_the_last_error() {
     let pool = pool(3).await;
+    let (result, attempts) = raise(&pool, "57P01", 100).await;
+    assert_eq!(result.unwrap_err().sqlstate(), Some("57P01"));
+    assert_eq!(attempts, 3);
+}
+
+#[tokio::test]
+async fn lock_conflicts_stop_after_their_own_bounded_attempts_with_the_last_error() {
+    let pool = pool(3).await;
     let (result, attempts) = raise(&pool, "40001", 100).await;
     assert_eq!(result.unwrap_err().sqlstate(), Some("40001"));
-    assert_eq!(attempts, 3);
+    assert_eq!(attempts, LOCK_CONFLICT_ATTEMPTS, "lock conflicts are counted apart from connection losses");
 }
 
 /// A port nothing listens on.

@@ -27,18 +27,20 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
 use lightrag_pg_core::{Error, Result, VectorNamespace, VectorRecord};
-use lightrag_pg_pool::ddl::{self, PartitionObjects, VectorColumn, VectorIndex};
+use lightrag_pg_pool::ddl::{self, PartitionObjects};
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::{PgConn, db_error};
 use postgres_types::Type;
 use tokio_postgres::Transaction;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
-use crate::codec::VecParam;
-use crate::partition::{default_partition, find_partition, has_rows, is_lock_error, set_lock_timeout};
+use crate::catalog::{default_partition, find_partition, has_rows, lock_step, set_lock_timeout};
+use crate::columns;
+pub use crate::index::index_build_memory_mb;
+use crate::index::{BuildBudget, build_index_sized};
 use crate::record::{RowData, row_data};
-use crate::sql::{Sql, payload_columns};
-use crate::storage::{PgVectorStorage, State, elapsed};
+use crate::sql::Sql;
+use crate::table::{PgVectorStorage, State, elapsed};
+use crate::write::copy_rows;
 
 /// What a bulk load does with rows the workspace already has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,6 +124,14 @@ impl BulkLoadOptions {
     pub fn with_progress(mut self, progress: impl Fn(&BulkProgress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(progress));
         self
+    }
+
+    /// What an index build may use.
+    pub(crate) fn budget(&self) -> BuildBudget {
+        BuildBudget {
+            max_maintenance_work_mem_mb: self.max_maintenance_work_mem_mb,
+            parallel_workers: self.parallel_workers,
+        }
     }
 }
 
@@ -257,26 +267,6 @@ impl fmt::Display for BulkLoadReport {
     }
 }
 
-/// The memory an index build over `rows` vectors needs, in MiB (an estimate with
-/// a quarter of headroom): pgvector keeps an HNSW graph in memory while it fits
-/// `maintenance_work_mem` (each element: the vector, about `2·m` neighbour
-/// slots of 16 bytes on layer 0 and its bookkeeping); IVFFlat samples vectors for
-/// k-means. Past the limit pgvector falls back to a much slower on-disk build.
-pub fn index_build_memory_mb(rows: u64, dimension: usize, column: VectorColumn, index: VectorIndex) -> u64 {
-    let width: u64 = match column {
-        VectorColumn::Vector => 4,
-        VectorColumn::HalfVec => 2,
-    };
-    let vector = 8 + width * dimension as u64;
-    let per_row = match index {
-        VectorIndex::None => return 0,
-        VectorIndex::Hnsw { m, .. } => vector + 16 * (2 * u64::from(m) + 2) + 160,
-        VectorIndex::IvfFlat { .. } => vector + 16,
-    };
-    let bytes = rows.saturating_mul(per_row).saturating_mul(5) / 4 + (32 << 20);
-    bytes.div_ceil(1 << 20)
-}
-
 /// The records of a load: a caller's stream (consumed once) or borrowed records.
 pub(crate) enum Batches<'s> {
     Stream(&'s mut (dyn Stream<Item = Result<Vec<VectorRecord>>> + Send + Unpin)),
@@ -312,32 +302,28 @@ impl Tally {
 /// correctly at the swap).
 const LOADED_TABLE: &str = "lightrag_vector_loaded";
 
-/// A direct COPY into a new table.
-struct DirectCopy {
-    sql: String,
-    types: Vec<Type>,
-    delete: String,
+/// Where a load's rows go.
+enum Sink<'s> {
+    /// Through the staging table into `Sql`'s table (which has its primary
+    /// key): upsert semantics.
+    Staged(&'s Sql),
+    /// Straight into a new table (no staging, no primary key yet: it is built
+    /// afterwards in one sorted pass) by `copy`; a record whose id an earlier
+    /// batch wrote replaces that row (`delete`, `$1` the ids).
+    Direct { copy: String, types: Vec<Type>, delete: String },
 }
 
-/// The binary COPY types of [`row_columns`]: LightRAG's `VARCHAR` columns take
-/// `varchar` (an array's element type must match exactly), `TEXT` ones `text`.
-fn direct_types(ns: VectorNamespace, vector: &Type) -> Vec<Type> {
-    let mut types = vec![Type::VARCHAR, Type::VARCHAR];
-    types.extend(match ns {
-        VectorNamespace::Chunks => vec![Type::INT4, Type::INT4, Type::VARCHAR, Type::TEXT, Type::TEXT],
-        VectorNamespace::Entities => vec![Type::VARCHAR, Type::TEXT, Type::VARCHAR_ARRAY, Type::TEXT],
-        VectorNamespace::Relationships => {
-            vec![Type::VARCHAR, Type::VARCHAR, Type::TEXT, Type::VARCHAR_ARRAY, Type::TEXT]
-        }
-    });
-    types.extend([vector.clone(), Type::TIMESTAMP, Type::TIMESTAMP]);
-    types
-}
-
-/// The columns a row copy moves between two vector tables of one namespace.
-fn row_columns(sql_cols: &[(&str, &str)]) -> String {
-    let names: Vec<&str> = sql_cols.iter().map(|c| c.0).collect();
-    format!("workspace, id, {}, content_vector, create_time, update_time", names.join(", "))
+impl Sink<'_> {
+    /// A direct COPY into `table` of namespace `ns`, whose vectors have type
+    /// `vector`.
+    fn direct(ns: VectorNamespace, table: &str, vector: &Type) -> Result<Self> {
+        let q = quote_ident(table)?;
+        Ok(Self::Direct {
+            copy: format!("COPY {q} ({}) FROM STDIN (FORMAT binary)", columns::row_list(ns)),
+            types: columns::table_types(ns, vector),
+            delete: format!("DELETE FROM {q} WHERE id = ANY($1)"),
+        })
+    }
 }
 
 impl PgVectorStorage {
@@ -406,8 +392,9 @@ impl PgVectorStorage {
     pub(crate) async fn is_first_load(&self, state: &State) -> Result<bool> {
         let table = self.table_lower();
         let conn = self.conn().await?;
-        if state.layout().partitioned {
-            if state.layout().partition.is_some() {
+        let layout = state.layout();
+        if layout.partitioned {
+            if layout.partition.is_some() {
                 return Ok(false);
             }
             return Ok(find_partition(&*conn, &table, self.ws().as_str()).await?.is_none());
@@ -473,30 +460,29 @@ impl PgVectorStorage {
         .map_err(db_error)
     }
 
-    /// Upserts the records into `sql`'s table through its staging table, batch
-    /// by batch.
-    async fn stream_into(
+    /// Writes the records into `sink`, batch by batch.
+    async fn stream(
         &self,
         tx: &Transaction<'_>,
         state: &State,
-        sql: &Sql,
+        sink: &Sink<'_>,
         batches: Batches<'_>,
         opts: &BulkLoadOptions,
         tally: &mut Tally,
     ) -> Result<()> {
-        tx.batch_execute(&sql.create_stage).await.map_err(db_error)?;
+        let n = self.config().batch_rows.max(1);
         match batches {
             Batches::Borrowed(records) => {
-                for batch in records.chunks(self.config().batch_rows.max(1)) {
-                    self.load_batch(tx, state, sql, batch, opts, tally).await?;
+                for batch in records.chunks(n) {
+                    self.load_batch(tx, state, sink, batch, opts, tally).await?;
                     self.progress(opts, BulkStage::Loading, tally.written, tally.started);
                 }
             }
             Batches::Stream(stream) => {
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
-                    for part in batch.chunks(self.config().batch_rows.max(1)) {
-                        self.load_batch(tx, state, sql, part, opts, tally).await?;
+                    for part in batch.chunks(n) {
+                        self.load_batch(tx, state, sink, part, opts, tally).await?;
                     }
                     self.progress(opts, BulkStage::Loading, tally.written, tally.started);
                 }
@@ -538,13 +524,12 @@ impl PgVectorStorage {
         Ok(rows.into_iter().enumerate().filter(|(i, r)| last[r.id] == *i).map(|(_, r)| r).collect())
     }
 
-    /// One batch through the staging table into `sql`'s table (which has its
-    /// primary key): upsert semantics.
+    /// One batch into `sink`: validated, the last record of a repeated id kept.
     async fn load_batch(
         &self,
         tx: &Transaction<'_>,
         state: &State,
-        sql: &Sql,
+        sink: &Sink<'_>,
         batch: &[VectorRecord],
         opts: &BulkLoadOptions,
         tally: &mut Tally,
@@ -554,182 +539,23 @@ impl PgVectorStorage {
             return Ok(());
         }
         let keep: Vec<&RowData<'_>> = rows.iter().collect();
-        tally.written += self.copy_batch(tx, state, sql, &keep, tally.now).await?;
-        tx.batch_execute(&sql.truncate_stage).await.map_err(db_error)
-    }
-
-    /// COPYs the records straight into the new table `table` (no staging, no
-    /// primary key yet: it is built afterwards in one sorted pass). A record whose
-    /// id an earlier batch wrote replaces that row (`seen` holds the ids).
-    async fn stream_direct(
-        &self,
-        tx: &Transaction<'_>,
-        state: &State,
-        table: &str,
-        batches: Batches<'_>,
-        opts: &BulkLoadOptions,
-        tally: &mut Tally,
-    ) -> Result<()> {
-        let q = quote_ident(table)?;
-        let copy = DirectCopy {
-            sql: format!("COPY {q} ({}) FROM STDIN (FORMAT binary)", row_columns(payload_columns(self.ns()))),
-            types: direct_types(self.ns(), &state.vector_type),
-            delete: format!("DELETE FROM {q} WHERE id = ANY($1)"),
-        };
-        let n = self.config().batch_rows.max(1);
-        match batches {
-            Batches::Borrowed(records) => {
-                for batch in records.chunks(n) {
-                    self.copy_direct(tx, state, &copy, batch, opts, tally).await?;
-                    self.progress(opts, BulkStage::Loading, tally.written, tally.started);
-                }
+        match sink {
+            Sink::Staged(sql) => {
+                tally.written += self.copy_batch(tx, state, sql, &keep, tally.now).await?;
+                tx.batch_execute(&sql.truncate_stage).await.map_err(db_error)
             }
-            Batches::Stream(stream) => {
-                while let Some(batch) = stream.next().await {
-                    let batch = batch?;
-                    for part in batch.chunks(n) {
-                        self.copy_direct(tx, state, &copy, part, opts, tally).await?;
-                    }
-                    self.progress(opts, BulkStage::Loading, tally.written, tally.started);
+            Sink::Direct { copy, types, delete } => {
+                let again: Vec<&str> = rows.iter().map(|r| r.id).filter(|id| tally.seen.contains(*id)).collect();
+                if !again.is_empty() {
+                    tx.execute(delete, &[&again]).await.map_err(db_error)?;
                 }
+                tally.seen.extend(rows.iter().map(|r| r.id.to_owned()));
+                let ws = self.ws().as_str();
+                let now = &tally.now;
+                tally.written += copy_rows(tx, copy, types, self.ns(), &keep, &[&ws], &[now, now]).await?;
+                Ok(())
             }
         }
-        Ok(())
-    }
-
-    async fn copy_direct(
-        &self,
-        tx: &Transaction<'_>,
-        state: &State,
-        copy: &DirectCopy,
-        batch: &[VectorRecord],
-        opts: &BulkLoadOptions,
-        tally: &mut Tally,
-    ) -> Result<()> {
-        let rows = self.checked_rows(state, batch, opts, tally)?;
-        let again: Vec<&str> = rows.iter().map(|r| r.id).filter(|id| tally.seen.contains(*id)).collect();
-        if !again.is_empty() {
-            tx.execute(&copy.delete, &[&again]).await.map_err(db_error)?;
-        }
-        tally.seen.extend(rows.iter().map(|r| r.id.to_owned()));
-        let ws = self.ws().as_str();
-        let now = &tally.now;
-        let sink = tx.copy_in(&copy.sql).await.map_err(db_error)?;
-        let mut writer = pin!(BinaryCopyInWriter::new(sink, &copy.types));
-        for r in &rows {
-            let v = VecParam(r.vector);
-            let res = match self.ns() {
-                VectorNamespace::Chunks => {
-                    writer
-                        .as_mut()
-                        .write(&[
-                            &ws,
-                            &r.id,
-                            &r.tokens,
-                            &r.chunk_order_index,
-                            &r.full_doc_id,
-                            &r.content,
-                            &r.file_path,
-                            &v,
-                            now,
-                            now,
-                        ])
-                        .await
-                }
-                VectorNamespace::Entities => {
-                    writer
-                        .as_mut()
-                        .write(&[&ws, &r.id, &r.entity_name, &r.content, &r.chunk_ids, &r.file_path, &v, now, now])
-                        .await
-                }
-                VectorNamespace::Relationships => {
-                    writer
-                        .as_mut()
-                        .write(&[
-                            &ws,
-                            &r.id,
-                            &r.src_id,
-                            &r.tgt_id,
-                            &r.content,
-                            &r.chunk_ids,
-                            &r.file_path,
-                            &v,
-                            now,
-                            now,
-                        ])
-                        .await
-                }
-            };
-            res.map_err(db_error)?;
-        }
-        let n = writer.as_mut().finish().await.map_err(db_error)?;
-        tally.written += n;
-        Ok(())
-    }
-
-    /// Builds a vector index (`create`) with `maintenance_work_mem` sized for
-    /// `rows` rows and the parallel workers the server allows. Returns the memory
-    /// (MiB) and workers used.
-    pub(crate) async fn build_index_sized(
-        &self,
-        tx: &Transaction<'_>,
-        state: &State,
-        table: &str,
-        create: &str,
-        rows: u64,
-        opts: &BulkLoadOptions,
-    ) -> Result<(u64, u32)> {
-        let row = tx
-            .query_one(
-                "SELECT pg_size_bytes(current_setting('maintenance_work_mem')), \
-                 current_setting('max_parallel_maintenance_workers')::int, \
-                 current_setting('max_parallel_workers')::int",
-                &[],
-            )
-            .await
-            .map_err(db_error)?;
-        let (current, server_workers, max_workers): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
-        let current_mb = u64::try_from(current).unwrap_or(0) >> 20;
-        let need = index_build_memory_mb(rows, self.plan().dimension, state.column, self.plan().index);
-        let mem = need.min(opts.max_maintenance_work_mem_mb.max(1)).max(current_mb);
-        let workers = opts
-            .parallel_workers
-            .unwrap_or(u32::try_from(server_workers).unwrap_or(0))
-            .min(u32::try_from(max_workers).unwrap_or(0));
-        tx.query_one(
-            "SELECT set_config('maintenance_work_mem', $1, true), \
-             set_config('max_parallel_maintenance_workers', $2, true)",
-            &[&format!("{mem}MB"), &workers.to_string()],
-        )
-        .await
-        .map_err(db_error)?;
-        // pgvector stores vectors of more than ~500 dimensions out of line
-        // (TOAST), so the heap looks small and PostgreSQL would plan no parallel
-        // workers for the build; the table's `parallel_workers` says otherwise,
-        // for the build only (unless the table has its own setting).
-        let qt = quote_ident(table)?;
-        let own: bool = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_class c, unnest(c.reloptions) o \
-                 WHERE c.oid = to_regclass($1) AND o LIKE 'parallel_workers=%')",
-                &[&qt],
-            )
-            .await
-            .map_err(db_error)?
-            .get(0);
-        let set_workers = workers > 0 && !own;
-        if set_workers {
-            tx.batch_execute(&format!("ALTER TABLE {qt} SET (parallel_workers = {workers})"))
-                .await
-                .map_err(db_error)?;
-        }
-        tracing::info!(table = %table, rows, maintenance_work_mem_mb = mem, estimate_mb = need,
-            parallel_workers = workers, "building the vector index");
-        tx.batch_execute(create).await.map_err(db_error)?;
-        if set_workers {
-            tx.batch_execute(&format!("ALTER TABLE {qt} RESET (parallel_workers)")).await.map_err(db_error)?;
-        }
-        Ok((mem, workers))
     }
 
     /// The partitioned layout: build the workspace's partition aside, swap it in.
@@ -748,7 +574,7 @@ impl PgVectorStorage {
         let load = ddl::vector_load_table_name(&plan.table, ws);
         let objs = PartitionObjects::of(&load);
 
-        let mut tx = conn.transaction().await.map_err(db_error)?;
+        let tx = conn.transaction().await.map_err(db_error)?;
         self.begin_load(&tx, "bulk load").await?;
         tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", quote_ident(&load)?)).await.map_err(db_error)?;
         let table_ddl = ddl::vector_partition_table(self.ns(), &load, state.column, plan.dimension)?;
@@ -767,11 +593,12 @@ impl PgVectorStorage {
         let merge_early = opts.mode == BulkMode::Merge && source.is_some();
 
         let mut tally = Tally::new(started);
-        self.stream_direct(&tx, state, &load, batches, opts, &mut tally).await?;
+        self.stream(&tx, state, &Sink::direct(self.ns(), &load, &state.vector_type)?, batches, opts, &mut tally)
+            .await?;
         for stmt in &table_ddl[1..] {
             tx.batch_execute(stmt).await.map_err(db_error)?;
         }
-        let cols = row_columns(payload_columns(self.ns()));
+        let cols = columns::row_list(self.ns());
         let ql = quote_ident(&load)?;
         if merge_early {
             tx.batch_execute(&format!("CREATE TEMP TABLE {LOADED_TABLE} ON COMMIT DROP AS SELECT id::text FROM {ql}"))
@@ -805,40 +632,18 @@ impl PgVectorStorage {
         let create = ddl::vector_index_named(&objs.vector_index, &load, state.column, plan.index, plan.metric)?;
         let mut sized = None;
         if let Some(create) = &create {
-            sized = Some(self.build_index_sized(&tx, state, &load, create, rows, opts).await?);
+            sized = Some(build_index_sized(&tx, plan, state.column, &load, create, rows, opts.budget()).await?);
         }
         tx.batch_execute(&format!("ANALYZE {ql}")).await.map_err(db_error)?;
         let index_time = index_started.elapsed();
 
         self.progress(opts, BulkStage::Swapping, rows, started);
         let swap_started = Instant::now();
-        let mut attempt = 0;
-        let (replaced, moved) = loop {
-            attempt += 1;
-            let sp = tx.savepoint("lightrag_vector_swap").await.map_err(db_error)?;
-            let res = self
-                .swap_partition(
-                    &sp,
-                    &load,
-                    &target,
-                    create.is_some(),
-                    opts,
-                    merge_early.then_some(source.as_deref()).flatten(),
-                )
-                .await;
-            match res {
-                Ok(done) => {
-                    sp.commit().await.map_err(db_error)?;
-                    break done;
-                }
-                Err(e) if is_lock_error(&e) && attempt < opts.lock_attempts.max(1) => {
-                    sp.rollback().await.map_err(db_error)?;
-                    tracing::warn!(table = %parent, attempt, error = %e, "swap lock not granted; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let merged_from = merge_early.then_some(source.as_deref()).flatten();
+        let (replaced, moved) = lock_step(self.pool(), &tx, "vector partition swap", opts.lock_attempts, || {
+            self.swap_partition(&tx, &load, &target, create.is_some(), opts, merged_from)
+        })
+        .await?;
         let final_rows: i64 = tx
             .query_one(&format!("SELECT count(*) FROM {}", quote_ident(&target)?), &[])
             .await
@@ -846,7 +651,7 @@ impl PgVectorStorage {
             .get(0);
         let swap_time = swap_started.elapsed();
         tx.commit().await.map_err(db_error)?;
-        state.layout().partition = Some(target.clone());
+        state.set_partition(Some(target.clone()));
         let rows = u64::try_from(final_rows).unwrap_or(0);
         self.progress(opts, BulkStage::Done, rows, started);
         Ok(BulkLoadReport {
@@ -901,7 +706,7 @@ impl PgVectorStorage {
                 .await
                 .map_err(db_error)?;
         }
-        let cols = row_columns(payload_columns(self.ns()));
+        let cols = columns::row_list(self.ns());
         if opts.mode == BulkMode::Merge {
             for src in old.iter().chain(default.iter()) {
                 let qs = quote_ident(src)?;
@@ -917,9 +722,9 @@ impl PgVectorStorage {
                     )
                     .await
                     .map_err(db_error)?;
-                    let updates: Vec<String> = payload_columns(self.ns())
+                    let updates: Vec<String> = columns::payload(self.ns())
                         .iter()
-                        .map(|c| c.0)
+                        .map(|c| c.name)
                         .chain(["content_vector", "create_time", "update_time"])
                         .map(|c| format!("{c} = EXCLUDED.{c}"))
                         .collect();
@@ -1003,27 +808,16 @@ impl PgVectorStorage {
             }
         }
 
-        let mut tx = conn.transaction().await.map_err(db_error)?;
+        let tx = conn.transaction().await.map_err(db_error)?;
         self.begin_load(&tx, "bulk load").await?;
         if reason.is_none() {
             // Take the table, then look again: nobody may have written meanwhile.
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let sp = tx.savepoint("lightrag_vector_lock").await.map_err(db_error)?;
-                set_lock_timeout(&sp, opts.lock_timeout).await?;
-                match sp.batch_execute(&format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE")).await.map_err(db_error) {
-                    Ok(()) => {
-                        sp.commit().await.map_err(db_error)?;
-                        break;
-                    }
-                    Err(e) if is_lock_error(&e) && attempt < opts.lock_attempts.max(1) => {
-                        sp.rollback().await.map_err(db_error)?;
-                        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            let lock = format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE");
+            lock_step(self.pool(), &tx, "vector bulk load lock", opts.lock_attempts, || async {
+                set_lock_timeout(&tx, opts.lock_timeout).await?;
+                tx.batch_execute(&lock).await.map_err(db_error)
+            })
+            .await?;
             tx.batch_execute("SELECT set_config('lock_timeout', '0', true)").await.map_err(db_error)?;
             let others: bool = tx.query_one(&others_sql, &[&ws]).await.map_err(db_error)?.get(0);
             if others {
@@ -1038,7 +832,8 @@ impl PgVectorStorage {
             tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", quote_ident(name)?)).await.map_err(db_error)?;
         }
         let mut tally = Tally::new(started);
-        self.stream_into(&tx, state, &state.sql, batches, opts, &mut tally).await?;
+        tx.batch_execute(&state.sql.create_stage).await.map_err(db_error)?;
+        self.stream(&tx, state, &Sink::Staged(&state.sql), batches, opts, &mut tally).await?;
         let load_time = started.elapsed();
         let index_started = Instant::now();
         let mut sized = None;
@@ -1046,7 +841,7 @@ impl PgVectorStorage {
             let rows: i64 = tx.query_one(&format!("SELECT count(*) FROM {qt}"), &[]).await.map_err(db_error)?.get(0);
             let rows = u64::try_from(rows).unwrap_or(0);
             self.progress(opts, BulkStage::BuildingIndex, rows, started);
-            sized = Some(self.build_index_sized(&tx, state, &table, &create, rows, opts).await?);
+            sized = Some(build_index_sized(&tx, plan, state.column, &table, &create, rows, opts.budget()).await?);
             tx.batch_execute(&format!("ANALYZE {qt}")).await.map_err(db_error)?;
         }
         let index_time = index_started.elapsed();
@@ -1092,33 +887,5 @@ async fn settle_after_failure(conn: &PgConn, report: &Result<BulkLoadReport>) {
         && let Err(e) = conn.batch_execute("").await
     {
         tracing::debug!(error = %e, "connection gone after a failed load; the server rolls it back");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn build_memory_follows_the_data_size() {
-        let hnsw = VectorIndex::Hnsw { m: 16, ef_construction: 64 };
-        // 100,000 × 768 floats is ~300 MB of vectors; the graph needs more.
-        let mb = index_build_memory_mb(100_000, 768, VectorColumn::Vector, hnsw);
-        assert!((400..=600).contains(&mb), "{mb}");
-        // halfvec halves the vector part.
-        let half = index_build_memory_mb(100_000, 768, VectorColumn::HalfVec, hnsw);
-        assert!(half < mb && half > mb / 3, "{half} vs {mb}");
-        // A small load needs little beyond the fixed headroom.
-        assert_eq!(index_build_memory_mb(0, 768, VectorColumn::Vector, hnsw), 32);
-        assert_eq!(index_build_memory_mb(1_000_000, 768, VectorColumn::Vector, VectorIndex::None), 0);
-        assert!(index_build_memory_mb(100_000, 768, VectorColumn::Vector, VectorIndex::IvfFlat { lists: 100 }) < mb);
-    }
-
-    #[test]
-    fn row_copies_name_every_column_of_the_namespace() {
-        assert_eq!(
-            row_columns(payload_columns(lightrag_pg_core::VectorNamespace::Entities)),
-            "workspace, id, entity_name, content, chunk_ids, file_path, content_vector, create_time, update_time"
-        );
     }
 }

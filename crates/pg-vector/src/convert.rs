@@ -18,9 +18,10 @@ use lightrag_pg_pool::ident::quote_ident;
 use tokio_postgres::Transaction;
 
 use crate::bulk::BulkLoadOptions;
-use crate::partition::{default_partition, is_lock_error, is_partitioned, set_lock_timeout};
-use crate::sql::payload_columns;
-use crate::storage::{PgVectorStorage, State, elapsed};
+use crate::catalog::{is_partitioned, lock_step, set_lock_timeout};
+use crate::columns;
+use crate::index::{BuildBudget, build_index_sized};
+use crate::table::{PgVectorStorage, State, elapsed};
 
 /// A progress callback of a conversion.
 pub type ConvertProgressFn = Arc<dyn Fn(&ConvertProgress) + Send + Sync>;
@@ -156,28 +157,6 @@ impl fmt::Display for ConversionReport {
     }
 }
 
-/// Takes `lock` on `table` inside savepoints, retrying lock timeouts.
-async fn lock_with_retries(tx: &mut Transaction<'_>, sql: &str, timeout: Duration, attempts: u32) -> Result<()> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let sp = tx.savepoint("lightrag_vector_lock").await.map_err(db_error)?;
-        set_lock_timeout(&sp, timeout).await?;
-        match sp.batch_execute(sql).await.map_err(db_error) {
-            Ok(()) => {
-                sp.batch_execute("SELECT set_config('lock_timeout', '0', true)").await.map_err(db_error)?;
-                return sp.commit().await.map_err(db_error);
-            }
-            Err(e) if is_lock_error(&e) && attempt < attempts.max(1) => {
-                sp.rollback().await.map_err(db_error)?;
-                tracing::warn!(statement = sql, attempt, "lock not granted; retrying");
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 impl PgVectorStorage {
     /// Converts this storage's table from LightRAG's shared layout to one
     /// partition per workspace (LIST on `workspace`, plus a DEFAULT partition),
@@ -209,6 +188,17 @@ impl PgVectorStorage {
         Ok(report)
     }
 
+    /// Takes a table lock (`lock`) inside a savepoint of `tx`, each attempt
+    /// waiting at most `lock_timeout`, replayed on lock conflicts.
+    async fn lock(&self, tx: &Transaction<'_>, lock: &str, opts: &ConvertOptions) -> Result<()> {
+        lock_step(self.pool(), tx, "vector conversion lock", opts.lock_attempts, || async {
+            set_lock_timeout(tx, opts.lock_timeout).await?;
+            tx.batch_execute(lock).await.map_err(db_error)?;
+            tx.batch_execute("SELECT set_config('lock_timeout', '0', true)").await.map_err(db_error)
+        })
+        .await
+    }
+
     async fn convert(&self, state: &State, opts: &ConvertOptions) -> Result<ConversionReport> {
         let started = Instant::now();
         let plan = self.plan();
@@ -232,7 +222,7 @@ impl PgVectorStorage {
             total: Duration::ZERO,
         };
         let mut conn = self.conn().await?;
-        let mut tx = conn.transaction().await.map_err(db_error)?;
+        let tx = conn.transaction().await.map_err(db_error)?;
         let key = format!("lightrag_vector_convert\u{1f}{table}");
         let got: bool = tx
             .query_one("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", &[&key])
@@ -254,13 +244,7 @@ impl PgVectorStorage {
             report.total = started.elapsed();
             return Ok(report);
         }
-        lock_with_retries(
-            &mut tx,
-            &format!("LOCK TABLE {qt} IN EXCLUSIVE MODE"),
-            opts.lock_timeout,
-            opts.lock_attempts,
-        )
-        .await?;
+        self.lock(&tx, &format!("LOCK TABLE {qt} IN EXCLUSIVE MODE"), opts).await?;
         let locked = Instant::now();
         let counts = tx
             .query(&format!("SELECT workspace::text, count(*) FROM {qt} GROUP BY workspace ORDER BY workspace"), &[])
@@ -292,13 +276,11 @@ impl PgVectorStorage {
         {
             tx.batch_execute(&create).await.map_err(db_error)?;
         }
-        let names: Vec<&str> = payload_columns(self.ns()).iter().map(|c| c.0).collect();
-        let cols = format!("workspace, id, {}, content_vector, create_time, update_time", names.join(", "));
+        let cols = columns::row_list(self.ns());
         let total = report.workspaces.len();
-        let bulk = BulkLoadOptions {
+        let budget = BuildBudget {
             max_maintenance_work_mem_mb: opts.max_maintenance_work_mem_mb,
             parallel_workers: opts.parallel_workers,
-            ..BulkLoadOptions::default()
         };
         for (i, (ws, n, p)) in report.workspaces.iter().enumerate() {
             let qp = quote_ident(p)?;
@@ -323,7 +305,7 @@ impl PgVectorStorage {
                 plan.index,
                 plan.metric,
             )? {
-                self.build_index_sized(&tx, state, p, &create, *n, &bulk).await?;
+                build_index_sized(&tx, plan, state.column, p, &create, *n, budget).await?;
             }
             tx.batch_execute(&format!("ANALYZE {qp}")).await.map_err(db_error)?;
             let attach: String =
@@ -342,13 +324,7 @@ impl PgVectorStorage {
         }
 
         // The swap: the old table goes, the copy takes its name.
-        lock_with_retries(
-            &mut tx,
-            &format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE"),
-            opts.lock_timeout,
-            opts.lock_attempts,
-        )
-        .await?;
+        self.lock(&tx, &format!("LOCK TABLE {qt} IN ACCESS EXCLUSIVE MODE"), opts).await?;
         let exclusive = Instant::now();
         tx.batch_execute(&format!("DROP TABLE {qt}")).await.map_err(db_error)?;
         let vector_index = plan.index_name.as_deref().filter(|_| !plan.exact_search());
@@ -358,14 +334,7 @@ impl PgVectorStorage {
         tx.commit().await.map_err(db_error)?;
         report.access_exclusive_time = exclusive.elapsed();
         report.exclusive_time = locked.elapsed();
-        {
-            let mut layout = state.layout();
-            layout.partitioned = true;
-            layout.partition = None;
-        }
-        let conn = self.conn().await?;
-        let default = default_partition(&*conn, &table).await?;
-        state.layout().default_partition = default;
+        state.became_partitioned();
         report.total = started.elapsed();
         Ok(report)
     }

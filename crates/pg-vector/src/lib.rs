@@ -3,13 +3,20 @@
 
 pub mod admin;
 pub mod bulk;
+mod catalog;
 pub mod codec;
+mod columns;
 pub mod config;
 pub mod convert;
+mod index;
+mod legacy;
 pub mod partition;
 pub mod record;
+mod search;
 mod sql;
 pub mod storage;
+mod table;
+mod write;
 
 pub use bulk::{BulkLoadOptions, BulkLoadReport, BulkMethod, BulkMode, BulkProgress, BulkStage, SkippedRecord};
 pub use config::{

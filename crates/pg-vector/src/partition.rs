@@ -1,77 +1,25 @@
 //! The partitioned layout: a vector table LIST-partitioned by `workspace`, one
 //! partition (with its own vector index) per workspace and a DEFAULT partition
-//! for workspaces other writers create. Catalog look-ups, partition creation on
-//! first write, dropping a workspace's partition, and index rebuilds.
+//! for workspaces other writers create. A workspace's partition is created on
+//! its first write (built aside and attached by the bulk path), listed, and
+//! dropped with the workspace.
 //!
 //! Partition names come from `lightrag_pg_pool::ddl::vector_partition_name`
-//! (hash-suffixed, at most 56 bytes); a workspace's partition is found by its
-//! bound (`FOR VALUES IN ('<workspace>')`, compared with the server's own
-//! quoting), so a partition named otherwise is found too.
-
-use std::time::Duration;
+//! (hash-suffixed, at most 56 bytes); the catalog look-ups are in
+//! `catalog`.
 
 use lightrag_pg_core::{Error, Result};
-use lightrag_pg_pool::db_error;
 use lightrag_pg_pool::ident::quote_ident;
-use tokio_postgres::GenericClient;
+use lightrag_pg_pool::{Replay, db_error};
 
 use crate::bulk::{Batches, BulkLoadOptions};
-use crate::storage::{PgVectorStorage, State};
+use std::time::Duration;
 
-/// Whether `table` (lower case) is a partitioned table.
-pub(crate) async fn is_partitioned(client: &impl GenericClient, table: &str) -> Result<bool> {
-    let row = client
-        .query_opt("SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = to_regclass($1)", &[&quote_ident(table)?])
-        .await
-        .map_err(db_error)?;
-    Ok(row.is_some_and(|r| r.get(0)))
-}
+use tokio_postgres::GenericClient;
 
-/// The DEFAULT partition of partitioned `table`, if it has one.
-pub(crate) async fn default_partition(client: &impl GenericClient, table: &str) -> Result<Option<String>> {
-    let row = client
-        .query_opt(
-            "SELECT d.relname::text FROM pg_partitioned_table pt JOIN pg_class d ON d.oid = pt.partdefid \
-             WHERE pt.partrelid = to_regclass($1)",
-            &[&quote_ident(table)?],
-        )
-        .await
-        .map_err(db_error)?;
-    Ok(row.map(|r| r.get(0)))
-}
-
-/// The partition of `table` whose bound is exactly `workspace`, if any.
-pub(crate) async fn find_partition(
-    client: &impl GenericClient,
-    table: &str,
-    workspace: &str,
-) -> Result<Option<String>> {
-    let row = client
-        .query_opt(
-            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-             WHERE i.inhparent = to_regclass($1) AND c.relispartition \
-             AND pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%L)', $2::text)",
-            &[&quote_ident(table)?, &workspace],
-        )
-        .await
-        .map_err(db_error)?;
-    Ok(row.map(|r| r.get(0)))
-}
-
-pub(crate) use lightrag_pg_pool::workspace::has_rows;
-
-/// The partitions of `table` and their bounds, for reports and tests.
-pub(crate) async fn partitions(client: &impl GenericClient, table: &str) -> Result<Vec<(String, String)>> {
-    let rows = client
-        .query(
-            "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i \
-             JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) ORDER BY 1",
-            &[&quote_ident(table)?],
-        )
-        .await
-        .map_err(db_error)?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
+pub(crate) use crate::catalog::is_partitioned;
+use crate::catalog::{find_partition, partitions, set_lock_timeout};
+use crate::table::{PgVectorStorage, State};
 
 /// Inside transaction `tx`: when `table` has a partition for `workspace`, takes
 /// the ACCESS EXCLUSIVE lock on the parent that dropping it needs (waiting at
@@ -99,18 +47,6 @@ pub(crate) async fn drop_locked_partition(tx: &impl GenericClient, table: &str, 
     Ok(())
 }
 
-/// `set_config('lock_timeout', …, true)`: bounds the wait for a brief strong lock.
-pub(crate) async fn set_lock_timeout(client: &impl GenericClient, timeout: Duration) -> Result<()> {
-    let ms = format!("{}ms", timeout.as_millis().max(1));
-    client.query_one("SELECT set_config('lock_timeout', $1, true)", &[&ms]).await.map_err(db_error)?;
-    Ok(())
-}
-
-/// A lock wait that timed out or deadlocked: worth another attempt.
-pub(crate) fn is_lock_error(e: &Error) -> bool {
-    matches!(e.sqlstate(), Some("55P03" | "40P01"))
-}
-
 impl PgVectorStorage {
     /// This workspace's partition, when the table is partitioned and has one
     /// (`None` for the shared layout, or before the first write).
@@ -126,10 +62,7 @@ impl PgVectorStorage {
             if !is_partitioned(&*conn, &table).await? {
                 return Ok(None);
             }
-            let default = default_partition(&*conn, &table).await?;
-            let mut layout = state.layout();
-            layout.partitioned = true;
-            layout.default_partition = default;
+            state.became_partitioned();
         }
         find_partition(&*conn, &table, self.ws().as_str()).await
     }
@@ -145,20 +78,13 @@ impl PgVectorStorage {
         partitions(&*conn, &self.table_lower()).await
     }
 
-    /// The table's name in lower case (as PostgreSQL stores it).
-    pub(crate) fn table_lower(&self) -> String {
-        self.plan().table.to_lowercase()
-    }
-
     /// Before a write in the partitioned layout: makes sure this workspace has
     /// its partition (built empty and attached, adopting any rows the DEFAULT
     /// partition holds for it). Once per storage; a no-op for the shared layout.
     pub(crate) async fn ensure_partition(&self, state: &State) -> Result<()> {
-        {
-            let layout = state.layout();
-            if !layout.partitioned || layout.partition.is_some() {
-                return Ok(());
-            }
+        let layout = state.layout();
+        if !layout.partitioned || layout.partition.is_some() {
+            return Ok(());
         }
         let table = self.table_lower();
         let ws = self.ws().as_str();
@@ -170,13 +96,15 @@ impl PgVectorStorage {
             })
             .await?;
         if let Some(p) = found {
-            state.layout().partition = Some(p);
+            state.set_partition(Some(p));
             return Ok(());
         }
         let opts = BulkLoadOptions::default();
         let result = self
             .pool()
-            .retry("vector partition create", || self.bulk_internal(state, Batches::Borrowed(&[]), &opts))
+            .retry_with("vector partition create", Replay::AllButLockTimeouts, || {
+                self.bulk_internal(state, Batches::Borrowed(&[]), &opts)
+            })
             .await;
         match result {
             Ok(report) => {
@@ -206,39 +134,13 @@ impl PgVectorStorage {
                 if let Some(p) = lock_partition(&tx, &table, ws, timeout).await? {
                     drop_locked_partition(&tx, &table, &p).await?;
                 }
-                let n = tx.execute(&state.sql.drop_all, &[&ws]).await.map_err(db_error)?;
-                if let Some(legacy) = &state.legacy_table {
-                    tx.execute(&format!("DELETE FROM {legacy} WHERE workspace = $1"), &[&ws])
-                        .await
-                        .map_err(db_error)?;
-                }
+                let n = state.delete_rows(&tx, ws).await?;
                 tx.commit().await.map_err(db_error)?;
                 tracing::debug!(rows = n, "dropped");
                 Ok(())
             })
             .await?;
-        state.layout().partition = None;
+        state.set_partition(None);
         Ok(())
-    }
-
-    /// The vector index of this workspace's partition (the partition's member of
-    /// the parent's partitioned vector index), when both exist.
-    pub(crate) async fn partition_vector_index(&self, client: &impl GenericClient) -> Result<Option<String>> {
-        let Some(index) = &self.plan().index_name else {
-            return Ok(None);
-        };
-        let Some(partition) = find_partition(client, &self.table_lower(), self.ws().as_str()).await? else {
-            return Ok(None);
-        };
-        let row = client
-            .query_opt(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-                 JOIN pg_index x ON x.indexrelid = c.oid \
-                 WHERE i.inhparent = to_regclass($1) AND x.indrelid = to_regclass($2)",
-                &[&quote_ident(index)?, &quote_ident(&partition)?],
-            )
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(|r| r.get(0)))
     }
 }

@@ -165,31 +165,13 @@ pub(crate) fn row_data(ns: VectorNamespace, record: &VectorRecord) -> Result<Row
     Ok(row)
 }
 
-/// The columns a read selects, in the order [`render`] expects.
-pub(crate) fn select_columns(ns: VectorNamespace) -> &'static str {
-    match ns {
-        VectorNamespace::Chunks => {
-            "id, full_doc_id, content, file_path, tokens, chunk_order_index, \
-             EXTRACT(EPOCH FROM create_time)::BIGINT AS created_at"
-        }
-        VectorNamespace::Entities => {
-            "id, entity_name, chunk_ids::text[] AS chunk_ids, content, file_path, \
-             EXTRACT(EPOCH FROM create_time)::BIGINT AS created_at"
-        }
-        VectorNamespace::Relationships => {
-            "id, source_id, target_id, chunk_ids::text[] AS chunk_ids, content, file_path, \
-             EXTRACT(EPOCH FROM create_time)::BIGINT AS created_at"
-        }
-    }
-}
-
 fn put_text(out: &mut JsonObject, key: &str, v: Option<String>) {
     if let Some(v) = v {
         out.insert(key.to_owned(), Value::String(v));
     }
 }
 
-/// A row read with [`select_columns`] as LightRAG's payload: its field names, the
+/// A row read with [`crate::columns::select_list`] as LightRAG's payload: its field names, the
 /// chunk-id list joined back with `<SEP>` as `source_id`, `created_at` in epoch
 /// seconds, and `id` when `with_id`. NULL columns are left out.
 ///

@@ -7,34 +7,10 @@ use lightrag_pg_core::{DistanceMetric, Result, VectorNamespace};
 use lightrag_pg_pool::ddl::{VectorColumn, distance_operator};
 use lightrag_pg_pool::ident::quote_ident;
 
-use crate::record::select_columns;
+use crate::columns::{self, Kind};
 
 /// The session-local staging table a COPY upsert fills (dropped at commit).
 pub(crate) const STAGE_TABLE: &str = "lightrag_vector_stage";
-
-/// The payload columns of a namespace, after `id` and before `content_vector`:
-/// (column, staging type).
-pub(crate) fn payload_columns(ns: VectorNamespace) -> &'static [(&'static str, &'static str)] {
-    match ns {
-        VectorNamespace::Chunks => &[
-            ("tokens", "int4"),
-            ("chunk_order_index", "int4"),
-            ("full_doc_id", "text"),
-            ("content", "text"),
-            ("file_path", "text"),
-        ],
-        VectorNamespace::Entities => {
-            &[("entity_name", "text"), ("content", "text"), ("chunk_ids", "text[]"), ("file_path", "text")]
-        }
-        VectorNamespace::Relationships => &[
-            ("source_id", "text"),
-            ("target_id", "text"),
-            ("content", "text"),
-            ("chunk_ids", "text[]"),
-            ("file_path", "text"),
-        ],
-    }
-}
 
 /// Every statement of one table.
 #[derive(Debug, Clone)]
@@ -75,16 +51,16 @@ impl Sql {
         let t = quote_ident(&table.to_lowercase())?;
         let cast = column.type_name();
         let op = distance_operator(metric);
-        let sel = select_columns(ns);
-        let cols = payload_columns(ns);
-        let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        let sel = columns::select_list(ns);
+        let cols = columns::payload(ns);
+        let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
         let list = names.join(", ");
         let updates: Vec<String> =
             names.iter().chain(&["content_vector", "update_time"]).map(|c| format!("{c} = EXCLUDED.{c}")).collect();
         let on_conflict = format!("ON CONFLICT (workspace, id) DO UPDATE SET {}", updates.join(", "));
         let target = format!("{t} (workspace, id, {list}, content_vector, create_time, update_time)");
 
-        let stage_cols: Vec<String> = cols.iter().map(|(c, ty)| format!("{c} {ty}")).collect();
+        let stage_cols: Vec<String> = cols.iter().map(|c| format!("{} {}", c.name, c.kind.stage_sql())).collect();
         let create_stage = format!(
             "CREATE TEMP TABLE {STAGE_TABLE} (id text, {}, content_vector {cast}) ON COMMIT DROP",
             stage_cols.join(", ")
@@ -98,15 +74,15 @@ impl Sql {
         // and are split back exactly as Python's `str.split` does ('' → {''}).
         let mut unnest_args = vec!["$3::text[]".to_owned()];
         let mut unnest_select = Vec::new();
-        for (i, (c, ty)) in cols.iter().enumerate() {
-            let p = i + 4;
-            if *ty == "text[]" {
+        for (i, col) in cols.iter().enumerate() {
+            let (p, c) = (i + 4, col.name);
+            if col.kind == Kind::ChunkIds {
                 unnest_args.push(format!("${p}::text[]"));
                 unnest_select.push(format!(
                     "CASE WHEN u.{c} = '' THEN ARRAY['']::text[] ELSE string_to_array(u.{c}, '<SEP>') END"
                 ));
             } else {
-                unnest_args.push(format!("${p}::{ty}[]"));
+                unnest_args.push(format!("${p}::{}[]", col.kind.stage_sql()));
                 unnest_select.push(format!("u.{c}"));
             }
         }
