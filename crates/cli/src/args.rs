@@ -110,6 +110,10 @@ pub(crate) enum Command {
         /// Embedding model name (suffixes the vector tables like LightRAG).
         #[arg(long)]
         model_name: Option<String>,
+        /// List the steps that would upgrade tables an older LightRAG release
+        /// created (`--json`: as a JSON array), and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -11,6 +11,7 @@ pub mod rls;
 pub mod schema;
 pub mod settings;
 pub mod tls;
+pub mod upgrade;
 
 pub use config::{
     AgeSessionInit, PgConfig, PgConfigBuilder, RetryPolicy, SslConfig, SslMode, TargetSessionAttrs, VectorIndexSettings,

@@ -4,8 +4,8 @@
 //! a database-wide advisory lock, so concurrent start-ups serialise instead of
 //! racing into "already exists" errors or deadlocks. A version table records what
 //! was applied (by checksum), so later start-ups skip the catalog work entirely.
-//! Every statement is `IF NOT EXISTS`, so tables Python LightRAG created are
-//! adopted untouched.
+//! Every statement is `IF NOT EXISTS`, so tables Python LightRAG 1.5.7 created
+//! are adopted untouched.
 //!
 //! - The lock is `pg_advisory_xact_lock(hashtextextended('lightrag_pg_schema', 0))`,
 //!   held by the transaction that applies one part; other tools can take the same
@@ -18,6 +18,9 @@
 //!   recreates it instead of trusting the version table.
 //! - Already-applied parts cost two catalog lookups and no lock, and an empty
 //!   database logs no error on the server.
+//! - Before the first part a process applies to a database, [`crate::upgrade`]
+//!   brings tables that an older LightRAG release created to 1.5.7's columns
+//!   (`CREATE TABLE IF NOT EXISTS` alone would adopt them as they are).
 
 use lightrag_pg_core::Error;
 
@@ -28,7 +31,7 @@ pub const MIGRATIONS_TABLE: &str = "lightrag_pg_schema_migrations";
 
 /// The advisory-lock key every schema change takes (`hashtextextended` of a
 /// fixed name, so other tools can coordinate with it).
-const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('lightrag_pg_schema', 0))";
+pub(crate) const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended('lightrag_pg_schema', 0))";
 
 fn checksum(statements: &[String]) -> String {
     lightrag_pg_core::ids::md5_hex(&statements.join(";\n"))
@@ -48,7 +51,7 @@ const APPLIED_SQL: &str = "SELECT EXISTS (SELECT 1 FROM lightrag_pg_schema_migra
 /// applied wholly or not at all.
 pub async fn ensure(pool: &PgPool, name: &str, relations: &[&str], statements: &[String]) -> Result<(), Error> {
     let sum = checksum(statements);
-    let mut conn = pool.get().await?;
+    let conn = pool.get().await?;
     // Fast path without the lock. The existence check comes first so that an
     // empty database logs no "relation does not exist" error on the server.
     let table_exists: bool =
@@ -60,6 +63,11 @@ pub async fn ensure(pool: &PgPool, name: &str, relations: &[&str], statements: &
             return Ok(());
         }
     }
+    // Tables an older LightRAG release created get 1.5.7's columns first (the
+    // part's indexes may need them). The upgrade takes connections of its own.
+    drop(conn);
+    crate::upgrade::apply_once(pool).await?;
+    let mut conn = pool.get().await?;
     let tx = conn.transaction().await.map_err(db_error)?;
     tx.batch_execute(LOCK_SQL).await.map_err(db_error)?;
     tx.batch_execute(&format!(

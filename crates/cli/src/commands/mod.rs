@@ -23,7 +23,8 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli)?;
     match cli.command {
         Command::Doctor(f) => doctor::run(&ctx, f.json).await,
-        Command::Init { graph, vector_index, metric, embedding_dim, model_name, json } => {
+        Command::Init { dry_run: true, json, .. } => init::dry_run(&ctx, json.json).await,
+        Command::Init { graph, vector_index, metric, embedding_dim, model_name, json, .. } => {
             init::run(&ctx, init::InitArgs { graph, vector_index, metric, embedding_dim, model_name }, json.json).await
         }
         Command::Migrate { from, graph, model_name, dry_run, memory, json } => {
