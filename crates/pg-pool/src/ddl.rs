@@ -283,14 +283,14 @@ impl LegacyTable {
     }
 }
 
-/// A temporary table named `name` with `table`'s 1.5.7 columns (no key, dropped
-/// at the end of the transaction): the server's own spelling of every type and
-/// default, for comparing with a table an older release created.
+/// A temporary table named `name` with `table`'s 1.5.7 columns (no key): the
+/// server's own spelling of every type and default, for comparing with a table
+/// an older release created.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for a bad name.
 pub fn legacy_column_template(table: LegacyTable, name: &str) -> Result<String, Error> {
-    Ok(format!("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP", quote_ident(name)?, table.columns()))
+    Ok(format!("CREATE TEMPORARY TABLE {} ({})", quote_ident(name)?, table.columns()))
 }
 
 /// `CREATE TABLE IF NOT EXISTS` of a legacy (un-suffixed) vector table with an

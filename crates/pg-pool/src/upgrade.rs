@@ -125,10 +125,13 @@ async fn column_step(tx: &Transaction<'_>, table: LegacyTable) -> Result<Option<
     let name = table.name();
     let quoted = quote_ident(&name)?;
     let have = columns(tx, &quoted).await?;
+    // The template lives in a savepoint rolled back at once: no DROP (AGE 1.5,
+    // when preloaded, fails every DROP in a database without its extension).
     let template = format!("lightrag_upgrade_{name}");
+    tx.batch_execute("SAVEPOINT lightrag_upgrade_template").await.map_err(db_error)?;
     tx.batch_execute(&ddl::legacy_column_template(table, &template)?).await.map_err(db_error)?;
     let want = columns(tx, &quote_ident(&template)?).await?;
-    tx.batch_execute(&format!("DROP TABLE {}", quote_ident(&template)?)).await.map_err(db_error)?;
+    tx.batch_execute("ROLLBACK TO SAVEPOINT lightrag_upgrade_template").await.map_err(db_error)?;
     let (mut statements, mut changes) = (Vec::new(), Vec::new());
     for w in want.iter().filter(|w| w.name != "content_vector") {
         match have.iter().find(|h| h.name == w.name) {
@@ -161,7 +164,7 @@ async fn column_step(tx: &Transaction<'_>, table: LegacyTable) -> Result<Option<
 }
 
 /// The steps that would bring the database to 1.5.7's shape, computed inside
-/// `tx` (which it leaves unchanged: the temporary tables it makes are dropped).
+/// `tx` (which it leaves unchanged: its temporary tables are rolled back).
 async fn plan_in(tx: &Transaction<'_>) -> Result<Vec<Step>, Error> {
     let mut steps = Vec::new();
     let mut llm_cache_has_mode = false;
@@ -232,8 +235,8 @@ pub async fn plan(pool: &PgPool) -> Result<Vec<Step>, Error> {
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await.map_err(db_error)?;
     let steps = plan_in(&tx).await?;
-    // Committed, not rolled back: it changed nothing (its temporary tables are
-    // gone), and the server's statistics count no failed transaction.
+    // Committed, not rolled back: it changed nothing, and the server's
+    // statistics count no failed transaction.
     tx.commit().await.map_err(db_error)?;
     Ok(steps)
 }

@@ -49,6 +49,9 @@ async fn legacy_db(prefix: &str) -> (FreshDb, PgPool) {
     let db = FreshDb::create(prefix).await;
     let pool = db.pool(2).await;
     schema::ensure_extension(&pool, "vector").await.unwrap();
+    // The test server preloads AGE, whose hook fails every DROP (here: of the
+    // LLM cache's `mode`) in a database without the extension.
+    schema::ensure_extension(&pool, "age").await.unwrap();
     let conn = pool.get().await.unwrap();
     for stmt in LIGHTRAG_1_2_6 {
         conn.batch_execute(stmt).await.unwrap();
@@ -115,6 +118,7 @@ async fn a_lightrag_1_2_database_gets_the_columns_of_lightrag_1_5_7() {
     for stmt in dump_statements(SCHEMA_DUMP) {
         conn.batch_execute(&stmt).await.unwrap();
     }
+    drop(conn);
     let want = shape(&columns(&ref_pool, TABLES).await);
     assert_eq!(shape(&columns(&pool, TABLES).await), want);
 
