@@ -90,6 +90,14 @@ const DOC_STATUS_COLUMNS: &str = "workspace VARCHAR(255) NOT NULL, id VARCHAR(25
      content_hash TEXT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, \
      updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP";
 
+/// The keyset-sweep index of doc status (1.5.7), name suffix and definition.
+const SCHEDULING_INDEX: (&str, &str) = ("ws_status_created_nf_id", "(workspace, status, created_at NULLS FIRST, id)");
+
+/// `CREATE INDEX IF NOT EXISTS idx_lightrag_doc_status_<name> ON lightrag_doc_status <def>`.
+fn doc_status_index(name: &str, def: &str) -> String {
+    format!("CREATE INDEX IF NOT EXISTS idx_lightrag_doc_status_{name} ON lightrag_doc_status {def}")
+}
+
 /// `CREATE TABLE` and the full index inventory of `LIGHTRAG_DOC_STATUS`.
 pub fn doc_status_table() -> Vec<String> {
     let t = "lightrag_doc_status";
@@ -104,9 +112,9 @@ pub fn doc_status_table() -> Vec<String> {
         ("workspace_updated_at", "(workspace, updated_at DESC)"),
         ("workspace_created_at", "(workspace, created_at DESC)"),
         ("workspace_file_path", "(workspace, file_path)"),
-        ("ws_status_created_nf_id", "(workspace, status, created_at NULLS FIRST, id)"),
+        SCHEDULING_INDEX,
     ] {
-        out.push(format!("CREATE INDEX IF NOT EXISTS idx_{t}_{name} ON {t} {def}"));
+        out.push(doc_status_index(name, def));
     }
     out.push(format!(
         "CREATE INDEX IF NOT EXISTS idx_{t}_workspace_content_hash ON {t} (workspace, content_hash) \
@@ -378,11 +386,8 @@ pub const SUPERSEDED_DOC_STATUS_INDEX: &str = "idx_lightrag_doc_status_ws_status
 /// Creates the scheduling index of doc status, then drops the one it supersedes
 /// (1.5.7 creates, verifies, and only then drops).
 pub fn doc_status_replace_scheduling_index() -> Vec<String> {
-    let create = doc_status_table()
-        .into_iter()
-        .find(|s| s.contains("ws_status_created_nf_id"))
-        .expect("the doc-status DDL has the scheduling index");
-    vec![create, format!("DROP INDEX IF EXISTS {SUPERSEDED_DOC_STATUS_INDEX}")]
+    let (name, def) = SCHEDULING_INDEX;
+    vec![doc_status_index(name, def), format!("DROP INDEX IF EXISTS {SUPERSEDED_DOC_STATUS_INDEX}")]
 }
 
 /// pgvector's operator class for a column type and metric.
@@ -903,6 +908,45 @@ mod tests {
         assert_eq!(
             vector_table_name(VectorNamespace::Chunks, Some("text-embedding-3-large"), 3072).unwrap(),
             "LIGHTRAG_VDB_CHUNKS_text_embedding_3_large_3072d"
+        );
+    }
+
+    #[test]
+    fn upgrade_statements_quote_names_and_keep_the_servers_spelling_of_types() {
+        assert_eq!(
+            add_column("lightrag_doc_status", "chunks_list", "jsonb", Some("'[]'::jsonb"), false).unwrap(),
+            "ALTER TABLE \"lightrag_doc_status\" ADD COLUMN IF NOT EXISTS \"chunks_list\" jsonb DEFAULT '[]'::jsonb"
+        );
+        assert_eq!(
+            alter_column_type(
+                "t",
+                "created_at",
+                "timestamp without time zone",
+                Some("\"created_at\" AT TIME ZONE 'UTC'")
+            )
+            .unwrap(),
+            "ALTER TABLE \"t\" ALTER COLUMN \"created_at\" TYPE timestamp without time zone \
+             USING \"created_at\" AT TIME ZONE 'UTC'"
+        );
+        assert!(set_column_default("t", "x\0", "now()").is_err());
+        assert_eq!(
+            legacy_column_template(LegacyTable::DocStatus, "tmp").unwrap(),
+            format!("CREATE TEMPORARY TABLE \"tmp\" ({DOC_STATUS_COLUMNS})")
+        );
+        assert!(legacy_vector_table(VectorNamespace::Chunks).unwrap()[0].contains("content_vector VECTOR, file_path"));
+    }
+
+    #[test]
+    fn the_llm_cache_keys_are_flattened_before_mode_is_dropped() {
+        let stmts = llm_cache_drop_mode();
+        let flatten = stmts.iter().position(|s| s.starts_with("UPDATE")).unwrap();
+        let drop = stmts.iter().position(|s| s.contains("DROP COLUMN IF EXISTS mode")).unwrap();
+        assert!(flatten < drop, "{stmts:?}");
+        assert!(stmts.last().unwrap().ends_with("PRIMARY KEY (workspace, id)"));
+        assert_eq!(
+            doc_status_replace_scheduling_index()[0],
+            "CREATE INDEX IF NOT EXISTS idx_lightrag_doc_status_ws_status_created_nf_id ON lightrag_doc_status \
+             (workspace, status, created_at NULLS FIRST, id)"
         );
     }
 
