@@ -32,7 +32,8 @@
 //! Tables, indexes and key-value tables that are missing altogether are not
 //! steps here: each storage creates them (`CREATE … IF NOT EXISTS`).
 //! [`crate::schema::ensure`] runs [`apply`] once per process and database before
-//! it applies a part for the first time.
+//! it applies a part for the first time, and takes its fast path only when the
+//! version table records [`RECORD`] with the current [`checksum`].
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -43,8 +44,23 @@ use tokio_postgres::Transaction;
 
 use crate::ddl::{self, LegacyTable};
 use crate::ident::quote_ident;
-use crate::schema::LOCK_SQL;
+use crate::schema::{CREATE_MIGRATIONS_SQL, LOCK_SQL, RECORD_SQL};
 use crate::{PgPool, db_error};
+
+/// The version table's record of a completed upgrade (its checksum is
+/// [`checksum`]).
+pub const RECORD: &str = "upgrade:lightrag-1.5.7";
+
+/// The checksum of the upgrade's target: md5 of the column templates and the
+/// data steps' statements, so a change in [`ddl`] runs the upgrade again.
+pub fn checksum() -> String {
+    let mut parts: Vec<String> =
+        LegacyTable::ALL.iter().filter_map(|t| ddl::legacy_column_template(*t, "t").ok()).collect();
+    parts.extend(ddl::llm_cache_drop_mode());
+    parts.push(ddl::DOC_CHUNKS_TO_VDB_CHUNKS.to_owned());
+    parts.extend(ddl::doc_status_replace_scheduling_index());
+    lightrag_pg_core::ids::md5_hex(&parts.join(";\n"))
+}
 
 /// One upgrade step: what it changes and the statements it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,7 +259,8 @@ pub async fn plan(pool: &PgPool) -> Result<Vec<Step>, Error> {
 
 /// Runs the steps of [`plan`], each in its own transaction under the schema
 /// advisory lock, re-planned there (a step another process applied meanwhile is
-/// skipped). Returns the steps applied.
+/// skipped), then records [`RECORD`] in the version table. Returns the steps
+/// applied.
 ///
 /// # Errors
 /// The failing statement's error; its step is rolled back, the steps before it
@@ -269,6 +286,12 @@ pub async fn apply(pool: &PgPool) -> Result<Vec<Step>, Error> {
         tracing::info!(step = %step.name, "{}", step.description);
         applied.push(step);
     }
+    let mut conn = pool.get().await?;
+    let tx = conn.transaction().await.map_err(db_error)?;
+    tx.batch_execute(LOCK_SQL).await.map_err(db_error)?;
+    tx.batch_execute(CREATE_MIGRATIONS_SQL).await.map_err(db_error)?;
+    tx.execute(RECORD_SQL, &[&RECORD, &checksum()]).await.map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
     Ok(applied)
 }
 

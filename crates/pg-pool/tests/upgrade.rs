@@ -152,3 +152,35 @@ async fn concurrent_upgrades_apply_each_step_once() {
     assert_eq!(applied, 7, "seven steps, each applied by exactly one of the six processes");
     assert_eq!(upgrade::plan(&pools[0]).await.unwrap(), vec![]);
 }
+
+#[tokio::test]
+async fn a_database_adopted_before_the_upgrade_existed_is_upgraded_by_the_next_start_up() {
+    let (_db, pool) = legacy_db("upg_adopted").await;
+    // An earlier version of these crates recorded every part as applied, without
+    // the upgrade's record (its DDL adopted the old tables as they were).
+    let conn = pool.get().await.unwrap();
+    conn.batch_execute(
+        "CREATE TABLE lightrag_pg_schema_migrations (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, \
+         applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    let parts = our_parts();
+    for (name, stmts) in &parts {
+        let sum = lightrag_pg_core::ids::md5_hex(&stmts.join(";\n"));
+        conn.execute("INSERT INTO lightrag_pg_schema_migrations (name, checksum) VALUES ($1, $2)", &[name, &sum])
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    assert!(!upgrade::plan(&pool).await.unwrap().is_empty());
+    ensure_all(&pool, &parts).await;
+    assert_eq!(upgrade::plan(&pool).await.unwrap(), vec![], "upgraded although every part was recorded");
+    let conn = pool.get().await.unwrap();
+    let sum: String = conn
+        .query_one("SELECT checksum FROM lightrag_pg_schema_migrations WHERE name = $1", &[&upgrade::RECORD])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(sum, upgrade::checksum());
+}
