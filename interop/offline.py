@@ -7,15 +7,15 @@ the query's capitalised words.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import re
 
 import numpy as np
 from lightrag import LightRAG
 from lightrag.utils import EmbeddingFunc, Tokenizer
+
+import hash_embed
 
 DIM = int(os.environ.get("INTEROP_DIM", "64"))
 MODEL = os.environ.get("INTEROP_MODEL", "interop-hash")
@@ -32,13 +32,8 @@ class WordTokenizer:
 
 
 def embed_text(text: str, dim: int = DIM) -> list[float]:
-    """Hashing embedder: bag of lower-cased words, signed feature hashing, L2-normalised."""
-    v = [0.0] * dim
-    for w in re.findall(r"\w+", text.lower()):
-        h = int.from_bytes(hashlib.md5(w.encode()).digest()[:8], "little")
-        v[h % dim] += 1.0 if (h >> 40) & 1 else -1.0
-    n = math.sqrt(sum(x * x for x in v)) or 1.0
-    return [x / n for x in v]
+    """Hashing embedder (hash_embed.py) at `dim` dimensions."""
+    return hash_embed.embed_text(text, dim)
 
 
 async def embed(texts, **_kwargs):

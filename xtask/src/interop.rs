@@ -8,7 +8,11 @@
 //!    scenarios), built in the dev profile.
 //! 3. The self-test of the comparison (`interop/test_compare.py`), then every
 //!    scenario (`interop/scenarios.py`), with the server's settings exported.
-//! 4. `lightrag-pg-graph`'s `python_interop` tests (ignored by `cargo test`,
+//! 4. The upgrade scenarios (`interop/legacy_scenarios.py`): databases that
+//!    lightrag-hku 1.2.6, 1.3.9 and 1.4.9 wrote (one venv each under
+//!    `target/interop/legacy/<version>`, cached the same way) are upgraded by
+//!    `lightrag-pg init`.
+//! 5. `lightrag-pg-graph`'s `python_interop` tests (ignored by `cargo test`,
 //!    since they need this venv). Any failure fails the command.
 
 use std::path::{Path, PathBuf};
@@ -29,13 +33,45 @@ fn venv_dir() -> PathBuf {
     target_dir().join("interop").join("venv")
 }
 
+/// The older lightrag-hku releases whose databases `legacy_scenarios.py`
+/// upgrades, with what each needs for its PostgreSQL storages: the release's
+/// own dependencies, plus the drivers and `httpx`, which 1.3 and 1.4 import
+/// without declaring it. 1.2.6 declares no dependency at all, so its list is
+/// spelled out (no extras: nothing heavier than pandas).
+pub(crate) const LEGACY_RELEASES: &[(&str, &[&str])] = &[
+    (
+        "1.2.6",
+        &[
+            "lightrag-hku==1.2.6",
+            "asyncpg",
+            "pgvector",
+            "httpx",
+            "numpy",
+            "pandas",
+            "tenacity",
+            "pipmaster",
+            "python-dotenv",
+            "tiktoken",
+            "networkx",
+            "pydantic",
+        ],
+    ),
+    ("1.3.9", &["lightrag-hku==1.3.9", "asyncpg", "pgvector", "httpx"]),
+    ("1.4.9", &["lightrag-hku==1.4.9", "asyncpg", "pgvector", "httpx"]),
+];
+
 /// The virtual environment's python, creating or completing the environment
 /// when `.ready` does not match [`REQUIREMENTS`].
 pub(crate) fn venv() -> Result<PathBuf> {
-    let dir = venv_dir();
+    venv_at(&venv_dir(), REQUIREMENTS)
+}
+
+/// The python of a virtual environment in `dir` holding `requirements`, made or
+/// completed when `dir/.ready` does not list exactly them.
+fn venv_at(dir: &Path, requirements: &[&str]) -> Result<PathBuf> {
     let python = dir.join("bin").join("python");
     let ready = dir.join(".ready");
-    let wanted = format!("{}\n", REQUIREMENTS.join("\n"));
+    let wanted = format!("{}\n", requirements.join("\n"));
     if python.is_file() && std::fs::read_to_string(&ready).is_ok_and(|s| s == wanted) {
         return Ok(python);
     }
@@ -51,15 +87,15 @@ pub(crate) fn venv() -> Result<PathBuf> {
             bail!("Python LightRAG 1.5.7 needs Python >= 3.10; {} is {}", py3.display(), version.trim());
         }
         println!("creating {} (python3 -m venv)", dir.display());
-        run_logged(Command::new(&py3).args(["-m", "venv"]).arg(&dir), &log)
+        run_logged(Command::new(&py3).args(["-m", "venv"]).arg(dir), &log)
             .map_err(|e| Error(format!("{e}\n(on Debian/Ubuntu the venv module is the python3-venv package)")))?;
     }
-    println!("installing {} into {} (log: {})", REQUIREMENTS.join(", "), dir.display(), log.display());
+    println!("installing {} into {} (log: {})", requirements.join(", "), dir.display(), log.display());
     let _ = std::fs::remove_file(&ready);
     run_logged(
         Command::new(&python)
             .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
-            .args(REQUIREMENTS),
+            .args(requirements),
         &log,
     )?;
     std::fs::write(&ready, wanted)?;
@@ -107,7 +143,10 @@ pub(crate) fn python_cmd(python: &Path, server: &Server, script: &str) -> Comman
 /// `interop [SCENARIO...]`: every scenario, or the named ones.
 pub(crate) fn interop(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a.starts_with('-')) {
-        bail!("usage: cargo xtask interop [SCENARIO...] (the scenarios are listed in interop/README.md)");
+        bail!(
+            "usage: cargo xtask interop [SCENARIO... | legacy] (the scenarios are listed in interop/README.md; \
+             `legacy`: only the upgrades of older releases' databases)"
+        );
     }
     let server = server::up(None)?;
     let result = run_scenarios(&server, args);
@@ -124,6 +163,9 @@ fn run_scenarios(server: &Server, args: &[String]) -> Result<()> {
     let python = venv()?;
     let datasets = datasets()?;
     let (cli, interop_bin) = build_bins()?;
+    if args == ["legacy"] {
+        return legacy(&python, server, &cli);
+    }
     let mut selftest = python_cmd(&python, server, "test_compare.py");
     println!("$ {}", cmd::describe(&selftest));
     run(&mut selftest).map_err(|e| Error(format!("the comparison's self-test failed: {e}")))?;
@@ -137,6 +179,7 @@ fn run_scenarios(server: &Server, args: &[String]) -> Result<()> {
     if !args.is_empty() {
         return Ok(());
     }
+    legacy(&python, server, &cli)?;
     // The graph crate's own tests against Python's two graph storages, which
     // `cargo xtask test` cannot run (they need this venv).
     let mut graph = cargo();
@@ -147,4 +190,19 @@ fn run_scenarios(server: &Server, args: &[String]) -> Result<()> {
         .env("LIGHTRAG_TEST_INTEGRATION", "1");
     println!("$ {}", cmd::describe(&graph));
     run(&mut graph).map_err(|e| Error(format!("graph interop tests FAILED: {e}")))
+}
+
+/// The upgrade scenarios: a database written by each of [`LEGACY_RELEASES`]
+/// (its own venv under `target/interop/legacy/<version>`, cached by `.ready`
+/// like [`venv`]) is upgraded by `lightrag-pg init` and checked against a fresh
+/// 1.5.7 one (`interop/legacy_scenarios.py`).
+fn legacy(python: &Path, server: &Server, cli: &Path) -> Result<()> {
+    let mut c = python_cmd(python, server, "legacy_scenarios.py");
+    for (release, requirements) in LEGACY_RELEASES {
+        let py = venv_at(&target_dir().join("interop").join("legacy").join(release), requirements)?;
+        c.arg(format!("{release}={}", py.display()));
+    }
+    c.env("LIGHTRAG_PG_BIN", cli);
+    println!("$ {}", cmd::describe(&c));
+    run(&mut c).map_err(|e| Error(format!("legacy upgrade scenarios FAILED: {e}")))
 }

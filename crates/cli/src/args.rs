@@ -123,6 +123,10 @@ pub(crate) enum Command {
         embedding_dim: Option<usize>,
         #[command(flatten)]
         model: ModelFlag,
+        /// List the steps that would upgrade tables an older LightRAG release
+        /// created (`--json`: as a JSON array), and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -82,16 +82,27 @@ pub fn kv_table(ns: KvNamespace) -> Vec<String> {
     out
 }
 
+/// The columns of `LIGHTRAG_DOC_STATUS`.
+const DOC_STATUS_COLUMNS: &str = "workspace VARCHAR(255) NOT NULL, id VARCHAR(255) NOT NULL, \
+     content_summary VARCHAR(255) NULL, content_length INT4 NULL, chunks_count INT4 NULL, \
+     status VARCHAR(64) NULL, file_path TEXT NULL, chunks_list JSONB NULL DEFAULT '[]'::jsonb, \
+     track_id VARCHAR(255) NULL, metadata JSONB NULL DEFAULT '{}'::jsonb, error_msg TEXT NULL, \
+     content_hash TEXT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, \
+     updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP";
+
+/// The keyset-sweep index of doc status (1.5.7), name suffix and definition.
+const SCHEDULING_INDEX: (&str, &str) = ("ws_status_created_nf_id", "(workspace, status, created_at NULLS FIRST, id)");
+
+/// `CREATE INDEX IF NOT EXISTS idx_lightrag_doc_status_<name> ON lightrag_doc_status <def>`.
+fn doc_status_index(name: &str, def: &str) -> String {
+    format!("CREATE INDEX IF NOT EXISTS idx_lightrag_doc_status_{name} ON lightrag_doc_status {def}")
+}
+
 /// `CREATE TABLE` and the full index inventory of `LIGHTRAG_DOC_STATUS`.
 pub fn doc_status_table() -> Vec<String> {
     let t = "lightrag_doc_status";
     let mut out = vec![format!(
-        "CREATE TABLE IF NOT EXISTS {t} (workspace VARCHAR(255) NOT NULL, id VARCHAR(255) NOT NULL, \
-         content_summary VARCHAR(255) NULL, content_length INT4 NULL, chunks_count INT4 NULL, \
-         status VARCHAR(64) NULL, file_path TEXT NULL, chunks_list JSONB NULL DEFAULT '[]'::jsonb, \
-         track_id VARCHAR(255) NULL, metadata JSONB NULL DEFAULT '{{}}'::jsonb, error_msg TEXT NULL, \
-         content_hash TEXT NULL, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, \
-         updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, CONSTRAINT {t}_pk PRIMARY KEY (workspace, id))"
+        "CREATE TABLE IF NOT EXISTS {t} ({DOC_STATUS_COLUMNS}, CONSTRAINT {t}_pk PRIMARY KEY (workspace, id))"
     )];
     out.extend(id_indexes(DOC_STATUS_TABLE));
     for (name, def) in [
@@ -101,9 +112,9 @@ pub fn doc_status_table() -> Vec<String> {
         ("workspace_updated_at", "(workspace, updated_at DESC)"),
         ("workspace_created_at", "(workspace, created_at DESC)"),
         ("workspace_file_path", "(workspace, file_path)"),
-        ("ws_status_created_nf_id", "(workspace, status, created_at NULLS FIRST, id)"),
+        SCHEDULING_INDEX,
     ] {
-        out.push(format!("CREATE INDEX IF NOT EXISTS idx_{t}_{name} ON {t} {def}"));
+        out.push(doc_status_index(name, def));
     }
     out.push(format!(
         "CREATE INDEX IF NOT EXISTS idx_{t}_workspace_content_hash ON {t} (workspace, content_hash) \
@@ -174,7 +185,12 @@ pub fn vector_table_name(ns: VectorNamespace, model_name: Option<&str>, dimensio
 
 /// The columns of a vector table, in LightRAG's order.
 fn vector_columns(ns: VectorNamespace, column: VectorColumn, dimension: usize) -> String {
-    let vec = format!("{}({dimension})", column.type_name().to_uppercase());
+    vector_columns_typed(ns, &format!("{}({dimension})", column.type_name().to_uppercase()))
+}
+
+/// [`vector_columns`] with the vector column's type spelled out (`VECTOR` with no
+/// dimension in the tables of releases before 1.4).
+fn vector_columns_typed(ns: VectorNamespace, vec: &str) -> String {
     let ts = "create_time TIMESTAMP(0) DEFAULT CURRENT_TIMESTAMP, update_time TIMESTAMP(0) DEFAULT CURRENT_TIMESTAMP";
     match ns {
         VectorNamespace::Chunks => format!(
@@ -203,10 +219,14 @@ pub fn vector_table(
     column: VectorColumn,
     dimension: usize,
 ) -> Result<Vec<String>, Error> {
+    vector_table_with(table, &vector_columns(ns, column, dimension))
+}
+
+/// [`vector_table`] with the columns given.
+fn vector_table_with(table: &str, cols: &str) -> Result<Vec<String>, Error> {
     let lower = table.to_lowercase();
     let q = quote_ident(&lower)?;
     let pk = quote_ident(&format!("{lower}_pk"))?;
-    let cols = vector_columns(ns, column, dimension);
     Ok(vec![
         format!("CREATE TABLE IF NOT EXISTS {q} ({cols}, CONSTRAINT {pk} PRIMARY KEY (workspace, id))"),
         format!("CREATE INDEX IF NOT EXISTS {} ON {q} (id)", quote_ident(&safe_index_name(table, "id"))?),
@@ -215,6 +235,159 @@ pub fn vector_table(
             quote_ident(&safe_index_name(table, "workspace_id"))?
         ),
     ])
+}
+
+// ---------------------------------------------------------------------------
+// Upgrades of tables that older LightRAG releases created (see `upgrade`).
+// ---------------------------------------------------------------------------
+
+/// A table whose columns changed between LightRAG releases: the seven key-value
+/// tables, doc status, and the un-suffixed (legacy) vector tables of releases
+/// before 1.5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyTable {
+    /// A key-value table.
+    Kv(KvNamespace),
+    /// `LIGHTRAG_DOC_STATUS`.
+    DocStatus,
+    /// The un-suffixed vector table of a namespace (`LIGHTRAG_VDB_ENTITY`).
+    Vector(VectorNamespace),
+}
+
+impl LegacyTable {
+    /// Every table an upgrade looks at, in the order it upgrades them.
+    pub const ALL: [Self; 11] = [
+        Self::Kv(KvNamespace::FullDocs),
+        Self::Kv(KvNamespace::TextChunks),
+        Self::Kv(KvNamespace::LlmResponseCache),
+        Self::Kv(KvNamespace::FullEntities),
+        Self::Kv(KvNamespace::FullRelations),
+        Self::Kv(KvNamespace::EntityChunks),
+        Self::Kv(KvNamespace::RelationChunks),
+        Self::DocStatus,
+        Self::Vector(VectorNamespace::Chunks),
+        Self::Vector(VectorNamespace::Entities),
+        Self::Vector(VectorNamespace::Relationships),
+    ];
+
+    /// The table's (lower-case) name.
+    pub fn name(self) -> String {
+        match self {
+            Self::Kv(ns) => ns.table().to_lowercase(),
+            Self::DocStatus => DOC_STATUS_TABLE.to_lowercase(),
+            Self::Vector(ns) => ns.base_table().to_lowercase(),
+        }
+    }
+
+    /// The columns LightRAG 1.5.7 gives the table. The vector column of a legacy
+    /// vector table is `VECTOR` without a dimension, as releases before 1.4
+    /// declared it (the upgrade never touches that column).
+    fn columns(self) -> String {
+        match self {
+            Self::Kv(ns) => format!("{}, {}", key_columns(ns), kv_columns(ns)),
+            Self::DocStatus => DOC_STATUS_COLUMNS.to_owned(),
+            Self::Vector(ns) => vector_columns_typed(ns, "VECTOR"),
+        }
+    }
+}
+
+/// A temporary table named `name` with `table`'s 1.5.7 columns (no key): the
+/// server's own spelling of every type and default, for comparing with a table
+/// an older release created.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn legacy_column_template(table: LegacyTable, name: &str) -> Result<String, Error> {
+    Ok(format!("CREATE TEMPORARY TABLE {} ({})", quote_ident(name)?, table.columns()))
+}
+
+/// `CREATE TABLE IF NOT EXISTS` of a legacy (un-suffixed) vector table with an
+/// un-dimensioned `VECTOR` column, its key and id indexes: where chunk vectors of
+/// releases before 1.4 (kept in `LIGHTRAG_DOC_CHUNKS`) are moved, so that the
+/// vector storage's legacy migration carries them into the suffixed table.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn legacy_vector_table(ns: VectorNamespace) -> Result<Vec<String>, Error> {
+    vector_table_with(ns.base_table(), &vector_columns_typed(ns, "VECTOR"))
+}
+
+/// `ALTER TABLE <table> ADD COLUMN IF NOT EXISTS <column> <ty> [DEFAULT …] [NOT
+/// NULL]`. `ty` and `default` are SQL as the server prints it (`format_type`,
+/// `pg_get_expr`) for a column of a [`legacy_column_template`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn add_column(table: &str, column: &str, ty: &str, default: Option<&str>, not_null: bool) -> Result<String, Error> {
+    let mut sql = format!("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {ty}", quote_ident(table)?, quote_ident(column)?);
+    if let Some(d) = default {
+        sql.push_str(&format!(" DEFAULT {d}"));
+    }
+    if not_null {
+        sql.push_str(" NOT NULL");
+    }
+    Ok(sql)
+}
+
+/// `ALTER TABLE <table> ALTER COLUMN <column> TYPE <ty> [USING <using>]`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn alter_column_type(table: &str, column: &str, ty: &str, using: Option<&str>) -> Result<String, Error> {
+    let mut sql = format!("ALTER TABLE {} ALTER COLUMN {} TYPE {ty}", quote_ident(table)?, quote_ident(column)?);
+    if let Some(u) = using {
+        sql.push_str(&format!(" USING {u}"));
+    }
+    Ok(sql)
+}
+
+/// `ALTER TABLE <table> ALTER COLUMN <column> SET DEFAULT <default>`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad name.
+pub fn set_column_default(table: &str, column: &str, default: &str) -> Result<String, Error> {
+    Ok(format!("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default}", quote_ident(table)?, quote_ident(column)?))
+}
+
+/// LightRAG 1.5.7's back-fill of `cache_type` when the column is added: the
+/// second part of a `mode:cache_type:hash` key, else `extract`.
+pub const LLM_CACHE_TYPE_BACKFILL: &str = "UPDATE lightrag_llm_cache SET cache_type = CASE \
+     WHEN id ~ '^[^:]+:[^:]+:' THEN split_part(id, ':', 2) ELSE 'extract' END WHERE cache_type IS NULL";
+
+/// Removes the `mode` column of the LLM cache of releases before 1.4: first the
+/// keys without a `:` are flattened to `mode:extract|unknown:md5(prompt)` (1.5.7's
+/// formula, which 1.5.7 itself runs only after dropping `mode`, so it never
+/// applies), then the key becomes `(workspace, id)`.
+pub fn llm_cache_drop_mode() -> Vec<String> {
+    let kind = "CASE WHEN mode = 'default' THEN 'extract' ELSE 'unknown' END";
+    vec![
+        format!(
+            "UPDATE lightrag_llm_cache SET id = mode || ':' || {kind} || ':' || md5(coalesce(original_prompt, '')), \
+             cache_type = {kind}, update_time = CURRENT_TIMESTAMP WHERE id NOT LIKE '%:%'"
+        ),
+        "ALTER TABLE lightrag_llm_cache DROP CONSTRAINT IF EXISTS lightrag_llm_cache_pk".to_owned(),
+        "ALTER TABLE lightrag_llm_cache DROP COLUMN IF EXISTS mode".to_owned(),
+        "ALTER TABLE lightrag_llm_cache ADD CONSTRAINT lightrag_llm_cache_pk PRIMARY KEY (workspace, id)".to_owned(),
+    ]
+}
+
+/// Copies the chunk vectors that releases before 1.4 kept in
+/// `LIGHTRAG_DOC_CHUNKS.content_vector` into the legacy `LIGHTRAG_VDB_CHUNKS`
+/// (LightRAG 1.5.7's `_migrate_doc_chunks_to_vdb_chunks`; rows already there are
+/// kept).
+pub const DOC_CHUNKS_TO_VDB_CHUNKS: &str = "INSERT INTO lightrag_vdb_chunks (id, workspace, full_doc_id, \
+     chunk_order_index, tokens, content, content_vector, file_path, create_time, update_time) \
+     SELECT id, workspace, full_doc_id, chunk_order_index, tokens, content, content_vector, file_path, create_time, \
+     update_time FROM lightrag_doc_chunks WHERE content_vector IS NOT NULL ON CONFLICT (workspace, id) DO NOTHING";
+
+/// The doc-status index that 1.5.7's `ws_status_created_nf_id` supersedes.
+pub const SUPERSEDED_DOC_STATUS_INDEX: &str = "idx_lightrag_doc_status_ws_status_created_id";
+
+/// Creates the scheduling index of doc status, then drops the one it supersedes
+/// (1.5.7 creates, verifies, and only then drops).
+pub fn doc_status_replace_scheduling_index() -> Vec<String> {
+    let (name, def) = SCHEDULING_INDEX;
+    vec![doc_status_index(name, def), format!("DROP INDEX IF EXISTS {SUPERSEDED_DOC_STATUS_INDEX}")]
 }
 
 /// pgvector's operator class for a column type and metric.
@@ -735,6 +908,45 @@ mod tests {
         assert_eq!(
             vector_table_name(VectorNamespace::Chunks, Some("text-embedding-3-large"), 3072).unwrap(),
             "LIGHTRAG_VDB_CHUNKS_text_embedding_3_large_3072d"
+        );
+    }
+
+    #[test]
+    fn upgrade_statements_quote_names_and_keep_the_servers_spelling_of_types() {
+        assert_eq!(
+            add_column("lightrag_doc_status", "chunks_list", "jsonb", Some("'[]'::jsonb"), false).unwrap(),
+            "ALTER TABLE \"lightrag_doc_status\" ADD COLUMN IF NOT EXISTS \"chunks_list\" jsonb DEFAULT '[]'::jsonb"
+        );
+        assert_eq!(
+            alter_column_type(
+                "t",
+                "created_at",
+                "timestamp without time zone",
+                Some("\"created_at\" AT TIME ZONE 'UTC'")
+            )
+            .unwrap(),
+            "ALTER TABLE \"t\" ALTER COLUMN \"created_at\" TYPE timestamp without time zone \
+             USING \"created_at\" AT TIME ZONE 'UTC'"
+        );
+        assert!(set_column_default("t", "x\0", "now()").is_err());
+        assert_eq!(
+            legacy_column_template(LegacyTable::DocStatus, "tmp").unwrap(),
+            format!("CREATE TEMPORARY TABLE \"tmp\" ({DOC_STATUS_COLUMNS})")
+        );
+        assert!(legacy_vector_table(VectorNamespace::Chunks).unwrap()[0].contains("content_vector VECTOR, file_path"));
+    }
+
+    #[test]
+    fn the_llm_cache_keys_are_flattened_before_mode_is_dropped() {
+        let stmts = llm_cache_drop_mode();
+        let flatten = stmts.iter().position(|s| s.starts_with("UPDATE")).unwrap();
+        let drop = stmts.iter().position(|s| s.contains("DROP COLUMN IF EXISTS mode")).unwrap();
+        assert!(flatten < drop, "{stmts:?}");
+        assert!(stmts.last().unwrap().ends_with("PRIMARY KEY (workspace, id)"));
+        assert_eq!(
+            doc_status_replace_scheduling_index()[0],
+            "CREATE INDEX IF NOT EXISTS idx_lightrag_doc_status_ws_status_created_nf_id ON lightrag_doc_status \
+             (workspace, status, created_at NULLS FIRST, id)"
         );
     }
 

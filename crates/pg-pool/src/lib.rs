@@ -13,6 +13,7 @@ pub mod schema;
 pub mod settings;
 pub mod sources;
 pub mod tls;
+pub mod upgrade;
 pub mod workspace;
 
 pub use config::{

@@ -71,8 +71,9 @@ async fn twenty_concurrent_start_ups_on_an_empty_database_all_succeed_and_leave_
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let mut expected: Vec<(String, i64)> = parts.iter().map(|(n, _)| (n.clone(), 1)).collect();
+    expected.push((lightrag_pg_pool::upgrade::RECORD.to_owned(), 1));
     expected.sort();
-    assert_eq!(recorded, expected, "one row per part");
+    assert_eq!(recorded, expected, "one row per part, and the upgrade's");
     let tables: Vec<String> = conn
         .query(
             "SELECT relname::text FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace \
@@ -182,7 +183,7 @@ async fn ensure_adopts_the_tables_python_lightrag_created_without_touching_them(
     assert_eq!(after, before, "no column, index or constraint changed");
     assert_eq!(rows(&pool, &tables).await, data_before, "no row changed");
     let recorded: i64 = conn.query_one("SELECT count(*) FROM lightrag_pg_schema_migrations", &[]).await.unwrap().get(0);
-    assert_eq!(recorded as usize, parts.len(), "every part is recorded as applied");
+    assert_eq!(recorded as usize, parts.len() + 1, "every part is recorded as applied, and the upgrade");
 }
 
 /// Applies the reference DDL to one fresh database and ours to another and

@@ -1,4 +1,7 @@
-//! `lightrag-pg init`: create the tables, indexes and graph of a workspace.
+//! `lightrag-pg init`: create the tables, indexes and graph of a workspace,
+//! after upgrading tables an older LightRAG release created (the storages run
+//! `lightrag_pg_pool::upgrade` before their first schema change).
+//! `init --dry-run` lists those upgrade steps and writes nothing.
 //!
 //! Everything comes from the one configuration (flags over the environment,
 //! `.env` and `config.ini`): `--vector-index` over POSTGRES_VECTOR_INDEX_TYPE,
@@ -47,4 +50,24 @@ pub(crate) async fn run(ctx: &Context, metric_arg: MetricArg, json: bool) -> Res
         );
         Ok(())
     }
+}
+
+/// `init --dry-run`: the upgrade steps an older LightRAG release's tables need
+/// (`--json`: a JSON array of `{name, description, statements}`). Writes nothing.
+pub(crate) async fn dry_run(ctx: &Context, json: bool) -> Result<()> {
+    let pool = ctx.pool().await?;
+    let steps = lightrag_pg::pool::upgrade::plan(&pool).await?;
+    if json {
+        return output::json(&steps);
+    }
+    if steps.is_empty() {
+        outln!("no upgrade step needed; init would only create what is missing (CREATE ... IF NOT EXISTS)");
+    }
+    for step in &steps {
+        outln!("{}: {}", step.name, step.description);
+        for stmt in &step.statements {
+            outln!("    {stmt};");
+        }
+    }
+    Ok(())
 }

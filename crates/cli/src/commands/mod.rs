@@ -23,6 +23,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli, cli.command.overrides())?;
     match cli.command {
         Command::Doctor(f) => doctor::run(&ctx, f.json).await,
+        Command::Init { dry_run: true, json, .. } => init::dry_run(&ctx, json.json).await,
         Command::Init { metric, json, .. } => init::run(&ctx, metric, json.json).await,
         Command::Migrate { from, dry_run, memory, json, .. } => {
             migrate::migrate(&ctx, &from, dry_run, memory, json.json).await
