@@ -61,7 +61,7 @@ pub(crate) async fn dry_run(ctx: &Context, json: bool) -> Result<()> {
         return output::json(&steps);
     }
     if steps.is_empty() {
-        outln!("no upgrade step needed; init would only create what is missing (CREATE ... IF NOT EXISTS)");
+        outln!("no upgrade step needed; init would only create the tables, indexes and graph that are missing");
     }
     for step in &steps {
         outln!("{}: {}", step.name, step.description);
