@@ -8,7 +8,7 @@ use lightrag_pg::GraphEngine;
 /// Move LightRAG knowledge bases into PostgreSQL and inspect them.
 ///
 /// Reads LightRAG's configuration as LightRAG does: the environment, then `.env`
-/// and `config.ini` ([postgres]) in the working directory (POSTGRES_*, WORKSPACE,
+/// and `config.ini` (section `postgres`) in the working directory (POSTGRES_*, WORKSPACE,
 /// EMBEDDING_MODEL, EMBEDDING_DIM, LIGHTRAG_*_STORAGE, …); flags override them
 /// all. `lightrag-pg doctor` shows where each setting came from.
 #[derive(Debug, Parser)]

@@ -36,7 +36,7 @@ impl PgGraphStorage {
     /// initialised).
     ///
     /// # Errors
-    /// [`Error::Config`] when the workspace cannot name an AGE graph.
+    /// [`Error::Config`](lightrag_pg_core::Error::Config) when the workspace cannot name an AGE graph.
     pub fn new(pool: PgPool, ws: Workspace, engine: GraphEngine) -> Result<Self> {
         Ok(match engine {
             GraphEngine::Age => Self::Age(AgeGraphStorage::new(pool, ws)?),
@@ -73,7 +73,7 @@ impl PgGraphStorage {
 /// workspace `ws`.
 ///
 /// # Errors
-/// [`Error::Config`] for a workspace AGE cannot name or an unsupported AGE
+/// [`Error::Config`](lightrag_pg_core::Error::Config) for a workspace AGE cannot name or an unsupported AGE
 /// version; connection, permission or schema errors from `initialize`.
 pub async fn open_graph(pool: PgPool, ws: Workspace, engine: GraphEngine) -> Result<Arc<dyn GraphStorage>> {
     let storage = PgGraphStorage::new(pool, ws, engine)?.into_dyn();
