@@ -93,7 +93,8 @@ Workflows:
                      pg up, a Python venv with lightrag-hku 1.5.7 (cached in
                      target/interop/venv), then the interop scenarios against the real
                      Python LightRAG (interop/README.md)
-  ci                 what CI checks: fmt, clippy, test, doc, cargo-deny
+  ci                 what CI checks: fmt, clippy, test, the facade with each
+                     backend feature alone and with none, doc, cargo-deny
 
 Environment:
   POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DATABASE

@@ -64,8 +64,13 @@ fn has_package_arg(args: &[String]) -> bool {
 
 /// `test [ARGS]`: `pg up`, then every test of every crate with all features.
 pub(crate) fn test(args: &[String]) -> Result<()> {
+    with_server(|server| test_against(server, args))
+}
+
+/// `pg up`, then `work` against the server.
+fn with_server(work: impl FnOnce(&Server) -> Result<()>) -> Result<()> {
     let server = server::up(None)?;
-    let result = test_against(&server, args);
+    let result = work(&server);
     if in_ci() && server.is_sandbox() {
         // A CI clone is deleted afterwards: leave no server and no mount behind.
         let down = server::down();
@@ -75,9 +80,50 @@ pub(crate) fn test(args: &[String]) -> Result<()> {
     result
 }
 
-fn test_against(server: &Server, args: &[String]) -> Result<()> {
+/// What every test run gets: the server's settings, and integration tests on.
+fn test_env(server: &Server) -> Vec<(String, String)> {
     let mut envs = server.env();
     envs.push(("LIGHTRAG_TEST_INTEGRATION".into(), "1".into()));
+    envs
+}
+
+/// The facade's backend features, each alone, then none (`""`). The workspace
+/// steps build all features and the defaults only, so without this no
+/// `cfg(not(...))` branch of the facade would ever be compiled.
+const FACADE_FEATURES: [&str; 6] = ["kv", "vector", "graph-age", "graph-table", "docstatus", ""];
+
+/// Lints and tests `lightrag-pg` with each of [`FACADE_FEATURES`] alone (its
+/// `tests/features.rs` checks that exactly those backends open). Every
+/// combination runs; the failures are listed at the end.
+fn facade_features(server: &Server) -> Result<()> {
+    let mut failed = Vec::new();
+    for feature in FACADE_FEATURES {
+        let only = |c: &mut std::process::Command| {
+            c.args(["--package", "lightrag-pg", "--no-default-features", "--features", feature]);
+        };
+        let mut clippy = cargo();
+        clippy.arg("clippy");
+        only(&mut clippy);
+        clippy.args(["--all-targets", "--", "-D", "warnings"]);
+        let mut test = cargo();
+        test.arg("test");
+        only(&mut test);
+        test.envs(test_env(server));
+        let name = if feature.is_empty() { "no backend feature" } else { feature };
+        let result = [clippy, test].iter_mut().try_for_each(|c| {
+            println!("$ {}", cmd::describe(c));
+            run(c)
+        });
+        if let Err(e) = result {
+            eprintln!("facade with {name}: {e}");
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() { Ok(()) } else { bail!("the facade fails with: {}", failed.join(", ")) }
+}
+
+fn test_against(server: &Server, args: &[String]) -> Result<()> {
+    let mut envs = test_env(server);
     let docker = image::docker_answers();
     if docker {
         match image::ensure_for_tests() {
@@ -133,6 +179,7 @@ pub(crate) fn ci() -> Result<()> {
         run(cargo().args(["clippy", "--workspace", "--all-targets", "--no-default-features", "--", "-D", "warnings"])),
     );
     step("test", test(&[]));
+    step("facade feature combinations", with_server(facade_features));
     step(
         "doc",
         run(cargo().args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings")),

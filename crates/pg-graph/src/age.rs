@@ -40,21 +40,18 @@ use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
 use lightrag_pg_core::ids;
 use lightrag_pg_core::storage::EdgePair;
-use lightrag_pg_core::{
-    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage, Workspace,
-};
+use lightrag_pg_core::{EdgeRecord, Error, Properties, Result, Workspace};
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::{PgConn, PgPool, db_error, schema};
 use tokio_postgres::types::ToSql;
 
 use crate::agtype::{self, Agtype};
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
-    sql_limit, timed,
+    KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
+    sql_limit,
 };
+use crate::engine::{Engine, graph_storage};
 use crate::names;
-
-const NS: &str = Namespace::GRAPH;
 
 /// The vertex label LightRAG uses.
 pub const VERTEX_LABEL: &str = "base";
@@ -330,7 +327,7 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 
 impl AgeGraphStorage {
     /// A storage for the effective workspace `ws` (resolve `POSTGRES_WORKSPACE`
-    /// first, see [`Workspace::resolve`]). Call [`Storage::initialize`] before use.
+    /// first, see [`Workspace::resolve`]). Call [`Storage::initialize`](lightrag_pg_core::Storage::initialize) before use.
     ///
     /// The graph is LightRAG's for that workspace ([`names::age_graph_name`]);
     /// `initialize` refuses with [`Error::Config`] a graph that does not exist
@@ -359,7 +356,7 @@ impl AgeGraphStorage {
     }
 
     /// Drops the whole AGE graph of this workspace (schema, labels, data), if it
-    /// exists. Unlike [`Storage::drop_all`], which empties the graph and keeps it
+    /// exists. Unlike [`Storage::drop_all`](lightrag_pg_core::Storage::drop_all), which empties the graph and keeps it
     /// as LightRAG does, this removes it; `initialize` creates it again.
     ///
     /// # Errors
@@ -442,7 +439,60 @@ impl AgeGraphStorage {
         }
     }
 
+    /// `None` for ids that do not exist.
+    async fn neighbours(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        let ids = ids::lookup(ids);
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for r in self.rows("get_nodes_edges_batch", &self.sql.nodes_edges, &[&ids]).await? {
+            let list = out.entry(r.get(0)).or_default();
+            if let Some(n) = r.get::<_, Option<String>>(1) {
+                list.push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes the write locks for `pairs` and `nodes` inside `tx`: per pair and per
+    /// node (under the shared graph lock) for small writes, the graph-wide
+    /// exclusive lock for large ones.
+    async fn lock<N: ToSql + Sync>(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        fine: &tokio_postgres::Statement,
+        a: &[&str],
+        b: &[&str],
+        nodes: &[N],
+    ) -> Result<()> {
+        if a.len() + nodes.len() <= MAX_FINE_LOCKS {
+            tx.query(fine, &[&self.graph, &a, &b, &nodes]).await.map_err(db_error)?;
+        } else {
+            tx.execute(&self.sql.lock_graph, &[&self.graph]).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    /// The vertex and edge label tables, quoted (`"<graph>"."base"`, …).
+    fn label_tables(&self) -> Result<Vec<String>> {
+        let graph = quote_ident(&self.graph)?;
+        Ok(vec![format!("{graph}.{}", quote_ident(VERTEX_LABEL)?), format!("{graph}.{}", quote_ident(EDGE_LABEL)?)])
+    }
+
+    async fn labels(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<String>> {
+        Ok(self.rows(what, sql, params).await?.into_iter().map(|r| r.get(0)).collect())
+    }
+}
+
+#[async_trait]
+impl Engine for AgeGraphStorage {
+    fn ws(&self) -> &Workspace {
+        &self.ws
+    }
+
     async fn do_initialize(&self) -> Result<()> {
+        tracing::Span::current().record("graph", self.graph.as_str());
         schema::ensure_extension(&self.pool, "age").await?;
         let mut conn = self.conn().await?;
         self.check_version(&conn).await?;
@@ -551,41 +601,6 @@ impl AgeGraphStorage {
         Ok(out)
     }
 
-    /// `None` for ids that do not exist.
-    async fn neighbours(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
-        let ids = ids::lookup(ids);
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        for r in self.rows("get_nodes_edges_batch", &self.sql.nodes_edges, &[&ids]).await? {
-            let list = out.entry(r.get(0)).or_default();
-            if let Some(n) = r.get::<_, Option<String>>(1) {
-                list.push(n);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Takes the write locks for `pairs` and `nodes` inside `tx`: per pair and per
-    /// node (under the shared graph lock) for small writes, the graph-wide
-    /// exclusive lock for large ones.
-    async fn lock<N: ToSql + Sync>(
-        &self,
-        tx: &tokio_postgres::Transaction<'_>,
-        fine: &tokio_postgres::Statement,
-        a: &[&str],
-        b: &[&str],
-        nodes: &[N],
-    ) -> Result<()> {
-        if a.len() + nodes.len() <= MAX_FINE_LOCKS {
-            tx.query(fine, &[&self.graph, &a, &b, &nodes]).await.map_err(db_error)?;
-        } else {
-            tx.execute(&self.sql.lock_graph, &[&self.graph]).await.map_err(db_error)?;
-        }
-        Ok(())
-    }
-
     async fn do_upsert_nodes(&self, nodes: Vec<(String, Properties)>) -> Result<()> {
         let nodes = prepare_nodes(nodes)?;
         if nodes.is_empty() {
@@ -658,12 +673,6 @@ impl AgeGraphStorage {
         Ok(())
     }
 
-    /// The vertex and edge label tables, quoted (`"<graph>"."base"`, …).
-    fn label_tables(&self) -> Result<Vec<String>> {
-        let graph = quote_ident(&self.graph)?;
-        Ok(vec![format!("{graph}.{}", quote_ident(VERTEX_LABEL)?), format!("{graph}.{}", quote_ident(EDGE_LABEL)?)])
-    }
-
     async fn do_remove_nodes(&self, ids: &[String]) -> Result<()> {
         let ids = ids::lookup(ids);
         if ids.is_empty() {
@@ -718,8 +727,63 @@ impl AgeGraphStorage {
             .await
     }
 
-    async fn labels(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<String>> {
-        Ok(self.rows(what, sql, params).await?.into_iter().map(|r| r.get(0)).collect())
+    async fn do_has_nodes(&self, ids: &[&str]) -> Result<HashSet<String>> {
+        Ok(self.labels("has_nodes_batch", &self.sql.has_nodes, &[&ids]).await?.into_iter().collect())
+    }
+
+    async fn do_nodes_edges(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
+        let mut found = self.neighbours(ids).await?;
+        Ok(distinct(ids)
+            .into_iter()
+            .map(|id| {
+                let n = found.remove(&id).unwrap_or_default();
+                let pairs = finish_pairs(&id, n);
+                (id, pairs)
+            })
+            .collect())
+    }
+
+    async fn do_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
+        Ok(self.neighbours(&[id.to_owned()]).await?.remove(id).map(|n| finish_pairs(id, n)))
+    }
+
+    async fn do_all_labels(&self) -> Result<Vec<String>> {
+        self.labels("get_all_labels", &self.sql.all_labels, &[]).await
+    }
+
+    async fn do_all_nodes(&self) -> Result<Vec<Properties>> {
+        let rows = self.rows("get_all_nodes", &self.sql.all_nodes, &[]).await?;
+        let mut seen = HashSet::with_capacity(rows.len());
+        let mut nodes = Vec::with_capacity(rows.len());
+        for r in rows {
+            let p = props_from(&r.get(0))?;
+            // One node per entity id (the oldest vertex, as the other reads).
+            if seen.insert(p.entity_id().map(str::to_owned)) || p.entity_id().is_none() {
+                nodes.push(p);
+            }
+        }
+        nodes.sort_by(|a, b| a.entity_id().cmp(&b.entity_id()));
+        Ok(nodes)
+    }
+
+    async fn do_all_edges(&self) -> Result<Vec<EdgeRecord>> {
+        let rows = self.rows("get_all_edges", &self.sql.all_edges, &[]).await?;
+        let mut edges: HashMap<(String, String), Properties> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let (Some(x), Some(y)) = (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)) else {
+                continue;
+            };
+            let (s, t) = canonical_pair(&x, &y);
+            edges.insert((s.to_owned(), t.to_owned()), props_from(&r.get(2))?);
+        }
+        let mut out: Vec<EdgeRecord> =
+            edges.into_iter().map(|((source, target), properties)| EdgeRecord { source, target, properties }).collect();
+        out.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
+        Ok(out)
+    }
+
+    async fn do_search(&self, query: &str, limit: usize) -> Result<Vec<String>> {
+        self.labels("search_labels", &self.sql.search, &[&query, &sql_limit(limit)]).await
     }
 }
 
@@ -778,223 +842,7 @@ impl KgSource for AgeGraphStorage {
     }
 }
 
-#[async_trait]
-impl Storage for AgeGraphStorage {
-    fn namespace(&self) -> Namespace {
-        Namespace::Graph
-    }
-
-    fn workspace(&self) -> &Workspace {
-        &self.ws
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, graph = %self.graph))]
-    async fn initialize(&self) -> Result<()> {
-        timed(self.do_initialize()).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws))]
-    async fn drop_all(&self) -> Result<()> {
-        timed(self.do_drop()).await
-    }
-}
-
-#[async_trait]
-impl GraphStorage for AgeGraphStorage {
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn has_node(&self, id: &str) -> Result<bool> {
-        timed(self.kg_has_node(id)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn has_edge(&self, a: &str, b: &str) -> Result<bool> {
-        timed(async { Ok(!self.do_get_edges(&[(a.to_owned(), b.to_owned())]).await?.is_empty()) }).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn node_degree(&self, id: &str) -> Result<usize> {
-        timed(async { Ok(self.do_node_degrees(&[id.to_owned()]).await?.get(id).copied().unwrap_or(0)) }).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 2))]
-    async fn edge_degree(&self, a: &str, b: &str) -> Result<usize> {
-        timed(async {
-            let d = self.do_node_degrees(&[a.to_owned(), b.to_owned()]).await?;
-            Ok(d.get(a).copied().unwrap_or(0) + d.get(b).copied().unwrap_or(0))
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn get_node(&self, id: &str) -> Result<Option<Properties>> {
-        timed(async { Ok(self.do_get_nodes(&[id.to_owned()]).await?.remove(id)) }).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn get_edge(&self, a: &str, b: &str) -> Result<Option<Properties>> {
-        timed(async {
-            let pair = (a.to_owned(), b.to_owned());
-            Ok(self.do_get_edges(std::slice::from_ref(&pair)).await?.remove(&pair))
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn get_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
-        timed(async { Ok(self.neighbours(&[id.to_owned()]).await?.remove(id).map(|n| finish_pairs(id, n))) }).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn upsert_node(&self, id: &str, properties: Properties) -> Result<()> {
-        timed(self.do_upsert_nodes(vec![(id.to_owned(), properties)])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn upsert_edge(&self, a: &str, b: &str, properties: Properties) -> Result<()> {
-        timed(self.do_upsert_edges(vec![(a.to_owned(), b.to_owned(), properties)])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn delete_node(&self, id: &str) -> Result<()> {
-        timed(self.do_remove_nodes(&[id.to_owned()])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn remove_nodes(&self, ids: &[String]) -> Result<()> {
-        timed(self.do_remove_nodes(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = pairs.len()))]
-    async fn remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
-        timed(self.do_remove_edges(pairs)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws))]
-    async fn get_all_labels(&self) -> Result<Vec<String>> {
-        timed(self.labels("get_all_labels", &self.sql.all_labels, &[])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = max_nodes))]
-    async fn get_knowledge_graph(&self, label: &str, max_depth: usize, max_nodes: usize) -> Result<KnowledgeGraph> {
-        timed(common::knowledge_graph(self, label, max_depth, max_nodes)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws))]
-    async fn get_all_nodes(&self) -> Result<Vec<Properties>> {
-        timed(async {
-            let rows = self.rows("get_all_nodes", &self.sql.all_nodes, &[]).await?;
-            let mut seen = HashSet::with_capacity(rows.len());
-            let mut nodes = Vec::with_capacity(rows.len());
-            for r in rows {
-                let p = props_from(&r.get(0))?;
-                // One node per entity id (the oldest vertex, as the other reads).
-                if seen.insert(p.entity_id().map(str::to_owned)) || p.entity_id().is_none() {
-                    nodes.push(p);
-                }
-            }
-            nodes.sort_by(|a, b| a.entity_id().cmp(&b.entity_id()));
-            Ok(nodes)
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws))]
-    async fn get_all_edges(&self) -> Result<Vec<EdgeRecord>> {
-        timed(async {
-            let rows = self.rows("get_all_edges", &self.sql.all_edges, &[]).await?;
-            let mut edges: HashMap<(String, String), Properties> = HashMap::with_capacity(rows.len());
-            for r in rows {
-                let (Some(x), Some(y)) = (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)) else {
-                    continue;
-                };
-                let (s, t) = canonical_pair(&x, &y);
-                edges.insert((s.to_owned(), t.to_owned()), props_from(&r.get(2))?);
-            }
-            let mut out: Vec<EdgeRecord> = edges
-                .into_iter()
-                .map(|((source, target), properties)| EdgeRecord { source, target, properties })
-                .collect();
-            out.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
-            Ok(out)
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = limit))]
-    async fn get_popular_labels(&self, limit: usize) -> Result<Vec<String>> {
-        timed(self.kg_top(limit)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = limit))]
-    async fn search_labels(&self, query: &str, limit: usize) -> Result<Vec<String>> {
-        let q = query.trim();
-        if q.is_empty() || limit == 0 || !ids::can_exist(q) {
-            return Ok(Vec::new());
-        }
-        timed(self.labels("search_labels", &self.sql.search, &[&q, &sql_limit(limit)])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn get_nodes_batch(&self, ids: &[String]) -> Result<HashMap<String, Properties>> {
-        timed(self.do_get_nodes(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn has_nodes_batch(&self, ids: &[String]) -> Result<HashSet<String>> {
-        if ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let ids = ids::lookup(ids);
-        timed(async { Ok(self.labels("has_nodes_batch", &self.sql.has_nodes, &[&ids]).await?.into_iter().collect()) })
-            .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn node_degrees_batch(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
-        timed(self.do_node_degrees(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = pairs.len()))]
-    async fn edge_degrees_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, usize>> {
-        timed(async {
-            let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
-            let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = pairs.len()))]
-    async fn get_edges_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, Properties>> {
-        timed(self.do_get_edges(pairs)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn get_nodes_edges_batch(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
-        timed(async {
-            let mut found = self.neighbours(ids).await?;
-            Ok(distinct(ids)
-                .into_iter()
-                .map(|id| {
-                    let n = found.remove(&id).unwrap_or_default();
-                    let pairs = finish_pairs(&id, n);
-                    (id, pairs)
-                })
-                .collect())
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = nodes.len()))]
-    async fn upsert_nodes_batch(&self, nodes: Vec<(String, Properties)>) -> Result<()> {
-        timed(self.do_upsert_nodes(nodes)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "age", namespace = NS, workspace = %self.ws, count = edges.len()))]
-    async fn upsert_edges_batch(&self, edges: Vec<(String, String, Properties)>) -> Result<()> {
-        timed(self.do_upsert_edges(edges)).await
-    }
-}
+graph_storage!(AgeGraphStorage, "age");
 
 #[cfg(test)]
 mod tests {

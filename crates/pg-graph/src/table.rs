@@ -11,23 +11,22 @@
 //!   an edge write creates missing endpoints; deleting a node removes its edges by
 //!   `ON DELETE CASCADE`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use lightrag_pg_core::graph::canonical_pair;
 use lightrag_pg_core::ids;
 use lightrag_pg_core::storage::EdgePair;
-use lightrag_pg_core::{
-    EdgeRecord, Error, GraphStorage, KnowledgeGraph, Namespace, Properties, Result, Storage, Workspace,
-};
+use lightrag_pg_core::{EdgeRecord, Error, Namespace, Properties, Result, Workspace};
 use lightrag_pg_pool::{PgConn, PgPool, db_error, ddl, schema};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use crate::common::{
-    self, KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
-    sql_limit, timed,
+    KgSource, distinct, finish_pairs, from_count, lookup_pairs, prepare_edges, prepare_nodes, refresh_statistics,
+    sql_limit,
 };
+use crate::engine::{Engine, graph_storage};
 
 /// The schema part name under which [`ddl::graph_tables`] is recorded.
 pub const SCHEMA_PART: &str = "lightrag_graph_tables";
@@ -173,7 +172,7 @@ mod sql {
 
 impl TableGraphStorage {
     /// A storage for the effective workspace `ws` (resolve `POSTGRES_WORKSPACE`
-    /// first, see [`Workspace::resolve`]). Call [`Storage::initialize`] before use.
+    /// first, see [`Workspace::resolve`]). Call [`Storage::initialize`](lightrag_pg_core::Storage::initialize) before use.
     pub fn new(pool: PgPool, ws: Workspace) -> Self {
         Self { pool, ws }
     }
@@ -183,17 +182,13 @@ impl TableGraphStorage {
         &self.pool
     }
 
-    fn ws(&self) -> &str {
-        self.ws.as_str()
-    }
-
     async fn conn(&self) -> Result<PgConn> {
         self.pool.get().await
     }
 
     /// Runs a read that returns rows, with retries.
     async fn rows(&self, what: &str, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>> {
-        let ws = self.ws();
+        let ws = self.ws.as_str();
         self.pool
             .retry(what, || async {
                 let conn = self.conn().await?;
@@ -207,7 +202,7 @@ impl TableGraphStorage {
 
     /// Runs a write statement, with retries (every write here is idempotent).
     async fn exec(&self, what: &str, sql: &str, extra: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let ws = self.ws();
+        let ws = self.ws.as_str();
         self.pool
             .retry(what, || async {
                 let conn = self.conn().await?;
@@ -217,6 +212,13 @@ impl TableGraphStorage {
                 conn.execute(&stmt, &params).await.map_err(db_error)
             })
             .await
+    }
+}
+
+#[async_trait]
+impl Engine for TableGraphStorage {
+    fn ws(&self) -> &Workspace {
+        &self.ws
     }
 
     async fn do_initialize(&self) -> Result<()> {
@@ -303,7 +305,7 @@ impl TableGraphStorage {
         let batch = self.pool.config().upsert_batch_rows.max(1);
         let chunks: Vec<(Vec<String>, Vec<String>)> =
             nodes.chunks(batch).map(|c| c.iter().map(|(id, p)| (id.clone(), props_json(p))).unzip()).collect();
-        let ws = self.ws();
+        let ws = self.ws.as_str();
         self.pool
             .retry("upsert_nodes_batch", || async {
                 let mut conn = self.conn().await?;
@@ -341,7 +343,7 @@ impl TableGraphStorage {
             ends.dedup();
             chunks.push((src, tgt, props, ends));
         }
-        let ws = self.ws();
+        let ws = self.ws.as_str();
         self.pool
             .retry("upsert_edges_batch", || async {
                 let mut conn = self.conn().await?;
@@ -375,6 +377,76 @@ impl TableGraphStorage {
             pairs.iter().map(|(a, b)| canonical_pair(a, b)).map(|(s, t)| (s.to_owned(), t.to_owned())).unzip();
         self.exec("remove_edges", sql::DELETE_EDGES, &[&src, &tgt]).await.map(drop)
     }
+
+    async fn do_drop(&self) -> Result<()> {
+        self.exec("drop", sql::DROP, &[]).await.map(drop)
+    }
+
+    async fn do_has_nodes(&self, ids: &[&str]) -> Result<HashSet<String>> {
+        Ok(self.rows("has_nodes_batch", sql::HAS_NODES, &[&ids]).await?.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn do_has_edge(&self, a: &str, b: &str) -> Result<bool> {
+        if !ids::can_exist(a) || !ids::can_exist(b) {
+            return Ok(false);
+        }
+        let (s, t) = canonical_pair(a, b);
+        let rows = self.rows("has_edge", sql::HAS_EDGE, &[&s, &t]).await?;
+        Ok(rows.first().is_some_and(|r| r.get(0)))
+    }
+
+    async fn do_get_node(&self, id: &str) -> Result<Option<Properties>> {
+        if !ids::can_exist(id) {
+            return Ok(None);
+        }
+        let rows = self.rows("get_node", sql::GET_NODE, &[&id]).await?;
+        rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
+    }
+
+    async fn do_get_edge(&self, a: &str, b: &str) -> Result<Option<Properties>> {
+        if !ids::can_exist(a) || !ids::can_exist(b) {
+            return Ok(None);
+        }
+        let (s, t) = canonical_pair(a, b);
+        let rows = self.rows("get_edge", sql::GET_EDGE, &[&s, &t]).await?;
+        rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
+    }
+
+    async fn do_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
+        if !ids::can_exist(id) {
+            return Ok(None);
+        }
+        let rows = self.rows("get_node_edges", sql::NODE_EDGES, &[&id]).await?;
+        let Some(r) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let exists: bool = r.get(0);
+        Ok(exists.then(|| finish_pairs(id, r.get(1))))
+    }
+
+    async fn do_all_labels(&self) -> Result<Vec<String>> {
+        Ok(self.rows("get_all_labels", sql::ALL_LABELS, &[]).await?.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn do_all_nodes(&self) -> Result<Vec<Properties>> {
+        self.rows("get_all_nodes", sql::ALL_NODES, &[]).await?.into_iter().map(|r| props_from(r.get(0))).collect()
+    }
+
+    async fn do_all_edges(&self) -> Result<Vec<EdgeRecord>> {
+        let rows = self.rows("get_all_edges", sql::ALL_EDGES, &[]).await?;
+        let mut edges = rows
+            .into_iter()
+            .map(|r| Ok(EdgeRecord { source: r.get(0), target: r.get(1), properties: props_from(r.get(2))? }))
+            .collect::<Result<Vec<_>>>()?;
+        // The database sorted by byte order of UTF-8 (= code point); keep it exact.
+        edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
+        Ok(edges)
+    }
+
+    async fn do_search(&self, query: &str, limit: usize) -> Result<Vec<String>> {
+        let rows = self.rows("search_labels", sql::SEARCH, &[&query, &sql_limit(limit)]).await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
 }
 
 #[async_trait]
@@ -398,7 +470,7 @@ impl KgSource for TableGraphStorage {
     }
 
     async fn kg_induced(&self, ids: &[String]) -> Result<(HashMap<String, Properties>, Vec<EdgeRecord>)> {
-        let ws = self.ws();
+        let ws = self.ws.as_str();
         let ids = ids::lookup(ids);
         self.pool
             .retry("induced subgraph", || async {
@@ -424,230 +496,4 @@ impl KgSource for TableGraphStorage {
     }
 }
 
-#[async_trait]
-impl Storage for TableGraphStorage {
-    fn namespace(&self) -> Namespace {
-        Namespace::Graph
-    }
-
-    fn workspace(&self) -> &Workspace {
-        &self.ws
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
-    async fn initialize(&self) -> Result<()> {
-        timed(self.do_initialize()).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
-    async fn drop_all(&self) -> Result<()> {
-        timed(self.exec("drop", sql::DROP, &[])).await.map(drop)
-    }
-}
-
-#[async_trait]
-impl GraphStorage for TableGraphStorage {
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn has_node(&self, id: &str) -> Result<bool> {
-        timed(self.kg_has_node(id)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn has_edge(&self, a: &str, b: &str) -> Result<bool> {
-        if !ids::can_exist(a) || !ids::can_exist(b) {
-            return Ok(false);
-        }
-        let (s, t) = canonical_pair(a, b);
-        timed(async {
-            let rows = self.rows("has_edge", sql::HAS_EDGE, &[&s, &t]).await?;
-            Ok(rows.first().is_some_and(|r| r.get(0)))
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn node_degree(&self, id: &str) -> Result<usize> {
-        timed(async { Ok(self.do_node_degrees(&[id.to_owned()]).await?.get(id).copied().unwrap_or(0)) }).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 2))]
-    async fn edge_degree(&self, a: &str, b: &str) -> Result<usize> {
-        timed(async {
-            let d = self.do_node_degrees(&[a.to_owned(), b.to_owned()]).await?;
-            Ok(d.get(a).copied().unwrap_or(0) + d.get(b).copied().unwrap_or(0))
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn get_node(&self, id: &str) -> Result<Option<Properties>> {
-        if !ids::can_exist(id) {
-            return Ok(None);
-        }
-        timed(async {
-            let rows = self.rows("get_node", sql::GET_NODE, &[&id]).await?;
-            rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn get_edge(&self, a: &str, b: &str) -> Result<Option<Properties>> {
-        if !ids::can_exist(a) || !ids::can_exist(b) {
-            return Ok(None);
-        }
-        let (s, t) = canonical_pair(a, b);
-        timed(async {
-            let rows = self.rows("get_edge", sql::GET_EDGE, &[&s, &t]).await?;
-            rows.into_iter().next().map(|r| props_from(r.get(0))).transpose()
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn get_node_edges(&self, id: &str) -> Result<Option<Vec<EdgePair>>> {
-        if !ids::can_exist(id) {
-            return Ok(None);
-        }
-        timed(async {
-            let rows = self.rows("get_node_edges", sql::NODE_EDGES, &[&id]).await?;
-            let Some(r) = rows.into_iter().next() else {
-                return Ok(None);
-            };
-            let exists: bool = r.get(0);
-            Ok(exists.then(|| finish_pairs(id, r.get(1))))
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn upsert_node(&self, id: &str, properties: Properties) -> Result<()> {
-        timed(self.do_upsert_nodes(vec![(id.to_owned(), properties)])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn upsert_edge(&self, a: &str, b: &str, properties: Properties) -> Result<()> {
-        timed(self.do_upsert_edges(vec![(a.to_owned(), b.to_owned(), properties)])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = 1))]
-    async fn delete_node(&self, id: &str) -> Result<()> {
-        timed(self.do_remove_nodes(&[id.to_owned()])).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn remove_nodes(&self, ids: &[String]) -> Result<()> {
-        timed(self.do_remove_nodes(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
-    async fn remove_edges(&self, pairs: &[EdgePair]) -> Result<()> {
-        timed(self.do_remove_edges(pairs)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
-    async fn get_all_labels(&self) -> Result<Vec<String>> {
-        timed(async {
-            Ok(self.rows("get_all_labels", sql::ALL_LABELS, &[]).await?.into_iter().map(|r| r.get(0)).collect())
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = max_nodes))]
-    async fn get_knowledge_graph(&self, label: &str, max_depth: usize, max_nodes: usize) -> Result<KnowledgeGraph> {
-        timed(common::knowledge_graph(self, label, max_depth, max_nodes)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
-    async fn get_all_nodes(&self) -> Result<Vec<Properties>> {
-        timed(async {
-            self.rows("get_all_nodes", sql::ALL_NODES, &[]).await?.into_iter().map(|r| props_from(r.get(0))).collect()
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws))]
-    async fn get_all_edges(&self) -> Result<Vec<EdgeRecord>> {
-        timed(async {
-            let rows = self.rows("get_all_edges", sql::ALL_EDGES, &[]).await?;
-            let mut edges = rows
-                .into_iter()
-                .map(|r| Ok(EdgeRecord { source: r.get(0), target: r.get(1), properties: props_from(r.get(2))? }))
-                .collect::<Result<Vec<_>>>()?;
-            // The database sorted by byte order of UTF-8 (= code point); keep it exact.
-            edges.sort_by(|a, b| (&a.source, &a.target).cmp(&(&b.source, &b.target)));
-            Ok(edges)
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = limit))]
-    async fn get_popular_labels(&self, limit: usize) -> Result<Vec<String>> {
-        timed(self.kg_top(limit)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = limit))]
-    async fn search_labels(&self, query: &str, limit: usize) -> Result<Vec<String>> {
-        let q = query.trim();
-        if q.is_empty() || limit == 0 || !ids::can_exist(q) {
-            return Ok(Vec::new());
-        }
-        timed(async {
-            let rows = self.rows("search_labels", sql::SEARCH, &[&q, &sql_limit(limit)]).await?;
-            Ok(rows.into_iter().map(|r| r.get(0)).collect())
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn get_nodes_batch(&self, ids: &[String]) -> Result<HashMap<String, Properties>> {
-        timed(self.do_get_nodes(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn has_nodes_batch(&self, ids: &[String]) -> Result<std::collections::HashSet<String>> {
-        if ids.is_empty() {
-            return Ok(Default::default());
-        }
-        let ids = ids::lookup(ids);
-        timed(async {
-            Ok(self.rows("has_nodes_batch", sql::HAS_NODES, &[&ids]).await?.into_iter().map(|r| r.get(0)).collect())
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn node_degrees_batch(&self, ids: &[String]) -> Result<HashMap<String, usize>> {
-        timed(self.do_node_degrees(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
-    async fn edge_degrees_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, usize>> {
-        timed(async {
-            let ids: Vec<String> = pairs.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
-            let deg = self.do_node_degrees(&ids).await?;
-            Ok(pairs.iter().map(|(a, b)| ((a.clone(), b.clone()), deg[a] + deg[b])).collect())
-        })
-        .await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = pairs.len()))]
-    async fn get_edges_batch(&self, pairs: &[EdgePair]) -> Result<HashMap<EdgePair, Properties>> {
-        timed(self.do_get_edges(pairs)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = ids.len()))]
-    async fn get_nodes_edges_batch(&self, ids: &[String]) -> Result<HashMap<String, Vec<EdgePair>>> {
-        timed(self.do_nodes_edges(ids)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = nodes.len()))]
-    async fn upsert_nodes_batch(&self, nodes: Vec<(String, Properties)>) -> Result<()> {
-        timed(self.do_upsert_nodes(nodes)).await
-    }
-
-    #[tracing::instrument(skip_all, fields(engine = "table", namespace = NS, workspace = %self.ws, count = edges.len()))]
-    async fn upsert_edges_batch(&self, edges: Vec<(String, String, Properties)>) -> Result<()> {
-        timed(self.do_upsert_edges(edges)).await
-    }
-}
+graph_storage!(TableGraphStorage, "table");
