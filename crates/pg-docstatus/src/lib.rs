@@ -4,4 +4,4 @@
 mod row;
 mod storage;
 
-pub use storage::{MAX_BATCH_BYTES, PgDocStatusStorage};
+pub use storage::PgDocStatusStorage;

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use lightrag_pg_core::{DocProcessingStatus, DocStatus, Error, JsonObject, Result};
+use lightrag_pg_pool::batch::{self, approx_object_bytes};
 use lightrag_pg_pool::tokio_postgres::Row;
 use lightrag_pg_pool::tokio_postgres::types::ToSql;
 use serde_json::Value;
@@ -125,25 +126,25 @@ pub(crate) struct Batch {
     content_hash: Vec<Option<String>>,
     created_at: Vec<Option<NaiveDateTime>>,
     updated_at: Vec<Option<NaiveDateTime>>,
-    bytes: usize,
 }
 
-impl Batch {
-    /// Rows in the batch.
-    pub(crate) fn len(&self) -> usize {
-        self.ids.len()
-    }
+/// The approximate payload bytes of one record in a [`Batch`].
+pub(crate) fn approx_bytes((id, doc): &(String, DocProcessingStatus)) -> usize {
+    id.len()
+        + doc.content_summary.len()
+        + doc.file_path.len()
+        + doc.chunks_list.iter().map(|c| c.len() + 3).sum::<usize>()
+        + doc.error_msg.as_ref().map_or(0, String::len)
+        + approx_object_bytes(&doc.metadata)
+        + 96
+}
+
+impl batch::Batch for Batch {
+    type Row = (String, DocProcessingStatus);
 
     /// Appends a (validated) record. Integers were checked by
     /// [`check_integers`]; times are stored UTC-naive.
-    pub(crate) fn push(&mut self, id: String, doc: DocProcessingStatus) {
-        self.bytes += id.len()
-            + doc.content_summary.len()
-            + doc.file_path.len()
-            + doc.chunks_list.iter().map(|c| c.len() + 3).sum::<usize>()
-            + doc.error_msg.as_ref().map_or(0, String::len)
-            + approx_json_bytes(&doc.metadata)
-            + 96;
+    fn push(&mut self, (id, doc): (String, DocProcessingStatus)) {
         self.ids.push(id);
         self.content_summary.push(doc.content_summary);
         self.content_length.push(i32::try_from(doc.content_length).unwrap_or(i32::MAX));
@@ -159,14 +160,13 @@ impl Batch {
         self.updated_at.push(doc.updated_at.map(|t| t.naive_utc()));
     }
 
-    /// Approximate payload bytes.
-    pub(crate) fn bytes(&self) -> usize {
-        self.bytes
+    fn len(&self) -> usize {
+        self.ids.len()
     }
 
     /// `$1` workspace, then the thirteen column arrays in [`upsert_sql`] order.
-    pub(crate) fn params<'a>(&'a self, workspace: &'a (dyn ToSql + Sync)) -> [&'a (dyn ToSql + Sync); 14] {
-        [
+    fn params<'a>(&'a self, workspace: &'a (dyn ToSql + Sync)) -> Vec<&'a (dyn ToSql + Sync)> {
+        vec![
             workspace,
             &self.ids,
             &self.content_summary,
@@ -183,19 +183,6 @@ impl Batch {
             &self.updated_at,
         ]
     }
-}
-
-fn approx_json_bytes(o: &JsonObject) -> usize {
-    fn v(x: &Value) -> usize {
-        match x {
-            Value::Null | Value::Bool(_) => 5,
-            Value::Number(_) => 12,
-            Value::String(s) => s.len() + 2,
-            Value::Array(a) => 2 + a.iter().map(|y| v(y) + 1).sum::<usize>(),
-            Value::Object(o) => 2 + o.iter().map(|(k, y)| k.len() + 4 + v(y)).sum::<usize>(),
-        }
-    }
-    2 + o.iter().map(|(k, y)| k.len() + 4 + v(y)).sum::<usize>()
 }
 
 /// The batch upsert into table `t` (quoted). LightRAG's column semantics with

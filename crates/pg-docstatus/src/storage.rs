@@ -11,21 +11,12 @@ use lightrag_pg_core::{
     DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, DocStatusStorage, Error, Namespace, PageRequest,
     PagedDocs, Result, SortDirection, SortField, StatusCounts, Storage, Workspace,
 };
+use lightrag_pg_pool::batch::{self, BatchLimits};
 use lightrag_pg_pool::tokio_postgres::Row;
 use lightrag_pg_pool::tokio_postgres::types::ToSql;
 use lightrag_pg_pool::{PgPool, db_error, ddl, ident::quote_ident, schema};
 
 use crate::row::{self, Batch, SELECT_COLUMNS};
-
-/// Upper bound of one upsert statement's payload in bytes; a batch also closes
-/// at `PgConfig::upsert_batch_rows` rows. Measured on 10,000 chunks of 4 KB:
-/// statements of 4–8 MB are the fastest (as fast as binary COPY into a temporary
-/// table), 20 MB ones take 1.4× as long.
-pub const MAX_BATCH_BYTES: usize = 8 << 20;
-
-/// Ids per `DELETE … = ANY($2)` statement; all of a call's statements run in one
-/// transaction.
-const DELETE_CHUNK: usize = 10_000;
 
 /// A primary row: not marked `"is_duplicate": true`. Only a JSON `true` marks a
 /// duplicate (as [`DocProcessingStatus::is_primary`]); any other value — absent,
@@ -200,29 +191,6 @@ impl PgDocStatusStorage {
         let rows = self.rows(what, sql, params).await?;
         rows.first().map(decode_one).transpose()
     }
-
-    /// Runs one upsert statement per batch, all in one transaction.
-    async fn write_batches(&self, batches: &[Batch]) -> Result<()> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare_cached(&self.sql.upsert).await?;
-        let tx = conn.transaction().await.map_err(db_error)?;
-        let ws = self.ws.as_str();
-        for batch in batches {
-            tx.execute(&stmt, &batch.params(&ws)).await.map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
-    }
-
-    /// Deletes `ids` (in chunks) in one transaction.
-    async fn delete_ids(&self, ids: &[&str]) -> Result<()> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare_cached(&self.sql.delete).await?;
-        let tx = conn.transaction().await.map_err(db_error)?;
-        for chunk in ids.chunks(DELETE_CHUNK) {
-            tx.execute(&stmt, &[&self.ws.as_str(), &chunk]).await.map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
-    }
 }
 
 #[async_trait]
@@ -247,13 +215,7 @@ impl Storage for PgDocStatusStorage {
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws))]
     async fn drop_all(&self) -> Result<()> {
         let started = Instant::now();
-        self.pool
-            .retry("doc_status drop_all", || async {
-                let conn = self.pool.get().await?;
-                let stmt = conn.prepare_cached(&self.sql.drop_all).await?;
-                conn.execute(&stmt, &[&self.ws.as_str()]).await.map_err(db_error)
-            })
-            .await?;
+        batch::for_workspace(&self.pool, "doc_status drop_all", &self.sql.drop_all, self.ws.as_str()).await?;
         finished(started, "drop_all");
         Ok(())
     }
@@ -325,20 +287,9 @@ impl DocStatusStorage for PgDocStatusStorage {
         // The last record of an id wins, and rows go in id order (no deadlock
         // between overlapping batches).
         let docs = ids::last_per_id(docs, |(id, _)| id.as_str());
-        let max_rows = self.pool.config().upsert_batch_rows.max(1);
-        let mut batches = vec![Batch::default()];
-        for (id, doc) in docs {
-            let cur = batches.last_mut().filter(|b| b.len() < max_rows && b.bytes() < MAX_BATCH_BYTES);
-            match cur {
-                Some(b) => b.push(id, doc),
-                None => {
-                    let mut b = Batch::default();
-                    b.push(id, doc);
-                    batches.push(b);
-                }
-            }
-        }
-        self.pool.retry("doc_status upsert", || self.write_batches(&batches)).await?;
+        let limits = BatchLimits::of(self.pool.config());
+        let batches = batch::into_batches(docs, &limits, row::approx_bytes, Batch::default);
+        batch::upsert(&self.pool, "doc_status upsert", &self.sql.upsert, self.ws.as_str(), &batches).await?;
         finished(started, "upsert");
         Ok(())
     }
@@ -350,7 +301,8 @@ impl DocStatusStorage for PgDocStatusStorage {
             return Ok(());
         }
         let started = Instant::now();
-        self.pool.retry("doc_status delete", || self.delete_ids(&wanted)).await?;
+        let limits = BatchLimits::of(self.pool.config());
+        batch::delete(&self.pool, "doc_status delete", &self.sql.delete, self.ws.as_str(), &wanted, &limits).await?;
         finished(started, "delete");
         Ok(())
     }

@@ -4,4 +4,4 @@
 mod mapping;
 mod storage;
 
-pub use storage::{MAX_BATCH_BYTES, PgKvStorage};
+pub use storage::PgKvStorage;

@@ -9,6 +9,7 @@
 
 use chrono::NaiveDateTime;
 use lightrag_pg_core::{Error, JsonObject, KvNamespace, Result};
+use lightrag_pg_pool::batch::{self, approx_json_bytes};
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::tokio_postgres::Row;
 use lightrag_pg_pool::tokio_postgres::types::{ToSql, Type};
@@ -198,17 +199,6 @@ impl Cell {
     }
 }
 
-/// The approximate length of a value's JSON text, without serialising it.
-pub(crate) fn approx_json_bytes(v: &Value) -> usize {
-    match v {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 12,
-        Value::String(s) => s.len() + 2,
-        Value::Array(a) => 2 + a.iter().map(|x| approx_json_bytes(x) + 1).sum::<usize>(),
-        Value::Object(o) => 2 + o.iter().map(|(k, x)| k.len() + 4 + approx_json_bytes(x)).sum::<usize>(),
-    }
-}
-
 /// One record as a row of cells in [`columns`] order.
 #[derive(Debug)]
 pub(crate) struct EncodedRow {
@@ -394,64 +384,44 @@ impl ColumnBuf {
 pub(crate) struct Batch {
     ids: Vec<String>,
     columns: Vec<ColumnBuf>,
-    bytes: usize,
+    /// The call's "now", for every timestamp column the call writes.
+    now: NaiveDateTime,
 }
 
 impl Batch {
-    fn new(ns: KvNamespace, capacity: usize) -> Self {
+    /// An empty batch of namespace `ns`'s columns.
+    pub(crate) fn new(ns: KvNamespace, capacity: usize, now: NaiveDateTime) -> Self {
         Self {
             ids: Vec::with_capacity(capacity),
             columns: columns(ns).iter().map(|c| ColumnBuf::new(c.kind, capacity)).collect(),
-            bytes: 0,
+            now,
         }
     }
+}
+
+impl batch::Batch for Batch {
+    type Row = EncodedRow;
 
     fn push(&mut self, row: EncodedRow) {
-        self.bytes += row.approx_bytes();
         self.ids.push(row.id);
         for (buf, cell) in self.columns.iter_mut().zip(row.cells) {
             buf.push(cell);
         }
     }
 
-    /// Rows in the batch.
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.ids.len()
     }
 
-    /// The statement's parameters: `$1` workspace, `$2` ids, the columns, then
-    /// the call's "now".
-    pub(crate) fn params<'a>(
-        &'a self,
-        workspace: &'a (dyn ToSql + Sync),
-        now: &'a NaiveDateTime,
-    ) -> Vec<&'a (dyn ToSql + Sync)> {
+    /// `$1` workspace, `$2` ids, the columns, then the call's "now".
+    fn params<'a>(&'a self, workspace: &'a (dyn ToSql + Sync)) -> Vec<&'a (dyn ToSql + Sync)> {
         let mut p: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(self.columns.len() + 3);
         p.push(workspace);
         p.push(&self.ids);
         p.extend(self.columns.iter().map(ColumnBuf::as_sql));
-        p.push(now);
+        p.push(&self.now);
         p
     }
-}
-
-/// Splits rows into batches of at most `max_rows` rows and about `max_bytes`
-/// bytes (a single larger row forms its own batch).
-pub(crate) fn into_batches(ns: KvNamespace, rows: Vec<EncodedRow>, max_rows: usize, max_bytes: usize) -> Vec<Batch> {
-    let max_rows = max_rows.max(1);
-    let mut out = Vec::with_capacity(rows.len() / max_rows + 1);
-    let mut cur = Batch::new(ns, rows.len().min(max_rows));
-    for row in rows {
-        let size = row.approx_bytes();
-        if cur.len() > 0 && (cur.len() >= max_rows || cur.bytes + size > max_bytes) {
-            out.push(std::mem::replace(&mut cur, Batch::new(ns, max_rows.min(1024))));
-        }
-        cur.push(row);
-    }
-    if cur.len() > 0 {
-        out.push(cur);
-    }
-    out
 }
 
 /// Rebuilds the record LightRAG's `get_by_id(s)` returns from a row of
@@ -567,17 +537,22 @@ mod tests {
 
     #[test]
     fn batches_are_bounded_by_rows_and_bytes() {
+        use lightrag_pg_pool::batch::{Batch as _, BatchLimits};
         let row = |i: usize, n: usize| EncodedRow {
             id: format!("{i:0>n$}"),
             cells: vec![Cell::Jsonb(Some(json!([]))), Cell::Int4(Some(1))],
         };
-        let rows: Vec<EncodedRow> = (0..10).map(|i| row(i, 10)).collect();
-        let sizes: Vec<usize> =
-            into_batches(KvNamespace::EntityChunks, rows, 4, usize::MAX).iter().map(Batch::len).collect();
-        assert_eq!(sizes, vec![4, 4, 2]);
-        let rows: Vec<EncodedRow> = (0..3).map(|i| row(i, 1000)).collect();
-        let sizes: Vec<usize> =
-            into_batches(KvNamespace::EntityChunks, rows, 100, 1500).iter().map(Batch::len).collect();
-        assert_eq!(sizes, vec![1, 1, 1]);
+        let sizes = |rows: Vec<EncodedRow>, max_rows: usize, max_bytes: usize| -> Vec<usize> {
+            let limits = BatchLimits { rows: max_rows, bytes: max_bytes, delete_rows: 0 };
+            let now = chrono::Utc::now().naive_utc();
+            batch::into_batches(rows, &limits, EncodedRow::approx_bytes, || {
+                Batch::new(KvNamespace::EntityChunks, 0, now)
+            })
+            .iter()
+            .map(Batch::len)
+            .collect()
+        };
+        assert_eq!(sizes((0..10).map(|i| row(i, 10)).collect(), 4, usize::MAX), vec![4, 4, 2]);
+        assert_eq!(sizes((0..3).map(|i| row(i, 1000)).collect(), 100, 1500), vec![1, 1, 1]);
     }
 }

@@ -6,29 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use lightrag_pg_core::{JsonObject, KvNamespace, KvStorage, Namespace, Result, Storage, Workspace, ids, kv};
+use lightrag_pg_pool::batch::{self, BatchLimits};
 use lightrag_pg_pool::{PgPool, db_error, ddl, schema};
 
-use crate::mapping::{self, KvSql};
-
-/// Upper bound of one upsert statement's payload in bytes; a batch also closes
-/// at `PgConfig::upsert_batch_rows` rows. Measured on 10,000 chunks of 4 KB:
-/// statements of 4–8 MB are the fastest (as fast as binary COPY into a temporary
-/// table), 20 MB ones take 1.4× as long.
-pub const MAX_BATCH_BYTES: usize = 8 << 20;
-
-/// Ids per `DELETE … = ANY($2)` statement; all of a call's statements run in one
-/// transaction.
-const DELETE_CHUNK: usize = 10_000;
+use crate::mapping::{self, Batch, EncodedRow, KvSql};
 
 /// Key-value storage (LightRAG's `PGKVStorage`) for one namespace of one
 /// workspace, on LightRAG 1.5.7's table for that namespace.
 ///
 /// Every call is immediately durable. Reads are one round trip; an upsert is one
-/// transaction of `UNNEST` array statements (one per batch of at most
-/// `PgConfig::upsert_batch_rows` rows and [`MAX_BATCH_BYTES`]), validated in full
-/// before anything is sent.
+/// transaction of `UNNEST` array statements (one per batch within the pool's
+/// [`BatchLimits`]), validated in full before anything is sent.
 #[derive(Clone)]
 pub struct PgKvStorage {
     pool: PgPool,
@@ -65,29 +55,6 @@ impl PgKvStorage {
     pub fn table(&self) -> String {
         self.ns.table().to_lowercase()
     }
-
-    /// Runs one upsert statement per batch, all in one transaction.
-    async fn write_batches(&self, batches: &[mapping::Batch], now: &NaiveDateTime) -> Result<()> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare_cached(&self.sql.upsert).await?;
-        let tx = conn.transaction().await.map_err(db_error)?;
-        let ws = self.ws.as_str();
-        for batch in batches {
-            tx.execute(&stmt, &batch.params(&ws, now)).await.map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
-    }
-
-    /// Deletes `ids` (in chunks) in one transaction.
-    async fn delete_ids(&self, ids: &[&str]) -> Result<()> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare_cached(&self.sql.delete).await?;
-        let tx = conn.transaction().await.map_err(db_error)?;
-        for chunk in ids.chunks(DELETE_CHUNK) {
-            tx.execute(&stmt, &[&self.ws.as_str(), &chunk]).await.map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
-    }
 }
 
 fn finished(started: Instant, what: &str) {
@@ -116,13 +83,7 @@ impl Storage for PgKvStorage {
     #[tracing::instrument(skip_all, fields(namespace = %self.ns, workspace = %self.ws))]
     async fn drop_all(&self) -> Result<()> {
         let started = Instant::now();
-        self.pool
-            .retry("kv drop_all", || async {
-                let conn = self.pool.get().await?;
-                let stmt = conn.prepare_cached(&self.sql.drop_all).await?;
-                conn.execute(&stmt, &[&self.ws.as_str()]).await.map_err(db_error)
-            })
-            .await?;
+        batch::for_workspace(&self.pool, "kv drop_all", &self.sql.drop_all, self.ws.as_str()).await?;
         finished(started, "drop_all");
         Ok(())
     }
@@ -220,10 +181,13 @@ impl KvStorage for PgKvStorage {
         // between overlapping batches).
         let rows = ids::last_per_id(rows, |r| r.id.as_str());
         let n = rows.len();
-        let batches = mapping::into_batches(self.ns, rows, self.pool.config().upsert_batch_rows, MAX_BATCH_BYTES);
+        let limits = BatchLimits::of(self.pool.config());
         // One UTC-naive "now" per call, for every timestamp column the call writes.
         let now = Utc::now().naive_utc();
-        self.pool.retry("kv upsert", || self.write_batches(&batches, &now)).await?;
+        let capacity = n.min(limits.rows).min(1024);
+        let batches =
+            batch::into_batches(rows, &limits, EncodedRow::approx_bytes, || Batch::new(self.ns, capacity, now));
+        batch::upsert(&self.pool, "kv upsert", &self.sql.upsert, self.ws.as_str(), &batches).await?;
         tracing::debug!(rows = n, statements = batches.len(), "upserted");
         finished(started, "upsert");
         Ok(())
@@ -236,7 +200,8 @@ impl KvStorage for PgKvStorage {
             return Ok(());
         }
         let started = Instant::now();
-        self.pool.retry("kv delete", || self.delete_ids(&wanted)).await?;
+        let limits = BatchLimits::of(self.pool.config());
+        batch::delete(&self.pool, "kv delete", &self.sql.delete, self.ws.as_str(), &wanted, &limits).await?;
         finished(started, "delete");
         Ok(())
     }
