@@ -39,6 +39,20 @@ pub fn last_per_id<T>(items: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
     out
 }
 
+/// The answer of a `get_by_ids` in request order: each slot gets the record
+/// `found` has for its id, `None` for an id without one. The last slot of an
+/// id takes the record, earlier slots of a repeated id get a copy.
+pub fn per_slot<T: Clone>(ids: &[String], mut found: std::collections::HashMap<String, T>) -> Vec<Option<T>> {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        last.insert(id.as_str(), i);
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| if last[id.as_str()] == i { found.remove(id) } else { found.get(id).cloned() })
+        .collect()
+}
+
 /// Hex MD5 of the UTF-8 string (LightRAG's `compute_mdhash_id` without prefix).
 pub fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))
@@ -88,6 +102,13 @@ mod tests {
     fn last_per_id_keeps_the_last_item_of_each_id_in_id_order() {
         let items = vec![("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)];
         assert_eq!(last_per_id(items, |r| r.0), vec![("a", 5), ("b", 3), ("c", 4)]);
+    }
+
+    #[test]
+    fn per_slot_answers_every_slot_in_request_order_with_none_for_missing_ids() {
+        let ids: Vec<String> = ["b", "x", "a", "b"].iter().map(|s| (*s).to_owned()).collect();
+        let found = [("a".to_owned(), 1), ("b".to_owned(), 2)].into_iter().collect();
+        assert_eq!(per_slot(&ids, found), vec![Some(2), None, Some(1), Some(2)]);
     }
 
     #[test]

@@ -214,10 +214,7 @@ impl Storage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws))]
     async fn drop_all(&self) -> Result<()> {
-        let started = Instant::now();
-        batch::for_workspace(&self.pool, "doc_status drop_all", &self.sql.drop_all, self.ws.as_str()).await?;
-        finished(started, "drop_all");
-        Ok(())
+        batch::for_workspace(&self.pool, "doc_status drop_all", &self.sql.drop_all, self.ws.as_str()).await.map(drop)
     }
 }
 
@@ -247,15 +244,7 @@ impl DocStatusStorage for PgDocStatusStorage {
             let (id, doc) = decode_one(r)?;
             found.insert(id, doc);
         }
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
-        for (i, id) in ids.iter().enumerate() {
-            last.insert(id.as_str(), i);
-        }
-        let out = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| if last[id.as_str()] == i { found.remove(id) } else { found.get(id).cloned() })
-            .collect();
+        let out = ids::per_slot(ids, found);
         finished(started, "get_by_ids");
         Ok(out)
     }
@@ -296,15 +285,7 @@ impl DocStatusStorage for PgDocStatusStorage {
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws, count = ids.len()))]
     async fn delete(&self, ids: &[String]) -> Result<()> {
-        let wanted = ids::lookup(ids);
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let limits = BatchLimits::of(self.pool.config());
-        batch::delete(&self.pool, "doc_status delete", &self.sql.delete, self.ws.as_str(), &wanted, &limits).await?;
-        finished(started, "delete");
-        Ok(())
+        batch::delete(&self.pool, "doc_status delete", &self.sql.delete, self.ws.as_str(), ids).await
     }
 
     #[tracing::instrument(skip_all, fields(namespace = "doc_status", workspace = %self.ws))]

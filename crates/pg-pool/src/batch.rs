@@ -12,6 +12,8 @@
 //!
 //! Every statement takes the workspace as `$1`.
 
+use std::time::Instant;
+
 use lightrag_pg_core::{JsonObject, Result};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
@@ -126,43 +128,52 @@ pub async fn upsert<B: Batch>(pool: &PgPool, what: &str, sql: &str, workspace: &
     .await
 }
 
-/// Runs `sql` (`$1` = `workspace`, `$2` = an id array) once per
-/// `limits.delete_rows` ids, all in one transaction, retried whole.
+/// Deletes `ids`: runs `sql` (`$1` = `workspace`, `$2` = an id array) once per
+/// [`BatchLimits::delete_rows`] ids of the pool's limits, all in one
+/// transaction, retried whole. Repeated ids and ids that cannot exist
+/// ([`lightrag_pg_core::ids::lookup`]) are dropped first; with none left
+/// nothing is sent. Logs the time it took (a debug event in the caller's span).
 ///
 /// # Errors
 /// Connection or database errors; nothing is deleted then.
-pub async fn delete(
-    pool: &PgPool,
-    what: &str,
-    sql: &str,
-    workspace: &str,
-    ids: &[&str],
-    limits: &BatchLimits,
-) -> Result<()> {
+pub async fn delete(pool: &PgPool, what: &str, sql: &str, workspace: &str, ids: &[String]) -> Result<()> {
+    let wanted = lightrag_pg_core::ids::lookup(ids);
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let chunk = bound(BatchLimits::of(pool.config()).delete_rows);
     pool.retry(what, || async {
         let mut conn = pool.get().await?;
         let stmt = conn.prepare_cached(sql).await?;
         let tx = conn.transaction().await.map_err(db_error)?;
-        for chunk in ids.chunks(bound(limits.delete_rows)) {
-            tx.execute(&stmt, &[&workspace, &chunk]).await.map_err(db_error)?;
+        for ids in wanted.chunks(chunk) {
+            tx.execute(&stmt, &[&workspace, &ids]).await.map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)
     })
-    .await
+    .await?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, ids = wanted.len(), "{what} done");
+    Ok(())
 }
 
 /// Runs `sql` with `$1` = `workspace` once (a `DELETE` of the workspace's
-/// rows, say), retried; returns the rows it touched.
+/// rows, say), retried; returns the rows it touched and logs the time it took
+/// (a debug event in the caller's span).
 ///
 /// # Errors
 /// Connection or database errors.
 pub async fn for_workspace(pool: &PgPool, what: &str, sql: &str, workspace: &str) -> Result<u64> {
-    pool.retry(what, || async {
-        let conn = pool.get().await?;
-        let stmt = conn.prepare_cached(sql).await?;
-        conn.execute(&stmt, &[&workspace]).await.map_err(db_error)
-    })
-    .await
+    let started = Instant::now();
+    let rows = pool
+        .retry(what, || async {
+            let conn = pool.get().await?;
+            let stmt = conn.prepare_cached(sql).await?;
+            conn.execute(&stmt, &[&workspace]).await.map_err(db_error)
+        })
+        .await?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, rows, "{what} done");
+    Ok(rows)
 }
 
 /// The approximate length of a value's JSON text, without serialising it:
