@@ -12,7 +12,11 @@
 //!
 //! The writer produces what `networkx.write_graphml` writes for LightRAG's graph:
 //! typed `<key>`s (`long` for integers, `double` for other numbers, `boolean`,
-//! `string`), `edgedefault="undirected"`, nodes then edges.
+//! `string`), `edgedefault="undirected"`, nodes then edges. It is the one
+//! GraphML writer ([`write`] to a file, [`write_to`] to any writer; the CLI's
+//! `graph --format graphml` uses it): attribute values escape `"`, tab, line
+//! feed and every other control character as character references, so a
+//! parser reads back exactly what was written.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -378,30 +382,25 @@ fn convert(ty: AttrType, text: &str) -> Result<Option<Value>, String> {
     }
 }
 
-/// Escapes text content: `&`, `<`, `>`, and `\r` (which XML would turn into `\n`).
-fn escape_text(s: &str, out: &mut String) {
+/// Escapes `s` for XML into `out`: the markup characters (`&`, `<`, `>`, and
+/// `"` in an attribute value), and every ASCII control character as a
+/// character reference (`&#13;`). Text content keeps tab and line feed as they
+/// are, since a parser keeps them; an attribute value escapes them too, since
+/// attribute-value normalisation would turn them into spaces. A carriage return
+/// is always escaped (line-end handling would turn it into a line feed).
+fn escape(s: &str, attribute: bool, out: &mut String) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Escapes an attribute value, including the white space XML would normalise.
-fn escape_attr(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#09;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\t' | '\n' if !attribute => out.push(c),
+            c if c.is_ascii_control() => {
+                out.push_str("&#");
+                out.push_str(&u32::from(c).to_string());
+                out.push(';');
+            }
             c => out.push(c),
         }
     }
@@ -467,13 +466,28 @@ fn collect_keys<'a>(maps: impl Iterator<Item = &'a Properties>) -> Vec<(String, 
     order
 }
 
-/// Writes a NetworkX-style undirected GraphML file. Node ids are the nodes'
-/// `entity_id`s (nodes without one are left out and counted in the second
-/// value returned). Returns `(nodes, edges, nodes_without_entity_id)`.
+/// Writes a NetworkX-style undirected GraphML file, atomically (see
+/// [`write_to`]). Returns `(nodes, edges, nodes_without_entity_id)`.
 ///
 /// # Errors
 /// [`MigrateError::Io`].
 pub fn write(path: &Path, nodes: &[Properties], edges: &[EdgeRecord]) -> Result<(u64, u64, u64), MigrateError> {
+    let mut file = AtomicFile::create(path)?;
+    let counts = write_to(file.writer(), nodes, edges).map_err(|e| MigrateError::io(file.tmp_path(), e))?;
+    file.commit()?;
+    Ok(counts)
+}
+
+/// Writes NetworkX-style undirected GraphML to `out`: the one GraphML writer
+/// (the export and the `lightrag-pg graph --format graphml` command use it).
+/// Node ids are the nodes' `entity_id`s (nodes without one are left out and
+/// counted in the third value returned); every attribute and value is escaped
+/// for XML, control characters included. Returns `(nodes, edges,
+/// nodes_without_entity_id)`.
+///
+/// # Errors
+/// The writer's.
+pub fn write_to(out: &mut impl Write, nodes: &[Properties], edges: &[EdgeRecord]) -> std::io::Result<(u64, u64, u64)> {
     let node_keys = collect_keys(nodes.iter());
     let edge_keys = collect_keys(edges.iter().map(|e| &e.properties));
     let mut ids: HashMap<(bool, &str), (String, AttrType)> = HashMap::new();
@@ -490,7 +504,7 @@ pub fn write(path: &Path, nodes: &[Properties], edges: &[EdgeRecord]) -> Result<
             header.push_str("  <key id=\"");
             header.push_str(&id);
             header.push_str(if is_edge { "\" for=\"edge\" attr.name=\"" } else { "\" for=\"node\" attr.name=\"" });
-            escape_attr(name, &mut header);
+            escape(name, true, &mut header);
             header.push_str("\" attr.type=\"");
             header.push_str(type_name(*ty));
             header.push_str("\" />\n");
@@ -498,21 +512,20 @@ pub fn write(path: &Path, nodes: &[Properties], edges: &[EdgeRecord]) -> Result<
         }
     }
     header.push_str("  <graph edgedefault=\"undirected\">\n");
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(header.as_bytes())?;
+    out.write_all(header.as_bytes())?;
 
-    let data = |out: &mut String, is_edge: bool, props: &Properties| {
+    let data = |chunk: &mut String, is_edge: bool, props: &Properties| {
         for (k, v) in props.iter() {
             let Some((id, ty)) = ids.get(&(is_edge, k.as_str())) else { continue };
-            out.push_str("      <data key=\"");
-            out.push_str(id);
+            chunk.push_str("      <data key=\"");
+            chunk.push_str(id);
             let text = value_text(v, *ty);
             if text.is_empty() {
-                out.push_str("\" />\n");
+                chunk.push_str("\" />\n");
             } else {
-                out.push_str("\">");
-                escape_text(&text, out);
-                out.push_str("</data>\n");
+                chunk.push_str("\">");
+                escape(&text, false, chunk);
+                chunk.push_str("</data>\n");
             }
         }
     };
@@ -524,33 +537,32 @@ pub fn write(path: &Path, nodes: &[Properties], edges: &[EdgeRecord]) -> Result<
             continue;
         };
         chunk.push_str("    <node id=\"");
-        escape_attr(id, &mut chunk);
+        escape(id, true, &mut chunk);
         chunk.push_str("\">\n");
         data(&mut chunk, false, props);
         chunk.push_str("    </node>\n");
         written_nodes += 1;
         if chunk.len() > 1 << 16 {
-            file.write_all(chunk.as_bytes())?;
+            out.write_all(chunk.as_bytes())?;
             chunk.clear();
         }
     }
     for e in edges {
         chunk.push_str("    <edge source=\"");
-        escape_attr(&e.source, &mut chunk);
+        escape(&e.source, true, &mut chunk);
         chunk.push_str("\" target=\"");
-        escape_attr(&e.target, &mut chunk);
+        escape(&e.target, true, &mut chunk);
         chunk.push_str("\">\n");
         data(&mut chunk, true, &e.properties);
         chunk.push_str("    </edge>\n");
         if chunk.len() > 1 << 16 {
-            file.write_all(chunk.as_bytes())?;
+            out.write_all(chunk.as_bytes())?;
             chunk.clear();
         }
     }
     chunk.push_str("  </graph>\n</graphml>\n");
-    file.write_all(chunk.as_bytes())?;
-    file.writer().flush().map_err(|e| MigrateError::io(path, e))?;
-    file.commit()?;
+    out.write_all(chunk.as_bytes())?;
+    out.flush()?;
     Ok((written_nodes, edges.len() as u64, missing))
 }
 
@@ -653,6 +665,45 @@ mod tests {
         assert_eq!(
             items[2],
             GraphItem::Edge { source: "A\tB".into(), target: "C".into(), properties: edges[0].properties.clone() }
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_as_references_and_read_back_exactly() {
+        let nasty = "a\tb\nc\rd\u{1}e\u{1f}f\u{7f}g\"h'i<j>k&l";
+        let nodes = vec![
+            Properties(json!({"entity_id": nasty, "description": nasty}).as_object().unwrap().clone()),
+            Properties(json!({"entity_id": "plain", nasty: 1}).as_object().unwrap().clone()),
+        ];
+        let edges = vec![EdgeRecord {
+            source: nasty.into(),
+            target: "plain".into(),
+            properties: Properties(json!({"keywords": nasty}).as_object().unwrap().clone()),
+        }];
+        let mut out = Vec::new();
+        assert_eq!(write_to(&mut out, &nodes, &edges).unwrap(), (2, 1, 0));
+        let text = String::from_utf8(out).unwrap();
+
+        let attribute = "a&#9;b&#10;c&#13;d&#1;e&#31;f&#127;g&quot;h'i&lt;j&gt;k&amp;l";
+        assert!(text.contains(&format!("<node id=\"{attribute}\">")), "{text}");
+        assert!(text.contains(&format!("<edge source=\"{attribute}\" target=\"plain\">")), "{text}");
+        assert!(text.contains(&format!("attr.name=\"{attribute}\"")), "{text}");
+        // Text content keeps tab and line feed; everything else is a reference.
+        assert!(text.contains(">a\tb\nc&#13;d&#1;e&#31;f&#127;g\"h'i&lt;j&gt;k&amp;l</data>"), "{text}");
+        let raw_controls: Vec<char> =
+            text.chars().filter(|c| c.is_ascii_control() && !matches!(c, '\n' | '\t')).collect();
+        assert!(raw_controls.is_empty(), "raw control characters in the output: {raw_controls:?}");
+
+        // quick-xml reads every attribute and value back as written.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(&p, &text).unwrap();
+        let items: Vec<GraphItem> = GraphmlReader::open(&p).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(items[0], GraphItem::Node { id: nasty.into(), properties: nodes[0].clone() });
+        assert_eq!(items[1], GraphItem::Node { id: "plain".into(), properties: nodes[1].clone() });
+        assert_eq!(
+            items[2],
+            GraphItem::Edge { source: nasty.into(), target: "plain".into(), properties: edges[0].properties.clone() }
         );
     }
 }

@@ -1,6 +1,6 @@
 //! `lightrag-pg graph`: the subgraph around an entity, as JSON, GraphML or dot.
 
-use lightrag_pg::{KnowledgeGraph, Result};
+use lightrag_pg::{EdgeRecord, Error, KnowledgeGraph, Properties, Result};
 
 use crate::args::GraphFormat;
 use crate::context::Context;
@@ -16,7 +16,7 @@ pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, format: GraphF
     match format {
         GraphFormat::Json => output::json(&kg),
         GraphFormat::Graphml => {
-            outln!("{}", to_graphml(&kg));
+            outln!("{}", to_graphml(&kg)?.trim_end());
             Ok(())
         }
         GraphFormat::Dot => {
@@ -43,58 +43,32 @@ pub(crate) async fn run(ctx: &Context, label: &str, depth: usize, format: GraphF
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 fn dot_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// GraphML with each property as a string-typed data element.
-pub(crate) fn to_graphml(kg: &KnowledgeGraph) -> String {
-    let mut keys = std::collections::BTreeSet::new();
-    for n in &kg.nodes {
-        keys.extend(n.properties.keys().map(|k| ("node", k.clone())));
-    }
-    for e in &kg.edges {
-        keys.extend(e.properties.keys().map(|k| ("edge", k.clone())));
-    }
-    let mut out = String::from(
-        "<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n",
-    );
-    for (i, (kind, k)) in keys.iter().enumerate() {
-        out.push_str(&format!(
-            "  <key id=\"d{i}\" for=\"{kind}\" attr.name=\"{}\" attr.type=\"string\"/>\n",
-            xml_escape(k)
-        ));
-    }
-    let key_id = |kind: &str, k: &str| keys.iter().position(|(kk, name)| *kk == kind && name == k).unwrap_or(0);
-    let value = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    out.push_str("  <graph edgedefault=\"undirected\">\n");
-    for n in &kg.nodes {
-        out.push_str(&format!("    <node id=\"{}\">\n", xml_escape(&n.id)));
-        for (k, v) in n.properties.iter() {
-            out.push_str(&format!("      <data key=\"d{}\">{}</data>\n", key_id("node", k), xml_escape(&value(v))));
-        }
-        out.push_str("    </node>\n");
-    }
-    for e in &kg.edges {
-        out.push_str(&format!(
-            "    <edge source=\"{}\" target=\"{}\">\n",
-            xml_escape(&e.source),
-            xml_escape(&e.target)
-        ));
-        for (k, v) in e.properties.iter() {
-            out.push_str(&format!("      <data key=\"d{}\">{}</data>\n", key_id("edge", k), xml_escape(&value(v))));
-        }
-        out.push_str("    </edge>\n");
-    }
-    out.push_str("  </graph>\n</graphml>");
-    out
+/// The subgraph as NetworkX-style GraphML, by the one GraphML writer
+/// ([`lightrag_pg_files::graphml::write_to`]): typed keys, every attribute and
+/// value escaped. A node's id is its `entity_id`.
+pub(crate) fn to_graphml(kg: &KnowledgeGraph) -> Result<String> {
+    let nodes: Vec<Properties> = kg
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut p = n.properties.clone();
+            p.0.entry("entity_id").or_insert_with(|| n.id.clone().into());
+            p
+        })
+        .collect();
+    let edges: Vec<EdgeRecord> = kg
+        .edges
+        .iter()
+        .map(|e| EdgeRecord { source: e.source.clone(), target: e.target.clone(), properties: e.properties.clone() })
+        .collect();
+    let mut out = Vec::new();
+    lightrag_pg_files::graphml::write_to(&mut out, &nodes, &edges)
+        .map_err(|e| Error::invalid("output", e.to_string()))?;
+    String::from_utf8(out).map_err(|e| Error::invalid("output", e.to_string()))
 }
 
 /// Graphviz dot, undirected.
@@ -108,4 +82,36 @@ pub(crate) fn to_dot(kg: &KnowledgeGraph) -> String {
     }
     out.push('}');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use lightrag_pg::core::{KnowledgeGraphEdge, KnowledgeGraphNode};
+
+    use super::*;
+
+    #[test]
+    fn graphml_output_escapes_line_breaks_and_tabs_in_attributes() {
+        let id = "A\tB\r\nC";
+        let node = |id: &str| KnowledgeGraphNode {
+            id: id.to_owned(),
+            labels: vec![id.to_owned()],
+            properties: Properties::new().with("entity_id", id),
+        };
+        let kg = KnowledgeGraph {
+            nodes: vec![node(id), node("D")],
+            edges: vec![KnowledgeGraphEdge {
+                id: format!("{id}-D"),
+                edge_type: Some("DIRECTED".to_owned()),
+                source: id.to_owned(),
+                target: "D".to_owned(),
+                properties: Properties::new().with("weight", 1.0),
+            }],
+            is_truncated: false,
+        };
+        let text = to_graphml(&kg).unwrap();
+        assert!(text.contains("<node id=\"A&#9;B&#13;&#10;C\">"), "{text}");
+        assert!(text.contains("<edge source=\"A&#9;B&#13;&#10;C\" target=\"D\">"), "{text}");
+        assert!(text.contains("attr.name=\"weight\" attr.type=\"double\""), "{text}");
+    }
 }
