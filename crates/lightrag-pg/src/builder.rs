@@ -37,6 +37,7 @@ fn missing(what: &str, feature: &str) -> Error {
 }
 
 /// The error for a store that the configuration keeps outside PostgreSQL.
+#[cfg(feature = "pool")]
 fn elsewhere(what: &str, selector: &str) -> Error {
     Error::Unsupported { what: format!("{what}: not in PostgreSQL ({selector} selects another backend)") }
 }

@@ -20,14 +20,6 @@ use tokio_postgres::types::ToSql;
 
 use crate::{PgConfig, PgPool, db_error};
 
-/// The default bound of one upsert statement's payload in bytes. Measured on
-/// 10,000 chunks of 4 KB: statements of 4–8 MB are the fastest (as fast as
-/// binary COPY into a temporary table), 20 MB ones take 1.4× as long.
-pub const DEFAULT_UPSERT_MAX_PAYLOAD_BYTES: usize = 8 << 20;
-
-/// The default number of ids per delete statement.
-pub const DEFAULT_DELETE_BATCH_ROWS: usize = 10_000;
-
 /// How a call's writes are cut into statements. `0` in any field means no
 /// bound, as a non-positive limit does in LightRAG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +35,13 @@ pub struct BatchLimits {
 }
 
 impl BatchLimits {
-    /// The limits `config` sets.
+    /// The limits `config` sets ([`PgConfig::upsert_batch_rows`],
+    /// [`PgConfig::upsert_max_payload_bytes`], [`PgConfig::delete_batch_rows`]).
     pub fn of(config: &PgConfig) -> Self {
         Self {
             rows: config.upsert_batch_rows,
-            // lead: wire to PgConfig::upsert_max_payload_bytes
-            bytes: DEFAULT_UPSERT_MAX_PAYLOAD_BYTES,
-            // lead: wire to PgConfig::delete_batch_rows
-            delete_rows: DEFAULT_DELETE_BATCH_ROWS,
+            bytes: config.upsert_max_payload_bytes,
+            delete_rows: config.delete_batch_rows,
         }
     }
 }
