@@ -123,15 +123,17 @@ fn facade_features(server: &Server) -> Result<()> {
 }
 
 fn test_against(server: &Server, args: &[String]) -> Result<()> {
-    let mut envs = test_env(server);
+    let envs = test_env(server);
     let docker = image::docker_answers();
     if docker {
-        match image::ensure_for_tests() {
-            Ok(()) => envs.push(("LIGHTRAG_TEST_DOCKER".into(), "1".into())),
-            Err(e) => eprintln!("warning: {e}\nwarning: the testcontainers tests cannot run here"),
+        if let Err(e) = image::ensure_for_tests() {
+            eprintln!("warning: {e}\nwarning: the Docker tests will fail without the image");
         }
     } else {
-        eprintln!("note: no Docker engine answers here; the testcontainers smoke test will say so and pass");
+        eprintln!(
+            "note: no Docker engine answers here: the Docker tests will fail (set LIGHTRAG_TEST_NO_DOCKER=1 to opt \
+             this machine out)"
+        );
     }
     let mut c = cargo();
     c.arg("test");

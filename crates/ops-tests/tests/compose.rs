@@ -1,12 +1,15 @@
-//! The docker compose files: each validates with `docker-compose config`; where a
-//! Docker engine answers and the local image exists, the development file comes
-//! up healthy with the extensions installed, and is taken down.
-#![allow(clippy::print_stderr)] // a test says why it only validated
+//! The docker compose files: each validates with `docker-compose config`, then
+//! comes up from the local image and is checked and taken down. Without a
+//! Docker engine or the image these tests fail
+//! ([`lightrag_pg_test_support::require_docker`]); `LIGHTRAG_TEST_NO_DOCKER=1`
+//! opts a machine without Docker out (they then validate only), and CI never
+//! sets it.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use lightrag_pg_test_support::require_docker;
 use lightrag_pg_test_support::server::free_port;
 
 const IMAGE: &str = "lightrag-pg/postgres:17";
@@ -58,10 +61,6 @@ fn ha_compose_file_validates_with_a_primary_and_a_streaming_replica() {
     assert!(entry.contains("pg_basebackup") && entry.contains(" -R "), "the entrypoint clones with pg_basebackup -R");
 }
 
-fn docker_answers() -> bool {
-    Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false)
-}
-
 /// A compose project brought up for one test and taken down (with its volumes)
 /// on drop.
 struct Project {
@@ -72,7 +71,8 @@ struct Project {
 }
 
 impl Project {
-    /// `up -d --no-build`, or `None` (after saying why) when no engine or no image.
+    /// `up -d --no-build`, or `None` when this machine opts out of the Docker
+    /// tests ([`require_docker`]).
     fn up(file: &'static str, ports: &[&'static str], extra: Vec<(&'static str, String)>) -> Option<Project> {
         Project::up_files(&[file], ports, extra)
     }
@@ -85,18 +85,13 @@ impl Project {
         Some(p)
     }
 
-    /// The project, not started yet, or `None` (after saying why) when no
-    /// engine or no image.
+    /// The project, not started yet, or `None` when this machine opts out of
+    /// the Docker tests; without Docker or the local image it panics
+    /// ([`require_docker`]).
     fn create(files: &[&str], ports: &[&'static str], extra: Vec<(&'static str, String)>) -> Option<Project> {
         let file = files[0];
         assert_valid(file);
-        if !docker_answers() {
-            eprintln!("no Docker engine answers `docker info`: {file} validated with `docker-compose config` only");
-            return None;
-        }
-        let image = Command::new("docker").args(["image", "inspect", IMAGE]).output().unwrap();
-        if !image.status.success() {
-            eprintln!("the local image {IMAGE} is missing (`cargo xtask image` builds it): {file} validated only");
+        if !require_docker(&format!("compose up of {file}")) {
             return None;
         }
         let mut env: Vec<(&'static str, String)> = Vec::new();
@@ -253,8 +248,7 @@ fn ha_compose_accepts_the_seeds_replication_mode_and_master_host_variables_where
 
 #[test]
 fn the_image_refuses_seed_variables_it_does_not_read_and_names_their_replacement_where_docker_runs() {
-    if !docker_answers() {
-        eprintln!("no Docker engine: the entrypoint's refusals were not run");
+    if !require_docker("the entrypoint's refusals") {
         return;
     }
     let entrypoint = docker_dir().join("lightrag-pg-entrypoint.sh");
@@ -333,9 +327,8 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
 #[test]
 fn production_compose_comes_up_tls_only_with_secret_passwords_and_verify_full_where_docker_runs() {
     use std::os::unix::fs::PermissionsExt;
-    if !docker_answers() {
+    if !require_docker("compose up of docker-compose.production.yml") {
         assert_valid("docker-compose.production.yml");
-        eprintln!("no Docker engine: docker-compose.production.yml validated only");
         return;
     }
     // A CA and a server certificate for the name "localhost" (SAN), and the

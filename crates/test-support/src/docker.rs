@@ -32,14 +32,6 @@ pub const PID_LABEL: &str = "org.lightrag-pg.test-pid";
 
 static SHARED: OnceCell<Arc<Container>> = OnceCell::const_new();
 
-/// Whether a Docker engine is expected here: `cargo xtask test` says so with
-/// `LIGHTRAG_TEST_DOCKER=1` when `docker info` answers; otherwise a
-/// `DOCKER_HOST` or the default socket tells.
-pub fn docker_engine_expected() -> bool {
-    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty() && v != "0");
-    set("LIGHTRAG_TEST_DOCKER") || set("DOCKER_HOST") || std::path::Path::new("/var/run/docker.sock").exists()
-}
-
 /// Removes the containers of test processes that are gone (best effort, with
 /// the `docker` command when there is one).
 fn remove_orphans() {

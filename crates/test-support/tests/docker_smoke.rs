@@ -2,20 +2,17 @@
 //! `lightrag-pg/postgres:17` in a container and runs a real pgvector query and
 //! a real Apache AGE cypher query in it.
 //!
-//! It runs wherever a Docker engine is expected (`cargo xtask test` sets
-//! `LIGHTRAG_TEST_DOCKER=1` when `docker info` answers) and fails if the
-//! container cannot be had. Only on a machine with no Docker engine at all does
-//! it return early, saying so.
+//! It fails where no Docker engine answers or the image is missing (see
+//! [`require_docker`]); only `LIGHTRAG_TEST_NO_DOCKER=1` opts a machine
+//! without Docker out, and CI never sets it.
 
 #![cfg(feature = "docker")]
-#![allow(clippy::print_stderr)]
 
-use lightrag_pg_test_support::{Source, container_database, docker_engine_expected};
+use lightrag_pg_test_support::{Source, container_database, require_docker};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_image_answers_pgvector_and_age_queries() {
-    if !docker_engine_expected() {
-        eprintln!("no Docker engine here (no LIGHTRAG_TEST_DOCKER, DOCKER_HOST or /var/run/docker.sock): not started");
+    if !require_docker("the testcontainers smoke test") {
         return;
     }
     let db = container_database().await.unwrap_or_else(|e| panic!("{e}"));
