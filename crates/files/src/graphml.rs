@@ -13,7 +13,7 @@
 //! The writer produces what `networkx.write_graphml` writes for LightRAG's graph:
 //! typed `<key>`s (`long` for integers, `double` for other numbers, `boolean`,
 //! `string`), `edgedefault="undirected"`, nodes then edges. It is the one
-//! GraphML writer ([`write`] to a file, [`write_to`] to any writer; the CLI's
+//! GraphML writer ([`write()`] to a file, [`write_to`] to any writer; the CLI's
 //! `graph --format graphml` uses it): attribute values escape `"`, tab, line
 //! feed and every other control character as character references, so a
 //! parser reads back exactly what was written.
