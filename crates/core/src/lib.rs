@@ -24,6 +24,8 @@ pub use error::{BoxError, Error, Result};
 pub use graph::{EdgeRecord, KnowledgeGraph, KnowledgeGraphEdge, KnowledgeGraphNode, Properties};
 pub use kv::JsonObject;
 pub use namespace::{KvNamespace, Namespace, StorageKind, VectorNamespace};
-pub use storage::{DocStatusStorage, Embedder, GraphStorage, KvStorage, Storage, VectorStorage};
+pub use storage::{
+    DocStatusStorage, Embedder, GraphStorage, KvStorage, NO_BULK_LOAD, Storage, VectorLoad, VectorStorage,
+};
 pub use vector::{DistanceMetric, VectorHit, VectorQuery, VectorRecord};
 pub use workspace::Workspace;

@@ -7,6 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::{
     DocProcessingStatus, DocStatus, DocStatusCursor, DocStatusPage, EdgeRecord, JsonObject, KnowledgeGraph, Namespace,
@@ -182,6 +184,51 @@ pub trait VectorStorage: Storage {
     /// # Errors
     /// Connection or database errors.
     async fn get_vectors_by_ids(&self, ids: &[String]) -> Result<HashMap<String, Vec<f32>>>;
+
+    /// Why [`Self::load`] would not write a whole store now as one bulk load —
+    /// rows copied into a target without the vector index, the index built once
+    /// — e.g. the workspace already has rows; `None` when it would. The default:
+    /// the backend has no bulk load.
+    ///
+    /// # Errors
+    /// Connection or database errors.
+    async fn bulk_load_refusal(&self) -> Result<Option<String>> {
+        Ok(Some(NO_BULK_LOAD.to_owned()))
+    }
+
+    /// Writes a whole store from `batches` (consumed once; an error in the
+    /// stream ends the load) and says how: in one bulk load where the backend
+    /// can (see [`Self::bulk_load_refusal`]), else with its reason batch by
+    /// batch. The default upserts each batch.
+    ///
+    /// # Errors
+    /// The stream's errors; as [`Self::upsert`].
+    async fn load(&self, batches: BoxStream<'_, Result<Vec<VectorRecord>>>) -> Result<VectorLoad> {
+        let mut batches = batches;
+        while let Some(batch) = batches.next().await {
+            self.upsert(batch?).await?;
+        }
+        Ok(VectorLoad::Incremental { reason: NO_BULK_LOAD.to_owned() })
+    }
+}
+
+/// Why the default [`VectorStorage::load`] writes batch by batch.
+pub const NO_BULK_LOAD: &str = "the backend has no bulk load";
+
+/// How [`VectorStorage::load`] wrote a store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum VectorLoad {
+    /// Copied into a target without the vector index, the index built once.
+    Bulk {
+        /// How (e.g. the index rebuilt, a partition attached).
+        how: String,
+    },
+    /// Row by row into the index.
+    Incremental {
+        /// Why not in bulk.
+        reason: String,
+    },
 }
 
 /// An undirected pair of entity ids.

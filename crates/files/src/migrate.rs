@@ -12,7 +12,11 @@
 //!    Each batch is one all-or-nothing trait call; a store larger than a batch is
 //!    several calls, so a storage failure in the middle of a store leaves the
 //!    batches before it written. Every write is an upsert, so running the
-//!    migration again converges to the same state (idempotent).
+//!    migration again converges to the same state (idempotent). A vector store
+//!    is one [`VectorStorage::load`] instead (a bulk load: one index build, one
+//!    transaction) when its storage's `bulk_load_refusal` allows it, e.g. into a
+//!    workspace without vectors; the report's `vector_load` says which and why.
+//!    Of a repeated vector id only the last copy is written.
 //! 3. **Verify**: each written store is asked, by id, how many of the written
 //!    records it holds, and a sample of vectors is read back and compared with
 //!    the source.
@@ -24,10 +28,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use futures::channel::mpsc;
 use futures::future::BoxFuture;
+use futures::{SinkExt, StreamExt, TryStreamExt};
 use lightrag_pg_core::{
-    DocStatusStorage, GraphStorage, JsonObject, KvNamespace, KvStorage, Properties, VectorNamespace, VectorRecord,
-    VectorStorage,
+    DocStatusStorage, GraphStorage, JsonObject, KvNamespace, KvStorage, Properties, VectorLoad, VectorNamespace,
+    VectorRecord, VectorStorage,
 };
 use serde_json::Value;
 
@@ -230,6 +236,7 @@ impl LeaveAlone {
             plan.inventory.vectors.clear();
             plan.dimensions.clear();
             plan.vector_ids.clear();
+            plan.vector_rows.clear();
             report.vectors = Default::default();
             report.left_alone.insert("vectors".into(), why.clone());
         }
@@ -509,6 +516,12 @@ impl Run<'_> {
     }
 
     /// Writes one vector file; returns the verification sample `(id, vector)`.
+    ///
+    /// The rows scan chose (of a repeated id, its last copy) are read, enriched
+    /// and handed over in batches to the storage: as one bulk load
+    /// ([`VectorStorage::load`]) when the storage says a load now would build
+    /// its index once, else batch by batch through `upsert`; the report's
+    /// `vector_load` says which and why. Reading the file and writing overlap.
     async fn write_vectors(
         &mut self,
         plan: &Plan,
@@ -518,50 +531,77 @@ impl Run<'_> {
         let Some(path) = plan.inventory.vectors.get(&ns) else { return Ok(Vec::new()) };
         let store = nano::store_name(ns);
         let started = Instant::now();
-        let file = NanoFile::open(path, ns)?;
-        let total = plan.vector_ids.get(&ns).map_or(0, |v| v.len()) as u64;
-        let want = self.options.verify_sample;
-        let step = (total as usize / want.max(1)).max(1);
-        let mut sample = Vec::with_capacity(want);
-        let mut batch: Vec<VectorRecord> = Vec::with_capacity(self.batch());
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let (mut done, mut enriched, mut valid) = (0u64, 0u64, 0usize);
-        for i in 0..file.len() {
-            let RowOutcome::Row(mut row) = file.row(i)? else { continue };
-            map_row(ns, plan.names, &mut row);
-            if seen.contains_key(&row.id) {
-                // A duplicate id: the last row wins, as in the file's last write.
-                // Replace it in the pending batch when it is still there.
-                if let Some(slot) = batch.iter_mut().find(|r| r.id == row.id) {
-                    slot.vector = row.vector;
-                    slot.payload = row.payload;
-                    continue;
+        let refusal = storage.bulk_load_refusal().await.map_err(|e| MigrateError::storage(&store, e))?;
+        let (tx, rx) = mpsc::channel::<lightrag_pg_core::Result<Vec<VectorRecord>>>(1);
+        let (this, name) = (&*self, store.clone());
+        let read = async move {
+            let mut tx = tx;
+            let read = this.read_vectors(plan, ns, path, &mut tx).await;
+            if read.is_err() {
+                // The load must not commit what was sent so far.
+                let stop = lightrag_pg_core::Error::invalid(name, "the source file could not be read");
+                let _ = tx.send(Err(stop)).await;
+            }
+            read
+        };
+        let write = async {
+            match refusal {
+                None => storage.load(rx.boxed()).await,
+                Some(reason) => {
+                    rx.try_for_each(|batch| storage.upsert(batch)).await?;
+                    Ok(VectorLoad::Incremental { reason })
                 }
             }
-            seen.insert(row.id.clone(), i);
-            if valid % step == 0 && sample.len() < want {
-                sample.push((row.id.clone(), row.vector.clone()));
-            }
-            valid += 1;
-            batch.push(VectorRecord { id: row.id, vector: row.vector, payload: row.payload });
-            if batch.len() >= self.batch() {
-                enriched += self.enrich(ns, &mut batch).await?;
-                done += batch.len() as u64;
-                storage.upsert(std::mem::take(&mut batch)).await.map_err(|e| MigrateError::storage(&store, e))?;
-                self.emit(ProgressEvent::Writing { store: store.clone(), done, total });
-            }
-        }
-        if !batch.is_empty() {
-            enriched += self.enrich(ns, &mut batch).await?;
-            done += batch.len() as u64;
-            storage.upsert(batch).await.map_err(|e| MigrateError::storage(&store, e))?;
-            self.emit(ProgressEvent::Writing { store: store.clone(), done, total });
-        }
+        };
+        let (read, written) = futures::join!(read, write);
+        let (sample, enriched) = read?;
+        let load = written.map_err(|e| MigrateError::storage(&store, e))?;
+        tracing::debug!(store, load = ?load, "vector store loaded");
+        self.report.vector_load.insert(ns.as_str().to_owned(), load);
         if enriched > 0 {
             self.report.enriched.insert(store.clone(), enriched);
         }
+        let total = plan.vector_rows.get(&ns).map_or(0, Vec::len) as u64;
         self.done(&store, total, started);
         Ok(sample)
+    }
+
+    /// The producer of [`Self::write_vectors`]: sends the rows scan chose, in
+    /// enriched batches; returns the verification sample and the rows enriched.
+    async fn read_vectors(
+        &self,
+        plan: &Plan,
+        ns: VectorNamespace,
+        path: &Path,
+        tx: &mut mpsc::Sender<lightrag_pg_core::Result<Vec<VectorRecord>>>,
+    ) -> Result<(Vec<(String, Vec<f32>)>, u64), MigrateError> {
+        let store = nano::store_name(ns);
+        let file = NanoFile::open(path, ns)?;
+        let rows = plan.vector_rows.get(&ns).map(Vec::as_slice).unwrap_or_default();
+        let total = rows.len() as u64;
+        let want = self.options.verify_sample;
+        let step = (rows.len() / want.max(1)).max(1);
+        let mut sample = Vec::with_capacity(want);
+        let (mut done, mut enriched) = (0u64, 0u64);
+        for (b, chunk) in rows.chunks(self.batch()).enumerate() {
+            let mut batch: Vec<VectorRecord> = Vec::with_capacity(chunk.len());
+            for (n, &i) in chunk.iter().enumerate() {
+                let RowOutcome::Row(mut row) = file.row(i)? else { continue };
+                map_row(ns, plan.names, &mut row);
+                if (b * self.batch() + n).is_multiple_of(step) && sample.len() < want {
+                    sample.push((row.id.clone(), row.vector.clone()));
+                }
+                batch.push(VectorRecord { id: row.id, vector: row.vector, payload: row.payload });
+            }
+            enriched += self.enrich(ns, &mut batch).await?;
+            done += batch.len() as u64;
+            if tx.send(Ok(batch)).await.is_err() {
+                // The writer stopped; its error is the one reported.
+                break;
+            }
+            self.emit(ProgressEvent::Writing { store: store.clone(), done, total });
+        }
+        Ok((sample, enriched))
     }
 
     /// Completes vector payloads from stores already written: chunk fields from

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use lightrag_pg_core::VectorLoad;
+
 use crate::generation::FormatGeneration;
 
 /// Why a record was not written. Serialised as its snake-case code, which is
@@ -211,6 +213,12 @@ pub struct MigrationReport {
     /// `vector`, kept because its scale is not 1) or `matrix` (the float32
     /// matrix row; also chosen when the raw vector is the same unit vector).
     pub vector_sources: BTreeMap<String, BTreeMap<String, u64>>,
+    /// How each vector store was written (`chunks`, `entities`,
+    /// `relationships` → `{"method": "bulk", "how": …}` when in one bulk load
+    /// with one index build, `{"method": "incremental", "reason": …}` when batch
+    /// by batch into the index, e.g. into a workspace that already has rows).
+    #[serde(default)]
+    pub vector_load: BTreeMap<String, VectorLoad>,
     /// Legacy LLM-cache entries flattened from `{mode: {hash: entry}}`.
     pub llm_cache_flattened: u64,
     /// Whether old-v0 quoted entity names (`"NAME"`) were unquoted.

@@ -87,6 +87,9 @@ pub(crate) struct Plan {
     pub node_ids: Vec<String>,
     pub edge_pairs: Vec<(String, String)>,
     pub vector_ids: BTreeMap<VectorNamespace, Vec<String>>,
+    /// Per vector file, the rows phase 2 writes, in file order: the valid rows,
+    /// of a repeated id its last copy only (matching `vector_ids`).
+    pub vector_rows: BTreeMap<VectorNamespace, Vec<usize>>,
     pub dimensions: BTreeMap<VectorNamespace, usize>,
 }
 
@@ -375,6 +378,8 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             VectorNamespace::Relationships => report.embedding_dim.relationships = Some(file.dimension()),
         }
         let mut ids = Vec::with_capacity(file.len());
+        let mut rows = Vec::with_capacity(file.len());
+        let mut skipped = Vec::new();
         let mut seen = HashSet::with_capacity(file.len());
         let (mut dups, mut rekeyed) = (Vec::new(), Vec::new());
         let (mut no_node, mut no_edge) = (Vec::new(), Vec::new());
@@ -383,7 +388,10 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
         let mut missing_chunk = Vec::new();
         let mut planned_enrich = 0u64;
         let (mut raw, mut no_content, mut write_seq) = (false, false, false);
-        for i in 0..file.len() {
+        // Backwards, so that the first copy of a repeated id met is its last
+        // one: the copy that is written, checked and verified. The lists are
+        // turned back into file order after the loop.
+        for i in (0..file.len()).rev() {
             for f in file.row_fields(i) {
                 match f {
                     "vector" => raw = true,
@@ -394,7 +402,7 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             let mut row = match file.row(i)? {
                 RowOutcome::Row(r) => r,
                 RowOutcome::Skipped(s) => {
-                    report.skipped.push(s);
+                    skipped.push(s);
                     continue;
                 }
             };
@@ -451,7 +459,14 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
                 }
             }
             ids.push(row.id);
+            rows.push(i);
         }
+        for list in [&mut ids, &mut dups, &mut rekeyed, &mut no_node, &mut no_edge, &mut missing_chunk] {
+            list.reverse();
+        }
+        rows.reverse();
+        chunk_rows.reverse();
+        report.skipped.extend(skipped.into_iter().rev());
         if raw {
             markers.add(G::New, "vector rows carry their raw vector");
         }
@@ -531,6 +546,7 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             VectorNamespace::Relationships => report.vectors.relationships = n,
         }
         plan.vector_ids.insert(*ns, ids);
+        plan.vector_rows.insert(*ns, rows);
     }
 
     report.format_generation = markers.generation();

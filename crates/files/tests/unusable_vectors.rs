@@ -6,15 +6,13 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{copy_of, edit_json};
-use lightrag_pg::StoragesBuilder;
-use lightrag_pg::core::{KvNamespace, VectorNamespace};
+use common::{copy_of, edit_json, pg_storages, pg_target};
+use lightrag_pg::core::VectorNamespace;
 use lightrag_pg_files::nano::encode_vector;
-use lightrag_pg_files::{FnVectorOpener, MigrateOptions, SkipReason, Target, migrate};
+use lightrag_pg_files::{MigrateOptions, SkipReason, migrate};
 use lightrag_pg_test_support::fresh::FreshDb;
 use serde_json::Value;
 
@@ -54,25 +52,8 @@ async fn nan_infinite_and_zero_embeddings_are_reported_by_id_and_reason_and_abse
     ];
 
     let db = FreshDb::create("files_unusable").await;
-    let storages = StoragesBuilder::new()
-        .pool(db.pool(4).await)
-        .workspace("unusable_vectors")
-        .embedding_dim(64)
-        .build()
-        .await
-        .expect("the facade opens every storage");
-    let kv = KvNamespace::ALL.into_iter().map(|ns| (ns, storages.kv(ns).unwrap())).collect();
-    let vectors = storages.clone();
-    let opener = FnVectorOpener(move |ns, _dim| {
-        let store = vectors.vector(ns);
-        Box::pin(async move { store }) as futures::future::BoxFuture<'static, _>
-    });
-    let target = Target {
-        kv,
-        vectors: Arc::new(opener),
-        graph: storages.graph().unwrap(),
-        doc_status: storages.doc_status().unwrap(),
-    };
+    let storages = pg_storages(&db, "unusable_vectors", 64).await;
+    let target = pg_target(&storages);
     let r = migrate(p, &target, MigrateOptions::default()).await.expect("migration");
 
     let mut reported: Vec<(String, String, SkipReason)> =

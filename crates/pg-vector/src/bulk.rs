@@ -33,7 +33,7 @@ use lightrag_pg_pool::{PgConn, db_error};
 use postgres_types::Type;
 use tokio_postgres::Transaction;
 
-use crate::catalog::{default_partition, find_partition, has_rows, lock_step, set_lock_timeout};
+use crate::catalog::{default_partition, find_partition, has_rows, lock_step, owner_refusal, set_lock_timeout};
 use crate::columns;
 pub use crate::index::index_build_memory_mb;
 use crate::index::{BuildBudget, build_index_sized};
@@ -298,6 +298,12 @@ impl Tally {
     }
 }
 
+/// Why a load of an exact-search table goes row by row.
+const EXACT_SEARCH: &str = "exact search: there is no vector index to build";
+
+/// Why a load into a shared table holding other workspaces' rows goes row by row.
+const SHARED_INDEX: &str = "the table's vector index is shared with other workspaces (use the partitioned layout)";
+
 /// The temporary table of the ids a load wrote (to merge existing rows
 /// correctly at the swap).
 const LOADED_TABLE: &str = "lightrag_vector_loaded";
@@ -386,27 +392,48 @@ impl PgVectorStorage {
         Ok(report)
     }
 
-    /// Whether an upsert is the first load of this workspace, worth the bulk
-    /// path: partitioned layout without a partition for the workspace yet, or a
-    /// shared table without any rows.
-    pub(crate) async fn is_first_load(&self, state: &State) -> Result<bool> {
+    /// Why a load of this workspace now would not build the vector index once
+    /// (`None`: it would). A load builds it once on a first load — the
+    /// partitioned layout without a partition for the workspace yet, or a shared
+    /// table without any rows — by a role with the privileges of the table's
+    /// owner; otherwise the index is maintained row by row and this says why.
+    /// `upsert` takes the bulk path by itself only when this is `None`.
+    ///
+    /// # Errors
+    /// Connection or database errors.
+    pub async fn bulk_load_refusal(&self) -> Result<Option<String>> {
+        let state = self.state().await?;
+        self.first_load_refusal(state).await
+    }
+
+    pub(crate) async fn first_load_refusal(&self, state: &State) -> Result<Option<String>> {
         let table = self.table_lower();
         let conn = self.conn().await?;
         let layout = state.layout();
         if layout.partitioned {
-            if layout.partition.is_some() {
-                return Ok(false);
+            if layout.partition.is_some() || find_partition(&*conn, &table, self.ws().as_str()).await?.is_some() {
+                return Ok(Some("the workspace already has rows (its partition exists)".to_owned()));
             }
-            return Ok(find_partition(&*conn, &table, self.ws().as_str()).await?.is_none());
+        } else {
+            if self.plan().exact_search() {
+                return Ok(Some(EXACT_SEARCH.to_owned()));
+            }
+            let qt = quote_ident(&table)?;
+            let row = conn
+                .query_one(
+                    &format!("SELECT EXISTS (SELECT 1 FROM {qt} WHERE workspace = $1), EXISTS (SELECT 1 FROM {qt})"),
+                    &[&self.ws().as_str()],
+                )
+                .await
+                .map_err(db_error)?;
+            if row.get::<_, bool>(0) {
+                return Ok(Some("the workspace already has rows".to_owned()));
+            }
+            if row.get::<_, bool>(1) {
+                return Ok(Some(SHARED_INDEX.to_owned()));
+            }
         }
-        if self.plan().exact_search() {
-            return Ok(false);
-        }
-        let row = conn
-            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", quote_ident(&table)?), &[])
-            .await
-            .map_err(db_error)?;
-        Ok(!row.get::<_, bool>(0))
+        owner_refusal(&*conn, &table).await
     }
 
     pub(crate) async fn bulk_internal(
@@ -416,7 +443,9 @@ impl PgVectorStorage {
         opts: &BulkLoadOptions,
     ) -> Result<BulkLoadReport> {
         let mut conn = self.conn().await?;
-        let report = if state.layout().partitioned {
+        // A role without the owner's privileges can neither attach a partition
+        // nor rebuild an index: it loads row by row (the shared table's path).
+        let report = if state.layout().partitioned && owner_refusal(&*conn, &self.table_lower()).await?.is_none() {
             self.load_partition(&mut conn, state, batches, opts).await
         } else {
             self.load_shared(&mut conn, state, batches, opts).await
@@ -792,7 +821,9 @@ impl PgVectorStorage {
         let others_sql = format!("SELECT EXISTS (SELECT 1 FROM {qt} WHERE workspace < $1 OR workspace > $1)");
         let mut reason = None;
         if plan.exact_search() {
-            reason = Some("exact search: there is no vector index to build".to_owned());
+            reason = Some(EXACT_SEARCH.to_owned());
+        } else if let Some(refusal) = owner_refusal(&**conn, &table).await? {
+            reason = Some(refusal);
         } else if state.column != plan.column {
             reason = Some(format!(
                 "the column is {} but the plan needs {}",
@@ -802,9 +833,7 @@ impl PgVectorStorage {
         } else {
             let others: bool = conn.query_one(&others_sql, &[&ws]).await.map_err(db_error)?.get(0);
             if others {
-                reason = Some(
-                    "the table's vector index is shared with other workspaces (use the partitioned layout)".to_owned(),
-                );
+                reason = Some(SHARED_INDEX.to_owned());
             }
         }
 

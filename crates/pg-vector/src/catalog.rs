@@ -24,6 +24,29 @@ pub(crate) async fn is_partitioned(client: &impl GenericClient, table: &str) -> 
     Ok(row.is_some_and(|r| r.get(0)))
 }
 
+/// Why `current_user` may not drop and rebuild the indexes of `table` (lower
+/// case) or attach partitions to it: both need the privileges of the table
+/// owner's role, which a least-privileged application role usually lacks
+/// ("must be owner of index …"). `None` when it has them, or when the table
+/// does not exist.
+pub(crate) async fn owner_refusal(client: &impl GenericClient, table: &str) -> Result<Option<String>> {
+    let row = client
+        .query_opt(
+            "SELECT current_user::text, pg_get_userbyid(c.relowner)::text, \
+             pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c WHERE c.oid = to_regclass($1)",
+            &[&quote_ident(table)?],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(row.filter(|r| !r.get::<_, bool>(2)).map(|r| {
+        format!(
+            "role {:?} does not own table {table} (owner {:?}), so it cannot rebuild the table's vector index",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1)
+        )
+    }))
+}
+
 /// The DEFAULT partition of partitioned `table`, if it has one.
 pub(crate) async fn default_partition(client: &impl GenericClient, table: &str) -> Result<Option<String>> {
     let row = client

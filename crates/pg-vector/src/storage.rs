@@ -8,12 +8,16 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use lightrag_pg_core::ids;
 use lightrag_pg_core::{
-    Error, JsonObject, Namespace, Result, Storage, VectorHit, VectorQuery, VectorRecord, VectorStorage, Workspace,
+    Error, JsonObject, Namespace, Result, Storage, VectorHit, VectorLoad, VectorQuery, VectorRecord, VectorStorage,
+    Workspace,
 };
 use lightrag_pg_pool::{Replay, db_error};
 use postgres_types::ToSql;
 
-use crate::bulk::{Batches, BulkLoadOptions};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::bulk::{Batches, BulkLoadOptions, BulkMethod};
 use crate::codec::PgVec;
 use crate::record::{RowData, render, row_data};
 use crate::search::distance_cutoff;
@@ -141,7 +145,7 @@ impl VectorStorage for PgVectorStorage {
             return Ok(());
         }
         let threshold = self.config().bulk_threshold_rows;
-        if threshold > 0 && keep.len() >= threshold && self.is_first_load(state).await? {
+        if threshold > 0 && keep.len() >= threshold && self.first_load_refusal(state).await?.is_none() {
             // A first load: build the index once after the rows are in.
             let opts = BulkLoadOptions::default();
             let bulk = self
@@ -271,5 +275,31 @@ impl VectorStorage for PgVectorStorage {
                 }
             })
             .collect()
+    }
+
+    async fn bulk_load_refusal(&self) -> Result<Option<String>> {
+        PgVectorStorage::bulk_load_refusal(self).await
+    }
+
+    /// [`PgVectorStorage::bulk_load`] with the default options; while another
+    /// load of the workspace runs (the stream untouched), `upsert` per batch.
+    async fn load(&self, batches: BoxStream<'_, Result<Vec<VectorRecord>>>) -> Result<VectorLoad> {
+        let mut batches = batches;
+        let report = match self.bulk_load(&mut batches, &BulkLoadOptions::default()).await {
+            Err(Error::Conflict { what, .. }) => {
+                while let Some(batch) = batches.next().await {
+                    self.upsert(batch?).await?;
+                }
+                return Ok(VectorLoad::Incremental { reason: what });
+            }
+            other => other?,
+        };
+        Ok(match report.method {
+            BulkMethod::PartitionSwap { partition, .. } => {
+                VectorLoad::Bulk { how: format!("partition {partition} built and attached") }
+            }
+            BulkMethod::IndexRebuild => VectorLoad::Bulk { how: "vector index dropped and rebuilt once".to_owned() },
+            BulkMethod::Incremental { reason } => VectorLoad::Incremental { reason },
+        })
     }
 }

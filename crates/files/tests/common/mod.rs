@@ -369,3 +369,83 @@ pub fn difference(a: &Value, b: &Value, path: &str) -> Option<String> {
         _ => (a != b).then(|| format!("{path}: {a} != {b}")),
     }
 }
+
+// ---------------------------------------------------------------------------
+// PostgreSQL targets, through the facade.
+
+/// The facade's storages of `workspace` in `db`, vectors of `dim` components.
+pub async fn pg_storages(
+    db: &lightrag_pg_test_support::fresh::FreshDb,
+    workspace: &str,
+    dim: usize,
+) -> lightrag_pg::Storages {
+    lightrag_pg::StoragesBuilder::new()
+        .pool(db.pool(4).await)
+        .workspace(workspace)
+        .embedding_dim(dim)
+        .build()
+        .await
+        .expect("the facade opens every storage")
+}
+
+/// The migration target over the facade's storages (their vector storages
+/// whatever dimension the files have: a mismatch is the migration's to find).
+pub fn pg_target(storages: &lightrag_pg::Storages) -> Target {
+    let kv = KvNamespace::ALL.into_iter().map(|ns| (ns, storages.kv(ns).unwrap())).collect();
+    let vectors = storages.clone();
+    let opener = FnVectorOpener(move |ns, _dim| {
+        let store = vectors.vector(ns);
+        Box::pin(async move { store }) as futures::future::BoxFuture<'static, _>
+    });
+    Target {
+        kv,
+        vectors: Arc::new(opener),
+        graph: storages.graph().unwrap(),
+        doc_status: storages.doc_status().unwrap(),
+    }
+}
+
+/// What a vector file holds, as LightRAG reads it: per id its last valid row.
+pub fn last_rows(path: &Path, ns: VectorNamespace) -> HashMap<String, lightrag_pg_files::nano::NanoRow> {
+    let file = lightrag_pg_files::nano::NanoFile::open(path, ns).unwrap();
+    let mut rows = HashMap::new();
+    for i in 0..file.len() {
+        if let lightrag_pg_files::nano::RowOutcome::Row(row) = file.row(i).unwrap() {
+            rows.insert(row.id.clone(), row);
+        }
+    }
+    rows
+}
+
+/// Reads every row of `rows` back from `store` and lists the differences: a
+/// missing id, a vector off by more than 1e-3 in a component, another `content`.
+pub async fn differences(
+    store: &dyn VectorStorage,
+    rows: &HashMap<String, lightrag_pg_files::nano::NanoRow>,
+) -> Vec<String> {
+    let ids: Vec<String> = rows.keys().cloned().collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let vectors = store.get_vectors_by_ids(chunk).await.unwrap();
+        let payloads = store.get_by_ids(chunk).await.unwrap();
+        for (id, payload) in chunk.iter().zip(payloads) {
+            let want = &rows[id];
+            match (vectors.get(id), payload) {
+                (Some(v), Some(p)) => {
+                    let off = v.len() != want.vector.len()
+                        || v.iter().zip(&want.vector).any(|(a, b)| (a - b).abs() > 1e-3 * b.abs().max(1.0));
+                    if off {
+                        out.push(format!("{id}: another vector"));
+                    }
+                    if let Some(content) = want.payload.get("content").filter(|c| !c.is_null())
+                        && p.get("content") != Some(content)
+                    {
+                        out.push(format!("{id}: content {:?}, not {content}", p.get("content")));
+                    }
+                }
+                _ => out.push(format!("{id}: missing")),
+            }
+        }
+    }
+    out
+}
