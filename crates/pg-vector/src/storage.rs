@@ -4,8 +4,11 @@
 //! planning).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use lightrag_pg_core::ids;
 use lightrag_pg_core::{
     Error, JsonObject, Namespace, Result, Storage, VectorHit, VectorLoad, VectorQuery, VectorRecord, VectorStorage,
@@ -13,9 +16,6 @@ use lightrag_pg_core::{
 };
 use lightrag_pg_pool::{Replay, db_error};
 use postgres_types::ToSql;
-
-use futures::StreamExt;
-use futures::stream::BoxStream;
 
 use crate::bulk::{Batches, BulkLoadOptions, BulkMethod};
 use crate::codec::PgVec;
@@ -285,8 +285,10 @@ impl VectorStorage for PgVectorStorage {
     /// load of the workspace runs (the stream untouched), `upsert` per batch.
     async fn load(&self, batches: BoxStream<'_, Result<Vec<VectorRecord>>>) -> Result<VectorLoad> {
         let mut batches = batches;
-        let report = match self.bulk_load(&mut batches, &BulkLoadOptions::default()).await {
-            Err(Error::Conflict { what, .. }) => {
+        let touched = AtomicBool::new(false);
+        let watched = (&mut batches).inspect(|_| touched.store(true, Ordering::Relaxed));
+        let report = match self.bulk_load(watched, &BulkLoadOptions::default()).await {
+            Err(Error::Conflict { what, .. }) if !touched.load(Ordering::Relaxed) => {
                 while let Some(batch) = batches.next().await {
                     self.upsert(batch?).await?;
                 }
