@@ -13,6 +13,7 @@ pub mod names;
 pub mod nano;
 pub mod report;
 pub mod scan;
+mod spool;
 
 pub use error::{MigrateError, Position};
 pub use export::{ExportOptions, KeyLister, Source, StaticKeys, export};

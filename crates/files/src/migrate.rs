@@ -5,7 +5,8 @@
 //!    counts, skipped records, orphans and the format generation are worked out.
 //!    A malformed file ends the migration here: **nothing is written to any
 //!    store**. A dry run stops after this phase.
-//! 2. **Write**: each store is re-read and written through its trait in batches
+//! 2. **Write**: each store is re-read (a vector store from the scan's spool of
+//!    decoded rows) and written through its trait in batches
 //!    of `batch_size` records (`upsert`, `upsert_nodes_batch`,
 //!    `upsert_edges_batch`), in the order doc status, the seven key-value
 //!    namespaces, graph nodes, graph edges, chunk, entity and relation vectors.
@@ -41,9 +42,10 @@ use crate::doc_status;
 use crate::error::MigrateError;
 use crate::graphml::{GraphItem, GraphmlReader};
 use crate::kv;
-use crate::nano::{self, NanoFile, RowOutcome};
+use crate::nano;
 use crate::report::{MigrationReport, StoreCheck, VectorSampleCheck, Verification};
-use crate::scan::{self, Plan, enrichable, lacks, map_row};
+use crate::scan::{self, Plan, enrichable, lacks};
+use crate::spool::Spool;
 
 /// A progress callback (for progress bars).
 pub type ProgressFn = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
@@ -333,7 +335,7 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
             p(ProgressEvent::Scanning { store: store.to_owned() });
         }
     };
-    let mut plan = scan::scan(dir, options.strip_legacy_quotes, &emit_scan)?;
+    let mut plan = scan::scan(dir, options.strip_legacy_quotes, !options.dry_run, &emit_scan)?;
     options.leave_alone.apply(&mut plan);
     let mut run = Run { target, options: &options, report: plan.report.clone() };
     run.report.workspace = target.graph.workspace().to_string();
@@ -376,7 +378,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
     let mut samples: BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>> = BTreeMap::new();
     run.report.enriched.clear();
     for (ns, storage) in &vector_stores {
-        let sample = run.write_vectors(&plan, *ns, storage.as_ref()).await?;
+        let Some(rows) = plan.vector_rows.remove(ns) else { continue };
+        let sample = run.write_vectors(*ns, rows, storage.as_ref()).await?;
         samples.insert(*ns, sample);
     }
 
@@ -517,29 +520,29 @@ impl Run<'_> {
 
     /// Writes one vector file; returns the verification sample `(id, vector)`.
     ///
-    /// The rows scan chose (of a repeated id, its last copy) are read, enriched
-    /// and handed over in batches to the storage: as one bulk load
+    /// The rows scan chose and spooled (of a repeated id, its last copy) are
+    /// enriched and handed over in batches to the storage: as one bulk load
     /// ([`VectorStorage::load`]) when the storage says a load now would build
     /// its index once, else batch by batch through `upsert`; the report's
-    /// `vector_load` says which and why. Reading the file and writing overlap.
+    /// `vector_load` says which and why. Reading the spool and writing overlap.
     async fn write_vectors(
         &mut self,
-        plan: &Plan,
         ns: VectorNamespace,
+        rows: Spool,
         storage: &dyn VectorStorage,
     ) -> Result<Vec<(String, Vec<f32>)>, MigrateError> {
-        let Some(path) = plan.inventory.vectors.get(&ns) else { return Ok(Vec::new()) };
         let store = nano::store_name(ns);
         let started = Instant::now();
+        let total = rows.len() as u64;
         let refusal = storage.bulk_load_refusal().await.map_err(|e| MigrateError::storage(&store, e))?;
         let (tx, rx) = mpsc::channel::<lightrag_pg_core::Result<Vec<VectorRecord>>>(1);
         let (this, name) = (&*self, store.clone());
         let read = async move {
             let mut tx = tx;
-            let read = this.read_vectors(plan, ns, path, &mut tx).await;
+            let read = this.read_vectors(ns, rows, &mut tx).await;
             if read.is_err() {
                 // The load must not commit what was sent so far.
-                let stop = lightrag_pg_core::Error::invalid(name, "the source file could not be read");
+                let stop = lightrag_pg_core::Error::invalid(name, "the spooled rows could not be read");
                 let _ = tx.send(Err(stop)).await;
             }
             read
@@ -561,37 +564,33 @@ impl Run<'_> {
         if enriched > 0 {
             self.report.enriched.insert(store.clone(), enriched);
         }
-        let total = plan.vector_rows.get(&ns).map_or(0, Vec::len) as u64;
         self.done(&store, total, started);
         Ok(sample)
     }
 
-    /// The producer of [`Self::write_vectors`]: sends the rows scan chose, in
+    /// The producer of [`Self::write_vectors`]: sends the spooled rows, in
     /// enriched batches; returns the verification sample and the rows enriched.
     async fn read_vectors(
         &self,
-        plan: &Plan,
         ns: VectorNamespace,
-        path: &Path,
+        rows: Spool,
         tx: &mut mpsc::Sender<lightrag_pg_core::Result<Vec<VectorRecord>>>,
     ) -> Result<(Vec<(String, Vec<f32>)>, u64), MigrateError> {
         let store = nano::store_name(ns);
-        let file = NanoFile::open(path, ns)?;
-        let rows = plan.vector_rows.get(&ns).map(Vec::as_slice).unwrap_or_default();
         let total = rows.len() as u64;
         let want = self.options.verify_sample;
         let step = (rows.len() / want.max(1)).max(1);
         let mut sample = Vec::with_capacity(want);
         let (mut done, mut enriched) = (0u64, 0u64);
-        for (b, chunk) in rows.chunks(self.batch()).enumerate() {
-            let mut batch: Vec<VectorRecord> = Vec::with_capacity(chunk.len());
-            for (n, &i) in chunk.iter().enumerate() {
-                let RowOutcome::Row(mut row) = file.row(i)? else { continue };
-                map_row(ns, plan.names, &mut row);
-                if (b * self.batch() + n).is_multiple_of(step) && sample.len() < want {
+        let mut rows = rows.into_rows()?.enumerate().peekable();
+        while rows.peek().is_some() {
+            let mut batch: Vec<VectorRecord> = Vec::with_capacity(self.batch());
+            for (n, row) in rows.by_ref().take(self.batch()) {
+                let row = row?;
+                if n.is_multiple_of(step) && sample.len() < want {
                     sample.push((row.id.clone(), row.vector.clone()));
                 }
-                batch.push(VectorRecord { id: row.id, vector: row.vector, payload: row.payload });
+                batch.push(row);
             }
             enriched += self.enrich(ns, &mut batch).await?;
             done += batch.len() as u64;

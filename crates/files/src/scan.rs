@@ -18,6 +18,7 @@ use crate::kv;
 use crate::names::LegacyNames;
 use crate::nano::{self, NanoFile, RowOutcome};
 use crate::report::{MAX_WARNING_IDS, MigrationReport, SkipReason, SkippedRecord, Warning};
+use crate::spool::Spool;
 
 /// The LightRAG storage files of a directory.
 #[derive(Debug, Clone, Default)]
@@ -87,9 +88,10 @@ pub(crate) struct Plan {
     pub node_ids: Vec<String>,
     pub edge_pairs: Vec<(String, String)>,
     pub vector_ids: BTreeMap<VectorNamespace, Vec<String>>,
-    /// Per vector file, the rows phase 2 writes, in file order: the valid rows,
-    /// of a repeated id its last copy only (matching `vector_ids`).
-    pub vector_rows: BTreeMap<VectorNamespace, Vec<usize>>,
+    /// Per vector file, the rows phase 2 writes, decoded: the valid rows, of a
+    /// repeated id its last copy only (matching `vector_ids`), last row first.
+    /// Not kept for a dry run.
+    pub vector_rows: BTreeMap<VectorNamespace, Spool>,
     pub dimensions: BTreeMap<VectorNamespace, usize>,
 }
 
@@ -157,8 +159,14 @@ pub(crate) fn lacks(payload: &lightrag_pg_core::JsonObject, field: &str) -> bool
     matches!(payload.get(field), None | Some(Value::Null))
 }
 
-/// Phase 1: reads everything, writes nothing.
-pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str)) -> Result<Plan, MigrateError> {
+/// Phase 1: reads everything, writes nothing; `keep_rows` spools the decoded
+/// vector rows for phase 2.
+pub(crate) fn scan(
+    dir: &Path,
+    strip_legacy_quotes: bool,
+    keep_rows: bool,
+    progress: &dyn Fn(&str),
+) -> Result<Plan, MigrateError> {
     let inventory = Inventory::of(dir)?;
     let mut plan = Plan::default();
     let mut markers = Markers::default();
@@ -378,7 +386,7 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             VectorNamespace::Relationships => report.embedding_dim.relationships = Some(file.dimension()),
         }
         let mut ids = Vec::with_capacity(file.len());
-        let mut rows = Vec::with_capacity(file.len());
+        let mut rows = if keep_rows { Some(Spool::new()?) } else { None };
         let mut skipped = Vec::new();
         let mut seen = HashSet::with_capacity(file.len());
         let (mut dups, mut rekeyed) = (Vec::new(), Vec::new());
@@ -389,8 +397,8 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
         let mut planned_enrich = 0u64;
         let (mut raw, mut no_content, mut write_seq) = (false, false, false);
         // Backwards, so that the first copy of a repeated id met is its last
-        // one: the copy that is written, checked and verified. The lists are
-        // turned back into file order after the loop.
+        // one: the copy that is spooled, written, checked and verified. The
+        // lists are turned back into file order after the loop.
         for i in (0..file.len()).rev() {
             for f in file.row_fields(i) {
                 match f {
@@ -458,13 +466,14 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
                     planned_enrich += u64::from(needs && in_kv);
                 }
             }
+            if let Some(spool) = &mut rows {
+                spool.push(&row.id, &row.payload, &row.vector)?;
+            }
             ids.push(row.id);
-            rows.push(i);
         }
         for list in [&mut ids, &mut dups, &mut rekeyed, &mut no_node, &mut no_edge, &mut missing_chunk] {
             list.reverse();
         }
-        rows.reverse();
         chunk_rows.reverse();
         report.skipped.extend(skipped.into_iter().rev());
         if raw {
@@ -546,7 +555,9 @@ pub(crate) fn scan(dir: &Path, strip_legacy_quotes: bool, progress: &dyn Fn(&str
             VectorNamespace::Relationships => report.vectors.relationships = n,
         }
         plan.vector_ids.insert(*ns, ids);
-        plan.vector_rows.insert(*ns, rows);
+        if let Some(spool) = rows {
+            plan.vector_rows.insert(*ns, spool);
+        }
     }
 
     report.format_generation = markers.generation();
