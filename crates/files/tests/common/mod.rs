@@ -29,14 +29,10 @@ pub const DATASETS: [&str; 6] = [
     "yogyakarta-trafficking-perda-id",
 ];
 
-pub fn datasets_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/datasets"))
-}
-
+/// A shared dataset directory (test-support's `dataset`: `LIGHTRAG_SHARED_DATASETS`
+/// or `../shared/datasets` beside the workspace).
 pub fn dataset(name: &str) -> PathBuf {
-    let p = datasets_dir().join(name);
-    assert!(p.is_dir(), "dataset {} is missing", p.display());
-    p
+    lightrag_pg_test_support::dataset(name)
 }
 
 /// A writable copy of a dataset in a temporary directory.
