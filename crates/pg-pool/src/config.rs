@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lightrag_pg_core::Error;
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::sources::Sources;
 
@@ -683,8 +683,12 @@ fn percent_decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
+/// What a URL's user, password and database escape: everything but RFC 3986's
+/// unreserved characters, so `my-db_1.x~` stays readable.
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(s, URL_COMPONENT).to_string()
 }
 
 /// `host:port` for a URL or a message, with an IPv6 address in brackets.

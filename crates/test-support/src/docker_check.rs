@@ -47,7 +47,7 @@ fn docker_ready() -> Result<(), String> {
 }
 
 /// Call first in a test that needs a Docker engine and the local image:
-/// `true` when both are there; `false` (saying so on stderr) only when
+/// `true` when both are there; `false` (saying so through `tracing`) only when
 /// [`NO_DOCKER_ENV`]`=1` opts this machine out, and the test then returns
 /// without its Docker part.
 ///
@@ -55,11 +55,10 @@ fn docker_ready() -> Result<(), String> {
 /// When Docker or the image is missing and the machine is not opted out, and
 /// when CI (`CI` set) sets [`NO_DOCKER_ENV`]: Docker tests fail, they never
 /// pass silently.
-#[allow(clippy::print_stderr)]
 pub fn require_docker(test: &str) -> bool {
     if set(NO_DOCKER_ENV) {
         assert!(!set("CI"), "{test}: {NO_DOCKER_ENV} is set in CI, where the Docker tests must run; unset it");
-        eprintln!("{test}: its Docker part is not run: {NO_DOCKER_ENV}=1 opts this machine out");
+        tracing::warn!("{test}: its Docker part is not run: {NO_DOCKER_ENV}=1 opts this machine out");
         return false;
     }
     if let Err(missing) = docker_ready() {
