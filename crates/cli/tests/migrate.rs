@@ -1,5 +1,8 @@
-//! `lightrag-pg migrate --dry-run` reads and checks a working directory and
-//! leaves the database untouched: no rows, no tables, no AGE graph.
+//! `lightrag-pg migrate`: `--dry-run` reads and checks a working directory and
+//! leaves the database untouched (no rows, no tables, no AGE graph); an
+//! unusable embedding is named with its reason; a new workspace's vector stores
+//! are loaded in bulk, a loaded one's incrementally, and `--json` alone is on
+//! stdout.
 
 mod common;
 
@@ -83,5 +86,39 @@ async fn migrate_names_an_unusable_embedding_with_its_reason_in_the_human_and_js
     assert_eq!(report["skipped"][0]["id"], "chunk-zero");
     assert_eq!(report["skipped"][0]["reason"], "zero_vector");
     assert_eq!(report["vectors"]["chunks"], 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Into a workspace without vectors, `migrate` loads every vector store in bulk
+/// (the batch size of the other stores does not matter) and says so in
+/// `--json`, which is the only thing on stdout; a second run into the loaded
+/// workspace goes incremental with the reason.
+#[tokio::test]
+async fn migrate_loads_the_vector_stores_of_a_new_workspace_in_bulk_and_a_loaded_one_incrementally() {
+    let db = lightrag_pg_test_support::fresh::FreshDb::create("cli_bulk").await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("generated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    lightrag_pg_files::synthetic::Synthetic::new(3_000, 32).write(&dir).expect("generated directory");
+    let run = || {
+        let out = common::cli(&db.config(), "cli_bulk")
+            .args(["migrate", "--from", dir.to_str().expect("utf-8 path"), "--json"])
+            .output()
+            .expect("run lightrag-pg");
+        assert!(out.status.success(), "migrate failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout is the JSON report alone")
+    };
+
+    let first = run();
+    let second = run();
+
+    assert_eq!(first["verification"]["ok"], true, "{}", first["verification"]);
+    assert_eq!(first["vectors"]["chunks"], 3_000);
+    for store in ["chunks", "entities", "relationships"] {
+        assert_eq!(first["vector_load"][store]["method"], "bulk", "{store}: {}", first["vector_load"]);
+        assert_eq!(second["vector_load"][store]["method"], "incremental", "{store}: {}", second["vector_load"]);
+        let reason = second["vector_load"][store]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("already has rows"), "{store}: {reason}");
+    }
+    assert_eq!(second["verification"]["ok"], true, "{}", second["verification"]);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -14,6 +14,7 @@ pub mod nano;
 pub mod report;
 pub mod scan;
 mod spool;
+pub mod synthetic;
 
 pub use error::{MigrateError, Position};
 pub use export::{ExportOptions, KeyLister, Source, StaticKeys, export};

@@ -1,17 +1,19 @@
 //! Migrations into PostgreSQL through the facade's storages, each into a fresh
-//! database: a repeated id stores and verifies its last copy; a first load of
-//! generated stores of 10,000 rows goes through pg-vector's bulk path and reads
-//! back equal to the files; a second migration into the loaded workspace goes
-//! row by row and says why; a real directory reads back equal.
+//! database: a repeated id stores and verifies its last copy; a generated
+//! working directory of 10,000 records in every store (a first load: pg-vector's
+//! bulk path) exports back with every record; a second
+//! migration into the loaded workspace goes row by row and says why; a real
+//! directory reads back equal.
 
 mod common;
 
 use std::path::Path;
 
-use common::{dataset, differences, last_rows, pg_storages, pg_target};
+use common::{dataset, differences, last_rows, missing_from_export, pg_source, pg_storages, pg_target};
 use lightrag_pg_core::{JsonObject, VectorLoad, VectorNamespace};
 use lightrag_pg_files::nano::{NanoFile, NanoWriter, file_name};
-use lightrag_pg_files::{MigrateOptions, MigrationReport, migrate};
+use lightrag_pg_files::synthetic::Synthetic;
+use lightrag_pg_files::{ExportOptions, MigrateOptions, MigrationReport, export, migrate};
 use lightrag_pg_test_support::fresh::FreshDb;
 use serde_json::json;
 
@@ -41,16 +43,6 @@ fn write_store(dir: &Path, ns: VectorNamespace, dim: usize, rows: impl IntoItera
         w.row(&id, Some(1_700_000_000), &payload(ns, i), &vector(seed, dim)).unwrap();
     }
     w.finish().unwrap();
-}
-
-/// A directory of the three vector stores, `rows` rows each.
-fn generated_dir(rows: usize, dim: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for ns in VectorNamespace::ALL {
-        let prefix = &ns.as_str()[..3];
-        write_store(dir.path(), ns, dim, (0..rows).map(|i| (format!("{prefix}-{i:06}"), i, i)));
-    }
-    dir
 }
 
 async fn assert_reads_back(storages: &lightrag_pg::Storages, dir: &Path) {
@@ -99,14 +91,21 @@ async fn a_repeated_id_stores_its_last_copy_and_verification_checks_that_copy() 
 }
 
 #[tokio::test]
-async fn a_first_load_of_10000_rows_per_vector_store_goes_through_the_bulk_path_and_reads_back_equal() {
-    let dir = generated_dir(10_000, 16);
-    let db = FreshDb::create("files_bulk").await;
-    let storages = pg_storages(&db, "bulk_first_load", 16).await;
+async fn a_generated_directory_of_10000_records_per_store_migrates_in_bulk_and_exports_back_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated =
+        Synthetic { docs: 10_000, chunks: 10_000, entities: 10_000, relations: 10_000, ..Synthetic::new(0, 16) };
+    generated.write(dir.path()).unwrap();
+    let db = FreshDb::create("files_generated").await;
+    let storages = pg_storages(&db, "generated", 16).await;
 
     let r = migrate(dir.path(), &pg_target(&storages), MigrateOptions::default()).await.expect("migration");
 
     assert!(r.verification.ok, "{:?}", r.verification.mismatches);
+    assert!(r.skipped.is_empty(), "{:?}", &r.skipped[..r.skipped.len().min(5)]);
+    let counts = (r.full_docs, r.text_chunks, r.doc_status, r.entity_chunks, r.relation_chunks);
+    assert_eq!(counts, (10_000, 10_000, 10_000, 10_000, 10_000));
+    assert_eq!((r.graph.nodes, r.graph.edges), (10_000, 10_000));
     assert_eq!((r.vectors.chunks, r.vectors.entities, r.vectors.relationships), (10_000, 10_000, 10_000));
     for (store, load) in loads(&r) {
         assert!(matches!(load, VectorLoad::Bulk { .. }), "{store}: {load:?}");
@@ -114,12 +113,17 @@ async fn a_first_load_of_10000_rows_per_vector_store_goes_through_the_bulk_path_
     assert_eq!(r.vector_load.len(), 3);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["vector_load"]["chunks"]["method"], "bulk", "{}", json["vector_load"]);
-    assert_reads_back(&storages, dir.path()).await;
+    let out = tempfile::tempdir().unwrap();
+    export(&pg_source(&storages, db.pool(2).await), out.path(), ExportOptions::default()).await.expect("export");
+    let (missing, compared) = missing_from_export(dir.path(), out.path());
+    assert!(missing.is_empty(), "{missing:#?}");
+    assert_eq!(compared, 10 * 10_000, "every record compared: 7 files of 10,000, the graph's nodes and edges");
 }
 
 #[tokio::test]
 async fn migrating_into_a_workspace_that_has_rows_goes_incremental_and_says_why() {
-    let dir = generated_dir(300, 8);
+    let dir = tempfile::tempdir().unwrap();
+    Synthetic::new(300, 8).write(dir.path()).unwrap();
     let db = FreshDb::create("files_incremental").await;
     let storages = pg_storages(&db, "incremental", 8).await;
     let target = pg_target(&storages);

@@ -445,3 +445,122 @@ pub async fn differences(
     }
     out
 }
+
+/// The ids of a PostgreSQL workspace, through `lightrag_pg::admin` (what the
+/// traits cannot list), for an export.
+pub struct PgKeys {
+    pub pool: lightrag_pg::pool::PgPool,
+    pub workspace: Workspace,
+}
+
+#[async_trait]
+impl KeyLister for PgKeys {
+    async fn kv_keys(&self, ns: KvNamespace) -> Result<Vec<String>> {
+        lightrag_pg::admin::ids(&self.pool, ns.table(), &self.workspace).await
+    }
+    async fn vector_ids(&self, ns: VectorNamespace) -> Result<Vec<String>> {
+        let table = lightrag_pg::admin::find_vector_table(&self.pool, ns, None, &self.workspace).await?;
+        lightrag_pg::admin::ids(&self.pool, &table.table, &self.workspace).await
+    }
+}
+
+/// The export source over the facade's storages, listing ids through `admin`.
+pub fn pg_source(storages: &lightrag_pg::Storages, pool: lightrag_pg::pool::PgPool) -> Source {
+    let workspace = storages.workspace().clone();
+    Source {
+        kv: KvNamespace::ALL.into_iter().map(|ns| (ns, storages.kv(ns).unwrap())).collect(),
+        vectors: VectorNamespace::ALL.into_iter().map(|ns| (ns, storages.vector(ns).unwrap())).collect(),
+        graph: storages.graph().unwrap(),
+        doc_status: storages.doc_status().unwrap(),
+        keys: Some(Arc::new(PgKeys { pool, workspace })),
+    }
+}
+
+/// Fields a storage assigns or rewrites on its own (times), left out of a
+/// comparison of records.
+const ASSIGNED: [&str; 4] = ["create_time", "update_time", "created_at", "updated_at"];
+
+/// Every record of every file of `source` is in the same file of `exported`,
+/// with the same fields (those of `ASSIGNED` aside; the exported record may
+/// have more: defaults and enriched fields); vectors equal within 1e-3. Returns
+/// the first differences (at most 10) and the records compared.
+pub fn missing_from_export(source: &Path, exported: &Path) -> (Vec<String>, u64) {
+    let (mut out, mut compared) = (Vec::new(), 0u64);
+    let note = |out: &mut Vec<String>, s: String| {
+        if out.len() < 10 {
+            out.push(s);
+        }
+    };
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let other = exported.join(&name);
+        if !other.exists() {
+            note(&mut out, format!("{name}: not exported"));
+            continue;
+        }
+        let contained = |a: &JsonObject, b: &JsonObject| -> Option<String> {
+            a.iter().filter(|(k, _)| !ASSIGNED.contains(&k.as_str())).find_map(|(k, v)| match b.get(k) {
+                Some(w) => difference(v, w, k),
+                None => Some(format!("{k} missing")),
+            })
+        };
+        if name.ends_with(".graphml") {
+            use lightrag_pg_files::graphml::{GraphItem, GraphmlReader};
+            let items = |p: &Path| {
+                let mut m = HashMap::new();
+                for item in GraphmlReader::open(p).unwrap() {
+                    match item.unwrap() {
+                        GraphItem::Node { id, properties } => m.insert(format!("node {id}"), properties.0),
+                        GraphItem::Edge { source, target, properties } => {
+                            let (a, b) = if source <= target { (source, target) } else { (target, source) };
+                            m.insert(format!("edge {a} -> {b}"), properties.0)
+                        }
+                    };
+                }
+                m
+            };
+            let (a, b) = (items(&path), items(&other));
+            for (id, props) in &a {
+                compared += 1;
+                match b.get(id).map(|p| contained(props, p)) {
+                    None => note(&mut out, format!("{name}: {id} missing")),
+                    Some(Some(d)) => note(&mut out, format!("{name}: {id}: {d}")),
+                    Some(None) => {}
+                }
+            }
+        } else if name.starts_with("vdb_") {
+            let ns =
+                VectorNamespace::ALL.into_iter().find(|ns| name == lightrag_pg_files::nano::file_name(*ns)).unwrap();
+            let (a, b) = (last_rows(&path, ns), last_rows(&other, ns));
+            for (id, row) in &a {
+                compared += 1;
+                let Some(got) = b.get(id) else {
+                    note(&mut out, format!("{name}: {id} missing"));
+                    continue;
+                };
+                if let Some(d) = contained(&row.payload, &got.payload) {
+                    note(&mut out, format!("{name}: {id}: {d}"));
+                }
+                if row.vector.iter().zip(&got.vector).any(|(x, y)| (x - y).abs() > 1e-3) {
+                    note(&mut out, format!("{name}: {id}: another vector"));
+                }
+            }
+        } else {
+            let (a, b) = (json(&path), json(&other));
+            for (id, rec) in a.as_object().unwrap() {
+                compared += 1;
+                match (rec.as_object(), b.get(id).and_then(Value::as_object)) {
+                    (_, None) => note(&mut out, format!("{name}: {id} missing")),
+                    (Some(r), Some(g)) => {
+                        if let Some(d) = contained(r, g) {
+                            note(&mut out, format!("{name}: {id}: {d}"));
+                        }
+                    }
+                    (None, Some(g)) => note(&mut out, format!("{name}: {id}: {rec} became {g:?}")),
+                }
+            }
+        }
+    }
+    (out, compared)
+}
