@@ -89,6 +89,12 @@ Workflows:
                      PostgreSQL storages and ours on the same server, with the
                      server's own time as floor: a table of medians and ratios,
                      saved to target/bench-vs-python.json
+  bench --migrate [--rows N] [--runs R]
+                     lightrag-pg migrate of a generated working directory of N
+                     chunks (default 100,000) × 768 dimensions, with its entities,
+                     relations and graph, against the server's floor (psql \\copy,
+                     then one CREATE INDEX), and its peak RSS at N/10 and N: a
+                     table of medians, saved to target/bench-migrate.json
   interop [SCENARIO...]
                      pg up, a Python venv with lightrag-hku 1.5.7 (cached in
                      target/interop/venv), then the interop scenarios against the real
@@ -138,6 +144,7 @@ fn run(args: &[String]) -> Result<()> {
         }
         "test" => tasks::test(rest),
         "bench" if rest.iter().any(|a| a == "--vs-python") => vs_python::bench(rest),
+        "bench" if rest.iter().any(|a| a == "--migrate") => tasks::bench_migrate(rest),
         "bench" => tasks::bench(rest),
         "interop" => interop::interop(rest),
         "ci" => {

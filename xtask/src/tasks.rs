@@ -2,7 +2,7 @@
 
 use crate::cmd::{self, cargo, run};
 use crate::server::{self, Server};
-use crate::{Error, Result, bail, image};
+use crate::{Context, Error, Result, bail, image, target_dir};
 
 /// `demo`: the main job. `pg up`, then migrate the example LightRAG directory
 /// `examples/demo-kb` into PostgreSQL with the `lightrag-pg` command (no LLM
@@ -155,6 +155,49 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     let server = server::up(None)?;
     let mut c = cargo();
     c.args(["bench", "-p", "lightrag-pg-benches"]).args(args).envs(server.env());
+    println!("$ {}", cmd::describe(&c));
+    run(&mut c)
+}
+
+/// `bench --migrate [--rows N] [--runs R]`: builds `lightrag-pg` and
+/// `lightrag-pg-bench-migrate` in release and runs the latter against the
+/// server (`benches/bin/migrate.rs` says what it measures).
+pub(crate) fn bench_migrate(args: &[String]) -> Result<()> {
+    let mut pass = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--migrate" => {}
+            "--rows" | "--runs" => {
+                let v = it.next().ok_or_else(|| Error(format!("{a} needs a value")))?;
+                v.parse::<usize>().context(|| format!("{a} {v}"))?;
+                pass.extend([a.clone(), v.clone()]);
+            }
+            other => bail!("unknown argument `{other}`; usage: cargo xtask bench --migrate [--rows N] [--runs R]"),
+        }
+    }
+    let Some(psql) = cmd::which("psql") else { bail!("bench --migrate needs psql on PATH (for the floor's \\copy)") };
+    if !std::path::Path::new("/usr/bin/time").is_file() {
+        bail!("bench --migrate needs /usr/bin/time (GNU time) for the peak RSS");
+    }
+    let server = server::up(None)?;
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "lightrag-pg-cli", "-p", "lightrag-pg-benches"]);
+    build.args(["--bin", "lightrag-pg", "--bin", "lightrag-pg-bench-migrate"]);
+    println!("$ {}", cmd::describe(&build));
+    run(&mut build)?;
+    let release = target_dir().join("release");
+    let mut c = std::process::Command::new(release.join("lightrag-pg-bench-migrate"));
+    c.args(&pass)
+        .arg("--cli")
+        .arg(release.join("lightrag-pg"))
+        .arg("--psql")
+        .arg(psql)
+        .arg("--work")
+        .arg(target_dir().join("bench-migrate"))
+        .arg("--out")
+        .arg(target_dir().join("bench-migrate.json"))
+        .envs(server.env());
     println!("$ {}", cmd::describe(&c));
     run(&mut c)
 }

@@ -216,13 +216,25 @@ pub trait VectorStorage: Storage {
 pub const NO_BULK_LOAD: &str = "the backend has no bulk load";
 
 /// How [`VectorStorage::load`] wrote a store.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
 pub enum VectorLoad {
     /// Copied into a target without the vector index, the index built once.
     Bulk {
         /// How (e.g. the index rebuilt, a partition attached).
         how: String,
+        /// Seconds spent copying the rows in (the stream read included).
+        #[serde(default)]
+        copy_seconds: f64,
+        /// Seconds spent building the indexes.
+        #[serde(default)]
+        index_seconds: f64,
+        /// `maintenance_work_mem` of the index build, in MiB.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        maintenance_work_mem_mb: Option<u64>,
+        /// `max_parallel_maintenance_workers` of the index build.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parallel_workers: Option<u32>,
     },
     /// Row by row into the index.
     Incremental {

@@ -11,6 +11,7 @@ pub mod kv;
 pub mod migrate;
 pub mod names;
 pub mod nano;
+mod nano_index;
 pub mod report;
 pub mod scan;
 mod spool;

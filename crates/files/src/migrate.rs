@@ -340,6 +340,7 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
     let mut run = Run { target, options: &options, report: plan.report.clone() };
     run.report.workspace = target.graph.workspace().to_string();
     run.report.dry_run = options.dry_run;
+    run.report.timings.insert("scan".to_owned(), started.elapsed().as_secs_f64());
     tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "scan done");
     if options.dry_run {
         run.report.verification =

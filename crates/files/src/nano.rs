@@ -69,15 +69,26 @@ struct RawFile {
     matrix: String,
 }
 
-/// A NanoVectorDB file, parsed and checked (the matrix is decoded once; rows are
-/// turned into records one at a time by [`NanoFile::row`]).
+/// A NanoVectorDB file, checked. A well-formed file is indexed (the byte ranges
+/// of its rows and of its matrix text) and each row
+/// and its matrix row are read from the file when asked, so memory holds one
+/// row however large the file; any other file is read whole, which names the
+/// error.
 #[derive(Debug)]
 pub struct NanoFile {
     path: std::path::PathBuf,
     namespace: VectorNamespace,
     dimension: usize,
-    rows: Vec<JsonObject>,
-    matrix: Vec<u8>,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// Parsed whole (the matrix decoded once).
+    Memory { rows: Vec<JsonObject>, matrix: Vec<u8> },
+    /// Read row by row: each row's `(offset, length)` and where the matrix's
+    /// base64 text starts.
+    Indexed { file: std::fs::File, rows: Vec<(u64, u32)>, matrix_at: u64 },
 }
 
 /// One row, decoded.
@@ -113,6 +124,16 @@ impl NanoFile {
     /// [`MigrateError::Io`]; [`MigrateError::Malformed`] naming the file and the
     /// line and column (JSON) or the field (`embedding_dim`, `matrix`).
     pub fn open(path: &Path, namespace: VectorNamespace) -> Result<Self, MigrateError> {
+        if let Some(layout) = crate::nano_index::layout(path)
+            && let Some(dimension) = layout.dimension.filter(|d| *d > 0)
+        {
+            let bytes = layout.rows.len() as u128 * dimension as u128 * 4;
+            if u128::from(layout.matrix.1) == bytes.div_ceil(3) * 4 {
+                let file = std::fs::File::open(path).map_err(|e| MigrateError::io(path, e))?;
+                let body = Body::Indexed { file, rows: layout.rows, matrix_at: layout.matrix.0 };
+                return Ok(Self { path: path.to_owned(), namespace, dimension, body });
+            }
+        }
         let bytes = std::fs::read(path).map_err(|e| MigrateError::io(path, e))?;
         let raw: RawFile = serde_json::from_slice(&bytes).map_err(|e| MigrateError::json(path, e))?;
         drop(bytes);
@@ -122,9 +143,7 @@ impl NanoFile {
             Some(_) => return Err(MigrateError::malformed(path, field("embedding_dim"), "embedding_dim is 0")),
             None => return Err(MigrateError::malformed(path, field("embedding_dim"), "the file has no embedding_dim")),
         };
-        let matrix = B64.decode(raw.matrix.as_bytes()).map_err(|e| {
-            MigrateError::malformed_with(path, field("matrix"), format!("matrix is not valid base64: {e}"), e)
-        })?;
+        let matrix = decode_matrix(path, raw.matrix.as_bytes())?;
         let expected = raw.data.len() as u128 * dimension as u128 * 4;
         if matrix.len() as u128 != expected {
             return Err(MigrateError::malformed(
@@ -140,7 +159,7 @@ impl NanoFile {
                 ),
             ));
         }
-        Ok(Self { path: path.to_owned(), namespace, dimension, rows: raw.data, matrix })
+        Ok(Self { path: path.to_owned(), namespace, dimension, body: Body::Memory { rows: raw.data, matrix } })
     }
 
     /// `embedding_dim`.
@@ -150,26 +169,61 @@ impl NanoFile {
 
     /// Number of rows in `data`.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        match &self.body {
+            Body::Memory { rows, .. } => rows.len(),
+            Body::Indexed { rows, .. } => rows.len(),
+        }
     }
 
     /// Whether `data` is empty.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
-    /// Field names of row `index` (for format detection).
-    pub fn row_fields(&self, index: usize) -> impl Iterator<Item = &str> {
-        self.rows[index].keys().map(String::as_str)
+    fn io(&self, e: std::io::Error) -> MigrateError {
+        MigrateError::io(&self.path, e)
+    }
+
+    /// Row `index` of `data`, as stored.
+    fn object(&self, index: usize) -> Result<std::borrow::Cow<'_, JsonObject>, MigrateError> {
+        match &self.body {
+            Body::Memory { rows, .. } => Ok(std::borrow::Cow::Borrowed(&rows[index])),
+            Body::Indexed { file, rows, .. } => {
+                let (at, len) = rows[index];
+                let bytes = crate::nano_index::read_at(file, at, len as usize).map_err(|e| self.io(e))?;
+                serde_json::from_slice(&bytes).map(std::borrow::Cow::Owned).map_err(|e| {
+                    MigrateError::malformed_with(
+                        &self.path,
+                        Position::Row { index, id: None },
+                        format!("the row is not a JSON object: {e}"),
+                        e,
+                    )
+                })
+            }
+        }
     }
 
     /// The matrix row `index` as stored (L2-normalised float32).
-    pub fn matrix_row(&self, index: usize) -> Vec<f32> {
-        let start = index * self.dimension * 4;
-        self.matrix[start..start + self.dimension * 4]
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
+    ///
+    /// # Errors
+    /// [`MigrateError::Io`]; [`MigrateError::Malformed`] when the matrix text of
+    /// the row is not valid base64.
+    pub fn matrix_row(&self, index: usize) -> Result<Vec<f32>, MigrateError> {
+        let width = self.dimension * 4;
+        let (start, end) = (index * width, (index + 1) * width);
+        let floats =
+            |bytes: &[u8]| bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        match &self.body {
+            Body::Memory { matrix, .. } => Ok(floats(&matrix[start..end])),
+            Body::Indexed { file, matrix_at, .. } => {
+                // The base64 groups (4 characters for 3 bytes) covering the row.
+                let (first, last) = (start / 3, end.div_ceil(3));
+                let text = crate::nano_index::read_at(file, matrix_at + 4 * first as u64, 4 * (last - first))
+                    .map_err(|e| self.io(e))?;
+                let bytes = decode_matrix(&self.path, &text)?;
+                Ok(floats(&bytes[start - 3 * first..end - 3 * first]))
+            }
+        }
     }
 
     /// Decodes row `index` into a record, or says why it is skipped.
@@ -178,7 +232,21 @@ impl NanoFile {
     /// [`MigrateError::Malformed`] naming the file and the row when its `vector`
     /// is not valid base64 or zlib data.
     pub fn row(&self, index: usize) -> Result<RowOutcome, MigrateError> {
-        let row = &self.rows[index];
+        Ok(self.row_and_fields(index)?.0)
+    }
+
+    /// [`Self::row`] and the names of the row's fields as stored (for format
+    /// detection).
+    ///
+    /// # Errors
+    /// As [`Self::row`].
+    pub fn row_and_fields(&self, index: usize) -> Result<(RowOutcome, Vec<String>), MigrateError> {
+        let row = self.object(index)?;
+        let fields = row.keys().cloned().collect();
+        Ok((self.decode(index, &row)?, fields))
+    }
+
+    fn decode(&self, index: usize, row: &JsonObject) -> Result<RowOutcome, MigrateError> {
         let store = store_name(self.namespace);
         let id = match row.get("__id__") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -215,7 +283,7 @@ impl NanoFile {
                 detail: format!("the row's vector has {} dimensions; embedding_dim is {}", raw.len(), self.dimension),
             }));
         }
-        let matrix = self.matrix_row(index);
+        let matrix = self.matrix_row(index)?;
         let copies =
             raw.as_deref().map(|r| ("the row's vector", r)).into_iter().chain([("the matrix row", &matrix[..])]);
         let problems: Vec<(SkipReason, String)> = copies
@@ -234,6 +302,18 @@ impl NanoFile {
             row.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
         Ok(RowOutcome::Row(NanoRow { id, vector, payload, created_at, from_raw }))
     }
+}
+
+/// Decodes base64 matrix text.
+fn decode_matrix(path: &Path, text: &[u8]) -> Result<Vec<u8>, MigrateError> {
+    B64.decode(text).map_err(|e| {
+        MigrateError::malformed_with(
+            path,
+            Position::Field { name: "matrix".to_owned() },
+            format!("matrix is not valid base64: {e}"),
+            e,
+        )
+    })
 }
 
 /// Why an embedding can never be found, if it cannot: the reason and what is
@@ -560,11 +640,64 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 2);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "temporary files are removed");
         let f = NanoFile::open(&p, VectorNamespace::Entities).unwrap();
-        assert_eq!(f.matrix_row(0), vec![0.6, 0.8]);
+        assert_eq!(f.matrix_row(0).unwrap(), vec![0.6, 0.8]);
         let RowOutcome::Row(a) = f.row(0).unwrap() else { panic!() };
         assert_eq!(a.vector, vec![3.0, 4.0]);
         assert_eq!(a.created_at, Some(5.0));
         assert_eq!(a.payload["content"], "A\nx");
+    }
+
+    /// `(id, vector)` of every valid row.
+    fn rows_of(f: &NanoFile) -> Vec<(String, Vec<f32>)> {
+        (0..f.len())
+            .filter_map(|i| match f.row(i).unwrap() {
+                RowOutcome::Row(r) => Some((r.id, r.vector)),
+                RowOutcome::Skipped(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_well_formed_file_is_read_row_by_row_from_disk_with_rows_across_base64_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vdb_chunks.json");
+        // 5 dimensions: 20 bytes a row, so rows start inside base64 groups.
+        let mut w = NanoWriter::create(&p, 5).unwrap();
+        let vectors: Vec<Vec<f32>> = (0..7).map(|i| (0..5).map(|j| (i * 5 + j + 1) as f32).collect()).collect();
+        for (i, v) in vectors.iter().enumerate() {
+            w.row(&format!("c{i}"), Some(1), &JsonObject::new(), v).unwrap();
+        }
+        w.finish().unwrap();
+        let f = NanoFile::open(&p, VectorNamespace::Chunks).unwrap();
+        assert!(matches!(f.body, Body::Indexed { .. }), "{:?}", f.body);
+        for (i, v) in vectors.iter().enumerate() {
+            let m = f.matrix_row(i).unwrap();
+            let want = normalise(v);
+            assert!(m.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-7), "row {i}: {m:?} != {want:?}");
+        }
+        assert_eq!(rows_of(&f).len(), 7);
+    }
+
+    #[test]
+    fn a_matrix_with_escaped_slashes_is_read_whole_and_gives_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.json");
+        // Vectors whose float32 bytes put '/' in the base64 text.
+        let vectors = [vec![-1.0e-30f32, 3.0e38], vec![1.0, 0.5]];
+        let text = matrix_b64(&vectors);
+        assert!(text.contains('/'), "{text}");
+        let file = |matrix: &str| {
+            json!({"embedding_dim": 2, "data": [{"__id__": "a"}, {"__id__": "b"}], "matrix": matrix}).to_string()
+        };
+        std::fs::write(&plain, file(&text)).unwrap();
+        let escaped = dir.path().join("escaped.json");
+        std::fs::write(&escaped, file(&text).replace('/', "\\/")).unwrap();
+        let (a, b) = (
+            NanoFile::open(&plain, VectorNamespace::Chunks).unwrap(),
+            NanoFile::open(&escaped, VectorNamespace::Chunks).unwrap(),
+        );
+        assert!(matches!(b.body, Body::Memory { .. }), "{:?}", b.body);
+        assert_eq!(rows_of(&a), rows_of(&b));
     }
 
     #[test]

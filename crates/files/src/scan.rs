@@ -400,14 +400,15 @@ pub(crate) fn scan(
         // one: the copy that is spooled, written, checked and verified. The
         // lists are turned back into file order after the loop.
         for i in (0..file.len()).rev() {
-            for f in file.row_fields(i) {
-                match f {
+            let (outcome, fields) = file.row_and_fields(i)?;
+            for f in &fields {
+                match f.as_str() {
                     "vector" => raw = true,
                     "__write_seq__" => write_seq = true,
                     _ => {}
                 }
             }
-            let mut row = match file.row(i)? {
+            let mut row = match outcome {
                 RowOutcome::Row(r) => r,
                 RowOutcome::Skipped(s) => {
                     skipped.push(s);

@@ -296,12 +296,17 @@ impl VectorStorage for PgVectorStorage {
             }
             other => other?,
         };
-        Ok(match report.method {
-            BulkMethod::PartitionSwap { partition, .. } => {
-                VectorLoad::Bulk { how: format!("partition {partition} built and attached") }
-            }
-            BulkMethod::IndexRebuild => VectorLoad::Bulk { how: "vector index dropped and rebuilt once".to_owned() },
-            BulkMethod::Incremental { reason } => VectorLoad::Incremental { reason },
+        let how = match report.method {
+            BulkMethod::PartitionSwap { partition, .. } => format!("partition {partition} built and attached"),
+            BulkMethod::IndexRebuild => "vector index dropped and rebuilt once".to_owned(),
+            BulkMethod::Incremental { reason } => return Ok(VectorLoad::Incremental { reason }),
+        };
+        Ok(VectorLoad::Bulk {
+            how,
+            copy_seconds: report.load_time.as_secs_f64(),
+            index_seconds: report.index_time.as_secs_f64(),
+            maintenance_work_mem_mb: report.maintenance_work_mem_mb,
+            parallel_workers: report.parallel_workers,
         })
     }
 }

@@ -29,29 +29,51 @@ fn files_error(e: MigrateError) -> Error {
     }
 }
 
-/// Progress bars on a terminal (indicatif hides them elsewhere).
+/// Progress on stderr, drawn only on a terminal (indicatif hides it elsewhere,
+/// so `--json` output and pipes stay clean): a line for the phase (the file
+/// being scanned, the store being verified) and one bar per store with its
+/// records, rate and estimated time left. A vector store whose rows have all
+/// been handed over says `finishing` while the storage completes the load (a
+/// bulk load builds its index then).
 fn progress_bars() -> ProgressFn {
     let multi = indicatif::MultiProgress::new();
     let bars: Mutex<HashMap<String, indicatif::ProgressBar>> = Mutex::new(HashMap::new());
-    let style = indicatif::ProgressStyle::with_template("{prefix:>22} {bar:30} {pos:>7}/{len:7} {msg}")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>22} {bar:30} {human_pos:>9}/{human_len:9} {per_sec:>11} eta {eta:>4} {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let phase = multi.add(indicatif::ProgressBar::new_spinner());
+    phase.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
     Arc::new(move |event: ProgressEvent| {
         let mut bars = bars.lock().unwrap_or_else(|p| p.into_inner());
         match event {
+            ProgressEvent::Scanning { store } => {
+                phase.enable_steady_tick(std::time::Duration::from_millis(200));
+                phase.set_message(format!("scanning {store}"));
+            }
+            ProgressEvent::Verifying { store } => phase.set_message(format!("verifying {store}")),
             ProgressEvent::Writing { store, done, total } => {
+                phase.set_message("writing");
                 let bar = bars.entry(store.clone()).or_insert_with(|| {
                     let b = multi.add(indicatif::ProgressBar::new(total));
                     b.set_style(style.clone());
                     b.set_prefix(store.clone());
+                    b.reset_eta();
                     b
                 });
                 bar.set_length(total);
                 bar.set_position(done);
+                if done >= total && store.starts_with("vectors.") {
+                    bar.set_message("finishing");
+                }
             }
             ProgressEvent::StoreDone { store, written, seconds } => {
                 if let Some(bar) = bars.get(&store) {
                     bar.set_position(written);
-                    bar.finish_with_message(format!("{seconds:.2}s"));
+                    bar.finish_with_message(format!("{seconds:.1}s"));
                 }
             }
             _ => {}
