@@ -74,12 +74,12 @@ pub struct DocStatusFile {
 /// [`MigrateError::Io`] or [`MigrateError::Malformed`] (invalid JSON, not an
 /// object) naming the file and the line and column.
 pub fn read(path: &Path) -> Result<DocStatusFile, MigrateError> {
-    let object = jsonio::read_object(path)?;
     let mut out = DocStatusFile::default();
-    for (id, value) in object {
+    // Streamed: the file's JSON is never held whole, only the parsed records.
+    jsonio::for_each_entry(path, |id, value| {
         let Value::Object(record) = value else {
             out.skipped.push(skip(&id, format!("the record is {}, not a JSON object", jsonio::kind(&value))));
-            continue;
+            return Ok(());
         };
         out.fields.extend(record.keys().cloned());
         match parse_record(record, &mut out) {
@@ -89,7 +89,8 @@ pub fn read(path: &Path) -> Result<DocStatusFile, MigrateError> {
             },
             Err(reason) => out.skipped.push(skip(&id, reason)),
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -29,6 +29,51 @@ pub fn read_object(path: &Path) -> Result<JsonObject, MigrateError> {
     }
 }
 
+/// Calls `each` with every entry of the file's top-level JSON object, in file
+/// order, streaming: one entry is in memory at a time (what `read_object` would
+/// hold whole). A key that occurs twice is passed twice.
+///
+/// # Errors
+/// As [`read_object`], and `each`'s first error (which ends the reading).
+pub fn for_each_entry(
+    path: &Path,
+    mut each: impl FnMut(String, Value) -> Result<(), MigrateError>,
+) -> Result<(), MigrateError> {
+    use serde::de::{Deserializer as _, Error as _, MapAccess, Visitor};
+
+    struct Entries<'a, F> {
+        each: &'a mut F,
+        stopped: &'a mut Option<MigrateError>,
+    }
+    impl<'de, F: FnMut(String, Value) -> Result<(), MigrateError>> Visitor<'de> for Entries<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object at the top level")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                let value: Value = map.next_value()?;
+                if let Err(e) = (self.each)(key, value) {
+                    *self.stopped = Some(e);
+                    return Err(A::Error::custom("stopped"));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let file = File::open(path).map_err(|e| MigrateError::io(path, e))?;
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut stopped = None;
+    let read = (&mut de).deserialize_map(Entries { each: &mut each, stopped: &mut stopped }).and_then(|()| de.end());
+    match (stopped, read) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) if e.is_io() => Err(MigrateError::io(path, e.into())),
+        (None, Err(e)) => Err(MigrateError::json(path, e)),
+        (None, Ok(())) => Ok(()),
+    }
+}
+
 /// The JSON type name of a value, for messages.
 pub(crate) fn kind(v: &Value) -> &'static str {
     match v {

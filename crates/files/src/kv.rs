@@ -17,7 +17,7 @@
 //! A record that still breaks the contract is skipped and reported, never
 //! silently dropped. Writing adds `_id` and keeps `create_time`/`update_time`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use lightrag_pg_core::{JsonObject, KvNamespace, kv};
@@ -61,17 +61,45 @@ fn is_legacy_mode(key: &str, value: &Value) -> bool {
         && matches!(value, Value::Object(m) if m.values().all(|v| matches!(v, Value::Object(e) if e.contains_key("return"))))
 }
 
-/// Reads and normalises a key-value file.
+/// Reads and normalises a key-value file (all of it in memory; see
+/// [`read_each`] for a stream).
 ///
 /// # Errors
 /// [`MigrateError::Io`] or [`MigrateError::Malformed`] (invalid JSON, not an
 /// object) naming the file and the line and column.
 pub fn read(path: &Path, ns: KvNamespace, names: LegacyNames) -> Result<KvFile, MigrateError> {
-    let object = jsonio::read_object(path)?;
+    let mut records: Vec<(String, JsonObject)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut out = read_each(path, ns, names, |id, record, first| {
+        if first {
+            at.insert(id.clone(), records.len());
+            records.push((id, record));
+        } else if let Some(i) = at.get(&id) {
+            records[*i].1 = record;
+        }
+        Ok(())
+    })?;
+    out.records = records;
+    Ok(out)
+}
+
+/// Reads and normalises a key-value file as a stream: `each` gets every valid
+/// record in file order (flattened cache entries in place of their mode) with
+/// whether its id is met for the first time (a repeated id is passed again; the
+/// last copy wins). Returns the rest of [`KvFile`] (`records` empty).
+///
+/// # Errors
+/// As [`read`], and `each`'s first error.
+pub fn read_each(
+    path: &Path,
+    ns: KvNamespace,
+    names: LegacyNames,
+    mut each: impl FnMut(String, JsonObject, bool) -> Result<(), MigrateError>,
+) -> Result<KvFile, MigrateError> {
     let mut out = KvFile::default();
-    let mut seen = HashSet::with_capacity(object.len());
+    let mut seen = HashSet::new();
     let store = ns.as_str();
-    let mut push = |out: &mut KvFile, id: String, value: Value| {
+    let mut push = |out: &mut KvFile, id: String, value: Value| -> Result<(), MigrateError> {
         let Value::Object(mut record) = value else {
             out.skipped.push(SkippedRecord {
                 store: store.to_owned(),
@@ -79,7 +107,7 @@ pub fn read(path: &Path, ns: KvNamespace, names: LegacyNames) -> Result<KvFile, 
                 reason: SkipReason::InvalidRecord,
                 detail: format!("the record is {}, not a JSON object", jsonio::kind(&value)),
             });
-            return;
+            return Ok(());
         };
         record.remove("_id");
         out.fields.extend(record.keys().cloned());
@@ -92,21 +120,18 @@ pub fn read(path: &Path, ns: KvNamespace, names: LegacyNames) -> Result<KvFile, 
                 reason: SkipReason::InvalidRecord,
                 detail: e.to_string(),
             });
-            return;
+            return Ok(());
         }
         for (field, n) in filled {
             *out.defaults_filled.entry(field).or_default() += n;
         }
-        if !seen.insert(id.clone()) {
+        let first = seen.insert(id.clone());
+        if !first {
             out.duplicates.push(id.clone());
-            if let Some(slot) = out.records.iter_mut().find(|(k, _)| *k == id) {
-                slot.1 = record;
-            }
-            return;
         }
-        out.records.push((id, record));
+        each(id, record, first)
     };
-    for (key, value) in object {
+    jsonio::for_each_entry(path, |key, value| {
         if ns == KvNamespace::LlmResponseCache && is_legacy_mode(&key, &value) {
             let Value::Object(entries) = value else { unreachable!("checked by is_legacy_mode") };
             for (hash, entry) in entries {
@@ -122,15 +147,15 @@ pub fn read(path: &Path, ns: KvNamespace, names: LegacyNames) -> Result<KvFile, 
                 };
                 let flat = lightrag_pg_core::ids::llm_cache_key(&key, &cache_type, &hash);
                 out.flattened += 1;
-                push(&mut out, flat, Value::Object(entry));
+                push(&mut out, flat, Value::Object(entry))?;
             }
-            continue;
+            return Ok(());
         }
         if ns == KvNamespace::LlmResponseCache && key.split(':').count() == 3 {
             out.flat_cache_keys = true;
         }
-        push(&mut out, key, value);
-    }
+        push(&mut out, key, value)
+    })?;
     Ok(out)
 }
 

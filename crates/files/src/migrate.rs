@@ -5,8 +5,8 @@
 //!    counts, skipped records, orphans and the format generation are worked out.
 //!    A malformed file ends the migration here: **nothing is written to any
 //!    store**. A dry run stops after this phase.
-//! 2. **Write**: each store is re-read (a vector store from the scan's spool of
-//!    decoded rows) and written through its trait in batches
+//! 2. **Write**: each store is re-read (a key-value or vector store from the
+//!    scan's spool of its checked records) and written through its trait in batches
 //!    of `batch_size` records (`upsert`, `upsert_nodes_batch`,
 //!    `upsert_edges_batch`), in the order doc status, the seven key-value
 //!    namespaces, graph nodes, graph edges, chunk, entity and relation vectors.
@@ -41,7 +41,6 @@ use serde_json::Value;
 use crate::doc_status;
 use crate::error::MigrateError;
 use crate::graphml::{GraphItem, GraphmlReader};
-use crate::kv;
 use crate::nano;
 use crate::report::{MigrationReport, StoreCheck, VectorSampleCheck, Verification};
 use crate::scan::{self, Plan, enrichable, lacks};
@@ -221,6 +220,7 @@ impl LeaveAlone {
         if let Some(why) = &self.kv {
             plan.inventory.kv.clear();
             plan.kv_ids.clear();
+            plan.kv_rows.clear();
             for n in [
                 &mut report.full_docs,
                 &mut report.text_chunks,
@@ -371,8 +371,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
 
     run.write_doc_status(&plan).await?;
     for ns in KvNamespace::ALL {
-        if plan.inventory.kv.contains_key(&ns) {
-            run.write_kv(&plan, ns).await?;
+        if let Some(rows) = plan.kv_rows.remove(&ns) {
+            run.write_kv(ns, rows).await?;
         }
     }
     run.write_graph(&plan).await?;
@@ -420,15 +420,20 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn write_kv(&mut self, plan: &Plan, ns: KvNamespace) -> Result<(), MigrateError> {
-        let Some(path) = plan.inventory.kv.get(&ns) else { return Ok(()) };
+    /// Writes one key-value store from the records the scan spooled.
+    async fn write_kv(&mut self, ns: KvNamespace, rows: Spool) -> Result<(), MigrateError> {
         let storage = Arc::clone(&self.target.kv[&ns]);
         let started = Instant::now();
         let store = ns.as_str();
-        let f = kv::read(path, ns, plan.names)?;
-        let total = f.records.len() as u64;
+        let total = rows.len() as u64;
         let mut done = 0u64;
-        for batch in chunks(f.records, self.batch()) {
+        let mut rows = rows.into_rows()?.peekable();
+        while rows.peek().is_some() {
+            let batch = rows
+                .by_ref()
+                .take(self.batch())
+                .map(|r| r.map(|r| (r.id, r.payload)))
+                .collect::<Result<Vec<_>, _>>()?;
             let n = batch.len() as u64;
             storage.upsert(batch).await.map_err(|e| MigrateError::storage(store, e))?;
             done += n;

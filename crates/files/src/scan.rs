@@ -92,6 +92,10 @@ pub(crate) struct Plan {
     /// repeated id its last copy only (matching `vector_ids`), last row first.
     /// Not kept for a dry run.
     pub vector_rows: BTreeMap<VectorNamespace, Spool>,
+    /// Per key-value file, the records phase 2 writes, normalised, in file order
+    /// (a repeated id more than once: the last copy is written last). Not kept
+    /// for a dry run.
+    pub kv_rows: BTreeMap<KvNamespace, Spool>,
     pub dimensions: BTreeMap<VectorNamespace, usize>,
 }
 
@@ -332,7 +336,22 @@ pub(crate) fn scan(
     let mut text_chunk_ids: HashSet<String> = HashSet::new();
     for (ns, path) in &inventory.kv {
         progress(ns.as_str());
-        let f = kv::read(path, *ns, names)?;
+        let mut spool = if keep_rows { Some(Spool::new()?) } else { None };
+        let (mut ids, mut v157) = (Vec::new(), false);
+        let f = kv::read_each(path, *ns, names, |id, record, first| {
+            if *ns == KvNamespace::TextChunks && first {
+                v157 |= is_v157_chunk_id(&id);
+                text_chunk_ids.insert(id.clone());
+                chunk_docs.push((id.clone(), record.get("full_doc_id").and_then(Value::as_str).map(str::to_owned)));
+            }
+            if let Some(spool) = &mut spool {
+                spool.push(&id, &record, &[])?;
+            }
+            if first {
+                ids.push(id);
+            }
+            Ok(())
+        })?;
         match ns {
             KvNamespace::FullEntities
             | KvNamespace::FullRelations
@@ -349,24 +368,18 @@ pub(crate) fn scan(
             KvNamespace::FullDocs if f.fields.contains("parse_format") => {
                 markers.add(G::V1_5_7, "full_docs parse_format");
             }
-            KvNamespace::TextChunks => {
-                if f.records.iter().any(|(id, _)| is_v157_chunk_id(id)) {
-                    markers.add(G::V1_5_7, "chunk ids doc-<md5>-chunk-NNN");
-                }
-                for (id, r) in &f.records {
-                    text_chunk_ids.insert(id.clone());
-                    chunk_docs.push((id.clone(), r.get("full_doc_id").and_then(Value::as_str).map(str::to_owned)));
-                }
-            }
+            KvNamespace::TextChunks if v157 => markers.add(G::V1_5_7, "chunk ids doc-<md5>-chunk-NNN"),
             _ => {}
         }
         report.llm_cache_flattened += f.flattened;
         report.skipped.extend(f.skipped);
         add_counts(&mut report.defaults_filled, ns.as_str(), &f.defaults_filled);
         warn(report, ns.as_str(), "duplicate_id", f.duplicates, "the key occurs more than once; the last record wins");
-        let n = f.records.len() as u64;
-        *kv_count(report, *ns) = n;
-        plan.kv_ids.insert(*ns, f.records.into_iter().map(|(id, _)| id).collect());
+        *kv_count(report, *ns) = ids.len() as u64;
+        plan.kv_ids.insert(*ns, ids);
+        if let Some(spool) = spool {
+            plan.kv_rows.insert(*ns, spool);
+        }
     }
     if inventory.doc_status.is_some() {
         chunk_warnings(report, "text_chunks", &chunk_docs, &doc_statuses);
