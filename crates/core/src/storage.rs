@@ -185,6 +185,17 @@ pub trait VectorStorage: Storage {
     /// Connection or database errors.
     async fn get_vectors_by_ids(&self, ids: &[String]) -> Result<HashMap<String, Vec<f32>>>;
 
+    /// LightRAG `filter_keys(keys)` for vectors: the subset of `ids` that is
+    /// **not** stored. The default asks [`Self::get_by_ids`]; a backend can
+    /// answer without reading the payloads.
+    ///
+    /// # Errors
+    /// Connection or database errors.
+    async fn filter_keys(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let found = self.get_by_ids(ids).await?;
+        Ok(ids.iter().zip(found).filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect())
+    }
+
     /// Why [`Self::load`] would not write a whole store now as one bulk load —
     /// rows copied into a target without the vector index, the index built once
     /// — e.g. the workspace already has rows; `None` when it would. The default:

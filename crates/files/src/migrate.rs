@@ -239,6 +239,7 @@ impl LeaveAlone {
             plan.dimensions.clear();
             plan.vector_ids.clear();
             plan.vector_rows.clear();
+            plan.enriched.clear();
             report.vectors = Default::default();
             report.left_alone.insert("vectors".into(), why.clone());
         }
@@ -377,7 +378,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
     }
     run.write_graph(&plan).await?;
     let mut samples: BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>> = BTreeMap::new();
-    run.report.enriched.clear();
+    // What the scan completed, plus what the write phase completes.
+    run.report.enriched = std::mem::take(&mut plan.enriched);
     for (ns, storage) in &vector_stores {
         let Some(rows) = plan.vector_rows.remove(ns) else { continue };
         let sample = run.write_vectors(*ns, rows, storage.as_ref()).await?;
@@ -568,7 +570,7 @@ impl Run<'_> {
         tracing::debug!(store, load = ?load, "vector store loaded");
         self.report.vector_load.insert(ns.as_str().to_owned(), load);
         if enriched > 0 {
-            self.report.enriched.insert(store.clone(), enriched);
+            *self.report.enriched.entry(store.clone()).or_default() += enriched;
         }
         self.done(&store, total, started);
         Ok(sample)
@@ -774,12 +776,12 @@ impl Run<'_> {
             let store = nano::store_name(*ns);
             self.emit(ProgressEvent::Verifying { store: store.clone() });
             let ids = plan.vector_ids.get(ns).map(Vec::as_slice).unwrap_or_default();
-            let mut found = 0u64;
+            let mut missing = 0u64;
             for chunk in ids.chunks(batch) {
-                let got = storage.get_by_ids(chunk).await.map_err(|e| MigrateError::storage(&store, e))?;
-                found += got.iter().filter(|r| r.is_some()).count() as u64;
+                missing += storage.filter_keys(chunk).await.map_err(|e| MigrateError::storage(&store, e))?.len() as u64;
             }
-            check(&mut v, &store, unique(ids), found);
+            let expected = unique(ids);
+            check(&mut v, &store, expected, expected.saturating_sub(missing));
 
             let sample = samples.get(ns).map(Vec::as_slice).unwrap_or_default();
             let sample_ids: Vec<String> = sample.iter().map(|(id, _)| id.clone()).collect();

@@ -246,6 +246,32 @@ impl NanoFile {
         Ok((self.decode(index, &row)?, fields))
     }
 
+    /// [`Self::row_and_fields`] of each of `indexes`, in their order, decoded on
+    /// the machine's cores (up to four threads; one for a handful of rows). The
+    /// first error in `indexes` order is returned.
+    ///
+    /// # Errors
+    /// As [`Self::row`].
+    pub fn rows_and_fields(&self, indexes: &[usize]) -> Result<Vec<(RowOutcome, Vec<String>)>, MigrateError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        if threads < 2 || indexes.len() < 64 {
+            return indexes.iter().map(|i| self.row_and_fields(*i)).collect();
+        }
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = indexes
+                .chunks(indexes.len().div_ceil(threads))
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|i| self.row_and_fields(*i)).collect::<Result<Vec<_>, _>>())
+                })
+                .collect();
+            let mut out = Vec::with_capacity(indexes.len());
+            for part in parts {
+                out.extend(part.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+            }
+            Ok(out)
+        })
+    }
+
     fn decode(&self, index: usize, row: &JsonObject) -> Result<RowOutcome, MigrateError> {
         let store = store_name(self.namespace);
         let id = match row.get("__id__") {

@@ -20,6 +20,9 @@ use crate::nano::{self, NanoFile, RowOutcome};
 use crate::report::{MAX_WARNING_IDS, MigrationReport, SkipReason, SkippedRecord, Warning};
 use crate::spool::Spool;
 
+/// Vector rows decoded together, on the machine's cores, by the scan.
+const DECODE_BLOCK: usize = 2048;
+
 /// The LightRAG storage files of a directory.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
@@ -96,6 +99,10 @@ pub(crate) struct Plan {
     /// (a repeated id more than once: the last copy is written last). Not kept
     /// for a dry run.
     pub kv_rows: BTreeMap<KvNamespace, Spool>,
+    /// Per vector store, the rows the scan completed itself before spooling
+    /// them (chunk fields from `text_chunks`), so the write phase need not read
+    /// them back from the target.
+    pub enriched: BTreeMap<String, u64>,
     pub dimensions: BTreeMap<VectorNamespace, usize>,
 }
 
@@ -161,6 +168,35 @@ pub(crate) fn enrichable(ns: VectorNamespace) -> &'static [&'static str] {
 
 pub(crate) fn lacks(payload: &lightrag_pg_core::JsonObject, field: &str) -> bool {
     matches!(payload.get(field), None | Some(Value::Null))
+}
+
+/// The fields of a `text_chunks` record that a chunk vector row may lack
+/// (LightRAG 1.5.7's rows have no `tokens` and `chunk_order_index`), kept by the
+/// scan to complete the rows before they are spooled. `content` is not kept
+/// (only old-v0 rows lack it; the write phase completes those).
+#[derive(Debug)]
+pub(crate) struct ChunkFill([Option<Value>; 4]);
+
+impl ChunkFill {
+    const FIELDS: [&'static str; 4] = ["full_doc_id", "file_path", "tokens", "chunk_order_index"];
+
+    fn of(record: &lightrag_pg_core::JsonObject) -> Self {
+        Self(Self::FIELDS.map(|f| record.get(f).filter(|v| !v.is_null()).cloned()))
+    }
+
+    /// Fills what `payload` lacks; whether anything was filled.
+    fn complete(&self, payload: &mut lightrag_pg_core::JsonObject) -> bool {
+        let mut any = false;
+        for (field, value) in Self::FIELDS.iter().zip(&self.0) {
+            if let Some(v) = value
+                && lacks(payload, field)
+            {
+                payload.insert((*field).to_owned(), v.clone());
+                any = true;
+            }
+        }
+        any
+    }
 }
 
 /// Phase 1: reads everything, writes nothing; `keep_rows` spools the decoded
@@ -334,15 +370,22 @@ pub(crate) fn scan(
     // Key-value stores.
     let mut chunk_docs: Vec<(String, Option<String>)> = Vec::new();
     let mut text_chunk_ids: HashSet<String> = HashSet::new();
+    // The small fields chunk vector rows may lack, per text chunk.
+    let mut chunk_fills: HashMap<String, ChunkFill> = HashMap::new();
     for (ns, path) in &inventory.kv {
         progress(ns.as_str());
         let mut spool = if keep_rows { Some(Spool::new()?) } else { None };
         let (mut ids, mut v157) = (Vec::new(), false);
         let f = kv::read_each(path, *ns, names, |id, record, first| {
-            if *ns == KvNamespace::TextChunks && first {
-                v157 |= is_v157_chunk_id(&id);
-                text_chunk_ids.insert(id.clone());
-                chunk_docs.push((id.clone(), record.get("full_doc_id").and_then(Value::as_str).map(str::to_owned)));
+            if *ns == KvNamespace::TextChunks {
+                if first {
+                    v157 |= is_v157_chunk_id(&id);
+                    text_chunk_ids.insert(id.clone());
+                    chunk_docs.push((id.clone(), record.get("full_doc_id").and_then(Value::as_str).map(str::to_owned)));
+                }
+                if keep_rows {
+                    chunk_fills.insert(id.clone(), ChunkFill::of(&record));
+                }
             }
             if let Some(spool) = &mut spool {
                 spool.push(&id, &record, &[])?;
@@ -407,13 +450,21 @@ pub(crate) fn scan(
         let mut names_seen: HashSet<String> = HashSet::new();
         let mut chunk_rows: Vec<(String, Option<String>)> = Vec::new();
         let mut missing_chunk = Vec::new();
-        let mut planned_enrich = 0u64;
+        let (mut planned_enrich, mut completed) = (0u64, 0u64);
         let (mut raw, mut no_content, mut write_seq) = (false, false, false);
         // Backwards, so that the first copy of a repeated id met is its last
         // one: the copy that is spooled, written, checked and verified. The
         // lists are turned back into file order after the loop.
-        for i in (0..file.len()).rev() {
-            let (outcome, fields) = file.row_and_fields(i)?;
+        // Decoded a block at a time on the machine's cores (the server is idle
+        // during the scan); checked and spooled in order.
+        let backwards: Vec<usize> = (0..file.len()).rev().collect();
+        let decoded =
+            backwards.chunks(DECODE_BLOCK).map(|block| file.rows_and_fields(block)).flat_map(|block| match block {
+                Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            });
+        for row in decoded {
+            let (outcome, fields) = row?;
             for f in &fields {
                 match f.as_str() {
                     "vector" => raw = true,
@@ -478,6 +529,9 @@ pub(crate) fn scan(
                         missing_chunk.push(row.id.clone());
                     }
                     planned_enrich += u64::from(needs && in_kv);
+                    if needs && let Some(fill) = chunk_fills.get(&row.id) {
+                        completed += u64::from(fill.complete(&mut row.payload));
+                    }
                 }
             }
             if let Some(spool) = &mut rows {
@@ -561,6 +615,9 @@ pub(crate) fn scan(
         }
         if planned_enrich > 0 {
             report.enriched.insert(store.clone(), planned_enrich);
+        }
+        if completed > 0 {
+            plan.enriched.insert(store.clone(), completed);
         }
         let n = ids.len() as u64;
         match ns {

@@ -113,6 +113,11 @@ async fn a_generated_directory_of_10000_records_per_store_migrates_in_bulk_and_e
     assert_eq!(r.vector_load.len(), 3);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["vector_load"]["chunks"]["method"], "bulk", "{}", json["vector_load"]);
+    // 1.5.7's chunk rows lack tokens and chunk_order_index: completed from text_chunks.
+    assert_eq!(r.enriched.get("vectors.chunks"), Some(&10_000), "{:?}", r.enriched);
+    let chunk = storages.vector(VectorNamespace::Chunks).unwrap().get_by_id(&Synthetic::chunk_id(7)).await.unwrap();
+    let chunk = chunk.expect("chunk 7 stored");
+    assert_eq!((&chunk["tokens"], &chunk["chunk_order_index"]), (&json!(19), &json!(0)), "{chunk:?}");
     let out = tempfile::tempdir().unwrap();
     export(&pg_source(&storages, db.pool(2).await), out.path(), ExportOptions::default()).await.expect("export");
     let (missing, compared) = missing_from_export(dir.path(), out.path());

@@ -21,6 +21,8 @@ pub(crate) struct Sql {
     pub get_by_ids: String,
     /// `$1` workspace, `$2` ids.
     pub get_vectors: String,
+    /// The stored ids among `$2`: `$1` workspace, `$2` ids.
+    pub existing_ids: String,
     /// `$1` workspace, `$2` ids.
     pub delete: String,
     /// `$1` workspace, `$2` entity name (entities only).
@@ -112,6 +114,7 @@ impl Sql {
                  WHERE distance < $4 ORDER BY distance + 0, id LIMIT $3::bigint"
             ),
             get_by_ids: format!("SELECT {sel} FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
+            existing_ids: format!("SELECT id FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
             get_vectors: format!("SELECT id, content_vector FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
             delete: format!("DELETE FROM {t} WHERE workspace = $1 AND id = ANY($2)"),
             delete_entity: (ns == VectorNamespace::Entities)

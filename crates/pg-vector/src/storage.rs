@@ -3,7 +3,7 @@
 //! (the table and its layout, the writers, the bulk path, the partitions, query
 //! planning).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -244,6 +244,26 @@ impl VectorStorage for PgVectorStorage {
             .await?;
         let found = self.rows_by_id(&rows)?;
         Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(namespace = %self.ns(), workspace = %self.ws(), count = ids.len()))]
+    async fn filter_keys(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let _t = elapsed();
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let state = self.state().await?;
+        let wanted = ids::lookup(ids);
+        let rows = self
+            .pool()
+            .retry("vector filter_keys", || async {
+                let conn = self.conn().await?;
+                let stmt = conn.prepare_cached(&state.sql.existing_ids).await?;
+                conn.query(&stmt, &[&self.ws().as_str(), &wanted]).await.map_err(db_error)
+            })
+            .await?;
+        let found: HashSet<&str> = rows.iter().map(|r| r.get::<_, &str>(0)).collect();
+        Ok(ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect())
     }
 
     #[tracing::instrument(skip_all, fields(namespace = %self.ns(), workspace = %self.ws(), count = ids.len()))]

@@ -1,6 +1,6 @@
 //! The vector suite: [`vector_trials`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +93,7 @@ pub fn vector_trials(factory: Arc<dyn VectorFactory>, rt: Arc<Runtime>) -> Vec<T
         get_by_id_returns_none_for_a_missing_id,
         get_by_ids_answers_in_request_order_with_none_for_missing,
         get_vectors_by_ids_returns_exact_vectors_of_found_ids_only,
+        filter_keys_returns_the_ids_not_stored,
         delete_removes_ids_and_ignores_missing_ones,
         delete_entity_removes_only_that_entitys_vector,
         delete_entity_relation_removes_relations_on_either_side,
@@ -535,6 +536,18 @@ async fn get_by_ids_answers_in_request_order_with_none_for_missing(env: Arc<VecE
     ensure_payload(&got[3], &recs[2], "slot 3 (duplicate)")?;
     ensure_payload(&got[4], &recs[1], "slot 4")?;
     ensure!(s.get_by_ids(&[]).await.ctx("get_by_ids(&[])")?.is_empty(), "empty request");
+    Ok(())
+}
+
+async fn filter_keys_returns_the_ids_not_stored(env: Arc<VecEnv>) -> Outcome {
+    let s = env.open(VectorNamespace::Chunks, DIM, DistanceMetric::Cosine).await?;
+    s.upsert(vec![chunk("chunk-k1", &[1.0, 0.0, 0.0, 0.0]), chunk("chunk-k2", &[0.0, 1.0, 0.0, 0.0])])
+        .await
+        .ctx("upsert")?;
+    let missing =
+        s.filter_keys(&strings(&["chunk-k2", "chunk-none", "chunk-k1", "chunk-none"])).await.ctx("filter_keys")?;
+    ensure_eq!(missing, HashSet::from(["chunk-none".to_owned()]), "only the id not stored");
+    ensure!(s.filter_keys(&[]).await.ctx("filter_keys(&[])")?.is_empty(), "empty request");
     Ok(())
 }
 
