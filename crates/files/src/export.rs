@@ -28,7 +28,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use lightrag_pg_core::ids::{self, GRAPH_FIELD_SEP};
 use lightrag_pg_core::{
-    DocStatus, DocStatusStorage, GraphStorage, JsonObject, KvNamespace, KvStorage, VectorNamespace, VectorStorage,
+    DocStatus, DocStatusStorage, GraphStorage, KvNamespace, KvStorage, VectorNamespace, VectorStorage,
 };
 use serde_json::Value;
 
@@ -308,10 +308,8 @@ impl Exporter<'_> {
             KvNamespace::RelationChunks,
         ] {
             let ids = self.kv_ids(ns, derived(ns)).await?;
-            let records = self.write_kv(ns, ids).await?;
-            for r in &records {
-                chunk_candidates.extend(strings(r.get("chunk_ids")));
-            }
+            let written = self.write_kv(ns, ids).await?;
+            chunk_candidates.extend(written.chunk_ids);
         }
 
         // Text chunks, then the cache entries they list.
@@ -325,10 +323,7 @@ impl Exporter<'_> {
             }
         };
         let chunks = self.write_kv(KvNamespace::TextChunks, chunk_ids).await?;
-        let exported_chunks: Vec<String> =
-            chunks.iter().filter_map(|r| r.get("_id").and_then(Value::as_str).map(str::to_owned)).collect();
-        let cache_derived: Vec<String> = chunks.iter().flat_map(|r| strings(r.get("llm_cache_list"))).collect();
-        drop(chunks);
+        let (exported_chunks, cache_derived) = (chunks.ids, chunks.cache_ids);
         let cache_ids = self.kv_ids(KvNamespace::LlmResponseCache, cache_derived).await?;
         self.write_kv(KvNamespace::LlmResponseCache, cache_ids).await?;
         if self.source.keys.is_none() {
@@ -391,24 +386,32 @@ impl Exporter<'_> {
 
     /// Writes one key-value file from the ids that exist; returns the records
     /// written (as on disk, with `_id`), so callers can follow their references.
-    async fn write_kv(&mut self, ns: KvNamespace, ids: Vec<String>) -> Result<Vec<JsonObject>, MigrateError> {
-        let Some(storage) = self.source.kv.get(&ns).cloned() else { return Ok(Vec::new()) };
+    /// Writes one key-value file, reading the records batch by batch; returns
+    /// what later stores need of them (not the records: memory holds a batch).
+    async fn write_kv(&mut self, ns: KvNamespace, ids: Vec<String>) -> Result<Written, MigrateError> {
+        let Some(storage) = self.source.kv.get(&ns).cloned() else { return Ok(Written::default()) };
         let started = Instant::now();
         let ids: Vec<String> = ids.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
         let file = kv::file_name(ns);
         let mut w = ObjectWriter::create(&self.dir.join(&file))?;
-        let keep = matches!(ns, KvNamespace::EntityChunks | KvNamespace::RelationChunks | KvNamespace::TextChunks);
-        let mut kept = Vec::new();
+        let mut written = Written::default();
         let total = ids.len() as u64;
         let mut done = 0u64;
         for chunk in ids.chunks(self.batch()) {
             let got = storage.get_by_ids(chunk).await.map_err(|e| MigrateError::storage(ns.as_str(), e))?;
             for (id, rec) in chunk.iter().zip(got) {
                 let Some(rec) = rec else { continue };
-                let rec = kv::to_file_record(ns, id, rec);
-                w.entry(id, &Value::Object(rec.clone()))?;
-                if keep {
-                    kept.push(rec);
+                let rec = Value::Object(kv::to_file_record(ns, id, rec));
+                w.entry(id, &rec)?;
+                match ns {
+                    KvNamespace::EntityChunks | KvNamespace::RelationChunks => {
+                        written.chunk_ids.extend(strings(rec.get("chunk_ids")));
+                    }
+                    KvNamespace::TextChunks => {
+                        written.ids.push(id.clone());
+                        written.cache_ids.extend(strings(rec.get("llm_cache_list")));
+                    }
+                    _ => {}
                 }
             }
             done += chunk.len() as u64;
@@ -418,7 +421,7 @@ impl Exporter<'_> {
         *export_count(&mut self.report, ns) = n;
         self.report.files.push(file);
         self.stored(ns.as_str(), n, started);
-        Ok(kept)
+        Ok(written)
     }
 
     async fn write_vectors(&mut self, ns: VectorNamespace, ids: Vec<String>) -> Result<(), MigrateError> {
@@ -452,6 +455,17 @@ impl Exporter<'_> {
         self.stored(&store, n, started);
         Ok(())
     }
+}
+
+/// What the export of a key-value store leaves for the later ones.
+#[derive(Debug, Default)]
+struct Written {
+    /// The ids written (text chunks: the chunk vectors to export when ids are derived).
+    ids: Vec<String>,
+    /// The `chunk_ids` listed (entity and relation chunks).
+    chunk_ids: Vec<String>,
+    /// The `llm_cache_list` entries listed (text chunks).
+    cache_ids: Vec<String>,
 }
 
 fn export_count(report: &mut ExportReport, ns: KvNamespace) -> &mut u64 {

@@ -1,7 +1,8 @@
 //! Migrations into PostgreSQL through the facade's storages, each into a fresh
 //! database: a repeated id stores and verifies its last copy; a generated
 //! working directory of 10,000 records in every store (a first load: pg-vector's
-//! bulk path) exports back with every record; a second
+//! bulk path) exports back with every record; a generated directory exported,
+//! migrated again and exported again gives equal files; a second
 //! migration into the loaded workspace goes row by row and says why; a real
 //! directory reads back equal.
 
@@ -9,7 +10,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{dataset, differences, last_rows, missing_from_export, pg_source, pg_storages, pg_target};
+use common::{
+    dataset, difference, differences, last_rows, missing_from_export, normalised_dir, pg_source, pg_storages, pg_target,
+};
 use lightrag_pg_core::{JsonObject, VectorLoad, VectorNamespace};
 use lightrag_pg_files::nano::{NanoFile, NanoWriter, file_name};
 use lightrag_pg_files::synthetic::Synthetic;
@@ -123,6 +126,29 @@ async fn a_generated_directory_of_10000_records_per_store_migrates_in_bulk_and_e
     let (missing, compared) = missing_from_export(dir.path(), out.path());
     assert!(missing.is_empty(), "{missing:#?}");
     assert_eq!(compared, 10 * 10_000, "every record compared: 7 files of 10,000, the graph's nodes and edges");
+}
+
+#[tokio::test]
+async fn a_generated_directory_round_trips_through_postgresql_to_equal_files() {
+    let dir = tempfile::tempdir().unwrap();
+    Synthetic::new(2_000, 16).write(dir.path()).unwrap();
+    let db = FreshDb::create("files_round_trip").await;
+    let (a, b) = (pg_storages(&db, "round_trip_a", 16).await, pg_storages(&db, "round_trip_b", 16).await);
+    migrate(dir.path(), &pg_target(&a), MigrateOptions::default()).await.expect("migration of the generated directory");
+    let one = tempfile::tempdir().unwrap();
+    export(&pg_source(&a, db.pool(2).await), one.path(), ExportOptions::default()).await.expect("first export");
+
+    let r = migrate(one.path(), &pg_target(&b), MigrateOptions::default()).await.expect("migration of the export");
+    let two = tempfile::tempdir().unwrap();
+    export(&pg_source(&b, db.pool(2).await), two.path(), ExportOptions::default()).await.expect("second export");
+
+    assert!(r.verification.ok && r.skipped.is_empty(), "{:?} {:?}", r.verification.mismatches, r.skipped);
+    let (one, two) = (normalised_dir(one.path()), normalised_dir(two.path()));
+    assert_eq!(one.keys().collect::<Vec<_>>(), two.keys().collect::<Vec<_>>());
+    assert_eq!(one.len(), 12, "seven key-value stores, doc status, three vector stores, the graph");
+    for (file, v) in &one {
+        assert!(difference(v, &two[file], file).is_none(), "{:?}", difference(v, &two[file], file));
+    }
 }
 
 #[tokio::test]
