@@ -9,7 +9,8 @@
 //!    scan's spool of its checked records) and written through its trait in batches
 //!    of `batch_size` records (`upsert`, `upsert_nodes_batch`,
 //!    `upsert_edges_batch`), in the order doc status, the seven key-value
-//!    namespaces, graph nodes, graph edges, chunk, entity and relation vectors.
+//!    namespaces, graph nodes, graph edges; and, concurrently with those unless a
+//!    vector row is to be completed from them, chunk, entity and relation vectors.
 //!    Each batch is one all-or-nothing trait call; a store larger than a batch is
 //!    several calls, so a storage failure in the middle of a store leaves the
 //!    batches before it written. Every write is an upsert, so running the
@@ -370,24 +371,45 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
         vector_stores.insert(*ns, storage);
     }
 
-    run.write_doc_status(&plan).await?;
-    for ns in KvNamespace::ALL {
-        if let Some(rows) = plan.kv_rows.remove(&ns) {
-            run.write_kv(ns, rows).await?;
-        }
-    }
-    run.write_graph(&plan).await?;
-    let mut samples: BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>> = BTreeMap::new();
+    // Doc status, key-value stores and graph on one side, the vector stores on
+    // the other, concurrently (the server builds a vector index while the other
+    // stores are written) — unless a vector row is still to be completed from
+    // the stores written first (old formats; see `enrich`).
+    let mut kv_rows = std::mem::take(&mut plan.kv_rows);
+    let mut vector_rows = std::mem::take(&mut plan.vector_rows);
+    let mut vectors_run = Run { target, options: &options, report: MigrationReport::default() };
     // What the scan completed, plus what the write phase completes.
-    run.report.enriched = std::mem::take(&mut plan.enriched);
-    for (ns, storage) in &vector_stores {
-        let Some(rows) = plan.vector_rows.remove(ns) else { continue };
-        let sample = run.write_vectors(*ns, rows, storage.as_ref()).await?;
-        samples.insert(*ns, sample);
-    }
+    vectors_run.report.enriched = std::mem::take(&mut plan.enriched);
+    let plan = &plan;
+    let others = async {
+        run.write_doc_status(plan).await?;
+        for ns in KvNamespace::ALL {
+            if let Some(rows) = kv_rows.remove(&ns) {
+                run.write_kv(ns, rows).await?;
+            }
+        }
+        run.write_graph(plan).await
+    };
+    let vectors = async {
+        let mut samples: BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>> = BTreeMap::new();
+        for (ns, storage) in &vector_stores {
+            let Some(rows) = vector_rows.remove(ns) else { continue };
+            samples.insert(*ns, vectors_run.write_vectors(*ns, rows, storage.as_ref()).await?);
+        }
+        Ok::<_, MigrateError>(samples)
+    };
+    let samples = if plan.enrich_from_target {
+        others.await?;
+        vectors.await?
+    } else {
+        futures::try_join!(others, vectors)?.1
+    };
+    run.report.timings.extend(std::mem::take(&mut vectors_run.report.timings));
+    run.report.vector_load = std::mem::take(&mut vectors_run.report.vector_load);
+    run.report.enriched = std::mem::take(&mut vectors_run.report.enriched);
 
     run.report.verification = if options.verify {
-        run.verify(&plan, &vector_stores, &samples).await?
+        run.verify(plan, &vector_stores, &samples).await?
     } else {
         Verification { performed: false, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() }
     };

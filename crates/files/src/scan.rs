@@ -103,6 +103,9 @@ pub(crate) struct Plan {
     /// them (chunk fields from `text_chunks`), so the write phase need not read
     /// them back from the target.
     pub enriched: BTreeMap<String, u64>,
+    /// Whether a vector row is to be completed from stores the write phase
+    /// writes first (then the vector stores are written after them).
+    pub enrich_from_target: bool,
     pub dimensions: BTreeMap<VectorNamespace, usize>,
 }
 
@@ -501,6 +504,7 @@ pub(crate) fn scan(
                             no_node.push(row.id.clone());
                         }
                         planned_enrich += u64::from(needs && in_graph);
+                        plan.enrich_from_target |= needs && in_graph;
                     }
                 }
                 VectorNamespace::Relationships => {
@@ -514,6 +518,7 @@ pub(crate) fn scan(
                         }
                         names_seen.insert(format!("{}<SEP>{}", pair.0, pair.1));
                         planned_enrich += u64::from(needs && in_graph);
+                        plan.enrich_from_target |= needs && in_graph;
                     }
                 }
                 VectorNamespace::Chunks => {
@@ -532,6 +537,7 @@ pub(crate) fn scan(
                     if needs && let Some(fill) = chunk_fills.get(&row.id) {
                         completed += u64::from(fill.complete(&mut row.payload));
                     }
+                    plan.enrich_from_target |= needs && in_kv && enrichable(*ns).iter().any(|f| lacks(&row.payload, f));
                 }
             }
             if let Some(spool) = &mut rows {
