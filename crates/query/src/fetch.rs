@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 
 use lightrag_pg_core::{Error, Workspace};
+use lightrag_pg_graph::Agtype;
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::{GraphEngine, PgPool, db_error};
 use lightrag_pg_vector::codec::VecParam;
@@ -181,7 +182,10 @@ impl Store {
             let kind: &str = r.get("kind");
             match kind {
                 "r" => {
-                    let props = r.get::<_, Option<String>>("props").map(|t| self.props(&t)).transpose()?;
+                    let props = match self.engine {
+                        GraphEngine::Age => r.get::<_, Option<Agtype>>("props").map(|a| agtype_map(&a)).transpose()?,
+                        GraphEngine::Table => None,
+                    };
                     out.relations.push((r.get("name"), r.get("other"), r.get("created_at"), props));
                 }
                 "x" => {
@@ -189,7 +193,10 @@ impl Store {
                     table_edges.entry(r.get("ord")).or_default().push((r.get("name"), r.get("other"), props));
                 }
                 _ => {
-                    let props = self.props(&r.get::<_, String>("props"))?;
+                    let props = match self.engine {
+                        GraphEngine::Age => agtype_map(&r.get::<_, Agtype>("props"))?,
+                        GraphEngine::Table => self.props(&r.get::<_, String>("props"))?,
+                    };
                     out.nodes.insert(r.get("name"), props);
                 }
             }
@@ -238,15 +245,9 @@ impl Store {
         Ok(out)
     }
 
+    /// Properties of the table engine (JSONB text).
     fn props(&self, text: &str) -> Result<Props, Error> {
-        match self.engine {
-            GraphEngine::Age => lightrag_pg_graph::agtype::parse_map(text),
-            GraphEngine::Table => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(m)) => Ok(m),
-                Ok(_) => Ok(Map::new()),
-                Err(e) => Err(Error::graph(format!("node or edge properties are not JSON: {e}"))),
-            },
-        }
+        json_map(text)
     }
 }
 
@@ -258,20 +259,20 @@ fn age_local(g: &str, hits: &str) -> String {
     format!(
         "WITH hits AS MATERIALIZED ({hits}), \
          v AS MATERIALIZED (SELECT h.ord, h.entity_name, h.created_at, b.id AS vid, b.properties \
-           FROM hits h JOIN {g}.base b ON {eid_b} = {hit_id}), \
-         e AS MATERIALIZED (SELECT v.ord, v.entity_name AS seed, 0 AS dir, d.id AS eid, d.end_id AS other, d.properties \
-             FROM v JOIN {g}.\"DIRECTED\" d ON d.start_id = v.vid \
-           UNION ALL SELECT v.ord, v.entity_name, 1, d.id, d.start_id, d.properties \
-             FROM v JOIN {g}.\"DIRECTED\" d ON d.end_id = v.vid), \
+           FROM hits h JOIN {g}.base b ON {eid_b} OPERATOR(ag_catalog.=) {hit_id}), \
+         e AS MATERIALIZED (SELECT v.ord, v.entity_name AS seed, 0 AS dir, d.ctid AS eid, d.end_id AS other, d.properties \
+             FROM v JOIN {g}.\"DIRECTED\" d ON d.start_id OPERATOR(ag_catalog.=) v.vid \
+           UNION ALL SELECT v.ord, v.entity_name, 1, d.ctid, d.start_id, d.properties \
+             FROM v JOIN {g}.\"DIRECTED\" d ON d.end_id OPERATOR(ag_catalog.=) v.vid), \
          ends AS (SELECT vid FROM v UNION SELECT other FROM e), \
-         deg AS MATERIALIZED (SELECT x.vid, (SELECT count(*) FROM {g}.\"DIRECTED\" d WHERE d.start_id = x.vid) \
-           + (SELECT count(*) FROM {g}.\"DIRECTED\" d WHERE d.end_id = x.vid) AS degree FROM ends x) \
+         deg AS MATERIALIZED (SELECT x.vid, (SELECT count(*) FROM {g}.\"DIRECTED\" d WHERE d.start_id OPERATOR(ag_catalog.=) x.vid) \
+           + (SELECT count(*) FROM {g}.\"DIRECTED\" d WHERE d.end_id OPERATOR(ag_catalog.=) x.vid) AS degree FROM ends x) \
          SELECT 'n' AS kind, v.ord, 0::bigint AS seq, v.entity_name AS name, NULL::text AS other, \
-           v.properties::text AS props, deg.degree, v.created_at \
-           FROM v JOIN deg ON deg.vid = v.vid \
+           v.properties AS props, deg.degree, v.created_at \
+           FROM v JOIN deg ON deg.vid OPERATOR(ag_catalog.=) v.vid \
          UNION ALL SELECT 'e', e.ord, row_number() OVER (ORDER BY e.ord, e.dir, e.eid), e.seed, {eid_o}::text, \
-           e.properties::text, deg.degree, NULL \
-           FROM e JOIN {g}.base o ON o.id = e.other JOIN deg ON deg.vid = e.other \
+           e.properties, deg.degree, NULL \
+           FROM e JOIN {g}.base o ON o.id OPERATOR(ag_catalog.=) e.other JOIN deg ON deg.vid OPERATOR(ag_catalog.=) e.other \
          ORDER BY 1 DESC, 2, 3"
     )
 }
@@ -306,12 +307,13 @@ fn age_global(g: &str, hits: &str) -> String {
     format!(
         "WITH hits AS MATERIALIZED ({hits}), \
          names AS (SELECT src_id AS name FROM hits UNION SELECT tgt_id FROM hits), \
-         nv AS MATERIALIZED (SELECT n.name, b.id AS vid, b.properties FROM names n JOIN {g}.base b ON {eid_b} = {name_id}) \
+         nv AS MATERIALIZED (SELECT n.name, b.id AS vid, b.properties FROM names n JOIN {g}.base b ON {eid_b} OPERATOR(ag_catalog.=) {name_id}) \
          SELECT 'r' AS kind, h.ord, h.src_id AS name, h.tgt_id AS other, \
-           (SELECT d.properties::text FROM {g}.\"DIRECTED\" d, nv a, nv b WHERE a.name = h.src_id AND b.name = h.tgt_id \
-             AND ((d.start_id = a.vid AND d.end_id = b.vid) OR (d.start_id = b.vid AND d.end_id = a.vid)) \
-             ORDER BY (d.start_id = b.vid) DESC LIMIT 1) AS props, h.created_at FROM hits h \
-         UNION ALL SELECT 'n', NULL, nv.name, NULL, nv.properties::text, NULL FROM nv \
+           (SELECT d.properties FROM {g}.\"DIRECTED\" d, nv a, nv b WHERE a.name = h.src_id AND b.name = h.tgt_id \
+             AND ((d.start_id OPERATOR(ag_catalog.=) a.vid AND d.end_id OPERATOR(ag_catalog.=) b.vid) \
+             OR (d.start_id OPERATOR(ag_catalog.=) b.vid AND d.end_id OPERATOR(ag_catalog.=) a.vid)) \
+             ORDER BY (d.start_id OPERATOR(ag_catalog.=) b.vid) DESC LIMIT 1) AS props, h.created_at FROM hits h \
+         UNION ALL SELECT 'n', NULL, nv.name, NULL, nv.properties, NULL FROM nv \
          ORDER BY 1 DESC, 2"
     )
 }
@@ -331,18 +333,33 @@ fn table_global(hits: &str) -> String {
     )
 }
 
+/// An agtype map as JSON.
+fn agtype_map(a: &Agtype) -> Result<Props, Error> {
+    match a.to_json()? {
+        Value::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// A JSONB object's text as JSON.
+fn json_map(text: &str) -> Result<Props, Error> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Ok(Map::new()),
+        Err(e) => Err(Error::graph(format!("node or edge properties are not JSON: {e}"))),
+    }
+}
+
 fn parse_age_local(rows: &[Row]) -> Result<LocalRows, Error> {
     let mut out = LocalRows::default();
     for r in rows {
-        let props = lightrag_pg_graph::agtype::parse_map(r.get::<_, &str>("props"))?;
+        let props = agtype_map(&r.get::<_, Agtype>("props"))?;
         let name: String = r.get("name");
         if r.get::<_, &str>("kind") == "n" {
             out.nodes.push((name, r.get("created_at"), props, r.get("degree")));
         } else {
-            let other = match lightrag_pg_graph::agtype::parse(r.get::<_, &str>("other"))? {
-                Value::String(s) => s,
-                _ => continue,
-            };
+            // agtype string → text: the name itself.
+            let Some(other) = r.get::<_, Option<String>>("other") else { continue };
             out.edges.entry(name).or_default().push((other, Some(props), r.get("degree")));
         }
     }
@@ -350,11 +367,7 @@ fn parse_age_local(rows: &[Row]) -> Result<LocalRows, Error> {
 }
 
 fn parse_table_local(rows: &[Row]) -> Result<LocalRows, Error> {
-    let json = |t: &str| match serde_json::from_str::<Value>(t) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Ok(Map::new()),
-        Err(e) => Err(Error::graph(format!("properties are not JSON: {e}"))),
-    };
+    let json = json_map;
     let mut out = LocalRows::default();
     let mut degrees: HashMap<String, i64> = HashMap::new();
     let mut edges: Vec<(String, String, Props)> = Vec::new();

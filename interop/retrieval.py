@@ -1,0 +1,249 @@
+"""Retrieval interop: our `lightrag-pg query` against Python LightRAG's
+`aquery_data` and `aquery(only_need_context=True)`, on a dataset migrated by
+`lightrag-pg migrate`, for every mode and both graph engines.
+
+    python retrieval.py                          # every scenario
+    python retrieval.py retrieval_sample_age     # some of them
+
+Both sides embed with the same deterministic hashing embedder (hash_embed.py):
+ours over HTTP, from a local OpenAI-compatible endpoint this script serves
+(`POST /v1/embeddings`), Python in-process. Both use LightRAG's default
+tokenizer, tiktoken's `o200k_base`, offline: TIKTOKEN_CACHE_DIR gets the table
+that tiktoken-rs ships (`TIKTOKEN_O200K` names the file; by default it is found
+in cargo's registry). Keywords are given, so no LLM runs.
+
+Compared, per mode: `aquery_data`'s whole dictionary (status, message, data:
+entities, relationships, chunks, references in order; metadata), with JSON
+numbers by value (R1), and the context string byte for byte.
+"""
+from __future__ import annotations
+
+import asyncio
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+
+TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+
+
+def _tiktoken_offline() -> None:
+    """Points tiktoken at a cache holding o200k_base (before LightRAG imports it)."""
+    if os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return
+    src = os.environ.get("TIKTOKEN_O200K") or next(iter(sorted(glob.glob(
+        os.path.expanduser("~/.cargo/registry/src/*/tiktoken-rs-*/assets/o200k_base.tiktoken")))), None)
+    if not src:
+        raise SystemExit("no o200k_base.tiktoken: set TIKTOKEN_CACHE_DIR or TIKTOKEN_O200K")
+    cache = Path(tempfile.gettempdir()) / "lightrag-pg-tiktoken"
+    cache.mkdir(exist_ok=True)
+    shutil.copy(src, cache / hashlib.sha1(TIKTOKEN_URL.encode()).hexdigest())
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+_tiktoken_offline()
+
+from lightrag import LightRAG, QueryParam  # noqa: E402
+from lightrag.utils import EmbeddingFunc  # noqa: E402
+
+import harness as h  # noqa: E402
+import hash_embed  # noqa: E402
+from harness import check, log  # noqa: E402
+from offline import scripted_llm  # noqa: E402
+
+MODES = ["local", "global", "hybrid", "mix", "naive", "bypass"]
+
+
+def f32(text: str, dim: int) -> list[float]:
+    """The shared embedding: the hashing embedder, rounded to float32."""
+    return [float(x) for x in np.asarray(hash_embed.embed_text(text, dim), dtype=np.float32)]
+
+
+class EmbeddingServer:
+    """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` (any
+    dimension: the request's model name ends with `@<dim>`)."""
+
+    def __init__(self, dim: int):
+        dim_ = dim
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                data = [{"object": "embedding", "index": i, "embedding": f32(t, dim_)} for i, t in enumerate(texts)]
+                out = json.dumps({"object": "list", "data": data, "model": body.get("model")}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def make_rag(ws: str, graph_cls: str, dim: int, model: str, threshold: float) -> LightRAG:
+    async def _embed(texts, **_kwargs):
+        return np.array([f32(t, dim) for t in texts], dtype=np.float32)
+
+    os.makedirs("/tmp/lightrag-interop", exist_ok=True)
+    return LightRAG(
+        working_dir="/tmp/lightrag-interop",
+        workspace=ws,
+        llm_model_func=scripted_llm,
+        embedding_func=EmbeddingFunc(embedding_dim=dim, max_token_size=8192, func=_embed, model_name=model),
+        kv_storage="PGKVStorage",
+        vector_storage="PGVectorStorage",
+        graph_storage=graph_cls,
+        doc_status_storage="PGDocStatusStorage",
+        vector_db_storage_cls_kwargs={"cosine_better_than_threshold": threshold},
+    )
+
+
+def ours(ws: str, engine: str, model: str, dim: int, url: str, threshold: float, question: str, mode: str,
+         hl: list[str], ll: list[str], fmt: str) -> str:
+    env = dict(os.environ, EMBEDDING_BINDING="openai", EMBEDDING_BINDING_HOST=url, EMBEDDING_MODEL=model,
+               EMBEDDING_DIM=str(dim), COSINE_THRESHOLD=str(threshold))
+    cmd = [h.BIN, "-w", ws, "query", question, "--mode", mode, "--graph", engine, "--format", fmt]
+    if hl:
+        cmd += ["--hl-keywords", ",".join(hl)]
+    if ll:
+        cmd += ["--ll-keywords", ",".join(ll)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise h.ScenarioFailure(f"lightrag-pg query failed (exit {p.returncode}): {p.stderr.strip()[-2000:]}")
+    return p.stdout
+
+
+def by_value(v):
+    """R1: JSON numbers compared by value (1 == 1.0)."""
+    if isinstance(v, dict):
+        return {k: by_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [by_value(x) for x in v]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def first_difference(a, b, path="") -> str:
+    if type(a) is not type(b):
+        return f"{path}: {type(a).__name__} {str(a)[:200]!r} vs {type(b).__name__} {str(b)[:200]!r}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{path}: keys {list(a)} vs {list(b)}"
+        for k in a:
+            d = first_difference(a[k], b[k], f"{path}/{k}")
+            if d:
+                return d
+        return ""
+    if isinstance(a, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items vs {len(b)}"
+        return ""
+    return "" if a == b else f"{path}: {str(a)[:300]!r} vs {str(b)[:300]!r}"
+
+
+def keywords(ds: Path) -> tuple[list[str], list[str]]:
+    """Deterministic keywords from the dataset's graph: the two most connected
+    names (low level) and words of the most common relation keywords (high level)."""
+    nodes, edges = h.graphml(ds)
+    degree: dict[str, int] = {}
+    for a, b in edges:
+        degree[a] = degree.get(a, 0) + 1
+        degree[b] = degree.get(b, 0) + 1
+    top = sorted(nodes, key=lambda n: (-degree.get(n, 0), n))[:2]
+    return [f"{top[0]} and {top[1]}", "relationships"], top
+
+
+async def compare_dataset(dataset: str, graph_cls: str, threshold: float) -> None:
+    engine = h.GRAPHS[graph_cls]
+    ds = h.DATASETS / dataset
+    dim = h.dataset_dim(ds)
+    model = f"iop-q{dim}"
+    ws = h.workspace(f"q{dataset.split('-')[0][:5]}{engine[0]}")
+    await h.cleanup(ws)
+    h.rust_migrate(ws, ds, engine, model)
+    hl, ll = keywords(ds)
+    question = f"What connects {ll[0]} and {ll[1]}?"
+    log(f"{dataset} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
+    server = EmbeddingServer(dim)
+    rag = make_rag(ws, graph_cls, dim, model, threshold)
+    await rag.initialize_storages()
+    try:
+        for mode in MODES:
+            for label, kw in [("given keywords", (hl, ll)), ("low-level only", ([], ll))]:
+                if mode in ("naive", "bypass") and label != "given keywords":
+                    continue
+                py = await rag.aquery_data(question, QueryParam(mode=mode, hl_keywords=kw[0], ll_keywords=kw[1]))
+                py_ctx = await rag.aquery(question, QueryParam(mode=mode, hl_keywords=kw[0], ll_keywords=kw[1],
+                                                               only_need_context=True))
+                got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
+                                      "json"))
+                where = f"{dataset} {engine} {mode} ({label})"
+                if os.environ.get("INTEROP_DUMP"):
+                    for side, v in [("ours", got), ("python", py)]:
+                        Path(os.environ["INTEROP_DUMP"], f"{engine}-{mode}-{label[:5]}-{side}.json").write_text(
+                            json.dumps(v, indent=1, ensure_ascii=False))
+                diff = first_difference(by_value(got), by_value(py))
+                check(not diff, f"{where}: aquery_data differs at {diff}")
+                if py.get("status") == "success" and mode != "bypass":
+                    ctx = ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
+                               "context")
+                    ctx = ctx[:-1] if ctx.endswith("\n") else ctx
+                    if ctx != py_ctx:
+                        i = next((i for i, (x, y) in enumerate(zip(ctx, py_ctx)) if x != y), min(len(ctx), len(py_ctx)))
+                        raise h.ScenarioFailure(f"{where}: context differs at {i}: ours {ctx[i-80:i+80]!r} "
+                                                f"python {py_ctx[i-80:i+80]!r}")
+                d = py.get("data") or {}
+                log(f"{where}: equal ({py.get('status')}; {len(d.get('entities', []))} entities, "
+                    f"{len(d.get('relationships', []))} relations, {len(d.get('chunks', []))} chunks, "
+                    f"{len(d.get('references', []))} references)")
+    finally:
+        await rag.finalize_storages()
+        server.close()
+    await h.cleanup(ws)
+
+
+async def retrieval_sample_age() -> None:
+    await compare_dataset("lightrag-1.5.7-format-sample", "PGGraphStorage", 0.2)
+
+
+async def retrieval_sample_table() -> None:
+    await compare_dataset("lightrag-1.5.7-format-sample", "PGTableGraphStorage", 0.2)
+
+
+async def retrieval_dickens_age() -> None:
+    # Real 1536-d embeddings, hashing query vectors: every hit passes.
+    await compare_dataset("dickens-christmas-carol-en", "PGGraphStorage", -1.0)
+
+
+async def retrieval_dickens_table() -> None:
+    await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0)
+
+
+SCENARIOS = {f.__name__: f for f in [retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
+                                     retrieval_dickens_table]}
+
+if __name__ == "__main__":
+    h.main_for(SCENARIOS)
