@@ -14,7 +14,8 @@ in cargo's registry). Keywords are given, so no LLM runs.
 
 Compared, per mode: `aquery_data`'s whole dictionary (status, message, data:
 entities, relationships, chunks, references in order; metadata), with JSON
-numbers by value (R1), and the context string byte for byte.
+numbers by value (N9, the only normalisation; retrieval_compare.py, tested by
+test_compare.py), and the context string byte for byte.
 """
 from __future__ import annotations
 
@@ -41,9 +42,10 @@ def _tiktoken_offline() -> None:
     if os.environ.get("TIKTOKEN_CACHE_DIR"):
         return
     src = os.environ.get("TIKTOKEN_O200K") or next(iter(sorted(glob.glob(
-        os.path.expanduser("~/.cargo/registry/src/*/tiktoken-rs-*/assets/o200k_base.tiktoken")))), None)
+        os.path.join(os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo")),
+                     "registry/src/*/tiktoken-rs-*/assets/o200k_base.tiktoken")))), None)
     if not src:
-        raise SystemExit("no o200k_base.tiktoken: set TIKTOKEN_CACHE_DIR or TIKTOKEN_O200K")
+        return  # tiktoken will try to download it; the retrieval scenarios say so if that fails
     cache = Path(tempfile.gettempdir()) / "lightrag-pg-tiktoken"
     cache.mkdir(exist_ok=True)
     shutil.copy(src, cache / hashlib.sha1(TIKTOKEN_URL.encode()).hexdigest())
@@ -57,6 +59,7 @@ from lightrag.utils import EmbeddingFunc  # noqa: E402
 
 import harness as h  # noqa: E402
 import hash_embed  # noqa: E402
+from retrieval_compare import first_difference  # noqa: E402
 from harness import check, log  # noqa: E402
 from offline import scripted_llm  # noqa: E402
 
@@ -131,39 +134,6 @@ def ours(ws: str, engine: str, model: str, dim: int, url: str, threshold: float,
     return p.stdout
 
 
-def by_value(v):
-    """R1: JSON numbers compared by value (1 == 1.0)."""
-    if isinstance(v, dict):
-        return {k: by_value(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [by_value(x) for x in v]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    return v
-
-
-def first_difference(a, b, path="") -> str:
-    if type(a) is not type(b):
-        return f"{path}: {type(a).__name__} {str(a)[:200]!r} vs {type(b).__name__} {str(b)[:200]!r}"
-    if isinstance(a, dict):
-        if list(a) != list(b):
-            return f"{path}: keys {list(a)} vs {list(b)}"
-        for k in a:
-            d = first_difference(a[k], b[k], f"{path}/{k}")
-            if d:
-                return d
-        return ""
-    if isinstance(a, list):
-        for i, (x, y) in enumerate(zip(a, b)):
-            d = first_difference(x, y, f"{path}[{i}]")
-            if d:
-                return d
-        if len(a) != len(b):
-            return f"{path}: {len(a)} items vs {len(b)}"
-        return ""
-    return "" if a == b else f"{path}: {str(a)[:300]!r} vs {str(b)[:300]!r}"
-
-
 def keywords(ds: Path) -> tuple[list[str], list[str]]:
     """Deterministic keywords from the dataset's graph: the two most connected
     names (low level) and words of the most common relation keywords (high level)."""
@@ -205,7 +175,7 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float) -> Non
                     for side, v in [("ours", got), ("python", py)]:
                         Path(os.environ["INTEROP_DUMP"], f"{engine}-{mode}-{label[:5]}-{side}.json").write_text(
                             json.dumps(v, indent=1, ensure_ascii=False))
-                diff = first_difference(by_value(got), by_value(py))
+                diff = first_difference(got, py)
                 check(not diff, f"{where}: aquery_data differs at {diff}")
                 if py.get("status") == "success" and mode != "bypass":
                     ctx = ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
