@@ -20,6 +20,7 @@ test_compare.py), and the context string byte for byte.
 from __future__ import annotations
 
 import asyncio
+import base64
 import glob
 import hashlib
 import json
@@ -71,6 +72,11 @@ def f32(text: str, dim: int) -> list[float]:
     return [float(x) for x in np.asarray(hash_embed.embed_text(text, dim), dtype=np.float32)]
 
 
+def encode(v: list[float], b64: bool):
+    """A vector as JSON floats, or (OpenAI's `encoding_format: base64`) little-endian float32."""
+    return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if b64 else v
+
+
 class EmbeddingServer:
     """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` (any
     dimension: the request's model name ends with `@<dim>`)."""
@@ -79,11 +85,19 @@ class EmbeddingServer:
         dim_ = dim
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, and no Nagle: headers and body are two writes, and
+            # with Nagle the body waits for the client's delayed ACK (40 ms).
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                data = [{"object": "embedding", "index": i, "embedding": f32(t, dim_)} for i, t in enumerate(texts)]
-                out = json.dumps({"object": "list", "data": data, "model": body.get("model")}).encode()
+                b64 = body.get("encoding_format") == "base64"
+                data = [{"object": "embedding", "index": i, "embedding": encode(f32(t, dim_), b64)}
+                        for i, t in enumerate(texts)]
+                out = json.dumps({"object": "list", "data": data, "model": body.get("model"),
+                                  "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))

@@ -16,6 +16,8 @@
 //! `properties.entity_id` exactly as LightRAG's batch reads do.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use lightrag_pg_core::{Error, Workspace};
 use lightrag_pg_graph::Agtype;
@@ -40,6 +42,9 @@ pub(crate) struct Store {
     chunks_vdb_sql: String,
     chunks_sql: String,
     exists_sql: String,
+    /// When set, every statement is also run under `EXPLAIN (ANALYZE)` and its
+    /// server execution time (µs) added here: the floor of a retrieval.
+    pub(crate) floor: Option<Arc<AtomicU64>>,
 }
 
 /// One local-mode read.
@@ -136,10 +141,18 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM lightrag_doc_chunks WHERE workspace = $1) \
              OR EXISTS (SELECT 1 FROM {et} WHERE workspace = $1) OR EXISTS (SELECT 1 FROM {ct} WHERE workspace = $1)"
         );
-        Ok(Self { pool, ws, engine, local_sql, global_sql, chunks_vdb_sql, chunks_sql, exists_sql })
+        Ok(Self { pool, ws, engine, local_sql, global_sql, chunks_vdb_sql, chunks_sql, exists_sql, floor: None })
     }
 
     async fn query(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
+        if let Some(floor) = &self.floor {
+            let explain = format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}");
+            let conn = self.pool.get().await?;
+            let row = conn.query_one(&explain, params).await.map_err(db_error)?;
+            let plan: Value = row.get(0);
+            let ms = plan.pointer("/0/Execution Time").and_then(Value::as_f64).unwrap_or(0.0);
+            floor.fetch_add((ms * 1000.0) as u64, Ordering::Relaxed);
+        }
         self.pool
             .retry(what, || async {
                 let conn = self.pool.get().await?;

@@ -149,6 +149,20 @@ impl Retriever {
         self
     }
 
+    /// The same, also measuring the floor: every statement runs a second time
+    /// under `EXPLAIN (ANALYZE, TIMING OFF)` first, and [`Retriever::floor_ms`]
+    /// sums the server's execution times. For benchmarks only.
+    pub fn with_floor_probe(mut self) -> Self {
+        self.store.floor = Some(Arc::default());
+        self
+    }
+
+    /// The server execution time of the statements since the last call (ms),
+    /// with [`Retriever::with_floor_probe`]; 0 otherwise.
+    pub fn floor_ms(&self) -> f64 {
+        self.store.floor.as_ref().map_or(0.0, |f| f.swap(0, std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0)
+    }
+
     /// The workspace.
     pub fn workspace(&self) -> &Workspace {
         &self.store.ws
