@@ -25,6 +25,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,7 @@ from harness import check, log  # noqa: E402
 from offline import scripted_llm  # noqa: E402
 
 MODES = ["local", "global", "hybrid", "mix", "naive", "bypass"]
+NESTED_LOOPS = "enable_hashjoin=off&enable_mergejoin=off"
 
 
 def f32(text: str, dim: int) -> list[float]:
@@ -135,7 +137,8 @@ def make_rag(ws: str, graph_cls: str, dim: int, model: str, threshold: float) ->
 
 def ours(ws: str, engine: str, model: str, dim: int, url: str, threshold: float, question: str, mode: str,
          hl: list[str], ll: list[str], fmt: str) -> str:
-    env = dict(os.environ, EMBEDDING_BINDING="openai", EMBEDDING_BINDING_HOST=url, EMBEDDING_MODEL=model,
+    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_SERVER_SETTINGS"}
+    env = dict(env, EMBEDDING_BINDING="openai", EMBEDDING_BINDING_HOST=url, EMBEDDING_MODEL=model,
                EMBEDDING_DIM=str(dim), COSINE_THRESHOLD=str(threshold))
     cmd = [h.BIN, "-w", ws, "query", question, "--mode", mode, "--graph", engine, "--format", fmt]
     if hl:
@@ -164,16 +167,25 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float) -> Non
     engine = h.GRAPHS[graph_cls]
     ds = h.DATASETS / dataset
     dim = h.dataset_dim(ds)
-    model = f"iop-q{dim}"
     ws = h.workspace(f"q{dataset.split('-')[0][:5]}{engine[0]}")
+    # Vector tables of this run only: an HNSW search in a table shared with
+    # other workspaces (or holding their dead rows) is approximate in ways that
+    # may change between two queries, e.g. when autovacuum cleans the index.
+    model = f"iop-q{h.RUN_ID}"
     await h.cleanup(ws)
     h.rust_migrate(ws, ds, engine, model)
     hl, ll = keywords(ds)
     question = f"What connects {ll[0]} and {ll[1]}?"
     log(f"{dataset} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
     server = EmbeddingServer(dim)
+    # Python reads a node's AGE edges through a cypher join whose order is the
+    # plan's: a hash join returns them newest first, a nested loop in heap
+    # order (ours). Relations tied on (degree, weight) keep that order, so
+    # Python runs with nested loops only (its connection's server settings).
+    os.environ["POSTGRES_SERVER_SETTINGS"] = NESTED_LOOPS
     rag = make_rag(ws, graph_cls, dim, model, threshold)
     await rag.initialize_storages()
+    os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
     try:
         for mode in MODES:
             for label, kw in [("given keywords", (hl, ll)), ("low-level only", ([], ll))]:
@@ -207,6 +219,16 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float) -> Non
         await rag.finalize_storages()
         server.close()
     await h.cleanup(ws)
+    await drop_model_tables(model, dim)
+
+
+async def drop_model_tables(model: str, dim: int) -> None:
+    """Drops the vector tables of `model` (this run's own)."""
+    if os.environ.get("INTEROP_KEEP") == "1":
+        return
+    suffix = re.sub(r"[^a-z0-9_]", "_", model.lower())
+    for base in ["lightrag_vdb_entity", "lightrag_vdb_relation", "lightrag_vdb_chunks"]:
+        await h.sql(f'DROP TABLE IF EXISTS "{base}_{suffix}_{dim}d"')
 
 
 async def retrieval_sample_age() -> None:

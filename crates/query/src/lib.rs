@@ -4,6 +4,7 @@
 pub mod embed;
 pub mod error;
 mod fetch;
+mod lines;
 pub mod param;
 pub mod prompts;
 pub mod pyfmt;

@@ -14,10 +14,11 @@ use serde_json::{Map, Value, json};
 use crate::embed::HttpEmbedder;
 use crate::error::QueryError;
 use crate::fetch::{Props, Store, VectorChunk};
+use crate::lines::Lines;
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
 use crate::select::{owners, split_sep, vector_similarity, weighted_polling};
-use crate::tokenizer::{Tiktoken, Tokenizer, truncate_list_by_token_size};
+use crate::tokenizer::{Tiktoken, Tokenizer};
 use crate::{prompts, validate};
 
 /// What `aquery_data` returns, plus the context string.
@@ -349,7 +350,9 @@ impl Retriever {
                 })
             })
             .collect();
-        let entity_ctx = self.truncate(entity_ctx, param.max_entity_tokens);
+        let mut entity_lines = Lines::new(self.tokenizer.as_ref(), entity_ctx.iter().map(dumps).collect());
+        let mut entity_ctx = entity_ctx;
+        entity_ctx.truncate(entity_lines.truncate(&vec![""; entity_lines.len()], param.max_entity_tokens));
         let relation_ctx: Vec<Value> = final_relations
             .iter()
             .map(|r| {
@@ -361,7 +364,9 @@ impl Retriever {
                 })
             })
             .collect();
-        let relation_ctx = self.truncate(relation_ctx, param.max_relation_tokens);
+        let mut relation_lines = Lines::new(self.tokenizer.as_ref(), relation_ctx.iter().map(dumps).collect());
+        let mut relation_ctx = relation_ctx;
+        relation_ctx.truncate(relation_lines.truncate(&vec![""; relation_lines.len()], param.max_relation_tokens));
         let kept_names: HashSet<&str> = entity_ctx.iter().filter_map(|e| e["entity"].as_str()).collect();
         let filtered_entities: Vec<&Props> =
             dedup_by(final_entities.iter().filter(|e| name_of(e).is_some_and(|n| kept_names.contains(n))), |e| {
@@ -383,21 +388,17 @@ impl Retriever {
         // The context.
         let entities_str = entity_ctx.iter().map(dumps).collect::<Vec<_>>().join("\n");
         let relations_str = relation_ctx.iter().map(dumps).collect::<Vec<_>>().join("\n");
-        let pre_kg = format(
-            prompts::KG_QUERY_CONTEXT,
-            &[
-                ("entities_str", &entities_str),
-                ("relations_str", &relations_str),
-                ("text_chunks_str", ""),
-                ("reference_list_str", ""),
-            ],
+        let kg_tokens = crate::lines::kg_context_tokens(
+            self.tokenizer.as_ref(),
+            (&mut entity_lines, entity_ctx.len(), &entities_str),
+            (&mut relation_lines, relation_ctx.len(), &relations_str),
         );
         let user_text = self.effective_user_prompt(param);
         let pre_sys = format(
             prompts::RAG_RESPONSE,
             &[("context_data", ""), ("response_type", response_type(param)), ("user_prompt", &user_text)],
         );
-        let available = param.max_total_tokens - (self.count(&pre_sys) + self.count(&pre_kg) + self.count(query) + 200);
+        let available = param.max_total_tokens - (self.count(&pre_sys) + kg_tokens + self.count(query) + 200);
         let merged_count = merged.len();
         let kept = self.process_chunks(merged, param, available);
         let (references, with_refs) = reference_list(&kept);
@@ -487,16 +488,6 @@ impl Retriever {
         Ok(Retrieval { data, context })
     }
 
-    /// `atruncate_list_by_token_size(items, json.dumps, "\n", max)`.
-    fn truncate(&self, items: Vec<Value>, max_tokens: i64) -> Vec<Value> {
-        if items.is_empty() {
-            return items;
-        }
-        let rendered: Vec<String> = items.iter().map(dumps).collect();
-        let k = truncate_list_by_token_size(&rendered, "\n", max_tokens, self.tokenizer.as_ref());
-        items.into_iter().take(k).collect()
-    }
-
     /// `_merge_all_chunks`: entity chunks, relation chunks, and the round-robin
     /// merge with the vector chunks.
     async fn merge_chunks(
@@ -578,7 +569,8 @@ impl Retriever {
     }
 
     /// `process_chunks_unified` without a rerank model: `chunk_top_k`, then the
-    /// two-stage token truncation.
+    /// two-stage token truncation (`{"content"}` items, then the rendered
+    /// `{"reference_id", "content"}` items), each chunk encoded once.
     fn process_chunks(&self, mut chunks: Vec<Chunk>, param: &QueryParam, limit: i64) -> Vec<Chunk> {
         if chunks.is_empty() {
             return chunks;
@@ -589,11 +581,18 @@ impl Retriever {
         if limit <= 0 {
             return Vec::new();
         }
-        let approx: Vec<String> = chunks.iter().map(|c| dumps(&json!({"content": c.content}))).collect();
-        let mut k = truncate_list_by_token_size(&approx, "\n", limit, self.tokenizer.as_ref());
+        let tails: Vec<String> =
+            chunks.iter().map(|c| dumps(&json!({"content": c.content}))[CONTENT_HEAD.len()..].to_owned()).collect();
+        let mut lines = Lines::new(self.tokenizer.as_ref(), tails);
+        let mut k = lines.truncate(&vec![CONTENT_HEAD; chunks.len()], limit);
         while k > 0 {
             let (_, with_refs) = reference_list(&chunks[..k]);
-            if self.count(&render_chunks(&with_refs)) <= limit {
+            let heads: Vec<String> = with_refs
+                .iter()
+                .map(|(_, r)| format!("{{\"reference_id\": {}, \"content\":", dumps(&json!(r))))
+                .collect();
+            let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+            if i64::try_from(lines.count_join(&heads, k)).unwrap_or(i64::MAX) <= limit {
                 break;
             }
             k -= 1;
@@ -602,6 +601,9 @@ impl Retriever {
         chunks
     }
 }
+
+/// How `json.dumps({"content": …})` begins: the head of a chunk's first rendering.
+const CONTENT_HEAD: &str = "{\"content\":";
 
 fn response_type(param: &QueryParam) -> &str {
     if param.response_type.is_empty() { "Multiple Paragraphs" } else { &param.response_type }

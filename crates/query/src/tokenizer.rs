@@ -26,6 +26,47 @@ pub trait Tokenizer: Send + Sync + fmt::Debug {
     fn safe_prefix_chars(&self, text: &str, max_tokens: usize) -> Option<usize> {
         generic_safe_prefix(self, text, max_tokens)
     }
+
+    /// tiktoken's `decode_with_offsets`: the code-point offset where each of
+    /// `tokens` starts. `Some` also promises what [`crate::lines`] relies on to
+    /// count JSON lines item by item: the pre-tokenizer splits after the `\n`
+    /// between `}` and `{`, and between `":` and ` "` (true of tiktoken's
+    /// `o200k_base` and `cl100k_base` patterns). `None` (the default): items are
+    /// counted by encoding the whole text, as LightRAG does.
+    fn token_offsets(&self, _tokens: &[u32]) -> Option<Vec<usize>> {
+        None
+    }
+}
+
+/// `TiktokenTokenizer._prefix_span_via_boundary` from the start: the end (in
+/// code points) of the longest candidate prefix ending at a token boundary,
+/// retreating 1, 2, 4, … tokens from `max_tokens`, that `fits`; else the first
+/// code point when it fits alone.
+pub(crate) fn retreat_search(
+    total: usize,
+    max_tokens: usize,
+    len: usize,
+    boundary: impl Fn(usize) -> usize,
+    mut fits: impl FnMut(usize) -> bool,
+) -> Option<usize> {
+    let mut k = total.min(max_tokens);
+    let mut step = 1;
+    let mut last_end = None;
+    loop {
+        let end = if k < total { boundary(k) } else { len };
+        if last_end != Some(end) {
+            if end > 0 && fits(end) {
+                return Some(end);
+            }
+            last_end = Some(end);
+        }
+        if k <= 1 {
+            break;
+        }
+        k = 1.max(k.saturating_sub(step));
+        step *= 2;
+    }
+    fits(1).then_some(1)
 }
 
 /// The byte offset of code point `n` of `s` (or `s.len()`).
@@ -34,7 +75,7 @@ fn byte_at(s: &str, n: usize) -> usize {
 }
 
 /// `content[:n]` in code points.
-fn prefix(s: &str, n: usize) -> &str {
+pub(crate) fn prefix(s: &str, n: usize) -> &str {
     &s[..byte_at(s, n)]
 }
 
@@ -159,25 +200,11 @@ impl Tokenizer for Tiktoken {
             return Some(len);
         }
         let offsets = self.offsets(&tokens);
-        let boundary = |k: usize| if k < total { offsets[k] } else { len };
-        let mut k = total.min(max_tokens);
-        let mut step = 1;
-        let mut last_end = None;
-        loop {
-            let end = boundary(k);
-            if last_end != Some(end) {
-                if end > 0 && self.count(prefix(content, end)) <= max_tokens {
-                    return Some(end);
-                }
-                last_end = Some(end);
-            }
-            if k <= 1 {
-                break;
-            }
-            k = 1.max(k.saturating_sub(step));
-            step *= 2;
-        }
-        (self.count(prefix(content, 1)) <= max_tokens).then_some(1)
+        retreat_search(total, max_tokens, len, |k| offsets[k], |end| self.count(prefix(content, end)) <= max_tokens)
+    }
+
+    fn token_offsets(&self, tokens: &[u32]) -> Option<Vec<usize>> {
+        Some(self.offsets(tokens))
     }
 }
 
