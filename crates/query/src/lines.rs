@@ -96,8 +96,8 @@ impl<'t> Lines<'t> {
             return self.tok.count(&self.joined(heads, k));
         }
         let mut n = 0;
-        for i in 0..k {
-            n += self.head(heads[i]).len();
+        for (i, head) in heads.iter().enumerate().take(k) {
+            n += self.head(head).len();
             n += if i + 1 < k { self.nl(i).len() } else { self.bare(i).len() };
         }
         n
@@ -125,14 +125,14 @@ impl<'t> Lines<'t> {
         let mut token_starts = Vec::with_capacity(n);
         let mut item_chars = Vec::with_capacity(n);
         let mut len = 0usize;
-        for i in 0..n {
+        for (i, head) in heads.iter().enumerate().take(n) {
             starts.push(len);
             token_starts.push(tokens.len());
-            let h = self.head(heads[i]).to_vec();
+            let h = self.head(head).to_vec();
             tokens.extend(h);
             let t = if i + 1 < n { self.nl(i).to_vec() } else { self.bare(i).to_vec() };
             tokens.extend(t);
-            let chars = heads[i].chars().count() + self.tails[i].chars().count();
+            let chars = head.chars().count() + self.tails[i].chars().count();
             item_chars.push(chars);
             len += chars + usize::from(i + 1 < n);
         }
