@@ -218,8 +218,8 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float) -> Non
     finally:
         await rag.finalize_storages()
         server.close()
+        await drop_model_tables(model, dim)
     await h.cleanup(ws)
-    await drop_model_tables(model, dim)
 
 
 async def drop_model_tables(model: str, dim: int) -> None:

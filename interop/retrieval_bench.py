@@ -53,7 +53,7 @@ async def bench_engine(dataset: str, graph_cls: str, runs: int) -> dict:
     engine = h.GRAPHS[graph_cls]
     ds = h.DATASETS / dataset
     dim = h.dataset_dim(ds)
-    model = f"iop-b{dim}"
+    model = f"iop-b{h.RUN_ID}"
     ws = h.workspace(f"rb{dataset.split('-')[0][:5]}{engine[0]}")
     await h.cleanup(ws)
     h.rust_migrate(ws, ds, engine, model)
@@ -90,6 +90,7 @@ async def bench_engine(dataset: str, graph_cls: str, runs: int) -> dict:
     finally:
         server.close()
         await h.cleanup(ws)
+        await r.drop_model_tables(model, dim)
     return out
 
 
