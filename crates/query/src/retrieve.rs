@@ -295,7 +295,9 @@ impl Retriever {
         if run_global {
             texts.push(hl_str.clone());
         }
+        let started = std::time::Instant::now();
         let mut vectors = self.embed(texts).await?.into_iter();
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "embedded");
         let query_vec = vectors.next().unwrap_or_default();
         let ll_vec = if run_local { vectors.next() } else { None };
         let hl_vec = if run_global { vectors.next() } else { None };
@@ -332,6 +334,7 @@ impl Retriever {
             None => (Vec::new(), Vec::new()),
         };
         let vector_chunks: Vec<VectorChunk> = vector?;
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "searched");
 
         let final_entities = round_robin(local_entities, global_entities, |e| name_of(e).map(str::to_owned));
         let final_relations = round_robin(local_relations, global_relations, |r| Some(sorted_key(r)));
@@ -380,7 +383,9 @@ impl Retriever {
             });
 
         // Chunks of the entities and relations kept, then the round-robin merge.
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "truncated entities and relations");
         let merged = self.merge_chunks(&filtered_entities, &filtered_relations, vector_chunks, &query_vec).await?;
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "merged chunks");
         if merged.is_empty() && entity_ctx.is_empty() && relation_ctx.is_empty() {
             return Ok(no_results(mode, "Query returned no results"));
         }
@@ -401,6 +406,7 @@ impl Retriever {
         let available = param.max_total_tokens - (self.count(&pre_sys) + kg_tokens + self.count(query) + 200);
         let merged_count = merged.len();
         let kept = self.process_chunks(merged, param, available);
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "truncated chunks");
         let (references, with_refs) = reference_list(&kept);
         let hl_list: Vec<&str> = if hl_str.is_empty() { Vec::new() } else { hl_str.split(", ").collect() };
         let ll_list: Vec<&str> = if ll_str.is_empty() { Vec::new() } else { ll_str.split(", ").collect() };

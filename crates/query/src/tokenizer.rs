@@ -140,10 +140,12 @@ fn generic_safe_prefix<T: Tokenizer + ?Sized>(t: &T, content: &str, max_tokens: 
     (t.count(prefix(content, 1)) <= max_tokens).then_some(1)
 }
 
-/// tiktoken's `o200k_base`: LightRAG's default tokenizer.
+/// tiktoken's `o200k_base`: LightRAG's default tokenizer. Encoded by GitHub's
+/// `bpe-openai` (the same tokens as tiktoken, checked against `tiktoken-rs`
+/// in the tests; two to three times faster), with its table compiled in.
 #[derive(Clone, Copy)]
 pub struct Tiktoken {
-    bpe: &'static tiktoken_rs::CoreBPE,
+    bpe: &'static bpe_openai::Tokenizer,
 }
 
 impl fmt::Debug for Tiktoken {
@@ -161,7 +163,7 @@ impl Default for Tiktoken {
 impl Tiktoken {
     /// The `o200k_base` encoding (built in; loaded once per process).
     pub fn o200k_base() -> Self {
-        Self { bpe: tiktoken_rs::o200k_base_singleton() }
+        Self { bpe: bpe_openai::o200k_base() }
     }
 
     /// tiktoken's `decode_with_offsets`: the code-point offset where each
@@ -169,7 +171,7 @@ impl Tiktoken {
     fn offsets(&self, tokens: &[u32]) -> Vec<usize> {
         let mut text_len = 0usize;
         let mut offsets = Vec::with_capacity(tokens.len());
-        for bytes in self.bpe._decode_native_and_split(tokens.to_vec()) {
+        for bytes in tokens.iter().map(|t| self.bpe.bpe.token_bytes(*t)) {
             let continuation = |b: u8| (0x80..0xC0).contains(&b);
             let starts_inside = bytes.first().is_some_and(|b| continuation(*b));
             offsets.push(text_len.saturating_sub(usize::from(starts_inside)));
@@ -181,7 +183,11 @@ impl Tiktoken {
 
 impl Tokenizer for Tiktoken {
     fn encode(&self, text: &str) -> Vec<u32> {
-        self.bpe.encode_ordinary(text)
+        self.bpe.encode(text)
+    }
+
+    fn count(&self, text: &str) -> usize {
+        self.bpe.count(text)
     }
 
     /// `TiktokenTokenizer.truncate_by_token_limit`: candidates at token
@@ -253,6 +259,31 @@ mod tests {
         fn encode(&self, text: &str) -> Vec<u32> {
             text.chars().map(|c| c as u32).collect()
         }
+    }
+
+    #[test]
+    fn the_tokens_are_tiktoken_rs_tokens() {
+        let t = Tiktoken::o200k_base();
+        let reference = tiktoken_rs::o200k_base_singleton();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/demo-kb/kv_store_text_chunks.json"
+        ))
+        .expect("the demo knowledge base");
+        let samples = [
+            text.as_str(),
+            "Marley was dead: to begin with. ü€😀 <|endoftext|> 1234567 {\"a\": \"b\"}\n\n  \t x",
+            "日本語のテキスト、中文文本，한국어 텍스트 — العربية",
+            "   leading and trailing spaces   \n\n\n",
+        ];
+        for s in samples {
+            assert_eq!(t.encode(s), reference.encode_ordinary(s), "{}", &s[..s.len().min(60)]);
+            assert_eq!(t.count(s), t.encode(s).len());
+        }
+        let tokens = t.encode(samples[1]);
+        let split: Vec<Vec<u8>> = reference._decode_native_and_split(tokens.clone()).collect();
+        let ours: Vec<Vec<u8>> = tokens.iter().map(|k| t.bpe.bpe.token_bytes(*k).to_vec()).collect();
+        assert_eq!(ours, split);
     }
 
     #[test]
