@@ -28,7 +28,7 @@ pub trait Tokenizer: Send + Sync + fmt::Debug {
     }
 
     /// tiktoken's `decode_with_offsets`: the code-point offset where each of
-    /// `tokens` starts. `Some` also promises what [`crate::lines`] relies on to
+    /// `tokens` starts. `Some` also promises what retrieval relies on to
     /// count JSON lines item by item: the pre-tokenizer splits after the `\n`
     /// between `}` and `{`, and between `":` and ` "` (true of tiktoken's
     /// `o200k_base` and `cl100k_base` patterns). `None` (the default): items are
