@@ -167,6 +167,28 @@ async fn a_workspace_that_does_not_exist_is_not_found() {
 }
 
 #[tokio::test]
+async fn a_model_whose_vector_tables_do_not_exist_is_not_found_and_nothing_is_created() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let out = common::cli(&config, &ws)
+        .env("EMBEDDING_BINDING", "openai")
+        .env("EMBEDDING_BINDING_HOST", &url)
+        .env("EMBEDDING_DIM", DIM.to_string())
+        .args(["query", "Who is Scrooge?", "--mode", "naive", "--graph", "table", "--model-name", "never-loaded"])
+        .output()
+        .expect("run lightrag-pg query");
+    let (code, stderr) = code_and_stderr(&out);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("LIGHTRAG_VDB_ENTITY_never_loaded_64d does not exist"), "{stderr}");
+    let pool = lightrag_pg_test_support::pool().await;
+    let conn = pool.get().await.expect("connection");
+    let row = conn.query_one("SELECT to_regclass('lightrag_vdb_entity_never_loaded_64d') IS NULL", &[]).await.unwrap();
+    assert!(row.get::<_, bool>(0), "query created a vector table");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
 async fn an_embedding_endpoint_that_is_down_is_a_connection_error() {
     let config = test_database().await.config();
     let ws = migrated(&config);

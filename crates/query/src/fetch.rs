@@ -264,6 +264,25 @@ impl Store {
     }
 }
 
+/// Which of `names` exist (`to_regclass`), and the type of their
+/// `content_vector` column (`vector(1536)`, `halfvec(1024)`), in one statement.
+///
+/// # Errors
+/// Connection and server errors.
+pub(crate) async fn probe_tables(pool: &PgPool, names: &[String]) -> Result<Vec<(bool, Option<String>)>, Error> {
+    const SQL: &str = "SELECT to_regclass(t.name) IS NOT NULL, (SELECT format_type(a.atttypid, a.atttypmod) \
+        FROM pg_attribute a WHERE a.attrelid = to_regclass(t.name) AND a.attname = 'content_vector' \
+        AND NOT a.attisdropped) FROM unnest($1::text[]) WITH ORDINALITY AS t(name, ord) ORDER BY t.ord";
+    let rows = pool
+        .retry("probe tables", || async {
+            let conn = pool.get().await?;
+            let stmt = conn.prepare_cached(SQL).await?;
+            conn.query(&stmt, &[&names]).await.map_err(db_error)
+        })
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// AGE, local: vector hits → vertices → edges both ways → degrees.
 fn age_local(g: &str, hits: &str) -> String {
     let eid_b = entity_id("b");

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use lightrag_pg_core::{Embedder, Storage, VectorNamespace, VectorStorage, Workspace};
+use lightrag_pg_core::{Embedder, VectorNamespace, Workspace};
 use lightrag_pg_pool::{GraphEngine, LightRagSettings, PgConfig, PgPool, Sources};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -99,19 +99,47 @@ impl Retriever {
         embedder: Arc<dyn Embedder>,
         settings: RetrievalSettings,
     ) -> Result<Self, QueryError> {
-        let mut tables = Vec::with_capacity(3);
-        let mut cast = "vector";
-        for ns in [VectorNamespace::Entities, VectorNamespace::Relationships, VectorNamespace::Chunks] {
-            let config =
-                lightrag_pg_vector::PgVectorConfig::from_pool_config(ns, dimension, model_name, pool.config())?;
-            let storage = lightrag_pg_vector::PgVectorStorage::new(pool.clone(), ws.clone(), config)?;
-            storage.initialize().await?;
-            if let Some(c) = storage.column_type() {
-                cast = c.type_name();
-            }
-            debug_assert_eq!(VectorStorage::dimension(&storage), dimension);
-            tables.push(storage.table_name().to_owned());
+        // Read only: the tables must exist (nothing is created), with vectors
+        // of the embedder's dimension.
+        let mut tables: Vec<String> =
+            [VectorNamespace::Entities, VectorNamespace::Relationships, VectorNamespace::Chunks]
+                .into_iter()
+                .map(|ns| lightrag_pg_pool::ddl::vector_table_name(ns, model_name, dimension))
+                .collect::<Result<_, _>>()?;
+        let graph_table = match engine {
+            GraphEngine::Age => format!(
+                "{}.base",
+                lightrag_pg_pool::ident::quote_ident(&lightrag_pg_graph::names::age_graph_name(&ws))?
+            ),
+            GraphEngine::Table => "lightrag_graph_nodes".to_owned(),
+        };
+        let mut probe = tables.clone();
+        probe.extend(["lightrag_doc_chunks".to_owned(), graph_table.clone()]);
+        let found = crate::fetch::probe_tables(&pool, &probe).await?;
+        if let Some((name, _)) = probe.iter().zip(&found).find(|(_, f)| !f.0) {
+            let hint = if name.starts_with("LIGHTRAG_VDB") {
+                " (EMBEDDING_MODEL / --model-name and EMBEDDING_DIM name the vector tables)"
+            } else {
+                ""
+            };
+            return Err(QueryError::NotFound { what: format!("workspace '{ws}': table {name} does not exist{hint}") });
         }
+        let mut cast = "vector";
+        for (name, (_, column)) in tables.iter().zip(&found) {
+            let column = column.as_deref().unwrap_or_default();
+            let (kind, dim) = column.split_once('(').unwrap_or((column, ""));
+            let dim: Option<usize> = dim.trim_end_matches(')').parse().ok();
+            if kind == "halfvec" {
+                cast = "halfvec";
+            }
+            if let Some(d) = dim.filter(|d| *d != dimension) {
+                return Err(QueryError::Config {
+                    key: "EMBEDDING_DIM".into(),
+                    message: format!("{dimension}, but {name} holds {d}-dimensional vectors"),
+                });
+            }
+        }
+        tables.iter_mut().for_each(|t| *t = t.to_lowercase());
         let store = Store::new(pool, ws.clone(), engine, [&tables[0], &tables[1], &tables[2]], cast)?;
         if !store.exists().await? {
             return Err(QueryError::NotFound {
