@@ -125,14 +125,19 @@ async fn retriever(pool: &PgPool, ws: &Workspace, engine: GraphEngine) -> Result
     Retriever::open(pool.clone(), ws.clone(), engine, DIM, Some(MODEL), Arc::new(NameEmbedder), settings).await
 }
 
+/// A fresh knowledge base on `engine` and retrieval over it.
+async fn open(engine: GraphEngine) -> Retriever {
+    let pool = pool().await;
+    let ws = knowledge_base(&pool, engine).await;
+    retriever(&pool, &ws, engine).await.unwrap()
+}
+
 fn names(list: &[serde_json::Value], key: &str) -> Vec<String> {
     list.iter().map(|v| v[key].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 async fn local_mode_finds_the_entity_its_relation_and_chunks(engine: GraphEngine) {
-    let pool = pool().await;
-    let ws = knowledge_base(&pool, engine).await;
-    let r = retriever(&pool, &ws, engine).await.unwrap();
+    let r = open(engine).await;
     let param = QueryParam::default().with_mode(Mode::Local).with_keywords(vec![], vec!["Scrooge".into()]);
     let found = r.retrieve("Who is Scrooge?", &param).await.unwrap();
     assert!(found.is_success(), "{}", found.data);
@@ -162,9 +167,7 @@ async fn local_mode_finds_the_entity_its_relation_and_chunks_on_tables() {
 
 #[tokio::test]
 async fn global_mode_finds_the_relation_and_both_ends() {
-    let pool = pool().await;
-    let ws = knowledge_base(&pool, GraphEngine::Table).await;
-    let r = retriever(&pool, &ws, GraphEngine::Table).await.unwrap();
+    let r = open(GraphEngine::Table).await;
     let param = QueryParam::default().with_mode(Mode::Global).with_keywords(vec!["Scrooge and Marley".into()], vec![]);
     let found = r.retrieve("What happens between them?", &param).await.unwrap();
     assert_eq!(names(found.relationships(), "src_id"), ["Marley"]);
@@ -174,9 +177,7 @@ async fn global_mode_finds_the_relation_and_both_ends() {
 
 #[tokio::test]
 async fn naive_mode_returns_the_nearest_chunks_only() {
-    let pool = pool().await;
-    let ws = knowledge_base(&pool, GraphEngine::Age).await;
-    let r = retriever(&pool, &ws, GraphEngine::Age).await.unwrap();
+    let r = open(GraphEngine::Age).await;
     let found = r.retrieve("Tell me about Marley", &QueryParam::default().with_mode(Mode::Naive)).await.unwrap();
     assert_eq!(names(found.chunks(), "chunk_id"), ["c2"]);
     assert!(found.entities().is_empty() && found.relationships().is_empty());
@@ -185,9 +186,7 @@ async fn naive_mode_returns_the_nearest_chunks_only() {
 
 #[tokio::test]
 async fn nothing_near_the_question_is_lightrags_no_results_answer() {
-    let pool = pool().await;
-    let ws = knowledge_base(&pool, GraphEngine::Table).await;
-    let r = retriever(&pool, &ws, GraphEngine::Table).await.unwrap();
+    let r = open(GraphEngine::Table).await;
     let param = QueryParam::default().with_mode(Mode::Local).with_keywords(vec![], vec!["the weather".into()]);
     let found = r.retrieve("What is the weather?", &param).await.unwrap();
     assert_eq!(
@@ -200,9 +199,7 @@ async fn nothing_near_the_question_is_lightrags_no_results_answer() {
 
 #[tokio::test]
 async fn a_keyword_mode_without_keywords_is_refused() {
-    let pool = pool().await;
-    let ws = knowledge_base(&pool, GraphEngine::Table).await;
-    let r = retriever(&pool, &ws, GraphEngine::Table).await.unwrap();
+    let r = open(GraphEngine::Table).await;
     let e = r.retrieve("Who is Scrooge?", &QueryParam::default().with_mode(Mode::Hybrid)).await.unwrap_err();
     assert!(matches!(e, QueryError::NoKeywords { .. }), "{e}");
 }
