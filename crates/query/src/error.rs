@@ -30,12 +30,15 @@ pub enum QueryError {
     /// extract them.
     #[error(
         "mode '{mode}' needs keywords: none were given (hl_keywords / ll_keywords, CLI --hl-keywords / \
-         --ll-keywords), and extracting them needs an LLM, which is not configured here \
-         (keyword extraction through LLM_BINDING is not implemented yet)"
+         --ll-keywords), none are cached for this question (lightrag_llm_cache id '{cache_id}'), and extracting \
+         them needs an LLM, which is not configured here (keyword extraction through LLM_BINDING is not \
+         implemented yet)"
     )]
     NoKeywords {
         /// The mode asked for.
         mode: String,
+        /// The LLM cache entry looked up (LightRAG's key).
+        cache_id: String,
     },
     /// The embedding endpoint could not be reached, or broke the connection.
     #[error("embedding endpoint {url} unreachable: {message}")]

@@ -162,6 +162,19 @@ impl Store {
             .await
     }
 
+    /// `return_value` of LightRAG's LLM cache entry `id` (`lightrag_llm_cache`).
+    pub(crate) async fn llm_cache(&self, id: &str) -> Result<Option<String>, Error> {
+        const SQL: &str = "SELECT return_value FROM lightrag_llm_cache WHERE workspace = $1 AND id = $2 \
+            AND to_regclass('lightrag_llm_cache') IS NOT NULL";
+        let ws = self.ws.as_str();
+        let exists = self.query("llm cache table", "SELECT to_regclass('lightrag_llm_cache') IS NOT NULL", &[]).await?;
+        if !exists.first().is_some_and(|r| r.get::<_, bool>(0)) {
+            return Ok(None);
+        }
+        let rows = self.query("llm cache read", SQL, &[&ws, &id]).await?;
+        Ok(rows.first().and_then(|r| r.get::<_, Option<String>>(0)))
+    }
+
     /// Whether the workspace holds anything to retrieve from.
     pub(crate) async fn exists(&self) -> Result<bool, Error> {
         let ws = self.ws.as_str();

@@ -4,6 +4,7 @@
 pub mod embed;
 pub mod error;
 mod fetch;
+pub mod keywords;
 mod lines;
 pub mod param;
 pub mod prompts;
@@ -15,6 +16,7 @@ pub mod validate;
 
 pub use embed::{EmbeddingBinding, HttpEmbedder};
 pub use error::QueryError;
+pub use keywords::KeywordCacheIdentity;
 pub use param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 pub use retrieve::{Retrieval, Retriever};
 pub use tokenizer::{Tiktoken, Tokenizer};

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::embed::HttpEmbedder;
 use crate::error::QueryError;
 use crate::fetch::{Props, Store, VectorChunk};
+use crate::keywords::KeywordCacheIdentity;
 use crate::lines::Lines;
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
@@ -72,6 +73,7 @@ pub struct Retriever {
     embedder: Arc<dyn Embedder>,
     tokenizer: Arc<dyn Tokenizer>,
     settings: RetrievalSettings,
+    keyword_cache: KeywordCacheIdentity,
 }
 
 /// A chunk on its way to the context.
@@ -146,7 +148,14 @@ impl Retriever {
                 what: format!("workspace '{ws}': no chunk and no entity in {} / {}", tables[2], tables[0]),
             });
         }
-        Ok(Self { store, dimension, embedder, tokenizer: Arc::new(Tiktoken::o200k_base()), settings })
+        Ok(Self {
+            store,
+            dimension,
+            embedder,
+            tokenizer: Arc::new(Tiktoken::o200k_base()),
+            settings,
+            keyword_cache: KeywordCacheIdentity::default(),
+        })
     }
 
     /// Opens retrieval from LightRAG's configuration: `POSTGRES_*`, `WORKSPACE`,
@@ -169,7 +178,17 @@ impl Retriever {
         })?;
         let dimension = embedder.dimension();
         let pool = PgPool::connect(pg).await?;
-        Self::open(pool, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings).await
+        Ok(Self::open(pool, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
+            .await?
+            .with_keyword_cache(KeywordCacheIdentity::from_sources(sources)))
+    }
+
+    /// The same, looking cached keywords up under this identity (default:
+    /// LightRAG's library defaults; [`Retriever::from_sources`] reads
+    /// `SUMMARY_LANGUAGE` and `LLM_*`).
+    pub fn with_keyword_cache(mut self, identity: KeywordCacheIdentity) -> Self {
+        self.keyword_cache = identity;
+        self
     }
 
     /// The same with another tokenizer (LightRAG's `tokenizer=`).
@@ -302,10 +321,24 @@ impl Retriever {
     }
 
     async fn kg(&self, query: &str, param: &QueryParam) -> Result<Retrieval, QueryError> {
-        let (hl, ll) = (&param.hl_keywords, &param.ll_keywords);
+        // LightRAG's get_keywords_from_query: the given keywords, else the
+        // extraction's (here: only its cache).
+        let (mut hl, mut ll) = (param.hl_keywords.clone(), param.ll_keywords.clone());
         if hl.is_empty() && ll.is_empty() {
-            return Err(QueryError::NoKeywords { mode: param.mode.to_string() });
+            let id = self.keyword_cache.cache_id(param.mode.as_str(), query);
+            let cached = self.store.llm_cache(&id).await?.and_then(|reply| crate::keywords::parse(&reply));
+            let Some((h, l)) = cached else {
+                return Err(QueryError::NoKeywords { mode: param.mode.to_string(), cache_id: id });
+            };
+            (hl, ll) = (h, l);
+            if hl.is_empty() && ll.is_empty() {
+                if query.chars().count() >= 50 {
+                    return Ok(Retrieval { data: json!({}), context: prompts::FAIL_RESPONSE.to_owned() });
+                }
+                ll = vec![query.to_owned()];
+            }
         }
+        let (hl, ll) = (&hl, &ll);
         let ll_str = ll.join(", ");
         let hl_str = hl.join(", ");
         let mode = param.mode;
