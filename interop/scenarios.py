@@ -19,6 +19,7 @@ from pathlib import Path
 from lightrag import QueryParam
 
 import harness as h
+import retrieval
 from harness import check, log
 from offline import DIM, MODEL, make_rag
 
@@ -368,6 +369,8 @@ SCENARIOS = {
     "rust_writes_python_reads_academic": rust_writes_python_reads_academic,
     "mixed_writers_age": mixed_writers_age,
     "mixed_writers_table": mixed_writers_table,
+    # Retrieval: our `lightrag-pg query` equals aquery_data (retrieval.py).
+    **retrieval.SCENARIOS,
 }
 
 if __name__ == "__main__":

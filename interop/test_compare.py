@@ -6,6 +6,7 @@ import copy
 import unittest
 
 import compare as cmp
+import retrieval_compare as rc
 
 OURS = {
     "workspace": "w",
@@ -152,6 +153,36 @@ class Normalisations(unittest.TestCase):
         p = copy.deepcopy(PYTHON)
         p["graph"]["nodes"]["A"]["weight"] = True
         self.assertEqual(len(diff(OURS, p)), 1)
+
+
+class RetrievalComparison(unittest.TestCase):
+    """retrieval_compare.py: aquery_data results identical up to N9."""
+
+    RESULT = {"status": "success", "data": {"entities": [{"entity_name": "A", "created_at": 5}],
+                                            "relationships": [{"src_id": "A", "tgt_id": "B", "weight": 1.0}]}}
+
+    def test_numbers_compare_by_value(self):
+        other = copy.deepcopy(self.RESULT)
+        other["data"]["relationships"][0]["weight"] = 1
+        other["data"]["entities"][0]["created_at"] = 5.0
+        self.assertEqual(rc.first_difference(self.RESULT, other), "")
+
+    def test_order_of_items_matters(self):
+        other = copy.deepcopy(self.RESULT)
+        other["data"]["entities"].append({"entity_name": "B", "created_at": 5})
+        mine = copy.deepcopy(other)
+        mine["data"]["entities"].reverse()
+        self.assertIn("/data/entities[0]/entity_name", rc.first_difference(mine, other))
+
+    def test_any_other_difference_fails(self):
+        for change in [lambda r: r["data"]["entities"][0].update(entity_name="a"),
+                       lambda r: r["data"]["entities"][0].update(created_at=True),
+                       lambda r: r["data"]["relationships"].pop(),
+                       lambda r: r.update(status="failure"),
+                       lambda r: r["data"]["entities"][0].update(extra="x")]:
+            other = copy.deepcopy(self.RESULT)
+            change(other)
+            self.assertNotEqual(rc.first_difference(self.RESULT, other), "", other)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ use crate::server::{self, Server};
 use crate::{Error, Result, bail, target_dir, workspace_root};
 
 /// What the virtual environment holds; `.ready` holds exactly this.
-pub(crate) const REQUIREMENTS: &[&str] = &["lightrag-hku==1.5.7", "asyncpg", "pgvector"];
+/// `openai`: LightRAG's `openai_embed` binding, which the retrieval benchmark
+/// uses (without it LightRAG installs it at import time).
+pub(crate) const REQUIREMENTS: &[&str] = &["lightrag-hku==1.5.7", "asyncpg", "pgvector", "openai"];
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")

@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cmd;
+mod hash_embed;
 mod image;
 mod interop;
 mod sandbox;

@@ -7,8 +7,10 @@ use crate::{Context, Error, Result, bail, image, target_dir};
 /// `demo`: the main job. `pg up`, then migrate the example LightRAG directory
 /// `examples/demo-kb` into PostgreSQL with the `lightrag-pg` command (no LLM
 /// re-run) and show what is there: versions, the migration report with times,
-/// the entities most similar to one entity, the 2-hop graph around it and the
-/// document status counts.
+/// the entities most similar to one entity, the 2-hop graph around it, the
+/// document status counts, and a question answered from PostgreSQL
+/// (`lightrag-pg query`, the question embedded by the knowledge base's own
+/// hashing embedder served on 127.0.0.1).
 pub(crate) fn demo() -> Result<()> {
     let server = server::up(None)?;
     println!();
@@ -50,6 +52,40 @@ pub(crate) fn demo() -> Result<()> {
         &["-w", "demo", "graph", "--label", "Observatory", "--depth", "2", "--max-nodes", "30", "--format", "text"],
     )?;
     step("document status counts", &["-w", "demo", "docs", "counts"])?;
+    let url = crate::hash_embed::serve(64)?;
+    let question = "What does the Observatory study, and who works there?";
+    let args = [
+        "-w",
+        "demo",
+        "query",
+        question,
+        "--mode",
+        "hybrid",
+        "--ll-keywords",
+        "Observatory",
+        "--hl-keywords",
+        "astronomy,research",
+        "--top-k",
+        "8",
+        "--chunk-top-k",
+        "3",
+        "--model-name",
+        "interop-hash",
+        "--format",
+        "context",
+    ];
+    println!(
+        "\n== a question answered from PostgreSQL: the entities, relations and chunks LightRAG would hand \
+         its LLM\n$ lightrag-pg {}",
+        args.join(" ")
+    );
+    let mut c = std::process::Command::new(&exe);
+    c.args(args)
+        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("EMBEDDING_BINDING", "openai")
+        .env("EMBEDDING_BINDING_HOST", &url)
+        .env("EMBEDDING_DIM", "64");
+    run(&mut c)?;
     println!("\ndemo done: the workspace 'demo' is in {} (try `cargo xtask pg psql`)", server.describe());
     Ok(())
 }

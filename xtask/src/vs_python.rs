@@ -76,7 +76,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     let server = server::up(None)?;
     let python = venv()?;
     let mut build = cargo();
-    build.args(["build", "--release", "-p", "lightrag-pg-interop-tests"]);
+    build.args(["build", "--release", "-p", "lightrag-pg-interop-tests", "-p", "lightrag-pg-cli"]);
     println!("$ {}", cmd::describe(&build));
     run(&mut build)?;
     let bin = target_dir().join("release").join("lightrag-pg-interop");
@@ -103,7 +103,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
 
     step("cleaning up earlier benchmark workspaces");
     output(&mut rs("bench-cleanup", &[]))?;
+    let retrieval_only = o.only.as_deref().is_some_and(|p| p.starts_with("retrieval"));
+    let with_retrieval = o.only.as_deref().is_none_or(|p| p.starts_with("retrieval") || "retrieval".starts_with(p));
     let result = (|| -> Result<()> {
+        if retrieval_only {
+            return Ok(());
+        }
         step("writing the workload");
         let mut d = rs("bench-data", &size);
         d.arg("--dir").arg(&data);
@@ -136,7 +141,22 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     step("removing the benchmark workspaces");
     let cleaned = output(&mut rs("bench-cleanup", &[])).map(drop);
     result?;
-    cleaned
+    cleaned?;
+    if with_retrieval {
+        // Per mode and graph engine: our Retriever against Python's aquery_data
+        // on the same migrated workspace, and the floor of our statements.
+        step("retrieval: ours against Python's aquery_data (interop/retrieval_bench.py)");
+        let mut r = python_cmd(&python, &server, "retrieval_bench.py");
+        r.args(["--runs", if o.quick { "10" } else { "20" }])
+            .arg("--out")
+            .arg(target_dir().join("bench-vs-python-retrieval.json"))
+            .env("LIGHTRAG_PG_BIN", target_dir().join("release").join("lightrag-pg"))
+            .env("LIGHTRAG_PG_INTEROP_BIN", &bin)
+            .env("LIGHTRAG_SHARED_DATASETS", crate::interop::datasets()?);
+        println!("$ {}", cmd::describe(&r));
+        run(&mut r)?;
+    }
+    Ok(())
 }
 
 fn step(what: &str) {

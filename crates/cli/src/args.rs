@@ -73,6 +73,15 @@ pub(crate) enum GraphFormat {
     Text,
 }
 
+/// What `query` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum QueryFormat {
+    /// The object LightRAG's `aquery_data` returns.
+    Json,
+    /// The context string (`only_need_context`).
+    Context,
+}
+
 /// `--graph`: the graph engine.
 #[derive(Debug, Clone, Copy, Args)]
 pub(crate) struct GraphFlag {
@@ -245,6 +254,38 @@ pub(crate) enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Answer-free retrieval: what LightRAG's `aquery_data` returns for a
+    /// question (entities, relations, chunks, references), or the context
+    /// string `aquery(only_need_context=True)` returns.
+    Query {
+        /// The question.
+        question: String,
+        /// local, global, hybrid, mix (default), naive or bypass.
+        #[arg(long, default_value = "mix")]
+        mode: String,
+        /// High-level keywords (relations), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        hl_keywords: Vec<String>,
+        /// Low-level keywords (entities), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        ll_keywords: Vec<String>,
+        /// Entities (local) or relations (global) to retrieve (default TOP_K, else 40).
+        #[arg(long)]
+        top_k: Option<usize>,
+        /// Chunks to retrieve and keep (default CHUNK_TOP_K, else 20).
+        #[arg(long)]
+        chunk_top_k: Option<usize>,
+        /// json: the object `aquery_data` returns; context: the context string.
+        #[arg(long, value_enum, default_value = "json")]
+        format: QueryFormat,
+        #[command(flatten)]
+        graph: GraphFlag,
+        #[command(flatten)]
+        model: ModelFlag,
+        /// Embedding dimension (default EMBEDDING_DIM; found in the database when neither is set).
+        #[arg(long)]
+        embedding_dim: Option<usize>,
+    },
     /// Load a `backup` file into an empty workspace (the file's, or --workspace).
     Restore {
         /// The backup file.
@@ -371,6 +412,18 @@ impl Command {
                     out.push(("MAX_GRAPH_NODES", "--max-nodes", n.to_string()));
                 }
                 (Some(graph), None)
+            }
+            Self::Query { graph, model, embedding_dim, top_k, chunk_top_k, .. } => {
+                if let Some(d) = embedding_dim {
+                    out.push(("EMBEDDING_DIM", "--embedding-dim", d.to_string()));
+                }
+                if let Some(k) = top_k {
+                    out.push(("TOP_K", "--top-k", k.to_string()));
+                }
+                if let Some(k) = chunk_top_k {
+                    out.push(("CHUNK_TOP_K", "--chunk-top-k", k.to_string()));
+                }
+                (Some(graph), Some(model))
             }
             Self::Search { model, embedding_dim, .. } => {
                 if let Some(d) = embedding_dim {

@@ -80,6 +80,32 @@ enum Command {
     },
     /// Remove every benchmark workspace, graph and table.
     BenchCleanup,
+    /// Time `Retriever::retrieve` per mode on a workspace (the retrieval section
+    /// of `bench --vs-python`); the embedding settings are LightRAG's
+    /// `EMBEDDING_*` variables. Prints `{mode: {"ms": [...], "floor_ms": [...]}}`.
+    BenchRetrieval {
+        /// The workspace.
+        #[arg(short = 'w', long)]
+        workspace: String,
+        /// Graph engine: age or table.
+        #[arg(long)]
+        graph: String,
+        /// The question.
+        #[arg(long)]
+        question: String,
+        /// High-level keywords, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        hl: Vec<String>,
+        /// Low-level keywords, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        ll: Vec<String>,
+        /// Modes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "local,global,hybrid,mix,naive")]
+        modes: Vec<String>,
+        /// Timed queries per mode (after one warm-up).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Merge ours, Python's and the floor into the table (printed as text) and
     /// a JSON file.
     BenchReport {
@@ -198,12 +224,54 @@ async fn run(cli: Cli) -> Result<serde_json::Value> {
             print!("{table}");
             Ok(serde_json::Value::Null)
         }
+        Command::BenchRetrieval { workspace, graph, question, hl, ll, modes, runs } => {
+            bench_retrieval(&workspace, &graph, &question, hl, ll, &modes, runs).await
+        }
         Command::BenchCleanup => {
             let pool = pool().await?;
             bench::cleanup(&pool).await?;
             Ok(json!({"cleaned": true}))
         }
     }
+}
+
+/// `bench-retrieval`: per mode, `runs` timed retrievals (wall clock, embedding
+/// included), then as many with the floor probe (the server's execution time of
+/// the same statements).
+async fn bench_retrieval(
+    workspace: &str,
+    graph: &str,
+    question: &str,
+    hl: Vec<String>,
+    ll: Vec<String>,
+    modes: &[String],
+    runs: usize,
+) -> Result<serde_json::Value> {
+    use lightrag_pg::query::{Mode, QueryParam, Retriever};
+    let sources = lightrag_pg_pool::Sources::from_env_and_dir(std::path::Path::new("."))?
+        .with_flag("POSTGRES_WORKSPACE", "-w", workspace)
+        .with_flag("LIGHTRAG_GRAPH_STORAGE", "--graph", graph);
+    let retriever = Retriever::from_sources(&sources).await?;
+    let probe = Retriever::from_sources(&sources).await?.with_floor_probe();
+    let mut out = serde_json::Map::new();
+    for m in modes {
+        let mode: Mode = m.parse().map_err(Error::from)?;
+        let param = QueryParam::from_sources(&sources)?.with_mode(mode).with_keywords(hl.clone(), ll.clone());
+        retriever.retrieve(question, &param).await?;
+        let mut ms = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = std::time::Instant::now();
+            retriever.retrieve(question, &param).await?;
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let mut floor = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            probe.retrieve(question, &param).await?;
+            floor.push(probe.floor_ms());
+        }
+        out.insert(m.clone(), json!({"ms": ms, "floor_ms": floor}));
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 fn main() -> ExitCode {

@@ -37,6 +37,11 @@ pub use lightrag_pg_graph as graph;
 #[cfg(feature = "docstatus")]
 pub use lightrag_pg_docstatus as docstatus;
 
+/// Retrieval: LightRAG's `aquery_data` (entities, relations, chunks and the
+/// context string) over the PostgreSQL storages.
+#[cfg(feature = "query")]
+pub use lightrag_pg_query as query;
+
 /// The in-memory backends.
 #[cfg(feature = "memory")]
 pub use lightrag_pg_core::memory;

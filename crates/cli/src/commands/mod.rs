@@ -8,6 +8,7 @@ mod graph;
 mod init;
 mod kv;
 mod migrate;
+mod query;
 mod rls;
 mod search;
 mod stats;
@@ -50,6 +51,9 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Workspace { command } => workspace::run(&ctx, command).await,
         Command::Rls { command } => rls::run(&ctx, command).await,
         Command::Backup { to, json } => backup::backup(&ctx, &to, json.json).await,
+        Command::Query { question, mode, hl_keywords, ll_keywords, format, .. } => {
+            query::run(&ctx, query::QueryArgs { question, mode, hl_keywords, ll_keywords, format }).await
+        }
         Command::Restore { from, json } => backup::restore(&ctx, &from, json.json).await,
     }
 }

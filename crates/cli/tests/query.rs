@@ -1,0 +1,222 @@
+//! `lightrag-pg query`: a question answered from a workspace that `migrate`
+//! loaded (the 64-d `lightrag-1.5.7-format-sample`), with the question
+//! embedded over HTTP by a local OpenAI-compatible endpoint, and the
+//! documented exit codes for bad input (4), a workspace that does not exist
+//! (5), an embedding endpoint that is down or slow (3) or answers with the
+//! wrong dimension (2).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::Output;
+use std::time::Duration;
+
+use lightrag_pg::pool::PgConfig;
+use lightrag_pg_core::testkit::unique_workspace;
+use lightrag_pg_test_support::{dataset, test_database};
+use serde_json::{Value, json};
+
+const DIM: usize = 64;
+const MODEL: &str = "cli-query";
+
+/// An OpenAI-compatible `/embeddings` endpoint on 127.0.0.1 answering every
+/// request with `dim`-dimensional vectors (one per input text) after `delay`.
+fn embedding_endpoint(dim: usize, delay: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/v1", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let texts = request["input"].as_array().map_or(1, Vec::len);
+                // A fixed unit vector: every stored chunk is at the same distance.
+                let mut v = vec![0.0f32; dim];
+                v[0] = 1.0;
+                let data: Vec<Value> = (0..texts).map(|i| json!({"index": i, "embedding": v})).collect();
+                let out = json!({"object": "list", "data": data}).to_string();
+                std::thread::sleep(delay);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                    out.len()
+                );
+            });
+        }
+    });
+    url
+}
+
+/// A URL nothing listens on.
+fn closed_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/v1", listener.local_addr().expect("address"));
+    drop(listener);
+    url
+}
+
+/// `lightrag-pg query` in `ws` with the embedding settings of `url`.
+fn query(config: &PgConfig, ws: &str, url: &str, args: &[&str]) -> Output {
+    common::cli(config, ws)
+        .env("EMBEDDING_BINDING", "openai")
+        .env("EMBEDDING_BINDING_HOST", url)
+        .env("EMBEDDING_MODEL", MODEL)
+        .env("EMBEDDING_DIM", DIM.to_string())
+        .env("EMBEDDING_TIMEOUT", "1")
+        .env("LIGHTRAG_GRAPH_STORAGE", "PGTableGraphStorage")
+        .env("COSINE_THRESHOLD", "-1")
+        .arg("query")
+        .args(args)
+        .output()
+        .expect("run lightrag-pg query")
+}
+
+/// A workspace loaded from the sample dataset; dropped by [`drop_workspace`].
+fn migrated(config: &PgConfig) -> String {
+    let ws = unique_workspace("cliq").as_str().to_owned();
+    let from = dataset("lightrag-1.5.7-format-sample");
+    let out = common::cli(config, &ws)
+        .args(["migrate", "--from"])
+        .arg(&from)
+        .args(["--graph", "table", "--model-name", MODEL])
+        .output()
+        .expect("run lightrag-pg migrate");
+    assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+    ws
+}
+
+fn drop_workspace(config: &PgConfig, ws: &str) {
+    let out = common::cli(config, ws).args(["workspace", "drop", ws, "--yes"]).output().expect("drop");
+    assert!(out.status.success(), "workspace drop: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn code_and_stderr(out: &Output) -> (Option<i32>, String) {
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn a_question_is_answered_with_what_aquery_data_returns() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let out = query(&config, &ws, &url, &["What is studied here?", "--mode", "naive", "--chunk-top-k", "3"]);
+    let (code, stderr) = code_and_stderr(&out);
+    assert_eq!(code, Some(0), "{stderr}");
+    let got: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(got["status"], "success");
+    let keys: Vec<&str> = got.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["status", "message", "data", "metadata"]);
+    assert_eq!(got["data"]["chunks"].as_array().map(Vec::len), Some(3));
+    assert_eq!(got["metadata"]["query_mode"], "naive");
+    assert_eq!(got["metadata"]["processing_info"]["total_chunks_found"], 3);
+    let context = query(&config, &ws, &url, &["What is studied here?", "--mode", "naive", "--format", "context"]);
+    assert!(String::from_utf8_lossy(&context.stdout).contains("Document Chunks"), "{context:?}");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn an_empty_question_is_bad_input() {
+    let config = test_database().await.config();
+    let (code, stderr) = code_and_stderr(&query(&config, "default", &closed_endpoint(), &["  "]));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("Query must not be empty"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_unknown_mode_is_bad_input() {
+    let config = test_database().await.config();
+    let (code, stderr) =
+        code_and_stderr(&query(&config, "default", &closed_endpoint(), &["Who is Scrooge?", "--mode", "sideways"]));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("unknown mode 'sideways'"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_keyword_mode_without_keywords_says_that_an_llm_would_be_needed() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let (code, stderr) = code_and_stderr(&query(&config, &ws, &url, &["Who is Scrooge?", "--mode", "local"]));
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("needs keywords") && stderr.contains("LLM"), "{stderr}");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn a_workspace_that_does_not_exist_is_not_found() {
+    let config = test_database().await.config();
+    let ws = unique_workspace("cliqnone").as_str().to_owned();
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let (code, stderr) = code_and_stderr(&query(&config, &ws, &url, &["Who is Scrooge?", "--mode", "naive"]));
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains(&ws), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_model_whose_vector_tables_do_not_exist_is_not_found_and_nothing_is_created() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let out = common::cli(&config, &ws)
+        .env("EMBEDDING_BINDING", "openai")
+        .env("EMBEDDING_BINDING_HOST", &url)
+        .env("EMBEDDING_DIM", DIM.to_string())
+        .args(["query", "Who is Scrooge?", "--mode", "naive", "--graph", "table", "--model-name", "never-loaded"])
+        .output()
+        .expect("run lightrag-pg query");
+    let (code, stderr) = code_and_stderr(&out);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("LIGHTRAG_VDB_ENTITY_never_loaded_64d does not exist"), "{stderr}");
+    let pool = lightrag_pg_test_support::pool().await;
+    let conn = pool.get().await.expect("connection");
+    let row = conn.query_one("SELECT to_regclass('lightrag_vdb_entity_never_loaded_64d') IS NULL", &[]).await.unwrap();
+    assert!(row.get::<_, bool>(0), "query created a vector table");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn an_embedding_endpoint_that_is_down_is_a_connection_error() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let (code, stderr) =
+        code_and_stderr(&query(&config, &ws, &closed_endpoint(), &["Who is Scrooge?", "--mode", "naive"]));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn a_slow_embedding_endpoint_times_out_as_a_connection_error() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::from_secs(3));
+    let (code, stderr) = code_and_stderr(&query(&config, &ws, &url, &["Who is Scrooge?", "--mode", "naive"]));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("timed out") && stderr.contains("embedding endpoint"), "{stderr}");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn an_embedding_of_the_wrong_dimension_is_a_configuration_error() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM / 2, Duration::ZERO);
+    let (code, stderr) = code_and_stderr(&query(&config, &ws, &url, &["Who is Scrooge?", "--mode", "naive"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("returned 32-dimensional vectors") && stderr.contains("has 64"), "{stderr}");
+    drop_workspace(&config, &ws);
+}

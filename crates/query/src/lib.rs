@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod embed;
+pub mod error;
+mod fetch;
+pub mod keywords;
+mod lines;
+pub mod param;
+pub mod prompts;
+pub mod pyfmt;
+mod retrieve;
+mod select;
+pub mod tokenizer;
+pub mod validate;
+
+pub use embed::{EmbeddingBinding, HttpEmbedder};
+pub use error::QueryError;
+pub use keywords::KeywordCacheIdentity;
+pub use param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
+pub use retrieve::{Retrieval, Retriever};
+pub use tokenizer::{Tiktoken, Tokenizer};

@@ -1,0 +1,227 @@
+//! `Retriever::retrieve` on a small knowledge base written through the
+//! storages (both graph engines), with a deterministic in-process embedder:
+//! what each mode finds, the context it builds, and the errors of `open`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lightrag_pg_core::testkit::unique_workspace;
+use lightrag_pg_core::{
+    Embedder, KvNamespace, KvStorage, Properties, Storage, VectorNamespace, VectorRecord, VectorStorage, Workspace,
+};
+use lightrag_pg_pool::{GraphEngine, PgPool, Sources};
+use lightrag_pg_query::{Mode, QueryError, QueryParam, RetrievalSettings, Retriever};
+use lightrag_pg_test_support::{obj, pool};
+use serde_json::json;
+
+const DIM: usize = 4;
+const MODEL: &str = "query-it";
+
+/// Texts naming Scrooge point one way, Marley another, anything else a third.
+#[derive(Debug)]
+struct NameEmbedder;
+
+#[async_trait]
+impl Embedder for NameEmbedder {
+    fn dimension(&self) -> usize {
+        DIM
+    }
+
+    async fn embed(&self, texts: &[String]) -> lightrag_pg_core::Result<Vec<Vec<f32>>> {
+        Ok(texts
+            .iter()
+            .map(|t| match (t.contains("Scrooge"), t.contains("Marley")) {
+                (true, false) => vec![1.0, 0.0, 0.0, 0.0],
+                (false, true) => vec![0.0, 1.0, 0.0, 0.0],
+                (true, true) => vec![0.6, 0.8, 0.0, 0.0],
+                _ => vec![0.0, 0.0, 0.0, 1.0],
+            })
+            .collect())
+    }
+}
+
+fn vector_store(pool: &PgPool, ws: &Workspace, ns: VectorNamespace) -> lightrag_pg_vector::PgVectorStorage {
+    let config = lightrag_pg_vector::PgVectorConfig::from_pool_config(ns, DIM, Some(MODEL), pool.config()).unwrap();
+    lightrag_pg_vector::PgVectorStorage::new(pool.clone(), ws.clone(), config).unwrap()
+}
+
+fn record(id: &str, vector: [f32; 4], payload: serde_json::Value) -> VectorRecord {
+    VectorRecord { id: id.into(), vector: vector.to_vec(), payload: obj(payload) }
+}
+
+/// Two chunks, two entities, one relation; the workspace.
+async fn knowledge_base(pool: &PgPool, engine: GraphEngine) -> Workspace {
+    let ws = unique_workspace("qit");
+    let chunks = lightrag_pg_kv::PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws.clone()).unwrap();
+    chunks.initialize().await.unwrap();
+    chunks
+        .upsert(vec![
+            ("c1".into(), obj(json!({"content": "Scrooge counts coins.", "file_path": "a.txt", "tokens": 4, "chunk_order_index": 0, "full_doc_id": "d1"}))),
+            ("c2".into(), obj(json!({"content": "Marley's ghost visits Scrooge.", "file_path": "b.txt", "tokens": 6, "chunk_order_index": 1, "full_doc_id": "d1"}))),
+        ])
+        .await
+        .unwrap();
+    let vectors = [
+        (
+            VectorNamespace::Chunks,
+            vec![
+                record("c1", [1.0, 0.0, 0.0, 0.0], json!({"content": "Scrooge counts coins.", "file_path": "a.txt"})),
+                record(
+                    "c2",
+                    [0.0, 1.0, 0.0, 0.0],
+                    json!({"content": "Marley's ghost visits Scrooge.", "file_path": "b.txt"}),
+                ),
+            ],
+        ),
+        (
+            VectorNamespace::Entities,
+            vec![
+                record(
+                    "ent-s",
+                    [1.0, 0.0, 0.0, 0.0],
+                    json!({"entity_name": "Scrooge", "content": "Scrooge", "source_id": "c1<SEP>c2"}),
+                ),
+                record(
+                    "ent-m",
+                    [0.0, 1.0, 0.0, 0.0],
+                    json!({"entity_name": "Marley", "content": "Marley", "source_id": "c2"}),
+                ),
+            ],
+        ),
+        (
+            VectorNamespace::Relationships,
+            vec![record(
+                "rel-ms",
+                [0.6, 0.8, 0.0, 0.0],
+                json!({"src_id": "Marley", "tgt_id": "Scrooge", "content": "haunts", "source_id": "c2"}),
+            )],
+        ),
+    ];
+    for (ns, records) in vectors {
+        let store = vector_store(pool, &ws, ns);
+        store.initialize().await.unwrap();
+        store.upsert(records).await.unwrap();
+    }
+    let graph = lightrag_pg_graph::PgGraphStorage::new(pool.clone(), ws.clone(), engine).unwrap().into_dyn();
+    graph.initialize().await.unwrap();
+    let node = |name: &str, source: &str, file: &str| {
+        Properties(obj(json!({
+            "entity_id": name, "entity_type": "person", "description": format!("{name} of the story."),
+            "source_id": source, "file_path": file, "created_at": 1,
+        })))
+    };
+    graph.upsert_node("Scrooge", node("Scrooge", "c1<SEP>c2", "a.txt<SEP>b.txt")).await.unwrap();
+    graph.upsert_node("Marley", node("Marley", "c2", "b.txt")).await.unwrap();
+    let edge = Properties(obj(json!({
+        "weight": 2.0, "description": "Marley haunts Scrooge.", "keywords": "ghost",
+        "source_id": "c2", "file_path": "b.txt", "created_at": 2,
+    })));
+    graph.upsert_edge("Marley", "Scrooge", edge).await.unwrap();
+    ws
+}
+
+async fn retriever(pool: &PgPool, ws: &Workspace, engine: GraphEngine) -> Result<Retriever, QueryError> {
+    let settings = RetrievalSettings::from_sources(&Sources::from_pairs([("COSINE_THRESHOLD", "0.5")])).unwrap();
+    Retriever::open(pool.clone(), ws.clone(), engine, DIM, Some(MODEL), Arc::new(NameEmbedder), settings).await
+}
+
+/// A fresh knowledge base on `engine` and retrieval over it.
+async fn open(engine: GraphEngine) -> Retriever {
+    let pool = pool().await;
+    let ws = knowledge_base(&pool, engine).await;
+    retriever(&pool, &ws, engine).await.unwrap()
+}
+
+fn names(list: &[serde_json::Value], key: &str) -> Vec<String> {
+    list.iter().map(|v| v[key].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+async fn local_mode_finds_the_entity_its_relation_and_chunks(engine: GraphEngine) {
+    let r = open(engine).await;
+    let param = QueryParam::default().with_mode(Mode::Local).with_keywords(vec![], vec!["Scrooge".into()]);
+    let found = r.retrieve("Who is Scrooge?", &param).await.unwrap();
+    assert!(found.is_success(), "{}", found.data);
+    assert_eq!(names(found.entities(), "entity_name"), ["Scrooge"]);
+    assert_eq!(found.relationships().len(), 1);
+    assert_eq!(found.relationships()[0]["description"], "Marley haunts Scrooge.");
+    assert_eq!(found.relationships()[0]["weight"], 2.0);
+    // Scrooge names both chunks; the vector pick ranks the one like the question first.
+    assert_eq!(names(found.chunks(), "chunk_id"), ["c1", "c2"]);
+    assert_eq!(names(found.references(), "file_path"), ["a.txt", "b.txt"]);
+    assert!(
+        found.context.contains(r#"{"entity": "Scrooge", "type": "person", "description": "Scrooge of the story."}"#)
+    );
+    assert!(found.context.contains(r#"{"reference_id": "1", "content": "Scrooge counts coins."}"#));
+    assert!(found.context.contains("[2] b.txt"));
+}
+
+#[tokio::test]
+async fn local_mode_finds_the_entity_its_relation_and_chunks_on_age() {
+    local_mode_finds_the_entity_its_relation_and_chunks(GraphEngine::Age).await;
+}
+
+#[tokio::test]
+async fn local_mode_finds_the_entity_its_relation_and_chunks_on_tables() {
+    local_mode_finds_the_entity_its_relation_and_chunks(GraphEngine::Table).await;
+}
+
+#[tokio::test]
+async fn global_mode_finds_the_relation_and_both_ends() {
+    let r = open(GraphEngine::Table).await;
+    let param = QueryParam::default().with_mode(Mode::Global).with_keywords(vec!["Scrooge and Marley".into()], vec![]);
+    let found = r.retrieve("What happens between them?", &param).await.unwrap();
+    assert_eq!(names(found.relationships(), "src_id"), ["Marley"]);
+    assert_eq!(names(found.entities(), "entity_name"), ["Marley", "Scrooge"]);
+    assert_eq!(found.data["metadata"]["keywords"]["high_level"], json!(["Scrooge and Marley"]));
+}
+
+#[tokio::test]
+async fn naive_mode_returns_the_nearest_chunks_only() {
+    let r = open(GraphEngine::Age).await;
+    let found = r.retrieve("Tell me about Marley", &QueryParam::default().with_mode(Mode::Naive)).await.unwrap();
+    assert_eq!(names(found.chunks(), "chunk_id"), ["c2"]);
+    assert!(found.entities().is_empty() && found.relationships().is_empty());
+    assert_eq!(found.data["metadata"]["processing_info"], json!({"total_chunks_found": 1, "final_chunks_count": 1}));
+}
+
+#[tokio::test]
+async fn nothing_near_the_question_is_lightrags_no_results_answer() {
+    let r = open(GraphEngine::Table).await;
+    let param = QueryParam::default().with_mode(Mode::Local).with_keywords(vec![], vec!["the weather".into()]);
+    let found = r.retrieve("What is the weather?", &param).await.unwrap();
+    assert_eq!(
+        found.data,
+        json!({"status": "failure", "message": "Query returned no results", "data": {},
+               "metadata": {"failure_reason": "no_results", "mode": "local"}})
+    );
+    assert_eq!(found.context, "");
+}
+
+#[tokio::test]
+async fn a_keyword_mode_without_keywords_is_refused() {
+    let r = open(GraphEngine::Table).await;
+    let e = r.retrieve("Who is Scrooge?", &QueryParam::default().with_mode(Mode::Hybrid)).await.unwrap_err();
+    assert!(matches!(e, QueryError::NoKeywords { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_workspace_without_data_is_not_found() {
+    let pool = pool().await;
+    knowledge_base(&pool, GraphEngine::Table).await; // the tables exist
+    let empty = unique_workspace("qitnone");
+    let e = retriever(&pool, &empty, GraphEngine::Table).await.unwrap_err();
+    assert!(matches!(e, QueryError::NotFound { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_dimension_whose_tables_do_not_exist_is_not_found_naming_the_table() {
+    let pool = pool().await;
+    let ws = knowledge_base(&pool, GraphEngine::Table).await;
+    let settings = RetrievalSettings::from_sources(&Sources::default()).unwrap();
+    // The tables of MODEL at 4 dimensions exist; at 8 they do not.
+    let e = Retriever::open(pool.clone(), ws, GraphEngine::Table, 8, Some(MODEL), Arc::new(NameEmbedder), settings)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, QueryError::NotFound { .. }), "{e}");
+    assert!(e.to_string().contains("query_it_8d"), "{e}");
+}

@@ -1,0 +1,300 @@
+"""Retrieval interop: our `lightrag-pg query` against Python LightRAG's
+`aquery_data` and `aquery(only_need_context=True)`, on a dataset migrated by
+`lightrag-pg migrate`, for every mode and both graph engines.
+
+    python retrieval.py                          # every scenario
+    python retrieval.py retrieval_sample_age     # some of them
+
+Both sides embed with the same deterministic hashing embedder (hash_embed.py):
+ours over HTTP, from a local OpenAI-compatible endpoint this script serves
+(`POST /v1/embeddings`), Python in-process. Both use LightRAG's default
+tokenizer, tiktoken's `o200k_base`, offline: TIKTOKEN_CACHE_DIR gets the table
+that tiktoken-rs ships (`TIKTOKEN_O200K` names the file; by default it is found
+in cargo's registry). Keywords are given, so no LLM runs; or none are given, Python's scripted LLM
+(offline.py) extracts them and LightRAG caches the reply in lightrag_llm_cache,
+where ours finds it under LightRAG's own key.
+
+Compared, per mode: `aquery_data`'s whole dictionary (status, message, data:
+entities, relationships, chunks, references in order; metadata), with JSON
+numbers by value (N9, the only normalisation; retrieval_compare.py, tested by
+test_compare.py), and the context string byte for byte.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+
+TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+
+
+def _tiktoken_offline() -> None:
+    """Points tiktoken at a cache holding o200k_base (before LightRAG imports it)."""
+    if os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return
+    src = os.environ.get("TIKTOKEN_O200K") or next(iter(sorted(glob.glob(
+        os.path.join(os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo")),
+                     "registry/src/*/tiktoken-rs-*/assets/o200k_base.tiktoken")))), None)
+    if not src:
+        return  # tiktoken will try to download it; the retrieval scenarios say so if that fails
+    cache = Path(tempfile.gettempdir()) / "lightrag-pg-tiktoken"
+    cache.mkdir(exist_ok=True)
+    shutil.copy(src, cache / hashlib.sha1(TIKTOKEN_URL.encode()).hexdigest())
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+_tiktoken_offline()
+
+from lightrag import LightRAG, QueryParam  # noqa: E402
+from lightrag.utils import EmbeddingFunc  # noqa: E402
+
+import harness as h  # noqa: E402
+import hash_embed  # noqa: E402
+from retrieval_compare import first_difference  # noqa: E402
+from harness import check, log  # noqa: E402
+from offline import scripted_llm  # noqa: E402
+
+MODES = ["local", "global", "hybrid", "mix", "naive", "bypass"]
+NESTED_LOOPS = "enable_hashjoin=off&enable_mergejoin=off"
+
+
+def f32(text: str, dim: int) -> list[float]:
+    """The shared embedding: the hashing embedder, rounded to float32."""
+    return [float(x) for x in np.asarray(hash_embed.embed_text(text, dim), dtype=np.float32)]
+
+
+def encode(v: list[float], b64: bool):
+    """A vector as JSON floats, or (OpenAI's `encoding_format: base64`) little-endian float32."""
+    return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if b64 else v
+
+
+class EmbeddingServer:
+    """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` (any
+    dimension: the request's model name ends with `@<dim>`)."""
+
+    def __init__(self, dim: int):
+        dim_ = dim
+
+        class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, and no Nagle: headers and body are two writes, and
+            # with Nagle the body waits for the client's delayed ACK (40 ms).
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                b64 = body.get("encoding_format") == "base64"
+                data = [{"object": "embedding", "index": i, "embedding": encode(f32(t, dim_), b64)}
+                        for i, t in enumerate(texts)]
+                out = json.dumps({"object": "list", "data": data, "model": body.get("model"),
+                                  "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+# A second set of settings: weighted polling instead of vector picks, small
+# top_k and token budgets, so that entities, relations and chunks get truncated.
+TIGHT_ENV = {"KG_CHUNK_PICK_METHOD": "WEIGHT", "RELATED_CHUNK_NUMBER": "3", "TOP_K": "12", "CHUNK_TOP_K": "6",
+             "MAX_ENTITY_TOKENS": "300", "MAX_RELATION_TOKENS": "400", "MAX_TOTAL_TOKENS": "5000"}
+TIGHT_PARAM = {"top_k": 12, "chunk_top_k": 6, "max_entity_tokens": 300, "max_relation_tokens": 400,
+               "max_total_tokens": 5000}
+
+
+def make_rag(ws: str, graph_cls: str, dim: int, model: str, threshold: float, **kwargs) -> LightRAG:
+    async def _embed(texts, **_kwargs):
+        return np.array([f32(t, dim) for t in texts], dtype=np.float32)
+
+    os.makedirs("/tmp/lightrag-interop", exist_ok=True)
+    return LightRAG(
+        working_dir="/tmp/lightrag-interop",
+        workspace=ws,
+        llm_model_func=scripted_llm,
+        embedding_func=EmbeddingFunc(embedding_dim=dim, max_token_size=8192, func=_embed, model_name=model),
+        kv_storage="PGKVStorage",
+        vector_storage="PGVectorStorage",
+        graph_storage=graph_cls,
+        doc_status_storage="PGDocStatusStorage",
+        vector_db_storage_cls_kwargs={"cosine_better_than_threshold": threshold},
+        **kwargs,
+    )
+
+
+def ours(ws: str, engine: str, model: str, dim: int, url: str, threshold: float, question: str, mode: str,
+         hl: list[str], ll: list[str], fmt: str, tight: bool = False) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_SERVER_SETTINGS"}
+    if tight:
+        env.update(TIGHT_ENV)
+    env = dict(env, EMBEDDING_BINDING="openai", EMBEDDING_BINDING_HOST=url, EMBEDDING_MODEL=model,
+               EMBEDDING_DIM=str(dim), COSINE_THRESHOLD=str(threshold))
+    cmd = [h.BIN, "-w", ws, "query", question, "--mode", mode, "--graph", engine, "--format", fmt]
+    if hl:
+        cmd += ["--hl-keywords", ",".join(hl)]
+    if ll:
+        cmd += ["--ll-keywords", ",".join(ll)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise h.ScenarioFailure(f"lightrag-pg query failed (exit {p.returncode}): {p.stderr.strip()[-2000:]}")
+    return p.stdout
+
+
+def keywords(ds: Path) -> tuple[list[str], list[str]]:
+    """Deterministic keywords from the dataset's graph: the two most connected
+    names (low level) and words of the most common relation keywords (high level)."""
+    nodes, edges = h.graphml(ds)
+    degree: dict[str, int] = {}
+    for a, b in edges:
+        degree[a] = degree.get(a, 0) + 1
+        degree[b] = degree.get(b, 0) + 1
+    top = sorted(nodes, key=lambda n: (-degree.get(n, 0), n))[:2]
+    return [f"{top[0]} and {top[1]}", "relationships"], top
+
+
+async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight: bool = False) -> None:
+    engine = h.GRAPHS[graph_cls]
+    ds = h.DATASETS / dataset
+    dim = h.dataset_dim(ds)
+    ws = h.workspace(f"q{dataset.split('-')[0][:5]}{engine[0]}")
+    # Vector tables of this run only: an HNSW search in a table shared with
+    # other workspaces (or holding their dead rows) is approximate in ways that
+    # may change between two queries, e.g. when autovacuum cleans the index.
+    model = f"iop-q{h.RUN_ID}"
+    await h.cleanup(ws)
+    h.rust_migrate(ws, ds, engine, model)
+    hl, ll = keywords(ds)
+    question = f"What connects {ll[0]} and {ll[1]}?"
+    log(f"{dataset} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
+    server = EmbeddingServer(dim)
+    # Python reads a node's AGE edges through a cypher join whose order is the
+    # plan's: a hash join returns them newest first, a nested loop in heap
+    # order (ours). Relations tied on (degree, weight) keep that order, so
+    # Python runs with nested loops only (its connection's server settings).
+    os.environ["POSTGRES_SERVER_SETTINGS"] = NESTED_LOOPS
+    extra = {"kg_chunk_pick_method": "WEIGHT", "related_chunk_number": 3} if tight else {}
+    rag = make_rag(ws, graph_cls, dim, model, threshold, **extra)
+    await rag.initialize_storages()
+    os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
+    try:
+        for mode in MODES:
+            # "cached keywords": none given; Python's scripted LLM extracts them
+            # and LightRAG caches the reply, which ours then finds under the same key.
+            for label, kw in [("given keywords", (hl, ll)), ("low-level only", ([], ll)), ("cached keywords", ([], []))]:
+                if mode in ("naive", "bypass") and label != "given keywords":
+                    continue
+                qp = dict(mode=mode, hl_keywords=kw[0], ll_keywords=kw[1], **(TIGHT_PARAM if tight else {}))
+                py = await rag.aquery_data(question, QueryParam(**qp))
+                py_ctx = await rag.aquery(question, QueryParam(**qp, only_need_context=True))
+                got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
+                                      "json", tight))
+                where = f"{dataset} {engine} {mode} ({label}{', tight' if tight else ''})"
+                if os.environ.get("INTEROP_DUMP"):
+                    for side, v in [("ours", got), ("python", py)]:
+                        Path(os.environ["INTEROP_DUMP"], f"{engine}-{mode}-{label[:5]}-{side}.json").write_text(
+                            json.dumps(v, indent=1, ensure_ascii=False))
+                diff = first_difference(got, py)
+                check(not diff, f"{where}: aquery_data differs at {diff}")
+                if py.get("status") == "success" and mode != "bypass":
+                    ctx = ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
+                               "context", tight)
+                    ctx = ctx[:-1] if ctx.endswith("\n") else ctx
+                    if ctx != py_ctx:
+                        i = next((i for i, (x, y) in enumerate(zip(ctx, py_ctx)) if x != y), min(len(ctx), len(py_ctx)))
+                        raise h.ScenarioFailure(f"{where}: context differs at {i}: ours {ctx[i-80:i+80]!r} "
+                                                f"python {py_ctx[i-80:i+80]!r}")
+                d = py.get("data") or {}
+                log(f"{where}: equal ({py.get('status')}; {len(d.get('entities', []))} entities, "
+                    f"{len(d.get('relationships', []))} relations, {len(d.get('chunks', []))} chunks, "
+                    f"{len(d.get('references', []))} references)")
+    finally:
+        await rag.finalize_storages()
+        server.close()
+        await drop_model_tables(model, dim)
+    await h.cleanup(ws)
+
+
+async def drop_model_tables(model: str, dim: int) -> None:
+    """Drops the vector tables of `model` (this run's own)."""
+    if os.environ.get("INTEROP_KEEP") == "1":
+        return
+    suffix = re.sub(r"[^a-z0-9_]", "_", model.lower())
+    for base in ["lightrag_vdb_entity", "lightrag_vdb_relation", "lightrag_vdb_chunks"]:
+        await h.sql(f'DROP TABLE IF EXISTS "{base}_{suffix}_{dim}d"')
+
+
+async def retrieval_sample_age() -> None:
+    await compare_dataset("lightrag-1.5.7-format-sample", "PGGraphStorage", 0.2)
+
+
+async def retrieval_sample_table() -> None:
+    await compare_dataset("lightrag-1.5.7-format-sample", "PGTableGraphStorage", 0.2)
+
+
+async def retrieval_dickens_age() -> None:
+    # Real 1536-d embeddings, hashing query vectors: every hit passes.
+    await compare_dataset("dickens-christmas-carol-en", "PGGraphStorage", -1.0)
+
+
+async def retrieval_dickens_table() -> None:
+    await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0)
+
+
+async def retrieval_yogyakarta_age() -> None:
+    # 384-d, 524 entity vectors for 403 nodes: vector hits without a node.
+    await compare_dataset("yogyakarta-trafficking-perda-id", "PGGraphStorage", -1.0)
+
+
+async def retrieval_english_table() -> None:
+    # 768-d, 6 documents of which 2 failed.
+    await compare_dataset("english-reading-topics-en", "PGTableGraphStorage", -1.0)
+
+
+async def retrieval_film_age() -> None:
+    # 3072-d: above HNSW's limit, exact search.
+    await compare_dataset("film-24-2016-en", "PGGraphStorage", -1.0)
+
+
+async def retrieval_academic_table() -> None:
+    # old-v0: quoted names, float created_at.
+    await compare_dataset("academic-bio-en-legacy", "PGTableGraphStorage", -1.0)
+
+
+async def retrieval_dickens_tight_age() -> None:
+    await compare_dataset("dickens-christmas-carol-en", "PGGraphStorage", -1.0, tight=True)
+
+
+async def retrieval_dickens_tight_table() -> None:
+    await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0, tight=True)
+
+
+SCENARIOS = {f.__name__: f for f in [retrieval_dickens_tight_age, retrieval_dickens_tight_table, retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
+                                     retrieval_dickens_table, retrieval_yogyakarta_age, retrieval_english_table,
+                                     retrieval_film_age, retrieval_academic_table]}
+
+if __name__ == "__main__":
+    h.main_for(SCENARIOS)
