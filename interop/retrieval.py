@@ -200,11 +200,17 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
     # plan's: a hash join returns them newest first, a nested loop in heap
     # order (ours). Relations tied on (degree, weight) keep that order, so
     # Python runs with nested loops only (its connection's server settings).
+    saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
     os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
     extra = {"kg_chunk_pick_method": "WEIGHT", "related_chunk_number": 3} if tight else {}
     rag = make_rag(ws, graph_cls, dim, model, threshold, **extra)
-    await rag.initialize_storages()
-    os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
+    try:
+        await rag.initialize_storages()
+    finally:
+        if saved is None:
+            os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
+        else:
+            os.environ["POSTGRES_SERVER_SETTINGS"] = saved
     try:
         for mode in MODES:
             # "cached keywords": none given; Python's scripted LLM extracts them
