@@ -286,6 +286,21 @@ pub(crate) enum Command {
         #[arg(long)]
         embedding_dim: Option<usize>,
     },
+    /// Serve LightRAG server's query API (`/query/data`, `/query` with
+    /// only_need_context, the graph-read routes, `/health`) from PostgreSQL,
+    /// beside the LightRAG server on the same `.env` (docs/serve.md).
+    Serve {
+        /// Address to listen on (default HOST, else 0.0.0.0).
+        #[arg(long)]
+        host: Option<String>,
+        /// Port (default PORT, else 9621).
+        #[arg(long)]
+        port: Option<u16>,
+        #[command(flatten)]
+        graph: GraphFlag,
+        #[command(flatten)]
+        model: ModelFlag,
+    },
     /// Load a `backup` file into an empty workspace (the file's, or --workspace).
     Restore {
         /// The backup file.
@@ -422,6 +437,15 @@ impl Command {
                 }
                 if let Some(k) = chunk_top_k {
                     out.push(("CHUNK_TOP_K", "--chunk-top-k", k.to_string()));
+                }
+                (Some(graph), Some(model))
+            }
+            Self::Serve { host, port, graph, model } => {
+                if let Some(h) = host {
+                    out.push(("HOST", "--host", h.clone()));
+                }
+                if let Some(p) = port {
+                    out.push(("PORT", "--port", p.to_string()));
                 }
                 (Some(graph), Some(model))
             }

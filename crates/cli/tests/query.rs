@@ -7,59 +7,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::Output;
 use std::time::Duration;
 
 use lightrag_pg::pool::PgConfig;
 use lightrag_pg_core::testkit::unique_workspace;
-use lightrag_pg_test_support::{dataset, test_database};
-use serde_json::{Value, json};
+use lightrag_pg_test_support::{dataset, embedding_endpoint, test_database};
+use serde_json::Value;
 
 const DIM: usize = 64;
 const MODEL: &str = "cli-query";
-
-/// An OpenAI-compatible `/embeddings` endpoint on 127.0.0.1 answering every
-/// request with `dim`-dimensional vectors (one per input text) after `delay`.
-fn embedding_endpoint(dim: usize, delay: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/v1", listener.local_addr().expect("address"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let texts = request["input"].as_array().map_or(1, Vec::len);
-                // A fixed unit vector: every stored chunk is at the same distance.
-                let mut v = vec![0.0f32; dim];
-                v[0] = 1.0;
-                let data: Vec<Value> = (0..texts).map(|i| json!({"index": i, "embedding": v})).collect();
-                let out = json!({"object": "list", "data": data}).to_string();
-                std::thread::sleep(delay);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
-                    out.len()
-                );
-            });
-        }
-    });
-    url
-}
 
 /// A URL nothing listens on.
 fn closed_endpoint() -> String {

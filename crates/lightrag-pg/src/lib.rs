@@ -42,6 +42,11 @@ pub use lightrag_pg_docstatus as docstatus;
 #[cfg(feature = "query")]
 pub use lightrag_pg_query as query;
 
+/// The query server: LightRAG server's `/query/data`, `/query`
+/// (`only_need_context`), graph-read and `/health` routes over HTTP.
+#[cfg(feature = "serve")]
+pub use lightrag_pg_serve as serve;
+
 /// The in-memory backends.
 #[cfg(feature = "memory")]
 pub use lightrag_pg_core::memory;

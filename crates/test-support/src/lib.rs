@@ -8,6 +8,7 @@ use lightrag_pg_pool::{PgConfig, PgPool};
 #[cfg(feature = "docker")]
 mod docker;
 mod docker_check;
+pub mod embedding;
 pub mod fresh;
 pub mod init_scripts;
 pub mod python;
@@ -16,6 +17,7 @@ pub mod server;
 #[cfg(feature = "docker")]
 pub use docker::{PID_LABEL, container_database};
 pub use docker_check::{NO_DOCKER_ENV, require_docker};
+pub use embedding::embedding_endpoint;
 
 /// A fresh random workspace for one test (re-exported from
 /// `lightrag_pg_core::testkit`), so tests run in parallel on one server.

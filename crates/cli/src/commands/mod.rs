@@ -11,6 +11,7 @@ mod migrate;
 mod query;
 mod rls;
 mod search;
+mod serve;
 mod stats;
 mod workspace;
 
@@ -54,6 +55,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Query { question, mode, hl_keywords, ll_keywords, format, .. } => {
             query::run(&ctx, query::QueryArgs { question, mode, hl_keywords, ll_keywords, format }).await
         }
+        Command::Serve { .. } => serve::run(&ctx).await,
         Command::Restore { from, json } => backup::restore(&ctx, &from, json.json).await,
     }
 }

@@ -1,0 +1,389 @@
+//! `lightrag-pg serve` over HTTP against a real PostgreSQL: a workspace
+//! migrated from the 64-d `lightrag-1.5.7-format-sample` (table graph), the
+//! question embedded by a local OpenAI-compatible endpoint, and LightRAG
+//! server's status codes and bodies for every kind of bad request.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use lightrag_pg_core::{KvNamespace, KvStorage, Storage, VectorNamespace, VectorStorage, Workspace};
+use lightrag_pg_files::{FnVectorOpener, MigrateOptions, Target};
+use lightrag_pg_pool::{GraphEngine, PgConfig, PgPool, Sources};
+use lightrag_pg_serve::Server;
+use lightrag_pg_test_support::{dataset, embedding_endpoint, test_database};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const DIM: usize = 64;
+const MODEL: &str = "serve-test";
+/// One workspace for every test of this binary, loaded once per run
+/// (migration upserts, so a rerun finds the same data).
+const WS: &str = "serve_http_sample";
+
+fn pg_pairs(config: &PgConfig) -> Vec<(String, String)> {
+    let (host, port) = config.hosts[0].clone();
+    vec![
+        ("POSTGRES_HOST".into(), host),
+        ("POSTGRES_PORT".into(), port.to_string()),
+        ("POSTGRES_USER".into(), config.user.clone()),
+        ("POSTGRES_PASSWORD".into(), config.password.clone().unwrap_or_default()),
+        ("POSTGRES_DATABASE".into(), config.database.clone()),
+    ]
+}
+
+/// Loads the sample dataset into [`WS`] once (on a runtime of its own).
+fn migrated(config: &PgConfig) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    let config = config.clone();
+    DONE.get_or_init(move || {
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let pool = PgPool::connect(config).await.expect("pool");
+                let ws = Workspace::new(WS).expect("workspace");
+                let mut target = Target::memory(ws.clone());
+                for ns in KvNamespace::ALL {
+                    let s = lightrag_pg_kv::PgKvStorage::new(pool.clone(), ns, ws.clone()).expect("kv");
+                    s.initialize().await.expect("kv init");
+                    target.kv.insert(ns, Arc::new(s) as Arc<dyn KvStorage>);
+                }
+                target.graph =
+                    lightrag_pg_graph::open_graph(pool.clone(), ws.clone(), GraphEngine::Table).await.expect("graph");
+                let (p, w) = (pool.clone(), ws.clone());
+                target.vectors = Arc::new(FnVectorOpener(move |ns: VectorNamespace, dim: usize| {
+                    let (pool, ws) = (p.clone(), w.clone());
+                    Box::pin(async move {
+                        let config =
+                            lightrag_pg_vector::PgVectorConfig::from_pool_config(ns, dim, Some(MODEL), pool.config())?;
+                        let s = lightrag_pg_vector::PgVectorStorage::new(pool, ws, config)?;
+                        s.initialize().await?;
+                        Ok(Arc::new(s) as Arc<dyn VectorStorage>)
+                    }) as BoxFuture<'static, lightrag_pg_core::Result<Arc<dyn VectorStorage>>>
+                }));
+                lightrag_pg_files::migrate(
+                    &dataset("lightrag-1.5.7-format-sample"),
+                    &target,
+                    MigrateOptions::default(),
+                )
+                .await
+                .expect("migrate the sample");
+            });
+        })
+        .join()
+        .expect("migration thread");
+    });
+}
+
+/// A running server and a client for it.
+struct Running {
+    url: String,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<Result<(), lightrag_pg_serve::ServeError>>,
+}
+
+impl Running {
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{path}", self.url))
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.url))
+    }
+}
+
+/// Starts a server on the sample workspace with `extra` settings over the
+/// defaults, and an embedding endpoint answering after `delay`.
+async fn start(extra: &[(&str, &str)], delay: Duration) -> Running {
+    let config = test_database().await.config();
+    migrated(&config);
+    let mut pairs = pg_pairs(&config);
+    for (k, v) in [
+        ("WORKSPACE", WS),
+        ("EMBEDDING_BINDING", "openai"),
+        ("EMBEDDING_MODEL", MODEL),
+        ("EMBEDDING_DIM", "64"),
+        ("EMBEDDING_TIMEOUT", "30"),
+        ("LIGHTRAG_GRAPH_STORAGE", "PGTableGraphStorage"),
+        ("COSINE_THRESHOLD", "-1"),
+    ] {
+        pairs.push((k.into(), v.into()));
+    }
+    pairs.push(("EMBEDDING_BINDING_HOST".into(), embedding_endpoint(DIM, delay)));
+    pairs.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let server = Server::from_sources(&Sources::from_pairs(pairs)).await.expect("server");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(server.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    Running { url, client: reqwest::Client::new(), stop: Some(stop), done }
+}
+
+async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    (status, r.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn query_data_answers_with_what_aquery_data_returns() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "naive", "chunk_top_k": 3}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["status", "message", "data", "metadata"]);
+    assert_eq!(body["data"]["chunks"].as_array().map(Vec::len), Some(3));
+    assert_eq!(body["metadata"]["query_mode"], "naive");
+}
+
+#[tokio::test]
+async fn query_data_with_keywords_finds_entities_in_mix_mode() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s.post("/query/data").json(&json!({
+        "query": "What is studied here?", "mode": "mix", "hl_keywords": ["research"], "ll_keywords": ["study"], "top_k": 5
+    }));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "success");
+    assert!(!body["data"]["entities"].as_array().unwrap().is_empty(), "{body}");
+    assert_eq!(body["metadata"]["keywords"]["high_level"], json!(["research"]));
+}
+
+#[tokio::test]
+async fn query_data_without_keywords_names_the_python_server() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "local"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("lightrag-server"), "{body}");
+}
+
+#[tokio::test]
+async fn a_validation_error_on_query_data_is_lightrags_400_failure_body() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.post("/query/data").json(&json!({"mode": "mix"})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"status": "failure", "message": "Validation error: body -> query: Field required", "data": {}, "metadata": {}})
+    );
+}
+
+#[tokio::test]
+async fn an_empty_query_is_fastapis_422() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.post("/query").json(&json!({"query": "   "})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body,
+        json!({"detail": [{"type": "value_error", "loc": ["body", "query"], "msg": "Value error, Query must not be empty.",
+                           "input": "   ", "ctx": {"error": {}}}]})
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_query_is_string_too_long() {
+    let s = start(&[], Duration::ZERO).await;
+    let long = "x".repeat(64 * 1024 + 1);
+    let (status, body) = json_of(s.post("/query").json(&json!({"query": long})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["type"], "string_too_long");
+    assert_eq!(body["detail"][0]["ctx"], json!({"max_length": 65536}));
+}
+
+#[tokio::test]
+async fn an_unknown_mode_is_a_literal_error() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s.post("/query").json(&json!({"query": "What is studied?", "mode": "sideways"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "mode"]));
+    assert_eq!(body["detail"][0]["type"], "literal_error");
+}
+
+#[tokio::test]
+async fn wrong_types_are_reported_field_by_field() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s.post("/query").json(&json!({"query": "What is studied?", "top_k": "many", "ll_keywords": "one"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let kinds: Vec<&str> = body["detail"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["int_parsing", "list_type"]);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_json_invalid() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s.post("/query").header("content-type", "application/json").body("{\"query\": ");
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["type"], "json_invalid");
+    assert_eq!(body["detail"][0]["msg"], "JSON decode error");
+}
+
+#[tokio::test]
+async fn a_missing_api_key_is_403_api_key_required() {
+    let s = start(&[("LIGHTRAG_API_KEY", "sesame")], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/graph/label/list").send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"detail": "API Key required"})));
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_is_403_invalid_api_key() {
+    let s = start(&[("LIGHTRAG_API_KEY", "sesame")], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/graph/label/list").header("X-API-Key", "nope").send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"detail": "Invalid API Key"})));
+}
+
+#[tokio::test]
+async fn the_right_api_key_opens_the_routes() {
+    let s = start(&[("LIGHTRAG_API_KEY", "sesame")], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/graph/label/list").header("X-API-Key", "sesame").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!body.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn health_answers_without_the_key_and_shows_configuration_only_with_it() {
+    let s = start(&[("LIGHTRAG_API_KEY", "sesame")], Duration::ZERO).await;
+    let (status, open) = json_of(s.get("/health").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(open["status"], "healthy");
+    assert!(open.get("configuration").is_none(), "{open}");
+    let (_, keyed) = json_of(s.get("/health").header("X-API-Key", "sesame").send().await.unwrap()).await;
+    assert_eq!(keyed["configuration"]["workspace"], WS);
+    assert_eq!(keyed["configuration"]["graph_storage"], "PGTableGraphStorage");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let s = start(&[("MAX_REQUEST_BODY_BYTES", "1000")], Duration::ZERO).await;
+    let r = s.post("/query/data").json(&json!({"query": "x".repeat(2000)}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body, json!({"detail": "Request body too large. This endpoint accepts at most 1000 bytes."}));
+}
+
+#[tokio::test]
+async fn query_with_only_need_context_answers_the_context() {
+    let s = start(&[], Duration::ZERO).await;
+    let r =
+        s.post("/query").json(&json!({"query": "What is studied here?", "mode": "naive", "only_need_context": true}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["response", "references", "response_time", "llm_generated"]);
+    assert!(body["response"].as_str().unwrap().contains("Document Chunks"), "{body}");
+    assert_eq!(body["llm_generated"], false);
+    assert!(!body["references"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn query_for_an_llm_answer_names_the_python_server() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) =
+        json_of(s.post("/query").json(&json!({"query": "What is studied here?"})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    assert!(body["detail"].as_str().unwrap().contains("lightrag-server"), "{body}");
+}
+
+#[tokio::test]
+async fn write_endpoints_name_the_python_server() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.post("/documents/text").json(&json!({"text": "x"})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    assert!(body["detail"].as_str().unwrap().starts_with("POST /documents/text is served by the LightRAG server"));
+}
+
+#[tokio::test]
+async fn graphs_returns_the_knowledge_graph_of_a_label() {
+    let s = start(&[], Duration::ZERO).await;
+    let (_, labels) = json_of(s.get("/graph/label/popular?limit=1").send().await.unwrap()).await;
+    let top = labels[0].as_str().expect("a popular label").to_owned();
+    let r = s.get("/graphs").query(&[("label", top.as_str()), ("max_depth", "1"), ("max_nodes", "5")]);
+    let (status, kg) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{kg}");
+    let nodes = kg["nodes"].as_array().unwrap();
+    assert!(nodes.iter().any(|n| n["id"] == top.as_str()) && nodes.len() <= 5, "{kg}");
+    assert!(kg.get("is_truncated").is_some(), "{kg}");
+}
+
+#[tokio::test]
+async fn entity_exists_answers_for_known_and_unknown_names() {
+    let s = start(&[], Duration::ZERO).await;
+    let (_, labels) = json_of(s.get("/graph/label/list").send().await.unwrap()).await;
+    let known = labels[0].as_str().unwrap().to_owned();
+    let (_, yes) =
+        json_of(s.get("/graph/entity/exists").query(&[("name", known.as_str())]).send().await.unwrap()).await;
+    let (_, no) = json_of(s.get("/graph/entity/exists?name=no-such-entity-here").send().await.unwrap()).await;
+    assert_eq!((yes, no), (json!({"exists": true}), json!({"exists": false})));
+}
+
+#[tokio::test]
+async fn label_search_without_q_is_fastapis_missing_query_parameter() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/graph/label/search").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "q"]));
+    assert_eq!(body["detail"][0]["type"], "missing");
+}
+
+#[tokio::test]
+async fn a_popular_label_limit_over_1000_is_less_than_equal() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/graph/label/popular?limit=1001").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["type"], "less_than_equal");
+}
+
+#[tokio::test]
+async fn requests_past_the_in_flight_bound_are_refused_with_503() {
+    let s = start(&[("LIGHTRAG_PG_SERVE_MAX_IN_FLIGHT", "1")], Duration::from_millis(1500)).await;
+    let slow = s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "naive"})).send();
+    let slow = tokio::spawn(slow);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = s.get("/graph/label/list").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(slow.await.unwrap().unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_request_over_the_timeout_is_504() {
+    let s = start(&[("LIGHTRAG_PG_SERVE_TIMEOUT", "0.3")], Duration::from_millis(2000)).await;
+    let r = s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "naive"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::GATEWAY_TIMEOUT, json!({"detail": "Request timed out after 0.3 s"})));
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight() {
+    let mut s = start(&[], Duration::from_millis(1000)).await;
+    let slow =
+        tokio::spawn(s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "naive"})).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.stop.take().unwrap().send(()).unwrap();
+    let answered = slow.await.unwrap().unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    tokio::time::timeout(Duration::from_secs(5), &mut s.done).await.expect("stopped").unwrap().unwrap();
+    assert!(s.get("/health").send().await.is_err(), "still accepting after shutdown");
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_a_configured_origin() {
+    let s = start(&[("CORS_ORIGINS", "https://ui.example")], Duration::ZERO).await;
+    let r = s
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/query/data", s.url))
+        .header("Origin", "https://ui.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://ui.example");
+    assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+}
