@@ -12,9 +12,9 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
-use lightrag_pg_core::{GraphStorage, Workspace};
-use lightrag_pg_pool::{LightRagSettings, PgConfig, PgPool, Sources};
-use lightrag_pg_query::{HttpEmbedder, QueryParam, RetrievalSettings, Retriever};
+use lightrag_pg_core::GraphStorage;
+use lightrag_pg_pool::{LightRagSettings, Sources};
+use lightrag_pg_query::{QueryParam, RetrievalSettings, Retriever};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -74,22 +74,16 @@ impl Server {
     /// errors; [`lightrag_pg_query::QueryError::NotFound`] for a workspace
     /// without a knowledge base.
     pub async fn from_sources(sources: &Sources) -> Result<Self, ServeError> {
-        let config = ServeConfig::from_sources(sources)?;
+        let mut config = ServeConfig::from_sources(sources)?;
         let lightrag = LightRagSettings::from_sources(sources)?;
         let settings = RetrievalSettings::from_sources(sources)?;
         let defaults = QueryParam::from_sources(sources)?;
-        let embedder = HttpEmbedder::from_sources(sources)?;
-        let pg = PgConfig::from_sources(sources)?;
-        let ws = Workspace::resolve(pg.workspace.as_deref(), lightrag.workspace.as_deref())?;
-        let engine = lightrag.stores.graph.ok_or_else(|| ServeError::Config {
-            key: "LIGHTRAG_GRAPH_STORAGE".into(),
-            message: "the graph is not in PostgreSQL; lightrag-pg serve needs PGGraphStorage or PGTableGraphStorage"
-                .into(),
-        })?;
-        let mut config = config;
         if let Some(n) = lightrag.max_graph_nodes {
             config.max_graph_nodes = n;
         }
+        let retriever = Retriever::from_sources(sources).await?;
+        let ws = retriever.workspace().clone();
+        let graph = lightrag_pg_graph::open_graph(retriever.pool().clone(), ws.clone(), retriever.engine()).await?;
         let configuration = json!({
             "llm_binding": sources.value("LLM_BINDING"),
             "llm_binding_host": sources.value("LLM_BINDING_HOST"),
@@ -107,19 +101,6 @@ impl Server {
             "cosine_threshold": settings.cosine_threshold,
             "related_chunk_number": settings.related_chunk_number,
         });
-        let dimension = lightrag_pg_core::Embedder::dimension(&embedder);
-        let pool = PgPool::connect(pg).await?;
-        let graph = lightrag_pg_graph::open_graph(pool.clone(), ws.clone(), engine).await?;
-        let retriever = Retriever::open(
-            pool,
-            ws,
-            engine,
-            dimension,
-            lightrag.embedding_model.as_deref(),
-            Arc::new(embedder),
-            settings,
-        )
-        .await?;
         Ok(Self::new(config, retriever, graph, defaults, configuration))
     }
 
