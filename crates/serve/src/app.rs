@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, Any, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::ServeConfig;
 use crate::error::{ApiError, ServeError};
@@ -134,7 +134,7 @@ impl Server {
                 ApiError::internal(&"a handler panicked").into_response()
             }))
             .layer(cors(&s.config))
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)))
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting
