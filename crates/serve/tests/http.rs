@@ -202,6 +202,23 @@ async fn query_with_only_need_context_answers_the_context() {
 }
 
 #[tokio::test]
+async fn query_stream_with_only_need_context_is_one_ndjson_line() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s
+        .post("/query/stream")
+        .json(&json!({"query": "What is studied here?", "mode": "naive", "only_need_context": true}));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let keys: Vec<&str> = lines[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["response", "llm_generated", "references"]);
+    assert!(lines[0]["response"].as_str().unwrap().contains("Document Chunks"));
+}
+
+#[tokio::test]
 async fn query_for_an_llm_answer_names_the_python_server() {
     let s = start(&[], Duration::ZERO).await;
     let (status, body) =
