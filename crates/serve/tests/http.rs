@@ -323,3 +323,26 @@ async fn cors_preflight_allows_a_configured_origin() {
     assert_eq!(r.headers()["access-control-allow-origin"], "https://ui.example");
     assert_eq!(r.headers()["access-control-allow-credentials"], "true");
 }
+
+#[tokio::test]
+async fn an_unknown_path_is_fastapis_404() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/no/such/route").send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not Found"})));
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_fastapis_405() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/query/data").send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::METHOD_NOT_ALLOWED, json!({"detail": "Method Not Allowed"})));
+}
+
+#[tokio::test]
+async fn graphs_never_returns_more_than_max_graph_nodes() {
+    let s = start(&[("MAX_GRAPH_NODES", "2")], Duration::ZERO).await;
+    let (status, kg) = json_of(s.get("/graphs?label=*&max_nodes=50").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{kg}");
+    assert_eq!(kg["nodes"].as_array().map(Vec::len), Some(2), "{kg}");
+    assert_eq!(kg["is_truncated"], true);
+}
