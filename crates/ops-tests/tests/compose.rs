@@ -39,6 +39,15 @@ fn development_compose_file_validates_with_health_check_volume_and_read_only_ini
 }
 
 #[test]
+fn development_compose_file_has_lightrag_pg_serve_behind_the_serve_profile() {
+    let cfg = assert_valid("docker-compose.yml");
+    assert!(cfg.contains("lightrag-pg-serve:"), "the serve service:\n{cfg}");
+    assert!(cfg.contains("- serve"), "behind the profile 'serve', so a plain `up` starts only postgres:\n{cfg}");
+    assert!(cfg.contains("/app/.env"), "LightRAG's .env mounted where serve reads it:\n{cfg}");
+    assert!(cfg.contains("service_healthy"), "started once postgres is healthy:\n{cfg}");
+}
+
+#[test]
 fn production_compose_file_validates_with_tls_secret_file_no_published_port_and_limits() {
     let cfg = assert_valid("docker-compose.production.yml");
     assert!(cfg.contains("ssl=on"), "TLS on:\n{cfg}");

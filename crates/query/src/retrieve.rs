@@ -216,6 +216,12 @@ impl Retriever {
         &self.store.ws
     }
 
+    /// The connection pool, for programs that serve more than retrieval
+    /// from it (`lightrag-pg serve`'s graph routes).
+    pub fn pool(&self) -> &PgPool {
+        &self.store.pool
+    }
+
     /// The graph engine.
     pub fn engine(&self) -> GraphEngine {
         self.store.engine

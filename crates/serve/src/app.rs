@@ -12,15 +12,15 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
-use lightrag_pg_core::{GraphStorage, Workspace};
-use lightrag_pg_pool::{LightRagSettings, PgConfig, PgPool, Sources};
-use lightrag_pg_query::{HttpEmbedder, QueryParam, RetrievalSettings, Retriever};
+use lightrag_pg_core::GraphStorage;
+use lightrag_pg_pool::{LightRagSettings, Sources};
+use lightrag_pg_query::{QueryParam, RetrievalSettings, Retriever};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, Any, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::ServeConfig;
 use crate::error::{ApiError, ServeError};
@@ -74,22 +74,16 @@ impl Server {
     /// errors; [`lightrag_pg_query::QueryError::NotFound`] for a workspace
     /// without a knowledge base.
     pub async fn from_sources(sources: &Sources) -> Result<Self, ServeError> {
-        let config = ServeConfig::from_sources(sources)?;
+        let mut config = ServeConfig::from_sources(sources)?;
         let lightrag = LightRagSettings::from_sources(sources)?;
         let settings = RetrievalSettings::from_sources(sources)?;
         let defaults = QueryParam::from_sources(sources)?;
-        let embedder = HttpEmbedder::from_sources(sources)?;
-        let pg = PgConfig::from_sources(sources)?;
-        let ws = Workspace::resolve(pg.workspace.as_deref(), lightrag.workspace.as_deref())?;
-        let engine = lightrag.stores.graph.ok_or_else(|| ServeError::Config {
-            key: "LIGHTRAG_GRAPH_STORAGE".into(),
-            message: "the graph is not in PostgreSQL; lightrag-pg serve needs PGGraphStorage or PGTableGraphStorage"
-                .into(),
-        })?;
-        let mut config = config;
         if let Some(n) = lightrag.max_graph_nodes {
             config.max_graph_nodes = n;
         }
+        let retriever = Retriever::from_sources(sources).await?;
+        let ws = retriever.workspace().clone();
+        let graph = lightrag_pg_graph::open_graph(retriever.pool().clone(), ws.clone(), retriever.engine()).await?;
         let configuration = json!({
             "llm_binding": sources.value("LLM_BINDING"),
             "llm_binding_host": sources.value("LLM_BINDING_HOST"),
@@ -107,19 +101,6 @@ impl Server {
             "cosine_threshold": settings.cosine_threshold,
             "related_chunk_number": settings.related_chunk_number,
         });
-        let dimension = lightrag_pg_core::Embedder::dimension(&embedder);
-        let pool = PgPool::connect(pg).await?;
-        let graph = lightrag_pg_graph::open_graph(pool.clone(), ws.clone(), engine).await?;
-        let retriever = Retriever::open(
-            pool,
-            ws,
-            engine,
-            dimension,
-            lightrag.embedding_model.as_deref(),
-            Arc::new(embedder),
-            settings,
-        )
-        .await?;
         Ok(Self::new(config, retriever, graph, defaults, configuration))
     }
 
@@ -134,7 +115,7 @@ impl Server {
         let routes = Router::new()
             .route("/query/data", post(query_data))
             .route("/query", post(query))
-            .route("/query/stream", post(python_only))
+            .route("/query/stream", post(query_stream))
             .route("/graphs", get(graphs))
             .route("/graph/label/list", get(label_list))
             .route("/graph/label/popular", get(label_popular))
@@ -153,7 +134,7 @@ impl Server {
                 ApiError::internal(&"a handler panicked").into_response()
             }))
             .layer(cors(&s.config))
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)))
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting
@@ -346,14 +327,23 @@ async fn query_data(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) ->
     Ok(axum::Json(found.data).into_response())
 }
 
-/// `POST /query` with `only_need_context`: the context as the response.
-async fn query(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    let req = parse_query(&s, &body, false)?;
+/// What `/query` and `/query/stream` answer for `only_need_context`: the
+/// context (or LightRAG's `fail_response`), the references, the time taken.
+struct ContextAnswer {
+    response: String,
+    references: Option<Vec<Value>>,
+    elapsed: f64,
+}
+
+async fn context_answer(s: &AppState, body: &Value, route: &str) -> Result<(QueryRequest, ContextAnswer), ApiError> {
+    let req = parse_query(s, body, false)?;
     if req.only_need_prompt || !req.only_need_context {
         return Err(ApiError::http(
             StatusCode::NOT_IMPLEMENTED,
-            "lightrag-pg serve answers POST /query with only_need_context=true only: the LLM answer and \
-             only_need_prompt are served by the LightRAG server (lightrag-server); route this request there",
+            format!(
+                "lightrag-pg serve answers POST {route} with only_need_context=true only: the LLM answer and \
+                 only_need_prompt are served by the LightRAG server (lightrag-server); route this request there"
+            ),
         ));
     }
     let start = Instant::now();
@@ -369,12 +359,46 @@ async fn query(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Resu
         references
     };
     let elapsed = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    let references = req.include_references.then_some(references);
+    Ok((req, ContextAnswer { response, references, elapsed }))
+}
+
+/// `POST /query` with `only_need_context`: the context as the response.
+async fn query(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (_, a) = context_answer(&s, &body, "/query").await?;
     let mut out = Map::new();
-    out.insert("response".into(), json!(response));
-    out.insert("references".into(), if req.include_references { json!(references) } else { Value::Null });
-    out.insert("response_time".into(), json!(elapsed));
+    out.insert("response".into(), json!(a.response));
+    out.insert("references".into(), a.references.map_or(Value::Null, Value::from));
+    out.insert("response_time".into(), json!(a.elapsed));
     out.insert("llm_generated".into(), json!(false));
     Ok(axum::Json(Value::Object(out)).into_response())
+}
+
+/// `POST /query/stream` with `only_need_context`: LightRAG's NDJSON for a
+/// complete (non-streamed) response, one line `{"response", "llm_generated",
+/// "references"}`, and with `include_progress` a last `{"response_time"}`
+/// line.
+async fn query_stream(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (req, a) = context_answer(&s, &body, "/query/stream").await?;
+    let mut line = Map::new();
+    line.insert("response".into(), json!(a.response));
+    line.insert("llm_generated".into(), json!(false));
+    if let Some(r) = a.references {
+        line.insert("references".into(), Value::from(r));
+    }
+    let mut text = format!("{}\n", Value::Object(line));
+    if req.include_progress {
+        text.push_str(&format!("{}\n", json!({ "response_time": a.elapsed })));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 /// LightRAG's `include_chunk_content`: each reference gains the contents of

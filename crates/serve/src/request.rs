@@ -46,6 +46,8 @@ pub struct QueryRequest {
     pub include_references: bool,
     /// `include_chunk_content` (false).
     pub include_chunk_content: bool,
+    /// `include_progress` (false; `/query/stream` only).
+    pub include_progress: bool,
     /// `conversation_history`, as given.
     pub conversation_history: Option<Vec<Value>>,
     /// The retrieval parameters: the server's defaults with the request's
@@ -357,9 +359,8 @@ impl QueryRequest {
         let enable_rerank = flag(&mut errors, "enable_rerank", defaults.enable_rerank);
         let include_references = flag(&mut errors, "include_references", true);
         let include_chunk_content = flag(&mut errors, "include_chunk_content", false);
-        for key in ["include_progress", "stream"] {
-            flag(&mut errors, key, false);
-        }
+        let include_progress = flag(&mut errors, "include_progress", false);
+        flag(&mut errors, "stream", false);
         if !errors.0.is_empty() {
             return Err(errors.0);
         }
@@ -412,6 +413,7 @@ impl QueryRequest {
             only_need_prompt: only_need_prompt.unwrap_or(false),
             include_references: include_references.unwrap_or(true),
             include_chunk_content: include_chunk_content.unwrap_or(false),
+            include_progress: include_progress.unwrap_or(false),
             conversation_history: conversation,
             param,
         })

@@ -3,35 +3,20 @@
 //! question embedded by a local OpenAI-compatible endpoint, and LightRAG
 //! server's status codes and bodies for every kind of bad request.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use lightrag_pg_core::{KvNamespace, KvStorage, Storage, VectorNamespace, VectorStorage, Workspace};
-use lightrag_pg_files::{FnVectorOpener, MigrateOptions, Target};
-use lightrag_pg_pool::{GraphEngine, PgConfig, PgPool, Sources};
-use lightrag_pg_serve::Server;
-use lightrag_pg_test_support::{dataset, embedding_endpoint, test_database};
+use common::{DIM, Running};
+use lightrag_pg_pool::PgConfig;
+use lightrag_pg_test_support::{embedding_endpoint, test_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-const DIM: usize = 64;
-const MODEL: &str = "serve-test";
 /// One workspace for every test of this binary, loaded once per run
 /// (migration upserts, so a rerun finds the same data).
 const WS: &str = "serve_http_sample";
-
-fn pg_pairs(config: &PgConfig) -> Vec<(String, String)> {
-    let (host, port) = config.hosts[0].clone();
-    vec![
-        ("POSTGRES_HOST".into(), host),
-        ("POSTGRES_PORT".into(), port.to_string()),
-        ("POSTGRES_USER".into(), config.user.clone()),
-        ("POSTGRES_PASSWORD".into(), config.password.clone().unwrap_or_default()),
-        ("POSTGRES_DATABASE".into(), config.database.clone()),
-    ]
-}
 
 /// Loads the sample dataset into [`WS`] once (on a runtime of its own).
 fn migrated(config: &PgConfig) {
@@ -40,58 +25,11 @@ fn migrated(config: &PgConfig) {
     DONE.get_or_init(move || {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let pool = PgPool::connect(config).await.expect("pool");
-                let ws = Workspace::new(WS).expect("workspace");
-                let mut target = Target::memory(ws.clone());
-                for ns in KvNamespace::ALL {
-                    let s = lightrag_pg_kv::PgKvStorage::new(pool.clone(), ns, ws.clone()).expect("kv");
-                    s.initialize().await.expect("kv init");
-                    target.kv.insert(ns, Arc::new(s) as Arc<dyn KvStorage>);
-                }
-                target.graph =
-                    lightrag_pg_graph::open_graph(pool.clone(), ws.clone(), GraphEngine::Table).await.expect("graph");
-                let (p, w) = (pool.clone(), ws.clone());
-                target.vectors = Arc::new(FnVectorOpener(move |ns: VectorNamespace, dim: usize| {
-                    let (pool, ws) = (p.clone(), w.clone());
-                    Box::pin(async move {
-                        let config =
-                            lightrag_pg_vector::PgVectorConfig::from_pool_config(ns, dim, Some(MODEL), pool.config())?;
-                        let s = lightrag_pg_vector::PgVectorStorage::new(pool, ws, config)?;
-                        s.initialize().await?;
-                        Ok(Arc::new(s) as Arc<dyn VectorStorage>)
-                    }) as BoxFuture<'static, lightrag_pg_core::Result<Arc<dyn VectorStorage>>>
-                }));
-                lightrag_pg_files::migrate(
-                    &dataset("lightrag-1.5.7-format-sample"),
-                    &target,
-                    MigrateOptions::default(),
-                )
-                .await
-                .expect("migrate the sample");
-            });
+            rt.block_on(common::migrate(config, WS));
         })
         .join()
         .expect("migration thread");
     });
-}
-
-/// A running server and a client for it.
-struct Running {
-    url: String,
-    client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<Result<(), lightrag_pg_serve::ServeError>>,
-}
-
-impl Running {
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.post(format!("{}{path}", self.url))
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.get(format!("{}{path}", self.url))
-    }
 }
 
 /// Starts a server on the sample workspace with `extra` settings over the
@@ -99,28 +37,9 @@ impl Running {
 async fn start(extra: &[(&str, &str)], delay: Duration) -> Running {
     let config = test_database().await.config();
     migrated(&config);
-    let mut pairs = pg_pairs(&config);
-    for (k, v) in [
-        ("WORKSPACE", WS),
-        ("EMBEDDING_BINDING", "openai"),
-        ("EMBEDDING_MODEL", MODEL),
-        ("EMBEDDING_DIM", "64"),
-        ("EMBEDDING_TIMEOUT", "30"),
-        ("LIGHTRAG_GRAPH_STORAGE", "PGTableGraphStorage"),
-        ("COSINE_THRESHOLD", "-1"),
-    ] {
-        pairs.push((k.into(), v.into()));
-    }
-    pairs.push(("EMBEDDING_BINDING_HOST".into(), embedding_endpoint(DIM, delay)));
+    let mut pairs = common::settings(&config, WS, embedding_endpoint(DIM, delay));
     pairs.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let server = Server::from_sources(&Sources::from_pairs(pairs)).await.expect("server");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(server.run(listener, async move {
-        let _ = stopped.await;
-    }));
-    Running { url, client: reqwest::Client::new(), stop: Some(stop), done }
+    common::serve(pairs).await
 }
 
 async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
@@ -283,6 +202,23 @@ async fn query_with_only_need_context_answers_the_context() {
 }
 
 #[tokio::test]
+async fn query_stream_with_only_need_context_is_one_ndjson_line() {
+    let s = start(&[], Duration::ZERO).await;
+    let r = s
+        .post("/query/stream")
+        .json(&json!({"query": "What is studied here?", "mode": "naive", "only_need_context": true}));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let keys: Vec<&str> = lines[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["response", "llm_generated", "references"]);
+    assert!(lines[0]["response"].as_str().unwrap().contains("Document Chunks"));
+}
+
+#[tokio::test]
 async fn query_for_an_llm_answer_names_the_python_server() {
     let s = start(&[], Duration::ZERO).await;
     let (status, body) =
@@ -386,4 +322,27 @@ async fn cors_preflight_allows_a_configured_origin() {
         .unwrap();
     assert_eq!(r.headers()["access-control-allow-origin"], "https://ui.example");
     assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_fastapis_404() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/no/such/route").send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"detail": "Not Found"})));
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_fastapis_405() {
+    let s = start(&[], Duration::ZERO).await;
+    let (status, body) = json_of(s.get("/query/data").send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::METHOD_NOT_ALLOWED, json!({"detail": "Method Not Allowed"})));
+}
+
+#[tokio::test]
+async fn graphs_never_returns_more_than_max_graph_nodes() {
+    let s = start(&[("MAX_GRAPH_NODES", "2")], Duration::ZERO).await;
+    let (status, kg) = json_of(s.get("/graphs?label=*&max_nodes=50").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{kg}");
+    assert_eq!(kg["nodes"].as_array().map(Vec::len), Some(2), "{kg}");
+    assert_eq!(kg["is_truncated"], true);
 }
