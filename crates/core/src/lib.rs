@@ -7,6 +7,7 @@ pub mod graph;
 pub mod ids;
 pub mod kv;
 pub mod namespace;
+pub mod pyjson;
 pub mod storage;
 pub mod vector;
 pub mod workspace;

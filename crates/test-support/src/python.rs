@@ -7,64 +7,9 @@ use lightrag_pg_pool::tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checke
 use serde_json::Value;
 
 /// Python's `json.dumps(v)` with its defaults: `", "` and `": "` separators and
-/// `ensure_ascii=True` (non-ASCII as `\uXXXX`, astral characters as surrogate
-/// pairs).
+/// `ensure_ascii=True` (core's [`pyjson`](lightrag_pg_core::pyjson)).
 pub fn py_dumps(v: &Value) -> String {
-    fn string(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\u{8}' => out.push_str("\\b"),
-                '\u{c}' => out.push_str("\\f"),
-                c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                    let mut buf = [0u16; 2];
-                    for unit in c.encode_utf16(&mut buf) {
-                        out.push_str(&format!("\\u{unit:04x}"));
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    fn value(v: &Value, out: &mut String) {
-        match v {
-            Value::Null => out.push_str("null"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => out.push_str(&n.to_string()),
-            Value::String(s) => string(s, out),
-            Value::Array(a) => {
-                out.push('[');
-                for (i, x) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    value(x, out);
-                }
-                out.push(']');
-            }
-            Value::Object(o) => {
-                out.push('{');
-                for (i, (k, x)) in o.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    string(k, out);
-                    out.push_str(": ");
-                    value(x, out);
-                }
-                out.push('}');
-            }
-        }
-    }
-    let mut out = String::new();
-    value(v, &mut out);
-    out
+    lightrag_pg_core::pyjson::dumps(v, true)
 }
 
 /// JSON text bound to a JSONB parameter exactly as asyncpg sends a Python `str`:
