@@ -102,6 +102,8 @@ def make_rag(workdir: str) -> LightRAG:
         kwargs["tokenizer"] = Tokenizer("chars", _Chars())
     if "workspace" in fields:
         kwargs["workspace"] = "default"
+    if "auto_manage_storages_states" in fields:
+        kwargs["auto_manage_storages_states"] = False
     return LightRAG(**kwargs)
 
 
@@ -114,11 +116,35 @@ def _cache_is_flat(rag: LightRAG) -> bool:
     return "cache_type" in inspect.getsource(postgres_impl.PGKVStorage.upsert)
 
 
+async def initialize_one_by_one(rag: LightRAG) -> None:
+    """Initialise the storages once, one at a time, as LightRAG does since 1.4.
+
+    Releases before 1.4 default `auto_manage_storages_states` to true: their
+    `__post_init__` schedules `initialize_storages()` as a task, which then races
+    the caller's own call, and the two AGE graph set-ups deadlock on each other's
+    `CREATE INDEX CONCURRENTLY` (1.3.9, twice in a row in CI; the server log shows
+    two connections creating the same graph's indexes). `make_rag` turns the
+    automatic start off, and this initialises in sequence, as 1.4 does ("must be
+    called one by one to prevent deadlock"), in the release's own order.
+    """
+    from lightrag.base import StoragesStatus
+
+    if rag._storages_status != StoragesStatus.CREATED:
+        return
+    for name in ("full_docs", "text_chunks", "full_entities", "full_relations", "entities_vdb",
+                 "relationships_vdb", "chunks_vdb", "chunk_entity_relation_graph", "llm_response_cache",
+                 "doc_status"):
+        storage = getattr(rag, name, None)
+        if storage:
+            await storage.initialize()
+    rag._storages_status = StoragesStatus.INITIALIZED
+
+
 async def write(out_path: str) -> None:
     workdir = f"/tmp/lightrag-legacy-{RELEASE}-{os.getpid()}"
     os.makedirs(workdir, exist_ok=True)
     rag = make_rag(workdir)
-    await rag.initialize_storages()
+    await initialize_one_by_one(rag)
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     doc_id, chunk_id = mdhash(DOC, "doc-"), mdhash(CHUNK, "chunk-")
     expected: dict = {"release": RELEASE, "dim": DIM, "kv": {}, "vectors": {}, "graph": {}, "doc_status": {}}
