@@ -97,8 +97,22 @@ pub fn float_repr(f: f64) -> String {
 }
 
 fn write_str(out: &mut String, s: &str, ascii: bool) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    // Runs of bytes that need no escape are copied whole; every escape but
+    // ensure_ascii's starts at an ASCII byte.
+    let bytes = s.as_bytes();
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b >= 0x20 && b != b'"' && b != b'\\' && !(ascii && b > 0x7e) {
+            i += 1;
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        let c = s[i..].chars().next().unwrap_or_default();
+        i += c.len_utf8();
+        run = i;
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -107,15 +121,15 @@ fn write_str(out: &mut String, s: &str, ascii: bool) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ascii && (c as u32) > 0x7e) => {
+            c => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");
                 }
             }
-            c => out.push(c),
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -139,6 +153,14 @@ mod tests {
     fn dumps_escapes_non_ascii_as_utf16_by_default() {
         let v = json!({"a": [1, "é", "🙂"], "q": "\"\\\n"});
         assert_eq!(dumps(&v, true), r#"{"a": [1, "\u00e9", "\ud83d\ude42"], "q": "\"\\\n"}"#);
+    }
+
+    #[test]
+    fn control_characters_are_escaped_between_plain_runs_as_python_does() {
+        // json.dumps("ab\x01c\x7fé\td", ensure_ascii=...) in Python 3.11.
+        let v = json!("ab\u{1}c\u{7f}é\td");
+        assert_eq!(dumps(&v, true), r#""ab\u0001c\u007f\u00e9\td""#);
+        assert_eq!(dumps(&v, false), "\"ab\\u0001c\u{7f}é\\td\"");
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub struct HttpEmbedder {
     dimension: usize,
     timeout: Duration,
     retry: RetryPolicy,
+    base64: bool,
     client: reqwest::Client,
 }
 
@@ -87,6 +88,7 @@ impl HttpEmbedder {
             dimension,
             timeout,
             retry: EMBEDDING_RETRY,
+            base64: true,
             client: build_client(timeout)?,
         })
     }
@@ -94,7 +96,9 @@ impl HttpEmbedder {
     /// Reads LightRAG's variables: `EMBEDDING_BINDING` (`openai` or `ollama`;
     /// default `ollama`, as LightRAG's server), `EMBEDDING_BINDING_HOST`,
     /// `EMBEDDING_BINDING_API_KEY`, `EMBEDDING_MODEL`, `EMBEDDING_DIM`,
-    /// `EMBEDDING_TIMEOUT`.
+    /// `EMBEDDING_TIMEOUT`, `EMBEDDING_USE_BASE64` (default `true`: OpenAI's
+    /// `encoding_format: base64`, as LightRAG's `openai_embed` asks; `false`
+    /// for providers that only send floats).
     ///
     /// # Errors
     /// [`QueryError::Config`] naming the variable missing or malformed.
@@ -136,6 +140,10 @@ impl HttpEmbedder {
                 .filter(|s| s.is_finite() && *s > 0.0)
                 .ok_or_else(|| config("EMBEDDING_TIMEOUT", format!("invalid number of seconds '{t}'")))?;
             e = e.with_timeout(Duration::from_secs_f64(secs))?;
+        }
+        if let Some(v) = sources.value("EMBEDDING_USE_BASE64") {
+            // LightRAG: `os.getenv(...).lower() in ("true", "1", "yes")`.
+            e.base64 = matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes");
         }
         Ok(e)
     }
@@ -182,7 +190,10 @@ impl HttpEmbedder {
 
     async fn embed_once(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
         let body = match self.binding {
-            EmbeddingBinding::OpenAi => json!({"model": self.model, "input": texts, "encoding_format": "float"}),
+            EmbeddingBinding::OpenAi => {
+                let format = if self.base64 { "base64" } else { "float" };
+                json!({"model": self.model, "input": texts, "encoding_format": format})
+            }
             EmbeddingBinding::Ollama => json!({"model": self.model, "input": texts}),
         };
         let mut request = self.client.post(&self.url).json(&body);
@@ -293,6 +304,18 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(e.url(), "http://h:1/api/embed");
+    }
+
+    #[test]
+    fn openai_requests_ask_base64_unless_embedding_use_base64_is_false() {
+        let with = |v: Option<&str>| {
+            let mut pairs = vec![("EMBEDDING_BINDING", "openai"), ("EMBEDDING_MODEL", "m"), ("EMBEDDING_DIM", "8")];
+            pairs.extend(v.map(|v| ("EMBEDDING_USE_BASE64", v)));
+            HttpEmbedder::from_sources(&Sources::from_pairs(pairs)).unwrap().base64
+        };
+        assert!(with(None), "LightRAG's default is base64");
+        assert!(with(Some("Yes")) && with(Some("1")) && with(Some("true")));
+        assert!(!with(Some("false")) && !with(Some("0")) && !with(Some("no")));
     }
 
     #[test]

@@ -153,13 +153,17 @@ impl Store {
             let ms = plan.pointer("/0/Execution Time").and_then(Value::as_f64).unwrap_or(0.0);
             floor.fetch_add((ms * 1000.0) as u64, Ordering::Relaxed);
         }
-        self.pool
+        let started = std::time::Instant::now();
+        let rows = self
+            .pool
             .retry(what, || async {
                 let conn = self.pool.get().await?;
                 let stmt = conn.prepare_cached(sql).await?;
                 conn.query(&stmt, params).await.map_err(db_error)
             })
-            .await
+            .await?;
+        tracing::debug!(what, rows = rows.len(), ms = started.elapsed().as_secs_f64() * 1e3, "read");
+        Ok(rows)
     }
 
     /// `return_value` of LightRAG's LLM cache entry `id` (`lightrag_llm_cache`).
