@@ -181,36 +181,46 @@ impl Tiktoken {
     }
 }
 
-/// How many pre-tokenizer pieces [`Tiktoken`] keeps encoded (a few MiB).
-const PIECE_CACHE_ITEMS: usize = 100_000;
+/// How many pre-tokenizer pieces [`Tiktoken`] keeps encoded per thread (a few
+/// MiB); a full cache is emptied and fills again.
+const PIECE_CACHE_ITEMS: usize = 50_000;
 
 /// Pieces longer than this (in bytes) are encoded every time: they are rare
 /// (long runs of digits, spaces or symbols) and would crowd the words out.
 const PIECE_CACHE_MAX_BYTES: usize = 48;
 
-/// The tokens of the pre-tokenizer's pieces already encoded, process-wide.
-/// BPE merges only within a piece, so a piece's tokens never depend on its
-/// neighbours; and a knowledge base's words repeat from chunk to chunk, so most
-/// pieces are found here instead of being encoded again (the word cache of
-/// OpenAI's GPT-2 encoder and of Hugging Face's BPE).
-static PIECES: std::sync::LazyLock<quick_cache::sync::Cache<String, std::sync::Arc<[u32]>>> =
-    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(PIECE_CACHE_ITEMS));
+type PieceCache = std::collections::HashMap<Box<str>, Box<[u32]>, rustc_hash::FxBuildHasher>;
+
+thread_local! {
+    /// The tokens of the pre-tokenizer's pieces already encoded on this thread.
+    /// BPE merges only within a piece, so a piece's tokens never depend on its
+    /// neighbours; and a knowledge base's words repeat from chunk to chunk, so
+    /// most pieces are found here instead of being encoded again (the word
+    /// cache of OpenAI's GPT-2 encoder and of Hugging Face's BPE). Per thread:
+    /// no lock and no shared counter on the hot path.
+    static PIECES: std::cell::RefCell<PieceCache> = std::cell::RefCell::new(PieceCache::default());
+}
 
 impl Tiktoken {
     /// Calls `each` with the tokens of every piece of `text`, in order.
     fn for_each_piece(&self, text: &str, mut each: impl FnMut(&[u32])) {
         let text = self.bpe.normalize(text);
-        for piece in self.bpe.split(text.as_str()) {
-            if piece.len() > PIECE_CACHE_MAX_BYTES {
-                each(&self.bpe.bpe.encode_via_backtracking(piece.as_bytes()));
-            } else if let Some(tokens) = PIECES.get(piece) {
-                each(&tokens);
-            } else {
-                let tokens: std::sync::Arc<[u32]> = self.bpe.bpe.encode_via_backtracking(piece.as_bytes()).into();
-                each(&tokens);
-                PIECES.insert(piece.to_owned(), tokens);
+        PIECES.with_borrow_mut(|cache| {
+            for piece in self.bpe.split(text.as_str()) {
+                if piece.len() > PIECE_CACHE_MAX_BYTES {
+                    each(&self.bpe.bpe.encode_via_backtracking(piece.as_bytes()));
+                } else if let Some(tokens) = cache.get(piece) {
+                    each(tokens);
+                } else {
+                    let tokens = self.bpe.bpe.encode_via_backtracking(piece.as_bytes()).into_boxed_slice();
+                    each(&tokens);
+                    if cache.len() >= PIECE_CACHE_ITEMS {
+                        cache.clear();
+                    }
+                    cache.insert(piece.into(), tokens);
+                }
             }
-        }
+        });
     }
 }
 
