@@ -8,9 +8,12 @@ does the same); both servers run as separate processes with the same
 environment (the LightRAG server's own variables: POSTGRES_*, WORKSPACE, the
 storages, the EMBEDDING_* and LLM_* bindings, COSINE_THRESHOLD), both pointing
 at one local OpenAI-compatible stand-in (`retrieval.EmbeddingServer`: the
-hashing embedder and the scripted LLM of offline.py). Python's connection gets
-`POSTGRES_SERVER_SETTINGS` (nested loops, custom plans), which LightRAG 1.5.7's
-PostgreSQL storages read, as in the retrieval scenarios.
+hashing embedder and the scripted LLM of offline.py). Both servers' connections
+get `POSTGRES_SERVER_SETTINGS` (nested loops, custom plans), which LightRAG
+1.5.7's PostgreSQL storages and ours read: the retrieval scenarios' plan pins,
+for ours too, as a server keeps its prepared statements (after five runs
+PostgreSQL may switch one to a generic plan, which orders equally distant
+vectors differently).
 
 Every request goes to Python first, then to ours: for `/query/data` without
 keywords the Python server extracts them through the stand-in LLM and caches
@@ -52,9 +55,12 @@ def free_port() -> int:
 
 
 def server_env(ws: str, graph_cls: str, model: str, dim: int, url: str, threshold: float, port: int) -> dict:
-    """The LightRAG server's configuration, as both servers read it."""
-    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_SERVER_SETTINGS"}
+    """The LightRAG server's configuration, as both servers read it. Both are
+    long-lived and keep their prepared statements: both get the retrieval
+    scenarios' plan pins (custom plans; nested loops for Python's AGE joins)."""
+    env = dict(os.environ)
     env.update(
+        POSTGRES_SERVER_SETTINGS=r.PYTHON_SERVER_SETTINGS,
         HOST="127.0.0.1", PORT=str(port), WORKSPACE=ws,
         LIGHTRAG_KV_STORAGE="PGKVStorage", LIGHTRAG_VECTOR_STORAGE="PGVectorStorage",
         LIGHTRAG_GRAPH_STORAGE=graph_cls, LIGHTRAG_DOC_STATUS_STORAGE="PGDocStatusStorage",
@@ -174,8 +180,7 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
     stand_in = r.EmbeddingServer(dim)
     work = tempfile.mkdtemp(prefix="lightrag-serve-interop-")  # no .env here: only the environment counts
     py_env = server_env(ws, graph_cls, model, dim, stand_in.url, threshold, free_port())
-    py_env.update(POSTGRES_SERVER_SETTINGS=r.PYTHON_SERVER_SETTINGS, WORKING_DIR=f"{work}/rag_storage",
-                  INPUT_DIR=f"{work}/inputs")
+    py_env.update(WORKING_DIR=f"{work}/rag_storage", INPUT_DIR=f"{work}/inputs")
     ours_env = server_env(ws, graph_cls, model, dim, stand_in.url, threshold, free_port())
     servers = []
     try:
