@@ -181,13 +181,59 @@ impl Tiktoken {
     }
 }
 
+/// Pre-tokenizer pieces up to this many bytes are memoised.
+const MEMO_PIECE_BYTES: usize = 32;
+/// A thread's memo is emptied when it holds this many pieces (a few MiB).
+const MEMO_PIECES: usize = 65_536;
+
+thread_local! {
+    /// The tokens of the short pre-tokenizer pieces this thread has encoded.
+    /// A piece's tokens depend on the piece alone, and natural text repeats
+    /// its words, so retrieval (which counts the same descriptions and
+    /// chunks, request after request) mostly looks pieces up instead of
+    /// running the byte-pair search again.
+    static PIECES: std::cell::RefCell<std::collections::HashMap<Box<str>, Box<[u32]>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+impl Tiktoken {
+    /// Calls `each` with the tokens of every pre-tokenizer piece of `text`,
+    /// in order (what `bpe_openai::Tokenizer::encode` concatenates).
+    fn pieces(&self, text: &str, mut each: impl FnMut(&[u32])) {
+        let text = self.bpe.normalize(text);
+        PIECES.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            for piece in self.bpe.split(text.as_str()) {
+                if piece.len() > MEMO_PIECE_BYTES {
+                    each(&self.bpe.bpe.encode_via_backtracking(piece.as_bytes()));
+                    continue;
+                }
+                if let Some(tokens) = memo.get(piece) {
+                    each(tokens);
+                    continue;
+                }
+                if memo.len() >= MEMO_PIECES {
+                    memo.clear();
+                }
+                let tokens: Box<[u32]> = self.bpe.bpe.encode_via_backtracking(piece.as_bytes()).into();
+                each(&tokens);
+                memo.insert(piece.into(), tokens);
+            }
+        });
+    }
+}
+
 impl Tokenizer for Tiktoken {
     fn encode(&self, text: &str) -> Vec<u32> {
-        self.bpe.encode(text)
+        let mut out = Vec::with_capacity(text.len() / 3);
+        self.pieces(text, |t| out.extend_from_slice(t));
+        out
     }
 
     fn count(&self, text: &str) -> usize {
-        self.bpe.count(text)
+        let mut n = 0;
+        self.pieces(text, |t| n += t.len());
+        n
     }
 
     /// `TiktokenTokenizer.truncate_by_token_limit`: candidates at token
@@ -284,6 +330,19 @@ mod tests {
         let split: Vec<Vec<u8>> = reference._decode_native_and_split(tokens.clone()).collect();
         let ours: Vec<Vec<u8>> = tokens.iter().map(|k| t.bpe.bpe.token_bytes(*k).to_vec()).collect();
         assert_eq!(ours, split);
+    }
+
+    #[test]
+    fn memoised_pieces_encode_as_the_first_time() {
+        // The second pass reads every short piece from the thread's memo.
+        let t = Tiktoken::o200k_base();
+        let reference = tiktoken_rs::o200k_base_singleton();
+        let text = "Scrooge and Marley; Scrooge's nephew. 1234567890 ü€😀 \n\n  x ".repeat(3)
+            + &"a-very-long-piece-of-text-without-spaces-".repeat(4);
+        let first = t.encode(&text);
+        assert_eq!(first, reference.encode_ordinary(&text));
+        assert_eq!(t.encode(&text), first);
+        assert_eq!(t.count(&text), first.len());
     }
 
     #[test]
