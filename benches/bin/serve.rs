@@ -226,6 +226,24 @@ fn free_port() -> Result<u16, Error> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Removes the benchmark's workspace: its rows (`lightrag-pg workspace drop`)
+/// and its AGE graph, which `workspace drop` leaves behind.
+async fn drop_workspace(cli: &Path, pool: &PgPool) -> Result<(), Error> {
+    let out = Command::new(cli).args(["--workspace", WORKSPACE, "workspace", "drop", WORKSPACE, "--yes"]).output()?;
+    if !out.status.success() {
+        return Err(format!("lightrag-pg workspace drop {WORKSPACE}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let conn = pool.get().await?;
+    conn.batch_execute("LOAD 'age'").await?;
+    let graph = format!("{WORKSPACE}_chunk_entity_relation");
+    conn.execute(
+        "SELECT ag_catalog.drop_graph(g.name, true) FROM ag_catalog.ag_graph g WHERE g.name = $1::text::name",
+        &[&graph],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The dataset in the workspace: dropped, migrated, analyzed.
 async fn load_dataset(args: &Args, pool: &PgPool, dim: usize) -> Result<(), Error> {
     let cli = |a: &[&str]| -> Result<(), Error> {
@@ -237,7 +255,7 @@ async fn load_dataset(args: &Args, pool: &PgPool, dim: usize) -> Result<(), Erro
         }
     };
     let started = Instant::now();
-    cli(&["workspace", "drop", WORKSPACE, "--yes"])?;
+    drop_workspace(&args.cli, pool).await?;
     let dataset = args.dataset.to_str().ok_or("the dataset path is not UTF-8")?;
     cli(&["migrate", "--from", dataset, "--graph", "age", "--model-name", MODEL, "--json"])?;
     // Fresh statistics, so that autovacuum does not change a plan mid-run.
@@ -448,14 +466,7 @@ async fn main() -> Result<(), Error> {
     let load_after = load_average();
     drop(ours);
     drop(python);
-    let dropped =
-        Command::new(&args.cli).args(["--workspace", WORKSPACE, "workspace", "drop", WORKSPACE, "--yes"]).output()?;
-    if !dropped.status.success() {
-        eprintln!(
-            "bench --serve: could not drop the workspace {WORKSPACE}: {}",
-            String::from_utf8_lossy(&dropped.stderr)
-        );
-    }
+    drop_workspace(&args.cli, &pool).await?;
     let dataset = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let report = json!({
         "dataset": dataset, "graph": GRAPH_STORAGE, "dimension": dim, "request": body, "seconds": args.seconds,
