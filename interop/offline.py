@@ -49,7 +49,13 @@ def _input_text(prompt: str) -> str:
 
 
 async def scripted_llm(prompt, system_prompt=None, history_messages=None, **kwargs):
-    if kwargs.get("keyword_extraction") or "User Query:" in prompt and "high_level_keywords" in prompt:
+    return scripted_reply(prompt, bool(kwargs.get("keyword_extraction")))
+
+
+def scripted_reply(prompt: str, keyword_extraction: bool = False) -> str:
+    """The scripted LLM's reply to `prompt` (also served over HTTP as an
+    OpenAI-compatible chat completion by `retrieval.EmbeddingServer`)."""
+    if keyword_extraction or "User Query:" in prompt and "high_level_keywords" in prompt:
         m = re.search(r"User Query:\s*(.*?)\n", prompt)
         q = m.group(1) if m else prompt
         words = sorted(set(WORD.findall(q)))

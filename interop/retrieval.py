@@ -65,7 +65,7 @@ import harness as h  # noqa: E402
 import hash_embed  # noqa: E402
 from retrieval_compare import first_difference  # noqa: E402
 from harness import check, log  # noqa: E402
-from offline import scripted_llm  # noqa: E402
+from offline import scripted_llm, scripted_reply  # noqa: E402
 
 MODES = ["local", "global", "hybrid", "mix", "naive", "bypass"]
 # Python's connection: nested loops (see compare_dataset) and custom plans. asyncpg
@@ -86,8 +86,9 @@ def encode(v: list[float], b64: bool):
 
 
 class EmbeddingServer:
-    """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` (any
-    dimension: the request's model name ends with `@<dim>`)."""
+    """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` at `dim`
+    dimensions, and `/v1/chat/completions` answering (not streamed) with the
+    scripted LLM of offline.py (for a LightRAG server's keyword extraction)."""
 
     def __init__(self, dim: int):
         dim_ = dim
@@ -100,12 +101,17 @@ class EmbeddingServer:
 
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                if self.path.endswith("/chat/completions"):
+                    return self.reply(chat_completion(body))
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 b64 = body.get("encoding_format") == "base64"
                 data = [{"object": "embedding", "index": i, "embedding": encode(f32(t, dim_), b64)}
                         for i, t in enumerate(texts)]
-                out = json.dumps({"object": "list", "data": data, "model": body.get("model"),
-                                  "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
+                self.reply({"object": "list", "data": data, "model": body.get("model"),
+                            "usage": {"prompt_tokens": 0, "total_tokens": 0}})
+
+            def reply(self, obj: dict) -> None:
+                out = json.dumps(obj).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
@@ -121,6 +127,19 @@ class EmbeddingServer:
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+def chat_completion(body: dict) -> dict:
+    """An OpenAI chat completion of the scripted LLM's reply to the last user
+    message (JSON mode, LightRAG's keyword extraction, is a `response_format`)."""
+    prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+    if isinstance(prompt, list):  # content parts
+        prompt = "".join(p.get("text", "") for p in prompt if isinstance(p, dict))
+    json_mode = (body.get("response_format") or {}).get("type") == "json_object"
+    text = scripted_reply(prompt, keyword_extraction=json_mode)
+    return {"id": "chatcmpl-interop", "object": "chat.completion", "created": 0, "model": body.get("model"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
 # A second set of settings: weighted polling instead of vector picks, small
@@ -180,21 +199,29 @@ def keywords(ds: Path) -> tuple[list[str], list[str]]:
     return [f"{top[0]} and {top[1]}", "relationships"], top
 
 
-async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight: bool = False) -> None:
+async def migrated(dataset: str, graph_cls: str, tag: str) -> tuple[str, Path, int, str, str]:
+    """`dataset` migrated by `lightrag-pg migrate` into a fresh workspace, with
+    vector tables of this run only (model `iop-<tag><run>`), analyzed:
+    (engine, dataset folder, dimension, workspace, model)."""
     engine = h.GRAPHS[graph_cls]
     ds = h.DATASETS / dataset
     dim = h.dataset_dim(ds)
-    ws = h.workspace(f"q{dataset.split('-')[0][:5]}{engine[0]}")
+    ws = h.workspace(f"{tag}{dataset.split('-')[0][:5]}{engine[0]}")
     # Vector tables of this run only: an HNSW search in a table shared with
     # other workspaces (or holding their dead rows) is approximate in ways that
     # may change between two queries, e.g. when autovacuum cleans the index.
-    model = f"iop-q{h.RUN_ID}"
+    model = f"iop-{tag}{h.RUN_ID}"
     await h.cleanup(ws)
     h.rust_migrate(ws, ds, engine, model)
+    await analyze(ws, model, dim)
+    return engine, ds, dim, ws, model
+
+
+async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight: bool = False) -> None:
+    engine, ds, dim, ws, model = await migrated(dataset, graph_cls, "q")
     hl, ll = keywords(ds)
     question = f"What connects {ll[0]} and {ll[1]}?"
     log(f"{dataset} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
-    await analyze(ws, model, dim)
     server = EmbeddingServer(dim)
     # Python reads a node's AGE edges through a cypher join whose order is the
     # plan's: a hash join returns them newest first, a nested loop in heap
@@ -259,8 +286,9 @@ async def analyze(ws: str, model: str, dim: int) -> None:
                                                          "lightrag_vdb_chunks"]]
     tables += ["lightrag_doc_chunks", "lightrag_graph_nodes", "lightrag_graph_edges"]
     graph = h.age_graph_name(ws)
-    if (await h.sql("SELECT to_regclass($1) IS NOT NULL AS ok", f'"{graph}".base'))[0]["ok"]:
-        tables += [f'"{graph}".base', f'"{graph}"."DIRECTED"']
+    tables += [f'"{graph}".base', f'"{graph}"."DIRECTED"']
+    # Only those that exist (the other graph engine's tables may never have been created).
+    tables = [t for t in tables if (await h.sql("SELECT to_regclass($1) IS NOT NULL AS ok", t))[0]["ok"]]
     await h.sql("ANALYZE " + ", ".join(tables))
 
 

@@ -1,8 +1,12 @@
-"""How retrieval results are compared (retrieval.py), with no LightRAG import so
-that test_compare.py can test it: `aquery_data` dictionaries must be identical,
-key order and list order included, but for N9 (JSON numbers by value: `1 == 1.0`;
-booleans are not numbers). Context strings are compared byte for byte."""
+"""How retrieval results are compared (retrieval.py, serve_compare.py), with no
+LightRAG import so that test_compare.py can test it: `aquery_data` dictionaries
+must be identical, key order and list order included, but for N9 (JSON numbers
+by value: `1 == 1.0`; booleans are not numbers). Context strings are compared
+byte for byte. HTTP bodies of the two servers (`serve_compare_bodies`): the
+same, plus S1 (`response_time`) and S2 (`/graphs` by entity names, N6/N7)."""
 from __future__ import annotations
+
+from compare import kg_view
 
 
 def by_value(v):
@@ -41,3 +45,44 @@ def _diff(a, b, path: str) -> str:
             return f"{path}: {len(a)} items vs {len(b)}"
         return ""
     return "" if a == b else f"{path}: {str(a)[:300]!r} vs {str(b)[:300]!r}"
+
+
+def serve_compare_bodies(route: str, ours, python) -> str:
+    """Where the bodies the two servers gave for `route` differ ('' when equal):
+    identical up to N9, but for
+    S1: `/query`'s `response_time` (wall clock) is a non-negative number on
+        both sides (or absent on both), its value not compared;
+    S2: `/graphs` compared by entity names (N6; AGE node and edge ids are
+        graphids in Python; the order of nodes, edges and properties is not
+        significant), and a truncated graph that kept other nodes by its node
+        count and `is_truncated` only (N7)."""
+    if route == "/query" and isinstance(ours, dict) and isinstance(python, dict):
+        times = [d.get("response_time") for d in (ours, python)]
+        if (times[0] is None) != (times[1] is None):
+            return f"/response_time: {times[0]!r} vs {times[1]!r}"
+        for t in times:
+            if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0):
+                return f"/response_time: not a duration: {t!r}"
+        ours = {k: (0 if k == "response_time" and v is not None else v) for k, v in ours.items()}
+        python = {k: (0 if k == "response_time" and v is not None else v) for k, v in python.items()}
+    if route == "/graphs" and isinstance(ours, dict) and isinstance(python, dict) and "nodes" in python:
+        va, vb = kg_view(ours), kg_view(python)
+        if set(ours) != set(python):
+            return f": keys {sorted(ours)} vs {sorted(python)}"
+        if va["is_truncated"] != vb["is_truncated"] or len(va["nodes"]) != len(vb["nodes"]):
+            return (f": {len(va['nodes'])} nodes (truncated {va['is_truncated']}) vs {len(vb['nodes'])} "
+                    f"(truncated {vb['is_truncated']})")
+        if va["is_truncated"] and set(va["nodes"]) != set(vb["nodes"]):
+            return ""
+        return first_difference(canonical({"nodes": va["nodes"], "edges": va["edges"]}),
+                                canonical({"nodes": vb["nodes"], "edges": vb["edges"]}))
+    return first_difference(ours, python)
+
+
+def canonical(v):
+    """`v` with every object's keys sorted."""
+    if isinstance(v, dict):
+        return {k: canonical(v[k]) for k in sorted(v)}
+    if isinstance(v, list):
+        return [canonical(x) for x in v]
+    return v

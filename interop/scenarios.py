@@ -20,6 +20,7 @@ from lightrag import QueryParam
 
 import harness as h
 import retrieval
+import serve_compare
 from harness import check, log
 from offline import DIM, MODEL, make_rag
 
@@ -371,6 +372,8 @@ SCENARIOS = {
     "mixed_writers_table": mixed_writers_table,
     # Retrieval: our `lightrag-pg query` equals aquery_data (retrieval.py).
     **retrieval.SCENARIOS,
+    # `lightrag-pg serve` and the real lightrag-server answer alike (serve_compare.py).
+    **serve_compare.SCENARIOS,
 }
 
 if __name__ == "__main__":

@@ -185,5 +185,68 @@ class RetrievalComparison(unittest.TestCase):
             self.assertNotEqual(rc.first_difference(self.RESULT, other), "", other)
 
 
+class ServeComparison(unittest.TestCase):
+    """retrieval_compare.serve_compare_bodies: the two servers' HTTP bodies,
+    identical up to N9, S1 (`/query` response_time) and S2 (`/graphs` by names)."""
+
+    QUERY = {"response": "ctx", "references": [{"reference_id": "1", "file_path": "f", "content": None}],
+             "response_time": 0.2, "llm_generated": False}
+    OURS_KG = {"nodes": [{"id": "A", "labels": ["A"], "properties": {"entity_id": "A", "w": 1}},
+                         {"id": "B", "labels": ["B"], "properties": {"entity_id": "B"}}],
+               "edges": [{"id": "A-B", "type": "DIRECTED", "source": "A", "target": "B",
+                          "properties": {"weight": 1.0, "keywords": "k"}}],
+               "is_truncated": False}
+    PY_KG = {"nodes": [{"id": "844424930131970", "labels": ["B"], "properties": {"entity_id": "B"}},
+                       {"id": "844424930131969", "labels": ["A"], "properties": {"w": 1.0, "entity_id": "A"}}],
+             "edges": [{"id": "1125899906842625", "type": "DIRECTED", "source": "844424930131970",
+                        "target": "844424930131969", "properties": {"keywords": "k", "weight": 1}}],
+             "is_truncated": False}
+
+    def test_response_time_is_any_duration(self):
+        other = dict(self.QUERY, response_time=3)
+        self.assertEqual(rc.serve_compare_bodies("/query", self.QUERY, other), "")
+
+    def test_response_time_must_be_a_duration_on_both_sides(self):
+        for t in [None, -1, "0.2", True]:
+            other = dict(self.QUERY, response_time=t)
+            self.assertNotEqual(rc.serve_compare_bodies("/query", self.QUERY, other), "", t)
+
+    def test_anything_else_in_a_query_answer_fails(self):
+        for change in [lambda r: r.update(llm_generated=True), lambda r: r["references"][0].pop("content"),
+                       lambda r: r.update(response="ctx "), lambda r: r.update(references=None)]:
+            other = copy.deepcopy(self.QUERY)
+            change(other)
+            self.assertNotEqual(rc.serve_compare_bodies("/query", self.QUERY, other), "", other)
+
+    def test_response_time_is_only_normalised_on_query(self):
+        a, b = {"status": "success", "response_time": 1}, {"status": "success", "response_time": 2}
+        self.assertNotEqual(rc.serve_compare_bodies("/query/data", a, b), "")
+
+    def test_graphs_compare_by_entity_names(self):
+        self.assertEqual(rc.serve_compare_bodies("/graphs", self.OURS_KG, self.PY_KG), "")
+
+    def test_graphs_differences_fail(self):
+        for change in [lambda g: g["nodes"][0]["properties"].update(entity_id="C"),
+                       lambda g: g["nodes"][1]["properties"].update(w=2),
+                       lambda g: g["edges"][0]["properties"].update(keywords="x"),
+                       lambda g: g["edges"].pop(),
+                       lambda g: g["nodes"].pop(),
+                       lambda g: g.update(is_truncated=True),
+                       lambda g: g.update(extra=1)]:
+            other = copy.deepcopy(self.PY_KG)
+            change(other)
+            self.assertNotEqual(rc.serve_compare_bodies("/graphs", self.OURS_KG, other), "", other)
+
+    def test_truncated_graphs_that_kept_other_nodes_compare_counts(self):
+        ours = dict(copy.deepcopy(self.OURS_KG), is_truncated=True)
+        other = dict(copy.deepcopy(self.PY_KG), is_truncated=True)
+        other["nodes"][0]["properties"]["entity_id"] = "C"
+        other["nodes"][0]["labels"] = ["C"]
+        self.assertEqual(rc.serve_compare_bodies("/graphs", ours, other), "")
+
+    def test_lists_of_labels_keep_their_order(self):
+        self.assertNotEqual(rc.serve_compare_bodies("/graph/label/popular", ["A", "B"], ["B", "A"]), "")
+
+
 if __name__ == "__main__":
     unittest.main()

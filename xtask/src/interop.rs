@@ -1,7 +1,7 @@
 //! `interop`: the scenarios of `interop/` against the real Python LightRAG
 //! 1.5.7 on the `pg up` server (see `interop/README.md`).
 //!
-//! 1. A virtual environment under `target/interop/venv` with `lightrag-hku==1.5.7`,
+//! 1. A virtual environment under `target/interop/venv` with `lightrag-hku[api]==1.5.7`,
 //!    `asyncpg` and `pgvector` from PyPI, cached: `target/interop/venv/.ready`
 //!    records what was installed and is the cache key.
 //! 2. The `lightrag-pg` CLI and `lightrag-pg-interop` (the Rust side of the
@@ -23,9 +23,11 @@ use crate::server::{self, Server};
 use crate::{Error, Result, bail, target_dir, workspace_root};
 
 /// What the virtual environment holds; `.ready` holds exactly this.
+/// `[api]`: the LightRAG server (`lightrag-server`, FastAPI), which the `serve`
+/// scenario and `bench --serve` run beside `lightrag-pg serve`.
 /// `openai`: LightRAG's `openai_embed` binding, which the retrieval benchmark
 /// uses (without it LightRAG installs it at import time).
-pub(crate) const REQUIREMENTS: &[&str] = &["lightrag-hku==1.5.7", "asyncpg", "pgvector", "openai"];
+pub(crate) const REQUIREMENTS: &[&str] = &["lightrag-hku[api]==1.5.7", "asyncpg", "pgvector", "openai"];
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")

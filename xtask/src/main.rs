@@ -13,6 +13,7 @@ mod hash_embed;
 mod image;
 mod interop;
 mod sandbox;
+mod serve_bench;
 mod server;
 mod tasks;
 mod vs_python;
@@ -96,6 +97,11 @@ Workflows:
                      relations and graph, against the server's floor (psql \\copy,
                      then one CREATE INDEX), and its peak RSS at N/10 and N: a
                      table of medians, saved to target/bench-migrate.json
+  bench --serve [--seconds N] [--clients 1,8,32]
+                     lightrag-pg serve and the real lightrag-server 1.5.7 on the same
+                     knowledge base (dickens): POST /query/data under 1, 8 and 32
+                     concurrent clients for N s each (default 10): req/s, p50, p99,
+                     errors, saved to target/bench-serve.json
   interop [SCENARIO...]
                      pg up, a Python venv with lightrag-hku 1.5.7 (cached in
                      target/interop/venv), then the interop scenarios against the real
@@ -146,6 +152,7 @@ fn run(args: &[String]) -> Result<()> {
         "test" => tasks::test(rest),
         "bench" if rest.iter().any(|a| a == "--vs-python") => vs_python::bench(rest),
         "bench" if rest.iter().any(|a| a == "--migrate") => tasks::bench_migrate(rest),
+        "bench" if rest.iter().any(|a| a == "--serve") => serve_bench::bench(rest),
         "bench" => tasks::bench(rest),
         "interop" => interop::interop(rest),
         "ci" => {

@@ -368,10 +368,19 @@ async fn query(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Resu
     let (_, a) = context_answer(&s, &body, "/query").await?;
     let mut out = Map::new();
     out.insert("response".into(), json!(a.response));
-    out.insert("references".into(), a.references.map_or(Value::Null, Value::from));
+    let references = a.references.map(|r| r.into_iter().map(reference_item).collect::<Vec<_>>());
+    out.insert("references".into(), references.map_or(Value::Null, Value::from));
     out.insert("response_time".into(), json!(a.elapsed));
     out.insert("llm_generated".into(), json!(false));
     Ok(axum::Json(Value::Object(out)).into_response())
+}
+
+/// A reference as `/query` answers it: LightRAG's pydantic `ReferenceItem`,
+/// which has exactly `reference_id`, `file_path` and `content` (`null` unless
+/// `include_chunk_content` filled it).
+fn reference_item(r: Value) -> Value {
+    let field = |k: &str| r.get(k).cloned().unwrap_or(Value::Null);
+    json!({"reference_id": field("reference_id"), "file_path": field("file_path"), "content": field("content")})
 }
 
 /// `POST /query/stream` with `only_need_context`: LightRAG's NDJSON for a

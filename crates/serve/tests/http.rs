@@ -202,6 +202,22 @@ async fn query_with_only_need_context_answers_the_context() {
 }
 
 #[tokio::test]
+async fn query_references_are_lightrags_reference_items() {
+    // Python's QueryResponse renders each reference through its pydantic
+    // ReferenceItem: exactly reference_id, file_path and content (null
+    // unless include_chunk_content filled it).
+    let s = start(&[], Duration::ZERO).await;
+    let r =
+        s.post("/query").json(&json!({"query": "What is studied here?", "mode": "naive", "only_need_context": true}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = &body["references"][0];
+    let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["reference_id", "file_path", "content"]);
+    assert_eq!(first["content"], Value::Null);
+}
+
+#[tokio::test]
 async fn query_stream_with_only_need_context_is_one_ndjson_line() {
     let s = start(&[], Duration::ZERO).await;
     let r = s

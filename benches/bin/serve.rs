@@ -1,0 +1,512 @@
+//! `lightrag-pg-bench-serve`: `lightrag-pg serve` against the real
+//! `lightrag-server` (lightrag-hku 1.5.7) under load, on the same knowledge
+//! base of the same database, in one run (run by `cargo xtask bench --serve`).
+//!
+//! Set-up: `lightrag-pg migrate` loads `--dataset` (a LightRAG working
+//! directory; by default `dickens-christmas-carol-en`, as the retrieval
+//! benchmark) into the workspace `bench_serve` with the AGE graph, and the
+//! tables the queries read are analyzed. An OpenAI-compatible embedding
+//! endpoint (`lightrag-pg-test-support`'s stand-in) answers both servers'
+//! question embeddings. Both servers start with the same LightRAG server
+//! environment ([`serve_env`]): ours from [`start_ours`], Python's from
+//! [`start_python`] (both take the whole serve environment, so that a variant,
+//! e.g. with read replicas, is one more set of variables).
+//!
+//! Load: for each `--clients` level (default 1, 8, 32), each server is driven
+//! for `--seconds` (default 10) by that many concurrent clients, each sending
+//! `POST /query/data` (mode `mix`, keywords given: no LLM) as soon as its last
+//! answer arrived. Reported per server and level: requests per second (answers
+//! with status 200 / wall time), p50 and p99 latency of those answers, errors
+//! (other statuses and transport errors), and the ratio of requests per second
+//! (ours / Python's). The table is printed as markdown and everything is
+//! written to `--out` as JSON; the workspace is dropped at the end.
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lightrag_pg_pool::{PgConfig, PgPool};
+use serde_json::{Value, json};
+
+const WORKSPACE: &str = "bench_serve";
+const MODEL: &str = "bench-serve";
+const GRAPH_STORAGE: &str = "PGGraphStorage";
+/// tiktoken's cache file name of o200k_base: the SHA-1 of its download URL
+/// (`https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken`).
+const O200K_CACHE_NAME: &str = "fb374d419588a4632f3f557e76b4b70aebbca790";
+
+type Error = Box<dyn std::error::Error>;
+
+#[derive(Debug)]
+struct Args {
+    cli: PathBuf,
+    python_server: PathBuf,
+    dataset: PathBuf,
+    seconds: u64,
+    clients: Vec<usize>,
+    out: PathBuf,
+    work: PathBuf,
+}
+
+fn args() -> Result<Args, Error> {
+    let mut a = Args {
+        cli: PathBuf::from("lightrag-pg"),
+        python_server: PathBuf::from("lightrag-server"),
+        dataset: PathBuf::from("../shared/datasets/dickens-christmas-carol-en"),
+        seconds: 10,
+        clients: vec![1, 8, 32],
+        out: PathBuf::from("target/bench-serve.json"),
+        work: PathBuf::from("target/bench-serve"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--cli" => a.cli = value()?.into(),
+            "--python-server" => a.python_server = value()?.into(),
+            "--dataset" => a.dataset = value()?.into(),
+            "--seconds" => a.seconds = value()?.parse()?,
+            "--clients" => {
+                a.clients = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?;
+            }
+            "--out" => a.out = value()?.into(),
+            "--work" => a.work = value()?.into(),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    if a.seconds < 1 || a.clients.is_empty() || a.clients.contains(&0) {
+        return Err("--seconds must be at least 1 and every --clients level at least 1".into());
+    }
+    Ok(a)
+}
+
+/// The embedding dimension a LightRAG working directory's `vdb_entities.json`
+/// declares.
+fn dataset_dim(dataset: &Path) -> Result<usize, Error> {
+    use std::io::Read;
+    let mut head = vec![0u8; 4096];
+    let n = std::fs::File::open(dataset.join("vdb_entities.json"))?.read(&mut head)?;
+    let head = String::from_utf8_lossy(&head[..n]);
+    let at = head.find("\"embedding_dim\"").ok_or("vdb_entities.json: no embedding_dim near the start")?;
+    let digits: String =
+        head[at + 15..].chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+    Ok(digits.parse()?)
+}
+
+/// A tiktoken cache holding o200k_base (LightRAG's default tokenizer), taken
+/// from the copy tiktoken-rs ships in cargo's registry, so that the Python
+/// server needs no download. `None` when it is not found.
+fn tiktoken_cache(work: &Path) -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let src = std::fs::read_dir(home.join("registry").join("src"))
+        .ok()?
+        .flatten()
+        .flat_map(|index| std::fs::read_dir(index.path()).into_iter().flatten().flatten())
+        .filter(|c| c.file_name().to_string_lossy().starts_with("tiktoken-rs-"))
+        .map(|c| c.path().join("assets").join("o200k_base.tiktoken"))
+        .find(|p| p.is_file())?;
+    let cache = work.join("tiktoken");
+    std::fs::create_dir_all(&cache).ok()?;
+    std::fs::copy(src, cache.join(O200K_CACHE_NAME)).ok()?;
+    Some(cache)
+}
+
+/// The LightRAG server environment both servers run with (on top of this
+/// process's, which holds `POSTGRES_*`): workspace, storages, the embedding
+/// binding, an unused LLM binding (keywords are given), no similarity
+/// threshold (the stand-in's query vectors are not the dataset's model),
+/// warnings-only logs.
+fn serve_env(port: u16, embedding_url: &str, dim: usize, tiktoken: Option<&Path>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("HOST", "127.0.0.1".to_owned()),
+        ("PORT", port.to_string()),
+        ("WORKSPACE", WORKSPACE.to_owned()),
+        ("LIGHTRAG_KV_STORAGE", "PGKVStorage".to_owned()),
+        ("LIGHTRAG_VECTOR_STORAGE", "PGVectorStorage".to_owned()),
+        ("LIGHTRAG_GRAPH_STORAGE", GRAPH_STORAGE.to_owned()),
+        ("LIGHTRAG_DOC_STATUS_STORAGE", "PGDocStatusStorage".to_owned()),
+        ("EMBEDDING_BINDING", "openai".to_owned()),
+        ("EMBEDDING_BINDING_HOST", embedding_url.to_owned()),
+        ("EMBEDDING_BINDING_API_KEY", "bench".to_owned()),
+        ("EMBEDDING_MODEL", MODEL.to_owned()),
+        ("EMBEDDING_DIM", dim.to_string()),
+        ("LLM_BINDING", "openai".to_owned()),
+        ("LLM_BINDING_HOST", embedding_url.to_owned()),
+        ("LLM_BINDING_API_KEY", "bench".to_owned()),
+        ("LLM_MODEL", "bench-unused".to_owned()),
+        ("COSINE_THRESHOLD", "-1".to_owned()),
+        ("LOG_LEVEL", "WARNING".to_owned()),
+        ("LIGHTRAG_PG_LOG", "warn".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(dir) = tiktoken {
+        env.push(("TIKTOKEN_CACHE_DIR".to_owned(), dir.display().to_string()));
+    }
+    env
+}
+
+/// A server process, killed on drop.
+#[derive(Debug)]
+struct Server {
+    name: &'static str,
+    url: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Starts `command` with `env` in `work` (its output in `work/<name>.log`).
+fn start(name: &'static str, mut command: Command, env: &[(String, String)], work: &Path) -> Result<Server, Error> {
+    let host = env_value(env, "HOST").unwrap_or("127.0.0.1");
+    let port = env_value(env, "PORT").ok_or("the serve environment has no PORT")?;
+    let log = work.join(format!("{name}.log"));
+    let out = std::fs::File::create(&log)?;
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    let child = command.spawn().map_err(|e| format!("{name}: {e}"))?;
+    Ok(Server { name, url: format!("http://{host}:{port}"), child, log })
+}
+
+/// `lightrag-pg serve` with `env` (the serve command's environment).
+fn start_ours(cli: &Path, env: &[(String, String)], work: &Path) -> Result<Server, Error> {
+    let mut c = Command::new(cli);
+    c.arg("serve");
+    start("lightrag-pg serve", c, env, work)
+}
+
+/// The real `lightrag-server` with `env`, its working and input folders in
+/// `work` (no `.env` there: only the environment counts).
+fn start_python(server: &Path, env: &[(String, String)], work: &Path) -> Result<Server, Error> {
+    let mut env = env.to_vec();
+    env.push(("WORKING_DIR".to_owned(), work.join("rag_storage").display().to_string()));
+    env.push(("INPUT_DIR".to_owned(), work.join("inputs").display().to_string()));
+    start("lightrag-server", Command::new(server), &env, work)
+}
+
+/// Waits until `server` answers `GET /health` (up to 3 minutes: the Python
+/// server imports a lot on a loaded machine).
+async fn wait_ready(client: &reqwest::Client, server: &mut Server) -> Result<(), Error> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(180) {
+        if let Some(status) = server.child.try_wait()? {
+            let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+            let tail = &log[log.len().saturating_sub(3000)..];
+            return Err(format!("{} exited ({status}) at start:\n{tail}", server.name).into());
+        }
+        if client.get(format!("{}/health", server.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            eprintln!("bench --serve: {} ready in {:.1}s", server.name, started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Err(format!("{} did not answer /health within 180 s (log: {})", server.name, server.log.display()).into())
+}
+
+fn free_port() -> Result<u16, Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Removes the benchmark's workspace: its rows (`lightrag-pg workspace drop`)
+/// and its AGE graph, which `workspace drop` leaves behind.
+async fn drop_workspace(cli: &Path, pool: &PgPool) -> Result<(), Error> {
+    let out = Command::new(cli).args(["--workspace", WORKSPACE, "workspace", "drop", WORKSPACE, "--yes"]).output()?;
+    if !out.status.success() {
+        return Err(format!("lightrag-pg workspace drop {WORKSPACE}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let conn = pool.get().await?;
+    conn.batch_execute("LOAD 'age'").await?;
+    let graph = format!("{WORKSPACE}_chunk_entity_relation");
+    conn.execute(
+        "SELECT ag_catalog.drop_graph(g.name, true) FROM ag_catalog.ag_graph g WHERE g.name = $1::text::name",
+        &[&graph],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The dataset in the workspace: dropped, migrated, analyzed.
+async fn load_dataset(args: &Args, pool: &PgPool, dim: usize) -> Result<(), Error> {
+    let cli = |a: &[&str]| -> Result<(), Error> {
+        let out = Command::new(&args.cli).args(["--workspace", WORKSPACE]).args(a).output()?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("lightrag-pg {}: {}", a.join(" "), String::from_utf8_lossy(&out.stderr)).into())
+        }
+    };
+    let started = Instant::now();
+    drop_workspace(&args.cli, pool).await?;
+    let dataset = args.dataset.to_str().ok_or("the dataset path is not UTF-8")?;
+    cli(&["migrate", "--from", dataset, "--graph", "age", "--model-name", MODEL, "--json"])?;
+    // Fresh statistics, so that autovacuum does not change a plan mid-run.
+    let mut tables: Vec<String> = ["lightrag_vdb_entity", "lightrag_vdb_relation", "lightrag_vdb_chunks"]
+        .iter()
+        .map(|t| format!("public.{t}_{}_{dim}d", MODEL.replace('-', "_")))
+        .collect();
+    tables.extend(["public.lightrag_doc_chunks".to_owned(), "public.lightrag_llm_cache".to_owned()]);
+    tables.extend(["base", "DIRECTED"].iter().map(|l| format!("\"{WORKSPACE}_chunk_entity_relation\".\"{l}\"")));
+    let conn = pool.get().await?;
+    for t in &tables {
+        let exists: bool = conn.query_one("SELECT to_regclass($1) IS NOT NULL", &[t]).await?.get(0);
+        if exists {
+            conn.batch_execute(&format!("ANALYZE {t}")).await?;
+        }
+    }
+    eprintln!(
+        "bench --serve: {} migrated and analyzed in {:.1}s",
+        args.dataset.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// One server at one level of concurrency.
+#[derive(Debug, Default)]
+struct Level {
+    requests: usize,
+    errors: usize,
+    first_error: Option<String>,
+    seconds: f64,
+    latencies_ms: Vec<f64>,
+}
+
+impl Level {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_ms.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((p / 100.0) * (self.latencies_ms.len() - 1) as f64).round() as usize;
+        self.latencies_ms[i]
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "requests": self.requests, "errors": self.errors, "first_error": self.first_error,
+            "seconds": self.seconds, "rps": self.rps(),
+            "p50_ms": self.percentile(50.0), "p90_ms": self.percentile(90.0), "p99_ms": self.percentile(99.0),
+            "max_ms": self.latencies_ms.last().copied(),
+        })
+    }
+}
+
+/// `clients` concurrent clients sending `body` to `url` for `seconds`.
+async fn drive(client: &reqwest::Client, url: &str, body: &str, clients: usize, seconds: u64) -> Level {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, url, body) = (client.clone(), url.to_owned(), body.to_owned());
+            tokio::spawn(async move {
+                let mut level = Level::default();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let sent = client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    let outcome = match sent {
+                        Ok(r) if r.status().is_success() => r.bytes().await.map(drop).map_err(|e| e.to_string()),
+                        Ok(r) => {
+                            let status = r.status();
+                            Err(format!(
+                                "{status}: {}",
+                                r.text().await.unwrap_or_default().chars().take(300).collect::<String>()
+                            ))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    match outcome {
+                        Ok(()) => {
+                            level.requests += 1;
+                            level.latencies_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                        }
+                        Err(e) => {
+                            level.errors += 1;
+                            level.first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                level
+            })
+        })
+        .collect();
+    let mut all = Level::default();
+    for task in tasks {
+        if let Ok(l) = task.await {
+            all.requests += l.requests;
+            all.errors += l.errors;
+            all.latencies_ms.extend(l.latencies_ms);
+            if all.first_error.is_none() {
+                all.first_error = l.first_error;
+            }
+        }
+    }
+    all.seconds = started.elapsed().as_secs_f64();
+    all.latencies_ms.sort_by(f64::total_cmp);
+    all
+}
+
+/// The keywords of the benchmark's query: the two most connected entities
+/// (low level) and a phrase joining them (high level), as the retrieval
+/// benchmark picks them from the dataset's graph.
+async fn keywords(client: &reqwest::Client, ours: &Server) -> Result<(Vec<String>, Vec<String>), Error> {
+    let top: Vec<String> = client
+        .get(format!("{}/graph/label/popular?limit=2", ours.url))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    if top.len() < 2 {
+        return Err(format!("the knowledge base has fewer than two entities: {top:?}").into());
+    }
+    Ok((vec![format!("{} and {}", top[0], top[1]), "relationships".to_owned()], top))
+}
+
+/// One answer of each server to `body`, checked: status 200, `success`, and
+/// entities, relations and chunks found (a benchmark of empty answers would
+/// prove nothing).
+async fn check_answer(client: &reqwest::Client, server: &Server, body: &Value) -> Result<Value, Error> {
+    let r = client.post(format!("{}/query/data", server.url)).json(body).send().await?;
+    let status = r.status();
+    let v: Value = r.json().await?;
+    let d = &v["data"];
+    let counts: Vec<usize> =
+        ["entities", "relationships", "chunks"].iter().map(|k| d[k].as_array().map_or(0, Vec::len)).collect();
+    if !status.is_success() || v["status"] != "success" || counts.contains(&0) {
+        return Err(format!(
+            "{}: a bad answer ({status}): {}",
+            server.name,
+            v.to_string().chars().take(500).collect::<String>()
+        )
+        .into());
+    }
+    Ok(json!({"entities": counts[0], "relationships": counts[1], "chunks": counts[2]}))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args = args()?;
+    std::fs::create_dir_all(&args.work)?;
+    let work = args.work.canonicalize()?;
+    let dim = dataset_dim(&args.dataset)?;
+    let pool = PgPool::connect(PgConfig::from_env()?).await?;
+    load_dataset(&args, &pool, dim).await?;
+
+    let embedding_url = lightrag_pg_test_support::embedding::embedding_endpoint(dim, Duration::ZERO);
+    let tiktoken = tiktoken_cache(&work);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).pool_max_idle_per_host(256).build()?;
+    let mut python =
+        start_python(&args.python_server, &serve_env(free_port()?, &embedding_url, dim, tiktoken.as_deref()), &work)?;
+    let mut ours = start_ours(&args.cli, &serve_env(free_port()?, &embedding_url, dim, tiktoken.as_deref()), &work)?;
+    wait_ready(&client, &mut ours).await?;
+    wait_ready(&client, &mut python).await?;
+
+    let (hl, ll) = keywords(&client, &ours).await?;
+    let question = format!("What connects {} and {}?", ll[0], ll[1]);
+    // No reranker is configured: `enable_rerank: false` spares the Python
+    // server a warning per request (its default is true).
+    let body = json!({"query": question, "mode": "mix", "hl_keywords": hl, "ll_keywords": ll, "enable_rerank": false});
+    let found_ours = check_answer(&client, &ours, &body).await?;
+    let found_python = check_answer(&client, &python, &body).await?;
+    eprintln!("bench --serve: POST /query/data {body}\n  ours found {found_ours}, Python {found_python}");
+    let body_text = body.to_string();
+    // Warm both up (connection pools, caches, Python's first-call imports).
+    for server in [&ours, &python] {
+        drive(&client, &format!("{}/query/data", server.url), &body_text, 4, 2).await;
+    }
+
+    let load_before = load_average();
+    let mut levels = Vec::new();
+    for &clients in &args.clients {
+        let mut row = json!({"clients": clients});
+        let mut rps = [0.0f64; 2];
+        for (i, server) in [&python, &ours].into_iter().enumerate() {
+            let key = if i == 0 { "python" } else { "ours" };
+            eprintln!("bench --serve: {} at {clients} client(s) for {} s", server.name, args.seconds);
+            let level = drive(&client, &format!("{}/query/data", server.url), &body_text, clients, args.seconds).await;
+            rps[i] = level.rps();
+            row[key] = level.json();
+        }
+        row["ratio_rps"] = json!(rps[1] / rps[0]);
+        levels.push(row);
+    }
+    let load_after = load_average();
+    drop(ours);
+    drop(python);
+    drop_workspace(&args.cli, &pool).await?;
+    let dataset = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let report = json!({
+        "dataset": dataset, "graph": GRAPH_STORAGE, "dimension": dim, "request": body, "seconds": args.seconds,
+        "found": {"ours": found_ours, "python": found_python},
+        "cores": std::thread::available_parallelism().map(usize::from).unwrap_or(0),
+        "load_average_before": load_before, "load_average_after": load_after, "levels": levels,
+    });
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
+    print_table(&report);
+    println!("\nsaved to {}", args.out.display());
+    Ok(())
+}
+
+fn print_table(report: &Value) {
+    println!(
+        "\n`POST /query/data` ({}, {}, mode mix, keywords given), {} s per level; load average {} before, {} after\n",
+        report["dataset"].as_str().unwrap_or(""),
+        report["graph"].as_str().unwrap_or(""),
+        report["seconds"],
+        report["load_average_before"].as_str().unwrap_or(""),
+        report["load_average_after"].as_str().unwrap_or("")
+    );
+    println!("| clients | server | req/s | p50 ms | p99 ms | errors | ours / Python req/s |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    for row in report["levels"].as_array().into_iter().flatten() {
+        for (key, name) in [("ours", "lightrag-pg serve"), ("python", "lightrag-server 1.5.7")] {
+            let l = &row[key];
+            let ratio = if key == "ours" {
+                format!("{:.1}×", row["ratio_rps"].as_f64().unwrap_or(f64::NAN))
+            } else {
+                String::new()
+            };
+            println!(
+                "| {} | {name} | {:.1} | {:.1} | {:.1} | {} | {ratio} |",
+                row["clients"],
+                l["rps"].as_f64().unwrap_or(f64::NAN),
+                l["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                l["p99_ms"].as_f64().unwrap_or(f64::NAN),
+                l["errors"]
+            );
+        }
+    }
+}
