@@ -1,0 +1,143 @@
+//! `lightrag-pg serve` with `POSTGRES_READ_HOSTS` on a real streaming replica:
+//! a primary and a `pg_basebackup -R` standby of this test's own, from the
+//! sandbox root (`LIGHTRAG_PG_SANDBOX_ROOT`; without it the tests FAIL).
+
+#![allow(clippy::print_stdout)] // the fallback test prints what it measured
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use lightrag_pg_pool::Sources;
+use lightrag_pg_query::KeywordCacheIdentity;
+use lightrag_pg_test_support::embedding_endpoint;
+use lightrag_pg_test_support::replica::streaming_pair;
+use lightrag_pg_test_support::server::{PgServer, StopMode};
+use serde_json::{Value, json};
+
+/// A primary holding the sample dataset in workspace `ws`, and its standby,
+/// caught up.
+async fn pair(prefix: &str, ws: &str) -> (PgServer, PgServer) {
+    streaming_pair(prefix, |primary| common::migrate(primary.config(), ws)).await
+}
+
+/// The server's settings on `primary`, with `standby` as read host when given.
+fn settings(primary: &PgServer, standby: Option<&PgServer>, ws: &str, max_lag: &str) -> Vec<(String, String)> {
+    let mut pairs = common::settings(&primary.config(), ws, embedding_endpoint(common::DIM, Duration::ZERO));
+    pairs.push(("POSTGRES_CONNECT_TIMEOUT".into(), "2".into()));
+    pairs.push(("POSTGRES_READ_MAX_LAG".into(), max_lag.into()));
+    if let Some(s) = standby {
+        pairs.push(("POSTGRES_READ_HOSTS".into(), format!("127.0.0.1:{}", s.port())));
+    }
+    pairs
+}
+
+async fn post(s: &common::Running, body: Value) -> (u16, Value) {
+    let r = s.post("/query/data").json(&body).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
+}
+
+async fn health(s: &common::Running) -> Value {
+    s.get("/health").send().await.expect("health").json().await.expect("json")
+}
+
+fn questions() -> Vec<Value> {
+    let q = "What is studied here?";
+    let kw = |mode: &str| json!({"query": q, "mode": mode, "hl_keywords": ["research"], "ll_keywords": ["study"], "top_k": 5});
+    vec![json!({"query": q, "mode": "naive", "chunk_top_k": 3}), kw("local"), kw("global"), kw("hybrid"), kw("mix")]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrieval_from_the_standby_equals_retrieval_from_the_primary_once_replay_caught_up() {
+    let ws = "serve_replica_eq";
+    let (primary, standby) = pair("serve-rep-eq", ws).await;
+    let on_primary = common::serve(settings(&primary, None, ws, "5")).await;
+    let on_standby = common::serve(settings(&primary, Some(&standby), ws, "5")).await;
+    for q in questions() {
+        let (a_status, a) = post(&on_primary, q.clone()).await;
+        let (b_status, b) = post(&on_standby, q.clone()).await;
+        assert_eq!((a_status, b_status), (200, 200), "{q}: {a} / {b}");
+        assert!(a["data"]["chunks"].as_array().is_some_and(|c| !c.is_empty()), "{q} finds chunks: {a}");
+        assert_eq!(a, b, "{q}: the standby answers as the primary");
+    }
+    let reads = &health(&on_standby).await["replication"]["reads"];
+    assert!(reads["standby"].as_u64().is_some_and(|n| n >= 5), "{reads}");
+    assert_eq!(reads["primary"], 0, "every read of the standby server ran on the standby: {reads}");
+    let reads = &health(&on_primary).await["replication"]["reads"];
+    assert_eq!(reads["standby"], 0, "{reads}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_the_standbys_role_and_lag_and_the_fallback_when_it_stops() {
+    let ws = "serve_replica_health";
+    let (primary, standby) = pair("serve-rep-health", ws).await;
+    let s = common::serve(settings(&primary, Some(&standby), ws, "5")).await;
+    let rep = health(&s).await["replication"].clone();
+    assert_eq!(rep["standby_in_use"], true, "{rep}");
+    assert_eq!(rep["read_hosts"], json!([format!("127.0.0.1:{}", standby.port())]), "{rep}");
+    let host = &rep["hosts"][0];
+    assert_eq!((host["role"].as_str(), host["readable"].as_bool()), (Some("standby"), Some(true)), "{rep}");
+    assert!(host["replay_lag_ms"].as_f64().is_some_and(|ms| (0.0..5000.0).contains(&ms)), "{rep}");
+    let q = &questions()[1];
+    assert_eq!(post(&s, q.clone()).await.0, 200);
+
+    standby.stop(StopMode::Fast);
+    let stopped = Instant::now();
+    let (status, body) = post(&s, q.clone()).await;
+    let fallback = stopped.elapsed();
+    assert_eq!(status, 200, "{body}");
+    println!("serve: the first query after the standby stopped answered 200 in {fallback:?}");
+    let rep = health(&s).await["replication"].clone();
+    assert_eq!(rep["standby_in_use"], false, "{rep}");
+    assert!(rep["reads"]["rerouted"].as_u64().is_some_and(|n| n >= 1), "{rep}");
+    assert!(rep["reads"]["primary"].as_u64().is_some_and(|n| n >= 1), "{rep}");
+    // After the next check the stopped standby shows as unreachable.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let _ = health(&s).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rep = health(&s).await["replication"].clone();
+    assert_eq!(rep["hosts"][0]["role"], Value::Null, "{rep}");
+    assert!(rep["hosts"][0]["error"].as_str().is_some_and(|e| e.contains("unreachable")), "{rep}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keywords_cached_just_before_a_query_are_read_on_the_primary_not_the_lagging_standby() {
+    let ws = "serve_replica_ryw";
+    let (primary, standby) = pair("serve-rep-ryw", ws).await;
+    // A generous bound: the standby stays in use while its replay is paused.
+    let pairs = settings(&primary, Some(&standby), ws, "3600");
+    let identity = KeywordCacheIdentity::from_sources(&Sources::from_pairs(pairs.clone()));
+    let s = common::serve(pairs).await;
+    standby.psql("SELECT pg_wal_replay_pause()");
+
+    // The keyword-cache insert LightRAG's server makes before it retrieves.
+    let question = "Which research questions does the study examine?";
+    let id = identity.cache_id("local", question);
+    let reply = json!({"high_level_keywords": ["research"], "low_level_keywords": ["study"]}).to_string();
+    let client = primary.client().await.expect("primary");
+    client
+        .execute(
+            "INSERT INTO lightrag_llm_cache (workspace, id, original_prompt, return_value, cache_type) \
+             VALUES ($1, $2, $3, $4, 'keywords')",
+            &[&ws, &id, &question, &reply],
+        )
+        .await
+        .expect("cache the keywords");
+    let on_standby: i64 = standby
+        .client()
+        .await
+        .expect("standby")
+        .query_one("SELECT count(*) FROM lightrag_llm_cache WHERE workspace = $1 AND id = $2", &[&ws, &id])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(on_standby, 0, "the standby has not replayed the insert");
+
+    let (status, body) = post(&s, json!({"query": question, "mode": "local", "top_k": 5})).await;
+    assert_eq!(status, 200, "the cached keywords were found on the primary: {body}");
+    assert_eq!(body["metadata"]["keywords"]["low_level"], json!(["study"]), "{body}");
+    let reads = &health(&s).await["replication"]["reads"];
+    assert!(reads["standby"].as_u64().is_some_and(|n| n >= 1), "the retrieval itself read the standby: {reads}");
+    standby.psql("SELECT pg_wal_replay_resume()");
+}
