@@ -363,7 +363,10 @@ impl Pools {
         check_side(side, &self.write).await
     }
 
+    /// Starts a background check when the last one is older than
+    /// [`CHECK_INTERVAL`] (outside a Tokio runtime: never).
     fn maybe_check(&self, side: &ReadSide) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         {
             let Ok(mut st) = side.state.lock() else { return };
             if st.checking || st.checked_at.is_some_and(|t| t.elapsed() < CHECK_INTERVAL) {
@@ -372,7 +375,7 @@ impl Pools {
             st.checking = true;
         }
         let pools = self.clone();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             if let Some(side) = &pools.shared.read {
                 check_side(side, &pools.write).await;
             }
