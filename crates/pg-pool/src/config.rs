@@ -324,7 +324,8 @@ pub struct PgConfig {
     /// semantics; see [`crate::routing`]. Empty: everything on the primary.
     pub read_hosts: Vec<(String, u16)>,
     /// `POSTGRES_READ_MAX_LAG` in seconds (default 5): a standby whose replay
-    /// is further behind the primary than this is not read from.
+    /// is further behind the primary than this is not read from; `0` reads
+    /// only a standby that had replayed everything when it was checked.
     pub read_max_lag: Duration,
 }
 

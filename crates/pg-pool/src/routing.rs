@@ -17,10 +17,12 @@
 //!   that position; the time that took is the replay lag (an upper bound,
 //!   within the polling step of [`POLL_STEP`]). A standby still behind after
 //!   the bound is *lagging*; one that cannot be reached is *gone*; either way
-//!   reads go to the primary until a later check finds it fit again. So a read
-//!   on a standby sees every write committed more than
-//!   `POSTGRES_READ_MAX_LAG` + [`CHECK_INTERVAL`] earlier, and possibly not
-//!   the ones after.
+//!   reads go to the primary until a later check finds it fit again. A check
+//!   older than 2 × [`CHECK_INTERVAL`] + `POSTGRES_READ_MAX_LAG` is not gone
+//!   by (after a quiet spell, reads go to the primary until a new one
+//!   finished). So a read on a standby sees every write committed more than
+//!   about 2 × `POSTGRES_READ_MAX_LAG` + 2 × [`CHECK_INTERVAL`] earlier (12 s
+//!   with the defaults), and possibly not the ones after.
 //! - **Fallback inside the one retry policy.** A read that fails on a standby
 //!   with a lost connection (server stopped, connection refused or reset)
 //!   marks the standby unusable and fails with
@@ -260,8 +262,8 @@ impl Pools {
     /// older than [`CHECK_INTERVAL`]).
     pub fn route(&self) -> Route {
         let Some(side) = self.shared.read.as_ref().filter(|_| !self.pinned) else { return Route::Primary };
-        self.maybe_check(side);
-        if side.usable.load(Ordering::Acquire) { Route::Standby } else { Route::Primary }
+        let fresh = self.maybe_check(side);
+        if fresh && side.usable.load(Ordering::Acquire) { Route::Standby } else { Route::Primary }
     }
 
     /// Runs the read `op` on the route [`Pools::route`] picks, under the write
@@ -343,8 +345,8 @@ impl Pools {
             reads: self.stats(),
         };
         if let Some(side) = &self.shared.read {
-            self.maybe_check(side);
-            report.standby_in_use = side.usable.load(Ordering::Acquire);
+            let fresh = self.maybe_check(side);
+            report.standby_in_use = fresh && side.usable.load(Ordering::Acquire);
             if let Ok(st) = side.state.lock() {
                 report.checked_ms_ago = st.checked_at.map(|t| t.elapsed().as_secs_f64() * 1e3);
                 report.hosts = st.hosts.clone();
@@ -365,21 +367,32 @@ impl Pools {
 
     /// Starts a background check when the last one is older than
     /// [`CHECK_INTERVAL`] (outside a Tokio runtime: never).
-    fn maybe_check(&self, side: &ReadSide) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        {
-            let Ok(mut st) = side.state.lock() else { return };
-            if st.checking || st.checked_at.is_some_and(|t| t.elapsed() < CHECK_INTERVAL) {
-                return;
+    ///
+    /// Returns whether the last finished check is recent enough to go by:
+    /// at most [`CHECK_INTERVAL`] + `POSTGRES_READ_MAX_LAG` (one check's
+    /// polling) + [`CHECK_INTERVAL`] old. After a quiet spell without reads
+    /// the first reads go to the primary until a new check has finished.
+    fn maybe_check(&self, side: &ReadSide) -> bool {
+        let fresh_for = CHECK_INTERVAL * 2 + side.max_lag;
+        let fresh = {
+            let Ok(mut st) = side.state.lock() else { return false };
+            let age = st.checked_at.map(|t| t.elapsed());
+            let fresh = age.is_some_and(|a| a <= fresh_for);
+            if st.checking || age.is_some_and(|a| a < CHECK_INTERVAL) {
+                return fresh;
             }
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else { return fresh };
             st.checking = true;
-        }
+            (fresh, runtime)
+        };
+        let (fresh, runtime) = fresh;
         let pools = self.clone();
         runtime.spawn(async move {
             if let Some(side) = &pools.shared.read {
                 check_side(side, &pools.write).await;
             }
         });
+        fresh
     }
 }
 
@@ -472,6 +485,7 @@ async fn probe_host(write: &PgPool, host: &str, port: u16, pool: &str, max_lag: 
     };
     let lsn = primary_lsn(write).await;
     let started = Instant::now();
+    let mut first = true;
     loop {
         let row = match client.query_one(PROBE_SQL, &[&lsn]).await {
             Ok(r) => r,
@@ -500,7 +514,8 @@ async fn probe_host(write: &PgPool, host: &str, port: u16, pool: &str, max_lag: 
         let elapsed = started.elapsed();
         if behind <= 0.0 {
             status.replay_lag_ms = Some(elapsed.as_secs_f64() * 1e3);
-            status.readable = elapsed <= max_lag;
+            // Caught up at the first poll: within any bound, 0 included.
+            status.readable = first || elapsed <= max_lag;
             if !status.readable {
                 status.error = Some(format!("replay lag {elapsed:?} is over POSTGRES_READ_MAX_LAG ({max_lag:?})"));
             }
@@ -512,6 +527,7 @@ async fn probe_host(write: &PgPool, host: &str, port: u16, pool: &str, max_lag: 
             ));
             return status;
         }
+        first = false;
         tokio::time::sleep(POLL_STEP).await;
     }
 }

@@ -99,6 +99,21 @@ async fn a_standby_that_returns_is_read_from_again_after_a_check() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_quiet_spell_reads_go_to_the_primary_until_a_new_check_finished() {
+    let (primary, standby) = pair("route-quiet").await;
+    // A check is gone by for 2 × 1 s + the 100 ms bound.
+    let pools = Pools::connect(config(&primary, &standby, Duration::from_millis(100))).await.expect("pools");
+    assert_eq!(pools.route(), Route::Standby);
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(pools.route(), Route::Primary, "the last check is too old to go by");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pools.route() != Route::Standby {
+        assert!(Instant::now() < deadline, "the check the read started never finished");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_lagging_past_the_bound_is_not_read_from() {
     let (primary, standby) = pair("route-lag").await;
     let pools = Pools::connect(config(&primary, &standby, Duration::from_millis(300))).await.expect("pools");
