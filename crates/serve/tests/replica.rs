@@ -176,3 +176,34 @@ async fn graph_reads_from_the_standby_equal_the_primarys() {
     let reads = &health(&on_standby).await["replication"]["reads"];
     assert_eq!((reads["standby"].as_u64(), reads["primary"].as_u64()), (Some(6), Some(0)), "{reads}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_graph_in_age_the_standby_answers_as_the_primary() {
+    let ws = "serve_replica_age";
+    let (primary, standby) =
+        streaming_pair("serve-rep-age", |p| common::migrate_into(p.config(), ws, lightrag_pg_pool::GraphEngine::Age))
+            .await;
+    let age = |pairs: Vec<(String, String)>| {
+        pairs
+            .into_iter()
+            .map(|(k, v)| if k == "LIGHTRAG_GRAPH_STORAGE" { (k, "PGGraphStorage".to_owned()) } else { (k, v) })
+            .collect::<Vec<_>>()
+    };
+    let on_primary = common::serve(age(settings(&primary, None, ws, "5"))).await;
+    let on_standby = common::serve(age(settings(&primary, Some(&standby), ws, "5"))).await;
+    for q in questions() {
+        let (_, a) = post(&on_primary, q.clone()).await;
+        let (status, b) = post(&on_standby, q.clone()).await;
+        assert_eq!(status, 200, "{q}: {b}");
+        assert_eq!(a, b, "{q}: the standby answers as the primary");
+    }
+    for path in ["/graph/label/list", "/graph/label/popular?limit=5"] {
+        let get = |s: &common::Running| {
+            let r = s.get(path);
+            async move { r.send().await.expect("request").json::<Value>().await.expect("json") }
+        };
+        assert_eq!(get(&on_primary).await, get(&on_standby).await, "{path}");
+    }
+    let reads = &health(&on_standby).await["replication"]["reads"];
+    assert_eq!(reads["primary"], 0, "every read ran on the standby: {reads}");
+}
