@@ -64,6 +64,11 @@ pub enum Replay {
     /// returned at once. For a lock step inside a transaction (from a
     /// savepoint), which a lost connection or a deadlock ends anyway.
     LockTimeouts(u32),
+    /// Reroutes only ([`RetryClass::Reroute`], [`REROUTE_ATTEMPTS`]): around a
+    /// storage call that retries everything else itself, so that a read lost
+    /// with its standby is replayed on the primary without nesting the
+    /// storage's own retries ([`crate::Pools::read_with`]).
+    Reroutes,
 }
 
 impl Replay {
@@ -73,7 +78,7 @@ impl Replay {
             (Self::All | Self::AllButLockTimeouts, RetryClass::ConnectionLoss) => policy.attempts,
             (Self::All | Self::AllButLockTimeouts, RetryClass::LockConflict) => LOCK_CONFLICT_ATTEMPTS,
             (Self::All, RetryClass::LockTimeout) => LOCK_CONFLICT_ATTEMPTS,
-            (Self::All | Self::AllButLockTimeouts, RetryClass::Reroute) => REROUTE_ATTEMPTS,
+            (Self::All | Self::AllButLockTimeouts | Self::Reroutes, RetryClass::Reroute) => REROUTE_ATTEMPTS,
             (Self::LockTimeouts(n), RetryClass::LockTimeout) => n,
             _ => 1,
         }
@@ -220,6 +225,19 @@ mod tests {
         let (out, n) = calls(fast_policy(5), Replay::All, |_| Some(gone())).await;
         assert!(matches!(out, Err(Error::StandbyUnavailable { .. })));
         assert_eq!(n, REROUTE_ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn around_a_storage_call_only_reroutes_are_replayed() {
+        let gone = || Error::StandbyUnavailable { host: "r:5432".into(), message: "refused".into(), source: None };
+        let (out, n) = calls(fast_policy(5), Replay::Reroutes, |n| (n == 1).then(gone)).await;
+        assert_eq!((out.unwrap(), n), (2, 2));
+        let lost = || Error::Connection { message: "reset".into(), retryable: true, source: None };
+        let (out, n) = calls(fast_policy(5), Replay::Reroutes, |_| Some(lost())).await;
+        assert!(matches!(out, Err(Error::Connection { .. })));
+        assert_eq!(n, 1, "the storage has retried the lost connection already");
+        let (_, n) = calls(fast_policy(5), Replay::Reroutes, |_| Some(db("40P01"))).await;
+        assert_eq!(n, 1);
     }
 
     #[tokio::test]

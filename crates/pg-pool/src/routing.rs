@@ -50,7 +50,7 @@ use lightrag_pg_core::error::RetryClass;
 use serde::Serialize;
 
 use crate::config::{PgConfig, TargetSessionAttrs};
-use crate::{PgPool, db_error};
+use crate::{PgPool, Replay, db_error};
 
 /// How often, at most, a standby's role and lag are checked while reads come in.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -276,13 +276,28 @@ impl Pools {
     ///
     /// # Errors
     /// The last error, once it is not retryable or the attempts are spent.
-    pub async fn read<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, Error>
+    pub async fn read<T, F, Fut>(&self, what: &str, op: F) -> Result<T, Error>
+    where
+        F: FnMut(Route, PgPool) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        self.read_with(what, Replay::All, op).await
+    }
+
+    /// [`Pools::read`], replaying only what `replay` names: around a storage
+    /// call, which retries lost connections and lock conflicts itself, use
+    /// [`Replay::Reroutes`] (a standby lost mid-read is replayed on the
+    /// primary; nothing else is replayed twice).
+    ///
+    /// # Errors
+    /// The last error, once `replay` does not replay it or the attempts are spent.
+    pub async fn read_with<T, F, Fut>(&self, what: &str, replay: Replay, mut op: F) -> Result<T, Error>
     where
         F: FnMut(Route, PgPool) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         self.write
-            .retry(what, || {
+            .retry_with(what, replay, || {
                 let route = self.route();
                 let fut = op(route, self.pool(route).clone());
                 async move {

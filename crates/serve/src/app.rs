@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use lightrag_pg_core::GraphStorage;
-use lightrag_pg_pool::{LightRagSettings, Route, Sources};
+use lightrag_pg_pool::{LightRagSettings, Replay, Route, Sources};
 use lightrag_pg_query::{QueryParam, RetrievalSettings, Retriever};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
@@ -502,12 +502,17 @@ impl AppState {
     }
 
     /// A graph read on a standby when one is fit, else on the primary
-    /// (`Pools::read`: a lost standby replays it on the primary at once).
+    /// (`Pools::read_with`: a lost standby replays it on the primary at once;
+    /// the storage retries everything else itself, on its pool).
     async fn graph_read<T, Fut>(&self, what: &str, op: impl Fn(Arc<dyn GraphStorage>) -> Fut) -> Result<T, ApiError>
     where
         Fut: Future<Output = lightrag_pg_core::Result<T>>,
     {
-        self.retriever.pools().read(what, |route, _| op(self.graph_on(route))).await.map_err(storage_error)
+        self.retriever
+            .pools()
+            .read_with(what, Replay::Reroutes, |route, _| op(self.graph_on(route)))
+            .await
+            .map_err(storage_error)
     }
 }
 

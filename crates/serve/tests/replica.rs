@@ -207,3 +207,18 @@ async fn with_the_graph_in_age_the_standby_answers_as_the_primary() {
     let reads = &health(&on_standby).await["replication"]["reads"];
     assert_eq!(reads["primary"], 0, "every read ran on the standby: {reads}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graph_read_after_the_standby_stopped_is_answered_from_the_primary() {
+    let ws = "serve_replica_graph_stop";
+    let (primary, standby) = pair("serve-rep-gstop", ws).await;
+    let s = common::serve(settings(&primary, Some(&standby), ws, "5")).await;
+    let labels = || async { s.get("/graph/label/list").send().await.expect("request") };
+    let before: Value = labels().await.json().await.expect("json");
+    standby.stop(StopMode::Fast);
+    let r = labels().await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json"), before, "the primary answers as the standby did");
+    let reads = &health(&s).await["replication"]["reads"];
+    assert_eq!(reads["rerouted"], 1, "{reads}");
+}
