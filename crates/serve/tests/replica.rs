@@ -222,3 +222,55 @@ async fn a_graph_read_after_the_standby_stopped_is_answered_from_the_primary() {
     let reads = &health(&s).await["replication"]["reads"];
     assert_eq!(reads["rerouted"], 1, "{reads}");
 }
+
+/// One answer under load: when it was sent, its status, when it arrived.
+type Answer = (Instant, u16, Instant);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_the_standby_serves_the_reads_and_its_stop_costs_no_error() {
+    let ws = "serve_replica_load";
+    let (primary, standby) = pair("serve-rep-load", ws).await;
+    let s = std::sync::Arc::new(common::serve(settings(&primary, Some(&standby), ws, "5")).await);
+    let log: std::sync::Arc<std::sync::Mutex<Vec<Answer>>> = std::sync::Arc::default();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (s, log, stop) = (s.clone(), log.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let sent = Instant::now();
+                    let (status, _) = post(&s, questions()[4].clone()).await;
+                    log.lock().expect("log").push((sent, status, Instant::now()));
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mid = health(&s).await["replication"]["reads"].clone();
+    let sd = std::sync::Arc::new(standby);
+    let st = sd.clone();
+    tokio::task::spawn_blocking(move || st.stop(StopMode::Fast)).await.expect("stop");
+    let stopped = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for c in clients {
+        c.await.expect("client");
+    }
+    let end = health(&s).await["replication"]["reads"].clone();
+    let log = log.lock().expect("log").clone();
+    let statuses: std::collections::BTreeSet<u16> = log.iter().map(|a| a.1).collect();
+    assert_eq!(statuses, [200].into(), "every answer 200, before and after the stop");
+    let n = |v: &Value, k: &str| v[k].as_u64().expect("a count");
+    assert_eq!(n(&mid, "primary"), 0, "with the standby fit, every read ran there: {mid}");
+    assert!(n(&end, "rerouted") >= 1 && n(&end, "primary") > 0, "{end}");
+    let before = log.iter().filter(|a| a.0 < stopped).count();
+    let first_after = log.iter().filter(|a| a.0 >= stopped).map(|a| a.2 - stopped).min().expect("an answer after");
+    let slowest_across = log.iter().filter(|a| a.0 < stopped && a.2 >= stopped).map(|a| a.2 - a.0).max();
+    println!(
+        "serve under 4 clients: {} answers, all 200; before the stop {before} answers with reads {mid} (standby share \
+         {:.0}%); after the stop the first answer came {first_after:?} later; the slowest request across the stop \
+         took {slowest_across:?}; at the end reads {end}",
+        log.len(),
+        100.0 * n(&mid, "standby") as f64 / (n(&mid, "standby") + n(&mid, "primary")).max(1) as f64
+    );
+}
