@@ -238,3 +238,24 @@ async fn a_deployment_keeping_vectors_and_graph_elsewhere_migrates_and_inspects_
     let err = String::from_utf8_lossy(&graph.stderr);
     assert!(err.contains("LIGHTRAG_GRAPH_STORAGE=Neo4JStorage"), "the error names the selector: {err}");
 }
+
+#[tokio::test]
+async fn doctor_shows_the_read_hosts_from_dotenv_and_each_hosts_role() {
+    let db = lightrag_pg_test_support::test_database().await;
+    let ws = unique("cli_dotenv_read_hosts");
+    // A read host nothing listens on: reads would stay on the primary.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let body = format!("{}POSTGRES_READ_HOSTS=127.0.0.1:{closed}\n", server_dotenv(&db.config(), &ws));
+    let dir = folder_with(".env", &body);
+    let report = json_of(&run_in(&dir, &["doctor", "--json"]), "doctor");
+    let settings = report["configuration"]["settings"].as_array().expect("settings");
+    let read_hosts = settings.iter().find(|s| s["variable"] == "POSTGRES_READ_HOSTS").expect("POSTGRES_READ_HOSTS");
+    assert_eq!(read_hosts["origin"]["kind"], "dot_env", "{read_hosts}");
+    let hosts: Vec<(String, Value)> =
+        report["hosts"].as_array().expect("hosts").iter().map(|h| (h["pool"].to_string(), h["role"].clone())).collect();
+    assert_eq!(hosts, [("\"write\"".to_owned(), Value::from("primary")), ("\"read\"".to_owned(), Value::Null)]);
+    assert!(
+        report["warnings"].as_array().expect("warnings").iter().any(|w| w["code"] == "read_host_unfit"),
+        "{report}"
+    );
+}

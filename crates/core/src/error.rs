@@ -108,6 +108,19 @@ pub enum Error {
         /// The budget.
         after: Duration,
     },
+    /// A read on a streaming standby failed because the standby is gone
+    /// (refused, reset, shutting down) or no longer fit to read from: the read
+    /// is replayed at once on the primary ([`RetryClass::Reroute`]).
+    #[error("standby {host} unavailable for reads: {message}")]
+    StandbyUnavailable {
+        /// The standby (`host:port`), or the read hosts as configured.
+        host: String,
+        /// What happened.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The backend does not support this operation.
     #[error("unsupported: {what}")]
     Unsupported {
@@ -147,6 +160,9 @@ pub enum RetryClass {
     /// statement, or the transaction, soon (milliseconds; the server has
     /// already waited).
     LockTimeout,
+    /// A read on a standby failed ([`Error::StandbyUnavailable`]): replay it at
+    /// once, on the primary.
+    Reroute,
 }
 
 /// The one table of SQLSTATE codes after which the same statement may succeed
@@ -203,11 +219,13 @@ impl Error {
     /// How the failed call may be retried: a retryable [`Error::Connection`] and
     /// an [`Error::Timeout`] are [`RetryClass::ConnectionLoss`]; an
     /// [`Error::Database`] is classified by its SQLSTATE
-    /// ([`RETRYABLE_SQLSTATES`]); everything else is `None` (final).
+    /// ([`RETRYABLE_SQLSTATES`]); an [`Error::StandbyUnavailable`] is
+    /// [`RetryClass::Reroute`]; everything else is `None` (final).
     pub fn retry_class(&self) -> Option<RetryClass> {
         match self {
             Self::Connection { retryable: true, .. } | Self::Timeout { .. } => Some(RetryClass::ConnectionLoss),
             Self::Database { sqlstate: Some(code), .. } => sqlstate_retry_class(code),
+            Self::StandbyUnavailable { .. } => Some(RetryClass::Reroute),
             _ => None,
         }
     }
@@ -272,6 +290,14 @@ mod tests {
         assert_eq!(no_code.retry_class(), None);
         assert_eq!(Error::Conflict { what: String::new(), source: None }.retry_class(), None);
         assert_eq!(Error::graph("x").retry_class(), None);
+    }
+
+    #[test]
+    fn an_unavailable_standby_is_rerouted_to_the_primary() {
+        let e = Error::StandbyUnavailable { host: "replica:5432".into(), message: "refused".into(), source: None };
+        assert_eq!(e.retry_class(), Some(RetryClass::Reroute));
+        assert!(e.is_retryable());
+        assert_eq!(e.to_string(), "standby replica:5432 unavailable for reads: refused");
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub const VARIABLES: &[&str] = &[
     "POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH",
     "POSTGRES_DELETE_MAX_RECORDS_PER_BATCH",
     "POSTGRES_VECTOR_PARTITIONED",
+    "POSTGRES_READ_HOSTS",
+    "POSTGRES_READ_MAX_LAG",
 ];
 
 /// libpq's `sslmode`, with libpq's semantics (see [`crate::tls`]).
@@ -316,6 +318,15 @@ pub struct PgConfig {
     /// its own vector index) per workspace and a DEFAULT partition for the rest.
     /// Existing tables keep their layout.
     pub vector_partitioned: bool,
+    /// `POSTGRES_READ_HOSTS` (default none): streaming standbys for reads, as
+    /// `h1:5432,h2` (the port defaults to `POSTGRES_PORT`). Retrieval and
+    /// `serve`'s read endpoints read there, with libpq's `prefer-standby`
+    /// semantics; see [`crate::routing`]. Empty: everything on the primary.
+    pub read_hosts: Vec<(String, u16)>,
+    /// `POSTGRES_READ_MAX_LAG` in seconds (default 5): a standby whose replay
+    /// is further behind the primary than this is not read from; `0` reads
+    /// only a standby that had replayed everything when it was checked.
+    pub read_max_lag: Duration,
 }
 
 impl Default for PgConfig {
@@ -347,6 +358,8 @@ impl Default for PgConfig {
             upsert_batch_rows: 5000,
             delete_batch_rows: 1000,
             vector_partitioned: false,
+            read_hosts: Vec::new(),
+            read_max_lag: Duration::from_secs(5),
         }
     }
 }
@@ -372,6 +385,8 @@ impl fmt::Debug for PgConfig {
             .field("age_session_init", &self.age_session_init)
             .field("vector", &self.vector)
             .field("vector_partitioned", &self.vector_partitioned)
+            .field("read_hosts", &self.read_hosts)
+            .field("read_max_lag", &self.read_max_lag)
             .finish_non_exhaustive()
     }
 }
@@ -408,31 +423,30 @@ fn parse_port(key: &str, raw: &str) -> Result<u16, Error> {
 
 /// Parses `h1:5432,h2,[::1]:5433` against a default port (IPv6 addresses in
 /// brackets when a port follows; a bare IPv6 address takes the default port).
-fn parse_hosts(raw: &str, default_port: u16) -> Result<Vec<(String, u16)>, Error> {
+fn parse_hosts(key: &str, raw: &str, default_port: u16) -> Result<Vec<(String, u16)>, Error> {
     let mut out = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (host, port) = if let Some(inner) = part.strip_prefix('[') {
-            let (h, after) = inner
-                .split_once(']')
-                .ok_or_else(|| Error::config("POSTGRES_HOST", format!("invalid host '{part}'")))?;
+            let (h, after) =
+                inner.split_once(']').ok_or_else(|| Error::config(key, format!("invalid host '{part}'")))?;
             match after.strip_prefix(':') {
-                Some(p) => (h.to_owned(), parse_port("POSTGRES_HOST", p)?),
+                Some(p) => (h.to_owned(), parse_port(key, p)?),
                 None if after.is_empty() => (h.to_owned(), default_port),
-                None => return Err(Error::config("POSTGRES_HOST", format!("invalid host '{part}'"))),
+                None => return Err(Error::config(key, format!("invalid host '{part}'"))),
             }
         } else {
             match part.split_once(':') {
-                Some((h, p)) if !p.contains(':') => (h.to_owned(), parse_port("POSTGRES_HOST", p)?),
+                Some((h, p)) if !p.contains(':') => (h.to_owned(), parse_port(key, p)?),
                 _ => (part.to_owned(), default_port),
             }
         };
         if host.is_empty() {
-            return Err(Error::config("POSTGRES_HOST", format!("invalid host '{part}'")));
+            return Err(Error::config(key, format!("invalid host '{part}'")));
         }
         out.push((host, port));
     }
     if out.is_empty() {
-        return Err(Error::config("POSTGRES_HOST", "no host given"));
+        return Err(Error::config(key, "no host given"));
     }
     Ok(out)
 }
@@ -507,7 +521,7 @@ impl PgConfig {
             None => None,
         };
         if let Some(h) = get("POSTGRES_HOST") {
-            self.hosts = parse_hosts(&h, port.unwrap_or(5432))?;
+            self.hosts = parse_hosts("POSTGRES_HOST", &h, port.unwrap_or(5432))?;
         } else if let Some(p) = port {
             for h in &mut self.hosts {
                 h.1 = p;
@@ -651,6 +665,12 @@ impl PgConfig {
         }
         if let Some(v) = get("POSTGRES_VECTOR_PARTITIONED") {
             self.vector_partitioned = parse_bool("POSTGRES_VECTOR_PARTITIONED", &v)?;
+        }
+        if let Some(v) = get("POSTGRES_READ_HOSTS") {
+            self.read_hosts = parse_hosts("POSTGRES_READ_HOSTS", &v, port.unwrap_or(5432))?;
+        }
+        if let Some(v) = get("POSTGRES_READ_MAX_LAG") {
+            self.read_max_lag = parse_secs("POSTGRES_READ_MAX_LAG", &v, 86_400.0)?;
         }
         Ok(())
     }
@@ -904,6 +924,16 @@ impl PgConfigBuilder {
     /// `POSTGRES_VECTOR_PARTITIONED`: one partition per workspace in new vector tables.
     pub fn vector_partitioned(mut self, on: bool) -> Self {
         self.0.vector_partitioned = on;
+        self
+    }
+    /// `POSTGRES_READ_HOSTS`: the standbys reads go to.
+    pub fn read_hosts(mut self, hosts: Vec<(String, u16)>) -> Self {
+        self.0.read_hosts = hosts;
+        self
+    }
+    /// `POSTGRES_READ_MAX_LAG`: how far behind a standby may be and still be read.
+    pub fn read_max_lag(mut self, lag: Duration) -> Self {
+        self.0.read_max_lag = lag;
         self
     }
     /// The configuration.
@@ -1180,6 +1210,10 @@ mod tests {
         ("POSTGRES_UPSERT_MAX_RECORDS_PER_BATCH", "300", |c| c.upsert_batch_rows == 300),
         ("POSTGRES_DELETE_MAX_RECORDS_PER_BATCH", "250", |c| c.delete_batch_rows == 250),
         ("POSTGRES_VECTOR_PARTITIONED", "true", |c| c.vector_partitioned),
+        ("POSTGRES_READ_HOSTS", "replica1:6001,replica2", |c| {
+            c.read_hosts == [("replica1".to_owned(), 6001), ("replica2".to_owned(), 5432)]
+        }),
+        ("POSTGRES_READ_MAX_LAG", "0.5", |c| c.read_max_lag == Duration::from_millis(500)),
     ];
 
     /// Every `POSTGRES_*` name this module reads.
@@ -1296,6 +1330,8 @@ mod tests {
                 "POSTGRES_DELETE_MAX_RECORDS_PER_BATCH: invalid row count 'all'",
             ),
             ("POSTGRES_VECTOR_PARTITIONED", "maybe", "POSTGRES_VECTOR_PARTITIONED: invalid boolean 'maybe'"),
+            ("POSTGRES_READ_HOSTS", "replica:x", "POSTGRES_READ_HOSTS: invalid port 'x'"),
+            ("POSTGRES_READ_MAX_LAG", "-1", "POSTGRES_READ_MAX_LAG: invalid number of seconds '-1'"),
         ];
         for (key, value, expected) in bad {
             let err = from(&[(key, value)]).unwrap_err();
@@ -1323,6 +1359,18 @@ mod tests {
         let mut map = HashMap::new();
         map.insert("vector_partitioned".to_owned(), "true".to_owned());
         assert!(PgConfig::from_map(&map).unwrap().vector_partitioned, "config.ini name");
+    }
+
+    #[test]
+    fn read_hosts_take_the_port_of_postgres_port_and_come_from_config_ini_too() {
+        let c = from(&[("POSTGRES_PORT", "6543"), ("POSTGRES_READ_HOSTS", "r1, r2:7000")]).unwrap();
+        assert_eq!(c.read_hosts, [("r1".to_owned(), 6543), ("r2".to_owned(), 7000)]);
+        assert!(from(&[]).unwrap().read_hosts.is_empty(), "no read hosts: everything on the primary");
+        let mut map = HashMap::new();
+        map.insert("read_hosts".to_owned(), "r3".to_owned());
+        map.insert("read_max_lag".to_owned(), "2".to_owned());
+        let c = PgConfig::from_map(&map).unwrap();
+        assert_eq!((c.read_hosts, c.read_max_lag), (vec![("r3".to_owned(), 5432)], Duration::from_secs(2)));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::ident::quote_ident;
+use crate::routing::HostStatus;
 use crate::{PgPool, db_error};
 
 /// Everything the doctor found.
@@ -42,6 +43,10 @@ pub struct DoctorReport {
     pub tables: Vec<TableReport>,
     /// AGE graphs; `None` when AGE is not installed in this database.
     pub graphs: Option<Vec<GraphReport>>,
+    /// Each host of `POSTGRES_HOST` and `POSTGRES_READ_HOSTS`: its role
+    /// (primary or standby) and, for a standby, its replay lag
+    /// ([`crate::routing::probe_all`]).
+    pub hosts: Vec<HostStatus>,
     /// What looks wrong.
     pub warnings: Vec<Warning>,
 }
@@ -192,7 +197,8 @@ pub struct GraphReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// A stable code: `jit_on`, `vector_index_missing`, `age_not_loadable`,
-    /// `age_unsupported_version`, `pgvector_without_halfvec`, `check_failed`.
+    /// `age_unsupported_version`, `pgvector_without_halfvec`, `read_host_unfit`,
+    /// `check_failed`.
     pub code: String,
     /// What is wrong and what to do.
     pub message: String,
@@ -269,6 +275,7 @@ pub async fn doctor(pool: &PgPool) -> DoctorReport {
         latency: None,
         tables: Vec::new(),
         graphs: None,
+        hosts: Vec::new(),
         warnings: Vec::new(),
     };
     let conn = match pool.get().await {
@@ -343,6 +350,23 @@ pub async fn doctor(pool: &PgPool) -> DoctorReport {
         Err(e) => report.warn("check_failed", format!("a session outside the pool: {e}")),
     }
 
+    report.hosts = crate::routing::probe_all(pool).await;
+    let unfit: Vec<String> = report
+        .hosts
+        .iter()
+        .filter(|h| h.pool == "read" && !h.readable)
+        .map(|h| {
+            format!(
+                "read host {}:{} is not read from: {} (reads go to the primary)",
+                h.host,
+                h.port,
+                h.error.as_deref().unwrap_or("not a standby within POSTGRES_READ_MAX_LAG")
+            )
+        })
+        .collect();
+    for message in unfit {
+        report.warn("read_host_unfit", message);
+    }
     add_warnings(&mut report);
     report.pool = pool_report(pool);
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, warnings = report.warnings.len(), "doctor done");
@@ -614,6 +638,7 @@ mod tests {
             latency: None,
             tables: Vec::new(),
             graphs: None,
+            hosts: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -668,6 +693,7 @@ mod tests {
                 "latency",
                 "tables",
                 "graphs",
+                "hosts",
                 "warnings"
             ]
         );

@@ -10,6 +10,7 @@ pub mod ident;
 pub mod pool;
 pub mod retry;
 pub mod rls;
+pub mod routing;
 pub mod schema;
 pub mod settings;
 pub mod sources;
@@ -24,6 +25,7 @@ pub use doctor::{DoctorReport, doctor};
 pub use error::db_error;
 pub use pool::{PgConn, PgPool};
 pub use retry::Replay;
+pub use routing::{Pools, ReadStats, Route};
 pub use settings::{GraphEngine, LightRagSettings, StoreSelection};
 pub use sources::{Origin, Setting, Sources};
 

@@ -596,6 +596,13 @@ impl PgPool {
         self.inner.state()
     }
 
+    /// A session outside the pool on one given host (which need not be one of
+    /// the pool's), with the pool's credentials and TLS settings but without its
+    /// session settings: for probing standbys ([`crate::routing`]).
+    pub(crate) async fn connect_to(&self, host: &str, port: u16) -> Result<Client, Error> {
+        self.manager.connect_host(host, port, false).await.map_err(|e| self.explain(db_error(e)))
+    }
+
     /// A session outside the pool, without the pool's session settings.
     pub(crate) async fn connect_unpooled(&self) -> Result<Client, Error> {
         self.manager.connect_unpooled().await.map_err(|e| self.explain(db_error(e)))

@@ -8,6 +8,7 @@
 //! | [`RetryClass::ConnectionLoss`] | broken or refused connection, `08…`, `57P01`–`57P03`, `53300`, pool time-out | `POSTGRES_CONNECTION_RETRIES` (10) | [`RetryPolicy::delay`]: `POSTGRES_CONNECTION_RETRY_BACKOFF` (3 s) doubling up to `…_BACKOFF_MAX` (30 s) |
 //! | [`RetryClass::LockConflict`] | `40P01` deadlock, `40001` serialization failure | [`LOCK_CONFLICT_ATTEMPTS`] (12) | [`lock_conflict_delay`]: 10 ms doubling up to 1 s |
 //! | [`RetryClass::LockTimeout`] | `55P03` lock not available | [`LOCK_CONFLICT_ATTEMPTS`] (12) | [`lock_conflict_delay`] |
+//! | [`RetryClass::Reroute`] | a read on a standby failed ([`Error::StandbyUnavailable`], see [`crate::routing`]) | [`REROUTE_ATTEMPTS`] (3) | none: the replay goes to the primary at once |
 //!
 //! Both back-offs are scaled by a random jitter in [0.5, 1]. The classes are
 //! counted apart: a deadlock does not use up the attempts a server restart
@@ -39,6 +40,10 @@ use crate::config::RetryPolicy;
 /// lock time-outs unless [`Replay::LockTimeouts`] says otherwise.
 pub const LOCK_CONFLICT_ATTEMPTS: u32 = 12;
 
+/// Attempts in all after a read on a standby failed: the standby is marked
+/// unusable when it fails, so the second attempt already reads the primary.
+pub const REROUTE_ATTEMPTS: u32 = 3;
+
 /// The first wait after a lock conflict.
 const LOCK_CONFLICT_BACKOFF: Duration = Duration::from_millis(10);
 
@@ -59,6 +64,11 @@ pub enum Replay {
     /// returned at once. For a lock step inside a transaction (from a
     /// savepoint), which a lost connection or a deadlock ends anyway.
     LockTimeouts(u32),
+    /// Reroutes only ([`RetryClass::Reroute`], [`REROUTE_ATTEMPTS`]): around a
+    /// storage call that retries everything else itself, so that a read lost
+    /// with its standby is replayed on the primary without nesting the
+    /// storage's own retries ([`crate::Pools::read_with`]).
+    Reroutes,
 }
 
 impl Replay {
@@ -68,6 +78,7 @@ impl Replay {
             (Self::All | Self::AllButLockTimeouts, RetryClass::ConnectionLoss) => policy.attempts,
             (Self::All | Self::AllButLockTimeouts, RetryClass::LockConflict) => LOCK_CONFLICT_ATTEMPTS,
             (Self::All, RetryClass::LockTimeout) => LOCK_CONFLICT_ATTEMPTS,
+            (Self::All | Self::AllButLockTimeouts | Self::Reroutes, RetryClass::Reroute) => REROUTE_ATTEMPTS,
             (Self::LockTimeouts(n), RetryClass::LockTimeout) => n,
             _ => 1,
         }
@@ -79,6 +90,7 @@ fn slot(class: RetryClass) -> usize {
     match class {
         RetryClass::ConnectionLoss => 0,
         RetryClass::LockConflict => 1,
+        RetryClass::Reroute => 3,
         _ => 2,
     }
 }
@@ -97,7 +109,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let mut attempts = [1u32; 3];
+    let mut attempts = [1u32; 4];
     loop {
         let e = match op().await {
             Ok(v) => return Ok(v),
@@ -110,12 +122,16 @@ where
         }
         let wait = match class {
             RetryClass::ConnectionLoss => policy.delay(*attempt),
+            RetryClass::Reroute => Duration::ZERO,
             _ => lock_conflict_delay(*attempt),
         };
         let wait_ms = wait.as_millis() as u64;
         match class {
             RetryClass::ConnectionLoss => {
                 tracing::warn!(operation = what, attempt = *attempt, error = %e, wait_ms, "connection lost; retrying");
+            }
+            RetryClass::Reroute => {
+                tracing::info!(operation = what, error = %e, "standby unavailable; reading from the primary");
             }
             _ => tracing::debug!(operation = what, attempt = *attempt, error = %e, wait_ms, "lock conflict; replaying"),
         }
@@ -194,6 +210,34 @@ mod tests {
         })
         .await;
         assert_eq!((out.unwrap(), n), (8, 8));
+    }
+
+    #[tokio::test]
+    async fn a_failed_standby_read_is_replayed_at_once_and_counted_apart() {
+        let gone = || Error::StandbyUnavailable { host: "r:5432".into(), message: "refused".into(), source: None };
+        // A policy of one connection attempt and a slow back-off: the reroute
+        // neither uses it up nor waits for it.
+        let slow = RetryPolicy { attempts: 1, backoff: Duration::from_secs(60), backoff_max: Duration::from_secs(60) };
+        let started = std::time::Instant::now();
+        let (out, n) = calls(slow, Replay::All, |n| (n == 1).then(gone)).await;
+        assert_eq!((out.unwrap(), n), (2, 2));
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        let (out, n) = calls(fast_policy(5), Replay::All, |_| Some(gone())).await;
+        assert!(matches!(out, Err(Error::StandbyUnavailable { .. })));
+        assert_eq!(n, REROUTE_ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn around_a_storage_call_only_reroutes_are_replayed() {
+        let gone = || Error::StandbyUnavailable { host: "r:5432".into(), message: "refused".into(), source: None };
+        let (out, n) = calls(fast_policy(5), Replay::Reroutes, |n| (n == 1).then(gone)).await;
+        assert_eq!((out.unwrap(), n), (2, 2));
+        let lost = || Error::Connection { message: "reset".into(), retryable: true, source: None };
+        let (out, n) = calls(fast_policy(5), Replay::Reroutes, |_| Some(lost())).await;
+        assert!(matches!(out, Err(Error::Connection { .. })));
+        assert_eq!(n, 1, "the storage has retried the lost connection already");
+        let (_, n) = calls(fast_policy(5), Replay::Reroutes, |_| Some(db("40P01"))).await;
+        assert_eq!(n, 1);
     }
 
     #[tokio::test]

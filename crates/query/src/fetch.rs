@@ -11,6 +11,11 @@
 //! * [`Store::chunks`]: the text chunks named by the entities and relations
 //!   kept, with their vectors.
 //!
+//! Every read goes through [`Pools::read`]: on a standby of
+//! `POSTGRES_READ_HOSTS` when one is fit, else on the primary. LightRAG's LLM
+//! cache (the keyword cache) is read on the primary ([`Store::llm_cache`]):
+//! an entry is written there just before it is looked up.
+//!
 //! AGE graphs are read through their label tables (`<graph>.base`,
 //! `<graph>."DIRECTED"`) with plain SQL, matching vertices on
 //! `properties.entity_id` exactly as LightRAG's batch reads do.
@@ -22,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use lightrag_pg_core::{Error, Workspace};
 use lightrag_pg_graph::Agtype;
 use lightrag_pg_pool::ident::quote_ident;
-use lightrag_pg_pool::{GraphEngine, PgPool, db_error};
+use lightrag_pg_pool::{GraphEngine, PgPool, Pools, db_error};
 use lightrag_pg_vector::codec::VecParam;
 use postgres_types::ToSql;
 use serde_json::{Map, Value};
@@ -34,7 +39,7 @@ pub(crate) type Props = Map<String, Value>;
 /// The tables of one workspace and the statements over them.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
-    pub(crate) pool: PgPool,
+    pub(crate) pools: Pools,
     pub(crate) ws: Workspace,
     pub(crate) engine: GraphEngine,
     local_sql: String,
@@ -110,7 +115,7 @@ impl Store {
     /// The statements for these tables. `tables` are the entity, relation and
     /// chunk vector tables; `cast` is `vector` or `halfvec`.
     pub(crate) fn new(
-        pool: PgPool,
+        pools: Pools,
         ws: Workspace,
         engine: GraphEngine,
         tables: [&str; 3],
@@ -141,41 +146,43 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM lightrag_doc_chunks WHERE workspace = $1) \
              OR EXISTS (SELECT 1 FROM {et} WHERE workspace = $1) OR EXISTS (SELECT 1 FROM {ct} WHERE workspace = $1)"
         );
-        Ok(Self { pool, ws, engine, local_sql, global_sql, chunks_vdb_sql, chunks_sql, exists_sql, floor: None })
+        Ok(Self { pools, ws, engine, local_sql, global_sql, chunks_vdb_sql, chunks_sql, exists_sql, floor: None })
     }
 
     async fn query(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
         if let Some(floor) = &self.floor {
             let explain = format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}");
-            let conn = self.pool.get().await?;
+            let conn = self.pools.pool(self.pools.route()).get().await?;
             let row = conn.query_one(&explain, params).await.map_err(db_error)?;
             let plan: Value = row.get(0);
             let ms = plan.pointer("/0/Execution Time").and_then(Value::as_f64).unwrap_or(0.0);
             floor.fetch_add((ms * 1000.0) as u64, Ordering::Relaxed);
         }
         let started = std::time::Instant::now();
-        let rows = self
-            .pool
-            .retry(what, || async {
-                let conn = self.pool.get().await?;
-                let stmt = conn.prepare_cached(sql).await?;
-                conn.query(&stmt, params).await.map_err(db_error)
-            })
-            .await?;
+        let rows = self.pools.read(what, |_, pool| run(pool, sql, params)).await?;
         tracing::debug!(what, rows = rows.len(), ms = started.elapsed().as_secs_f64() * 1e3, "read");
         Ok(rows)
     }
 
-    /// `return_value` of LightRAG's LLM cache entry `id` (`lightrag_llm_cache`).
+    /// A statement on the primary, whatever the read routing.
+    async fn query_primary(&self, what: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
+        let pool = self.pools.write();
+        pool.retry(what, || run(pool.clone(), sql, params)).await
+    }
+
+    /// `return_value` of LightRAG's LLM cache entry `id` (`lightrag_llm_cache`),
+    /// read on the primary: the LLM cache stays there (read-your-writes: the
+    /// keywords of a question are cached just before they are looked up).
     pub(crate) async fn llm_cache(&self, id: &str) -> Result<Option<String>, Error> {
         const SQL: &str = "SELECT return_value FROM lightrag_llm_cache WHERE workspace = $1 AND id = $2 \
             AND to_regclass('lightrag_llm_cache') IS NOT NULL";
         let ws = self.ws.as_str();
-        let exists = self.query("llm cache table", "SELECT to_regclass('lightrag_llm_cache') IS NOT NULL", &[]).await?;
+        let exists =
+            self.query_primary("llm cache table", "SELECT to_regclass('lightrag_llm_cache') IS NOT NULL", &[]).await?;
         if !exists.first().is_some_and(|r| r.get::<_, bool>(0)) {
             return Ok(None);
         }
-        let rows = self.query("llm cache read", SQL, &[&ws, &id]).await?;
+        let rows = self.query_primary("llm cache read", SQL, &[&ws, &id]).await?;
         Ok(rows.first().and_then(|r| r.get::<_, Option<String>>(0)))
     }
 
@@ -286,18 +293,20 @@ impl Store {
 ///
 /// # Errors
 /// Connection and server errors.
-pub(crate) async fn probe_tables(pool: &PgPool, names: &[String]) -> Result<Vec<(bool, Option<String>)>, Error> {
+pub(crate) async fn probe_tables(pools: &Pools, names: &[String]) -> Result<Vec<(bool, Option<String>)>, Error> {
     const SQL: &str = "SELECT to_regclass(t.name) IS NOT NULL, (SELECT format_type(a.atttypid, a.atttypmod) \
         FROM pg_attribute a WHERE a.attrelid = to_regclass(t.name) AND a.attname = 'content_vector' \
         AND NOT a.attisdropped) FROM unnest($1::text[]) WITH ORDINALITY AS t(name, ord) ORDER BY t.ord";
-    let rows = pool
-        .retry("probe tables", || async {
-            let conn = pool.get().await?;
-            let stmt = conn.prepare_cached(SQL).await?;
-            conn.query(&stmt, &[&names]).await.map_err(db_error)
-        })
-        .await?;
+    let params: [&(dyn ToSql + Sync); 1] = [&names];
+    let rows = pools.read("probe tables", |_, pool| run(pool, SQL, &params)).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// One statement on a connection of `pool` (prepared once per connection).
+async fn run(pool: PgPool, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
+    let conn = pool.get().await?;
+    let stmt = conn.prepare_cached(sql).await?;
+    conn.query(&stmt, params).await.map_err(db_error)
 }
 
 /// AGE, local: vector hits → vertices → edges both ways → degrees.

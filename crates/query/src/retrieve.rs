@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use lightrag_pg_core::{Embedder, VectorNamespace, Workspace};
-use lightrag_pg_pool::{GraphEngine, LightRagSettings, PgConfig, PgPool, Sources};
+use lightrag_pg_pool::{GraphEngine, LightRagSettings, PgConfig, PgPool, Pools, Sources};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -89,11 +89,16 @@ impl Retriever {
     /// `dimension` (and `model_name`'s suffix, as LightRAG names them), the
     /// graph of `engine`, the text chunks.
     ///
+    /// `pools` decides where the reads go: a [`PgPool`] alone (`pool.into()`)
+    /// reads the primary; [`Pools`] with read hosts reads a standby when one is
+    /// fit ([`lightrag_pg_pool::routing`]). The keyword cache is always read on
+    /// the primary.
+    ///
     /// # Errors
     /// [`QueryError::NotFound`] when the workspace holds no chunk and no entity;
     /// storage errors.
     pub async fn open(
-        pool: PgPool,
+        pools: impl Into<Pools>,
         ws: Workspace,
         engine: GraphEngine,
         dimension: usize,
@@ -101,6 +106,7 @@ impl Retriever {
         embedder: Arc<dyn Embedder>,
         settings: RetrievalSettings,
     ) -> Result<Self, QueryError> {
+        let pools = pools.into();
         // Read only: the tables must exist (nothing is created), with vectors
         // of the embedder's dimension.
         let mut tables: Vec<String> =
@@ -117,7 +123,7 @@ impl Retriever {
         };
         let mut probe = tables.clone();
         probe.extend(["lightrag_doc_chunks".to_owned(), graph_table.clone()]);
-        let found = crate::fetch::probe_tables(&pool, &probe).await?;
+        let found = crate::fetch::probe_tables(&pools, &probe).await?;
         if let Some((name, _)) = probe.iter().zip(&found).find(|(_, f)| !f.0) {
             let hint = if name.starts_with("LIGHTRAG_VDB") {
                 " (EMBEDDING_MODEL / --model-name and EMBEDDING_DIM name the vector tables)"
@@ -142,7 +148,7 @@ impl Retriever {
             }
         }
         tables.iter_mut().for_each(|t| *t = t.to_lowercase());
-        let store = Store::new(pool, ws.clone(), engine, [&tables[0], &tables[1], &tables[2]], cast)?;
+        let store = Store::new(pools, ws.clone(), engine, [&tables[0], &tables[1], &tables[2]], cast)?;
         if !store.exists().await? {
             return Err(QueryError::NotFound {
                 what: format!("workspace '{ws}': no chunk and no entity in {} / {}", tables[2], tables[0]),
@@ -161,7 +167,8 @@ impl Retriever {
     /// Opens retrieval from LightRAG's configuration: `POSTGRES_*`, `WORKSPACE`,
     /// `LIGHTRAG_GRAPH_STORAGE`, `EMBEDDING_*` (the question is embedded by
     /// [`HttpEmbedder::from_sources`]), `COSINE_THRESHOLD`,
-    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`.
+    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`; with
+    /// `POSTGRES_READ_HOSTS`, reads go to a standby when one is fit.
     ///
     /// # Errors
     /// [`QueryError::Config`] for a missing or bad setting; as [`Retriever::open`].
@@ -177,8 +184,8 @@ impl Retriever {
                 .into(),
         })?;
         let dimension = embedder.dimension();
-        let pool = PgPool::connect(pg).await?;
-        Ok(Self::open(pool, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
+        let pools = Pools::connect(pg).await?;
+        Ok(Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
             .await?
             .with_keyword_cache(KeywordCacheIdentity::from_sources(sources)))
     }
@@ -216,10 +223,16 @@ impl Retriever {
         &self.store.ws
     }
 
-    /// The connection pool, for programs that serve more than retrieval
-    /// from it (`lightrag-pg serve`'s graph routes).
+    /// The write pool (the primary), for programs that serve more than
+    /// retrieval from it (`lightrag-pg serve`'s graph routes).
     pub fn pool(&self) -> &PgPool {
-        &self.store.pool
+        self.store.pools.write()
+    }
+
+    /// The pools retrieval reads through: where reads went
+    /// ([`Pools::stats`]) and the standbys' state ([`Pools::replication`]).
+    pub fn pools(&self) -> &Pools {
+        &self.store.pools
     }
 
     /// The graph engine.

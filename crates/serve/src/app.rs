@@ -1,6 +1,16 @@
 //! [`Server`]: the router, its layers (tracing, CORS, admission with a bound
 //! on requests in flight and a per-request timeout, the body limit, the API
 //! key) and the handlers.
+//!
+//! Where reads go ([`lightrag_pg_pool::routing`]): with `POSTGRES_READ_HOSTS`,
+//! retrieval and the graph routes read a standby while one is fit (within
+//! `POSTGRES_READ_MAX_LAG`), else the primary. The keyword cache is read on the
+//! primary. Read-your-writes: a request that writes (today none does; a
+//! keyword-cache insert would) reads what follows through
+//! [`lightrag_pg_pool::Pools::after_write`], pinned to the primary, never from
+//! a standby that may not have replayed the write. Instances hold no state
+//! between requests, so several can run behind one load balancer
+//! (`docs/scale-out.md`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use lightrag_pg_core::GraphStorage;
-use lightrag_pg_pool::{LightRagSettings, Sources};
+use lightrag_pg_pool::{LightRagSettings, Replay, Route, Sources};
 use lightrag_pg_query::{QueryParam, RetrievalSettings, Retriever};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
@@ -38,6 +48,9 @@ struct AppState {
     config: ServeConfig,
     retriever: Retriever,
     graph: Arc<dyn GraphStorage>,
+    /// The same graph over the read pool (never initialised there: no DDL on
+    /// a standby), when read hosts are configured.
+    graph_standby: Option<Arc<dyn GraphStorage>>,
     defaults: QueryParam,
     /// `/health`'s `configuration` for authenticated callers.
     configuration: Value,
@@ -60,14 +73,22 @@ impl Server {
         configuration: Value,
     ) -> Self {
         let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
-        Self { state: Arc::new(AppState { config, retriever, graph, defaults, configuration, in_flight }) }
+        let graph_standby = retriever.pools().read_pool().and_then(|pool| {
+            lightrag_pg_graph::PgGraphStorage::new(pool.clone(), retriever.workspace().clone(), retriever.engine())
+                .map(lightrag_pg_graph::PgGraphStorage::into_dyn)
+                .inspect_err(|e| tracing::warn!(error = %e, "graph reads stay on the primary"))
+                .ok()
+        });
+        Self {
+            state: Arc::new(AppState { config, retriever, graph, graph_standby, defaults, configuration, in_flight }),
+        }
     }
 
     /// Opens everything from LightRAG server's configuration: the server's
     /// own variables ([`ServeConfig`]), `POSTGRES_*`, `WORKSPACE`,
     /// `LIGHTRAG_GRAPH_STORAGE`, the `EMBEDDING_*` binding and the query
     /// defaults (`TOP_K` and the rest). One pool serves retrieval and the
-    /// graph endpoints.
+    /// graph endpoints, and with `POSTGRES_READ_HOSTS` a read pool beside it.
     ///
     /// # Errors
     /// [`ServeError::Config`] naming a bad setting; connection and storage
@@ -480,6 +501,30 @@ fn int_param(p: &Params, name: &str, default: i64, ge: i64, le: Option<i64>) -> 
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+impl AppState {
+    /// The graph storage over the pool of `route`.
+    fn graph_on(&self, route: Route) -> Arc<dyn GraphStorage> {
+        match (route, &self.graph_standby) {
+            (Route::Standby, Some(g)) => g.clone(),
+            _ => self.graph.clone(),
+        }
+    }
+
+    /// A graph read on a standby when one is fit, else on the primary
+    /// (`Pools::read_with`: a lost standby replays it on the primary at once;
+    /// the storage retries everything else itself, on its pool).
+    async fn graph_read<T, Fut>(&self, what: &str, op: impl Fn(Arc<dyn GraphStorage>) -> Fut) -> Result<T, ApiError>
+    where
+        Fut: Future<Output = lightrag_pg_core::Result<T>>,
+    {
+        self.retriever
+            .pools()
+            .read_with(what, Replay::Reroutes, |route, _| op(self.graph_on(route)))
+            .await
+            .map_err(storage_error)
+    }
+}
+
 fn storage_error(e: lightrag_pg_core::Error) -> ApiError {
     if e.is_retryable() {
         tracing::warn!(error = %e, "database unavailable");
@@ -493,32 +538,36 @@ async fn graphs(State(s): State<Arc<AppState>>, p: Params) -> Result<Response, A
     let label = required(&p, "label")?;
     let depth = int_param(&p, "max_depth", 3, 1, None)?;
     let nodes = int_param(&p, "max_nodes", 1000, 1, None)?.min(s.config.max_graph_nodes);
-    let kg = s.graph.get_knowledge_graph(label, depth, nodes).await.map_err(storage_error)?;
+    let kg = s.graph_read("graph read", |g| async move { g.get_knowledge_graph(label, depth, nodes).await }).await?;
     Ok(axum::Json(kg).into_response())
 }
 
 /// `GET /graph/label/list`.
 async fn label_list(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    Ok(axum::Json(s.graph.get_all_labels().await.map_err(storage_error)?).into_response())
+    Ok(axum::Json(s.graph_read("label list", |g| async move { g.get_all_labels().await }).await?).into_response())
 }
 
 /// `GET /graph/label/popular?limit` (300, 1..=1000).
 async fn label_popular(State(s): State<Arc<AppState>>, p: Params) -> Result<Response, ApiError> {
     let limit = int_param(&p, "limit", 300, 1, Some(1000))?;
-    Ok(axum::Json(s.graph.get_popular_labels(limit).await.map_err(storage_error)?).into_response())
+    Ok(axum::Json(s.graph_read("popular labels", |g| async move { g.get_popular_labels(limit).await }).await?)
+        .into_response())
 }
 
 /// `GET /graph/label/search?q&limit` (50, 1..=100).
 async fn label_search(State(s): State<Arc<AppState>>, p: Params) -> Result<Response, ApiError> {
     let q = required(&p, "q")?.to_owned();
     let limit = int_param(&p, "limit", 50, 1, Some(100))?;
-    Ok(axum::Json(s.graph.search_labels(&q, limit).await.map_err(storage_error)?).into_response())
+    let q = &q;
+    Ok(axum::Json(s.graph_read("label search", |g| async move { g.search_labels(q, limit).await }).await?)
+        .into_response())
 }
 
 /// `GET /graph/entity/exists?name`.
 async fn entity_exists(State(s): State<Arc<AppState>>, p: Params) -> Result<Response, ApiError> {
     let name = required(&p, "name")?.to_owned();
-    let exists = s.graph.has_node(&name).await.map_err(storage_error)?;
+    let name = &name;
+    let exists = s.graph_read("entity exists", |g| async move { g.has_node(name).await }).await?;
     Ok(axum::Json(json!({ "exists": exists })).into_response())
 }
 
@@ -546,6 +595,9 @@ async fn health(State(s): State<Arc<AppState>>, headers: axum::http::HeaderMap) 
         out["workers"] = json!(1);
         out["in_flight"] = json!(s.config.max_in_flight - s.in_flight.available_permits());
         out["max_in_flight"] = json!(s.config.max_in_flight);
+        // Each read host's role and replay lag at the last check, and where
+        // the reads went.
+        out["replication"] = serde_json::to_value(s.retriever.pools().replication()).unwrap_or(Value::Null);
     }
     axum::Json(out).into_response()
 }

@@ -12,6 +12,7 @@ pub mod embedding;
 pub mod fresh;
 pub mod init_scripts;
 pub mod python;
+pub mod replica;
 pub mod server;
 
 #[cfg(feature = "docker")]

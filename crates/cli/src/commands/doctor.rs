@@ -53,6 +53,17 @@ pub(crate) async fn run(ctx: &Context, json: bool) -> Result<()> {
             );
         }
     }
+    for h in &report.hosts {
+        let lag = h.replay_lag_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms"));
+        outln!(
+            "host       {}:{} ({} pool) role {} replay lag {lag}{}",
+            h.host,
+            h.port,
+            h.pool,
+            h.role.as_deref().unwrap_or("unreachable"),
+            if h.pool == "read" && !h.readable { " — not read from" } else { "" }
+        );
+    }
     if let Some(tables) = value.get("tables").and_then(|v| v.as_array()) {
         outln!("tables     {}", tables.len());
     }

@@ -45,7 +45,9 @@ pub(crate) async fn run(ctx: &Context, a: QueryArgs) -> Result<()> {
     }
     let embedder = HttpEmbedder::from_sources(&sources).map_err(Error::from)?;
     let dimension = lightrag_pg::core::Embedder::dimension(&embedder);
-    let retriever = Retriever::open(pool, ws, engine, dimension, model.as_deref(), Arc::new(embedder), settings)
+    // With POSTGRES_READ_HOSTS the retrieval reads a standby fit to read from.
+    let pools = lightrag_pg::pool::Pools::with_write_pool(pool).await?;
+    let retriever = Retriever::open(pools, ws, engine, dimension, model.as_deref(), Arc::new(embedder), settings)
         .await
         .map_err(Error::from)?;
     let found = retriever.retrieve(&question, &param).await.map_err(Error::from)?;

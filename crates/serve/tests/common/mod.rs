@@ -33,6 +33,11 @@ pub fn pg_pairs(config: &PgConfig) -> Vec<(String, String)> {
 /// Loads the sample dataset into workspace `ws` (table graph, vector tables
 /// of [`MODEL`]); migration upserts, so loading twice gives the same data.
 pub async fn migrate(config: PgConfig, ws: &str) {
+    migrate_into(config, ws, GraphEngine::Table).await;
+}
+
+/// [`migrate`] with the graph in `engine`.
+pub async fn migrate_into(config: PgConfig, ws: &str, engine: GraphEngine) {
     let pool = PgPool::connect(config).await.expect("pool");
     let ws = Workspace::new(ws).expect("workspace");
     let mut target = Target::memory(ws.clone());
@@ -41,7 +46,7 @@ pub async fn migrate(config: PgConfig, ws: &str) {
         s.initialize().await.expect("kv init");
         target.kv.insert(ns, Arc::new(s) as Arc<dyn KvStorage>);
     }
-    target.graph = lightrag_pg_graph::open_graph(pool.clone(), ws.clone(), GraphEngine::Table).await.expect("graph");
+    target.graph = lightrag_pg_graph::open_graph(pool.clone(), ws.clone(), engine).await.expect("graph");
     let (p, w) = (pool.clone(), ws.clone());
     target.vectors = Arc::new(FnVectorOpener(move |ns: VectorNamespace, dim: usize| {
         let (pool, ws) = (p.clone(), w.clone());
