@@ -21,7 +21,8 @@
 //!    Of a repeated vector id only the last copy is written.
 //! 3. **Verify**: each written store is asked, by id, how many of the written
 //!    records it holds, and a sample of vectors is read back and compared with
-//!    the source.
+//!    the source. Each side of phase 2 verifies its stores once they are
+//!    written (the other stores while the vector stores still load).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -292,6 +293,9 @@ impl fmt::Debug for MigrateOptions {
 /// (at least 1): `halfvec` storage rounds to float16 (≈ 4.9e-4 relative).
 pub const VECTOR_TOLERANCE: f64 = 1e-3;
 
+/// Ids per existence check of the verification (one query each).
+const VERIFY_BATCH: usize = 5000;
+
 struct Run<'a> {
     target: &'a Target,
     options: &'a MigrateOptions,
@@ -381,6 +385,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
     // What the scan completed, plus what the write phase completes.
     vectors_run.report.enriched = std::mem::take(&mut plan.enriched);
     let plan = &plan;
+    // Each side verifies what it wrote as soon as it is written (the other
+    // stores while the server still builds the vector indexes).
     let others = async {
         run.write_doc_status(plan).await?;
         for ns in KvNamespace::ALL {
@@ -388,7 +394,8 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
                 run.write_kv(ns, rows).await?;
             }
         }
-        run.write_graph(plan).await
+        run.write_graph(plan).await?;
+        if options.verify { run.verify_stores(plan).await.map(Some) } else { Ok(None) }
     };
     let vectors = async {
         let mut samples: BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>> = BTreeMap::new();
@@ -396,22 +403,31 @@ pub async fn migrate(dir: &Path, target: &Target, options: MigrateOptions) -> Re
             let Some(rows) = vector_rows.remove(ns) else { continue };
             samples.insert(*ns, vectors_run.write_vectors(*ns, rows, storage.as_ref()).await?);
         }
-        Ok::<_, MigrateError>(samples)
+        if options.verify {
+            vectors_run.verify_vectors(plan, &vector_stores, &samples).await.map(Some)
+        } else {
+            Ok(None)
+        }
     };
-    let samples = if plan.enrich_from_target {
-        others.await?;
-        vectors.await?
+    let (stores_checked, vectors_checked) = if plan.enrich_from_target {
+        let stores = others.await?;
+        (stores, vectors.await?)
     } else {
-        futures::try_join!(others, vectors)?.1
+        futures::try_join!(others, vectors)?
     };
     run.report.timings.extend(std::mem::take(&mut vectors_run.report.timings));
     run.report.vector_load = std::mem::take(&mut vectors_run.report.vector_load);
     run.report.enriched = std::mem::take(&mut vectors_run.report.enriched);
 
-    run.report.verification = if options.verify {
-        run.verify(plan, &vector_stores, &samples).await?
-    } else {
-        Verification { performed: false, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() }
+    run.report.verification = match (stores_checked, vectors_checked) {
+        (Some(mut v), Some(vectors)) => {
+            v.counts.extend(vectors.counts);
+            v.mismatches.extend(vectors.mismatches);
+            v.vectors = vectors.vectors;
+            v.ok = v.mismatches.is_empty();
+            v
+        }
+        _ => Verification { performed: false, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() },
     };
     run.report.seconds = started.elapsed().as_secs_f64();
     tracing::debug!(elapsed_ms = run.report.seconds * 1000.0, ok = run.report.verification.ok, "migration done");
@@ -726,21 +742,17 @@ impl Run<'_> {
         Ok(changed)
     }
 
-    async fn verify(
-        &mut self,
-        plan: &Plan,
-        vector_stores: &BTreeMap<VectorNamespace, Arc<dyn VectorStorage>>,
-        samples: &BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>>,
-    ) -> Result<Verification, MigrateError> {
+    /// Records the time a verification took (both halves add up).
+    fn verified(&mut self, started: Instant) {
+        *self.report.timings.entry("verification".into()).or_default() += started.elapsed().as_secs_f64();
+    }
+
+    /// Verifies doc status, the key-value stores and the graph: each store is
+    /// asked, by id, how many of the written records it holds.
+    async fn verify_stores(&mut self, plan: &Plan) -> Result<Verification, MigrateError> {
         let started = Instant::now();
         let mut v = Verification { performed: true, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() };
-        let batch = self.batch();
-        let check = |v: &mut Verification, store: &str, expected: u64, found: u64| {
-            if expected != found {
-                v.mismatches.push(format!("{store}: {expected} records written but {found} found"));
-            }
-            v.counts.push(StoreCheck { store: store.to_owned(), expected, found });
-        };
+        let batch = VERIFY_BATCH;
 
         if plan.inventory.doc_status.is_some() {
             self.emit(ProgressEvent::Verifying { store: doc_status::STORE.into() });
@@ -771,7 +783,7 @@ impl Run<'_> {
         if plan.inventory.graph.is_some() {
             self.emit(ProgressEvent::Verifying { store: "graph.nodes".into() });
             let mut found = 0u64;
-            for ids in plan.node_ids.chunks(batch) {
+            for ids in plan.node_ids.chunks(self.batch()) {
                 found += self
                     .target
                     .graph
@@ -783,7 +795,7 @@ impl Run<'_> {
             check(&mut v, "graph.nodes", plan.node_ids.len() as u64, found);
             self.emit(ProgressEvent::Verifying { store: "graph.edges".into() });
             let mut found = 0u64;
-            for pairs in plan.edge_pairs.chunks(batch) {
+            for pairs in plan.edge_pairs.chunks(self.batch()) {
                 found += self
                     .target
                     .graph
@@ -794,6 +806,22 @@ impl Run<'_> {
             }
             check(&mut v, "graph.edges", plan.edge_pairs.len() as u64, found);
         }
+        v.ok = v.mismatches.is_empty();
+        self.verified(started);
+        Ok(v)
+    }
+
+    /// Verifies the vector stores: the ids written are all found, and the
+    /// sampled vectors read back equal the source within [`VECTOR_TOLERANCE`].
+    async fn verify_vectors(
+        &mut self,
+        plan: &Plan,
+        vector_stores: &BTreeMap<VectorNamespace, Arc<dyn VectorStorage>>,
+        samples: &BTreeMap<VectorNamespace, Vec<(String, Vec<f32>)>>,
+    ) -> Result<Verification, MigrateError> {
+        let started = Instant::now();
+        let mut v = Verification { performed: true, ok: true, tolerance: VECTOR_TOLERANCE, ..Default::default() };
+        let batch = VERIFY_BATCH;
         for (ns, storage) in vector_stores {
             let store = nano::store_name(*ns);
             self.emit(ProgressEvent::Verifying { store: store.clone() });
@@ -839,9 +867,17 @@ impl Run<'_> {
             v.vectors.push(s);
         }
         v.ok = v.mismatches.is_empty();
-        self.report.timings.insert("verification".into(), started.elapsed().as_secs_f64());
+        self.verified(started);
         Ok(v)
     }
+}
+
+/// Records a count check of `store`.
+fn check(v: &mut Verification, store: &str, expected: u64, found: u64) {
+    if expected != found {
+        v.mismatches.push(format!("{store}: {expected} records written but {found} found"));
+    }
+    v.counts.push(StoreCheck { store: store.to_owned(), expected, found });
 }
 
 fn unique(ids: &[String]) -> u64 {

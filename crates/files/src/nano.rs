@@ -243,7 +243,7 @@ impl NanoFile {
     pub fn row_and_fields(&self, index: usize) -> Result<(RowOutcome, Vec<String>), MigrateError> {
         let row = self.object(index)?;
         let fields = row.keys().cloned().collect();
-        Ok((self.decode(index, &row)?, fields))
+        Ok((self.decode(index, row)?, fields))
     }
 
     /// [`Self::row_and_fields`] of each of `indexes`, in their order, decoded on
@@ -272,7 +272,7 @@ impl NanoFile {
         })
     }
 
-    fn decode(&self, index: usize, row: &JsonObject) -> Result<RowOutcome, MigrateError> {
+    fn decode(&self, index: usize, row: std::borrow::Cow<'_, JsonObject>) -> Result<RowOutcome, MigrateError> {
         let store = store_name(self.namespace);
         let id = match row.get("__id__") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -324,8 +324,9 @@ impl NanoFile {
             _ => (matrix, false),
         };
         let created_at = row.get("__created_at__").and_then(Value::as_f64);
-        let payload: JsonObject =
-            row.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        // A row read from the file is owned: its fields move into the payload.
+        let mut payload = row.into_owned();
+        payload.retain(|k, _| !RESERVED.contains(&k.as_str()));
         Ok(RowOutcome::Row(NanoRow { id, vector, payload, created_at, from_raw }))
     }
 }

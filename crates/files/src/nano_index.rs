@@ -4,17 +4,26 @@
 //! then reads a row and its matrix row from the file when asked, so memory does
 //! not grow with the file.
 //!
-//! Only a file that is valid JSON (checked first by serde_json, streaming,
-//! without building values) of the expected shape is indexed: an object whose
-//! `data` is an array of objects and whose `matrix` is a string without escapes
-//! (base64 needs none). Anything else gives `None`, and the caller reads the
-//! file whole, which reports the exact error.
+//! The pass checks the file's skeleton strictly as it goes: one object, keys
+//! without escapes and never repeated, `data` an array of objects, `matrix` a
+//! string without escapes (base64 needs none), `embedding_dim` a non-negative
+//! integer, any other value valid JSON (serde_json, on its bytes), nothing but
+//! JSON whitespace after the object. What it leaves to others is checked there
+//! before anything is written: each row's object by serde_json when the row is
+//! read (the scan reads every row), the matrix text by the base64 decoder.
+//! Anything else gives `None`, and the caller reads the file whole, which
+//! reports the exact error.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
 use serde::Deserialize as _;
 use std::path::Path;
+
+/// JSON's whitespace (not `is_ascii_whitespace`, which takes form feed too).
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
 
 /// The parts of a NanoVectorDB file.
 #[derive(Debug)]
@@ -49,7 +58,7 @@ impl Bytes {
     fn skip_ws(&mut self) -> Option<u8> {
         loop {
             let b = self.peek()?;
-            if !b.is_ascii_whitespace() {
+            if !is_ws(b) {
                 return Some(b);
             }
             self.next();
@@ -91,7 +100,20 @@ impl Bytes {
         }
     }
 
-    /// Skips one value (the file is known to be valid JSON).
+    /// Whether only whitespace is left.
+    fn at_end(&mut self) -> bool {
+        while let Some(b) = self.peek() {
+            if !is_ws(b) {
+                return false;
+            }
+            self.next();
+        }
+        self.inner.fill_buf().is_ok_and(<[u8]>::is_empty)
+    }
+
+    /// Skips one value: strings to their closing quote, objects and arrays to
+    /// their matching bracket (whole buffered runs at once), anything else to
+    /// the next delimiter. It does not check the value; the caller does.
     fn skip_value(&mut self) -> Option<()> {
         match self.skip_ws()? {
             b'"' => {
@@ -101,6 +123,11 @@ impl Bytes {
             b'{' | b'[' => {
                 let mut depth = 0usize;
                 loop {
+                    let buf = self.inner.fill_buf().ok()?;
+                    let run =
+                        buf.iter().position(|b| matches!(b, b'{' | b'[' | b'}' | b']' | b'"')).unwrap_or(buf.len());
+                    self.inner.consume(run);
+                    self.pos += run as u64;
                     match self.next()? {
                         b'{' | b'[' => depth += 1,
                         b'}' | b']' => {
@@ -117,7 +144,7 @@ impl Bytes {
                 }
             }
             _ => {
-                while !matches!(self.peek()?, b',' | b'}' | b']') && !self.peek()?.is_ascii_whitespace() {
+                while !matches!(self.peek()?, b',' | b'}' | b']') && !is_ws(self.peek()?) {
                     self.next();
                 }
                 Some(())
@@ -126,23 +153,25 @@ impl Bytes {
     }
 }
 
-/// The layout of the NanoVectorDB file at `path`, or `None` when it is not
-/// valid JSON of the expected shape (or cannot be read).
+/// The layout of the NanoVectorDB file at `path`, or `None` when its skeleton
+/// is not of the expected shape (or it cannot be read).
 pub(crate) fn layout(path: &Path) -> Option<Layout> {
-    let check = BufReader::with_capacity(1 << 20, File::open(path).ok()?);
-    let mut de = serde_json::Deserializer::from_reader(check);
-    serde::de::IgnoredAny::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    let mut b = Bytes { inner: BufReader::with_capacity(1 << 20, File::open(path).ok()?), pos: 0 };
+    let file = File::open(path).ok()?;
+    let mut b = Bytes { inner: BufReader::with_capacity(1 << 20, file.try_clone().ok()?), pos: 0 };
     let mut out = Layout { dimension: None, rows: Vec::new(), matrix: (0, 0) };
+    let mut keys: Vec<Vec<u8>> = Vec::new();
     b.expect(b'{')?;
     if b.skip_ws()? == b'}' {
-        return Some(out);
+        b.next();
+        return b.at_end().then_some(out);
     }
     loop {
         b.expect(b'"')?;
         let mut key = Vec::new();
-        if b.string(Some(&mut key))? {
+        if b.string(Some(&mut key))? || key.iter().any(|c| *c < 0x20) || std::str::from_utf8(&key).is_err() {
+            return None;
+        }
+        if keys.contains(&key) {
             return None;
         }
         b.expect(b':')?;
@@ -184,16 +213,28 @@ pub(crate) fn layout(path: &Path) -> Option<Layout> {
                 while b.peek()?.is_ascii_digit() {
                     digits.push(b.next()?);
                 }
-                if !matches!(b.skip_ws()?, b',' | b'}') {
+                if digits.len() > 1 && digits[0] == b'0' || !matches!(b.skip_ws()?, b',' | b'}') {
                     return None;
                 }
-                out.dimension = std::str::from_utf8(&digits).ok()?.parse().ok();
+                out.dimension = Some(std::str::from_utf8(&digits).ok()?.parse().ok()?);
             }
-            _ => b.skip_value()?,
+            _ => {
+                b.skip_ws()?;
+                let start = b.pos;
+                b.skip_value()?;
+                let text = read_at(&file, start, usize::try_from(b.pos - start).ok()?).ok()?;
+                let mut de = serde_json::Deserializer::from_slice(&text);
+                serde::de::IgnoredAny::deserialize(&mut de).ok()?;
+                de.end().ok()?;
+            }
         }
+        keys.push(key);
         match b.skip_ws()? {
             b',' => b.next().map(drop)?,
-            b'}' => return Some(out),
+            b'}' => {
+                b.next();
+                return b.at_end().then_some(out);
+            }
             _ => return None,
         }
     }
@@ -205,4 +246,44 @@ pub(crate) fn read_at(file: &File, offset: u64, len: usize) -> std::io::Result<V
     let mut buf = vec![0u8; len];
     file.read_exact_at(&mut buf, offset)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout_of(text: &str) -> Option<Layout> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vdb_chunks.json");
+        std::fs::write(&path, text).unwrap();
+        layout(&path)
+    }
+
+    #[test]
+    fn a_well_formed_file_is_indexed() {
+        let text = r#" {"embedding_dim": 2, "extra": {"a": [1, "}"]}, "data": [{"__id__": "a]"}, {"__id__": "b"}],
+            "matrix": "AACAPwAAAAA="} "#;
+        let l = layout_of(text).unwrap();
+        assert_eq!(l.dimension, Some(2));
+        let rows: Vec<&str> =
+            l.rows.iter().map(|(at, len)| &text[*at as usize..(*at + u64::from(*len)) as usize]).collect();
+        assert_eq!(rows, [r#"{"__id__": "a]"}"#, r#"{"__id__": "b"}"#]);
+        let (at, len) = l.matrix;
+        assert_eq!(&text[at as usize..(at + len) as usize], "AACAPwAAAAA=");
+    }
+
+    #[test]
+    fn a_broken_skeleton_is_left_to_the_whole_read() {
+        for text in [
+            r#"{"embedding_dim": 2, "data": [], "matrix": ""} x"#,
+            r#"{"embedding_dim": 2, "data": [], "data": [], "matrix": ""}"#,
+            r#"{"embedding_dim": 2, "other": tru, "data": [], "matrix": ""}"#,
+            r#"{"embedding_dim": 02, "data": [], "matrix": ""}"#,
+            "{\"embedding_dim\": 2,\u{c} \"data\": [], \"matrix\": \"\"}",
+            r#"{"embedding_dim": 2, "data": [{"__id__": "a"} {"__id__": "b"}], "matrix": ""}"#,
+            r#"{"embedding_dim": 2, "data": [], "matrix": "AA\nAA"#,
+        ] {
+            assert!(layout_of(text).is_none(), "{text}");
+        }
+    }
 }

@@ -8,8 +8,9 @@
 //!   the old partition in the same transaction). Readers of other workspaces
 //!   keep their partitions and indexes throughout.
 //! * **Shared table with no other workspace's rows** ([`BulkMethod::IndexRebuild`]):
-//!   the vector index is dropped, the rows loaded and the index rebuilt, in one
-//!   transaction holding an ACCESS EXCLUSIVE lock on the table.
+//!   the vector index is dropped, the rows loaded (COPYed straight into the
+//!   table when it holds no row, else through a staging table) and the index
+//!   rebuilt, in one transaction holding an ACCESS EXCLUSIVE lock on the table.
 //! * **Shared table with other workspaces' rows** ([`BulkMethod::Incremental`]):
 //!   the index is theirs too, so it is kept and maintained row by row (the
 //!   ordinary COPY upsert, still one transaction).
@@ -33,7 +34,9 @@ use lightrag_pg_pool::{PgConn, db_error};
 use postgres_types::Type;
 use tokio_postgres::Transaction;
 
-use crate::catalog::{default_partition, find_partition, has_rows, lock_step, owner_refusal, set_lock_timeout};
+use crate::catalog::{
+    columns_have_types, default_partition, find_partition, has_rows, lock_step, owner_refusal, set_lock_timeout,
+};
 use crate::columns;
 pub use crate::index::index_build_memory_mb;
 use crate::index::{BuildBudget, build_index_sized};
@@ -313,9 +316,10 @@ enum Sink<'s> {
     /// Through the staging table into `Sql`'s table (which has its primary
     /// key): upsert semantics.
     Staged(&'s Sql),
-    /// Straight into a new table (no staging, no primary key yet: it is built
-    /// afterwards in one sorted pass) by `copy`; a record whose id an earlier
-    /// batch wrote replaces that row (`delete`, `$1` the ids).
+    /// Straight into a table that had no rows, by `copy`: a new table (no
+    /// primary key yet: it is built afterwards in one sorted pass) or the
+    /// locked, empty shared table; a record whose id an earlier batch wrote
+    /// replaces that row (`delete`, `$1` the ids).
     Direct { copy: String, types: Vec<Type>, delete: String },
 }
 
@@ -861,8 +865,17 @@ impl PgVectorStorage {
             tx.batch_execute(&format!("DROP INDEX IF EXISTS {}", quote_ident(name)?)).await.map_err(db_error)?;
         }
         let mut tally = Tally::new(started);
-        tx.batch_execute(&state.sql.create_stage).await.map_err(db_error)?;
-        self.stream(&tx, state, &Sink::Staged(&state.sql), batches, opts, &mut tally).await?;
+        // Into a table that holds no row now (a first load, or a replacing
+        // one), the records are COPYed straight in; otherwise through the
+        // staging table (upsert semantics, casts to the table's own types).
+        let direct = rebuild && self.copies_directly(&tx, state, &table).await?;
+        let sink = if direct {
+            Sink::direct(self.ns(), &table, &state.vector_type)?
+        } else {
+            tx.batch_execute(&state.sql.create_stage).await.map_err(db_error)?;
+            Sink::Staged(&state.sql)
+        };
+        self.stream(&tx, state, &sink, batches, opts, &mut tally).await?;
         let load_time = started.elapsed();
         let index_started = Instant::now();
         let mut sized = None;
@@ -905,6 +918,23 @@ impl PgVectorStorage {
             swap_time: Duration::ZERO,
             total: started.elapsed(),
         })
+    }
+}
+
+impl PgVectorStorage {
+    /// Whether a load may COPY straight into `table` (the shared table, locked
+    /// by the load): it holds no row the load can see, and every column the
+    /// COPY writes has exactly the type the binary COPY encodes (a table
+    /// created by an older release may differ; the staging table casts).
+    async fn copies_directly(&self, tx: &Transaction<'_>, state: &State, table: &str) -> Result<bool> {
+        let qt = quote_ident(table)?;
+        let any: bool =
+            tx.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {qt})"), &[]).await.map_err(db_error)?.get(0);
+        if any {
+            return Ok(false);
+        }
+        let types = columns::table_types(self.ns(), &state.vector_type);
+        columns_have_types(tx, table, &columns::row_names(self.ns()), &types).await
     }
 }
 

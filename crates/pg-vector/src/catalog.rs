@@ -78,6 +78,26 @@ pub(crate) async fn find_partition(
     Ok(row.map(|r| r.get(0)))
 }
 
+/// Whether each of `columns` of `table` (lower case) has exactly the type of
+/// the same position in `types` (by OID; a missing column does not match).
+pub(crate) async fn columns_have_types(
+    client: &impl GenericClient,
+    table: &str,
+    columns: &[&str],
+    types: &[postgres_types::Type],
+) -> Result<bool> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text, a.atttypid FROM pg_attribute a \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&quote_ident(table)?],
+        )
+        .await
+        .map_err(db_error)?;
+    let have: std::collections::HashMap<String, u32> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(columns.len() == types.len() && columns.iter().zip(types).all(|(c, t)| have.get(*c) == Some(&t.oid())))
+}
+
 /// Whether `table` holds any row of `workspace` (the one check, in pg-pool).
 pub(crate) use lightrag_pg_pool::workspace::has_rows;
 

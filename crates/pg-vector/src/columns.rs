@@ -116,7 +116,15 @@ pub(crate) fn names(ns: VectorNamespace) -> String {
 /// Every column of a row, as a row copy between two vector tables of `ns`
 /// names them (and as [`table_types`] types them).
 pub(crate) fn row_list(ns: VectorNamespace) -> String {
-    format!("workspace, id, {}, content_vector, create_time, update_time", names(ns))
+    row_names(ns).join(", ")
+}
+
+/// The columns of [`row_list`], one by one.
+pub(crate) fn row_names(ns: VectorNamespace) -> Vec<&'static str> {
+    let mut names = vec!["workspace", "id"];
+    names.extend(payload(ns).iter().map(|c| c.name));
+    names.extend(["content_vector", "create_time", "update_time"]);
+    names
 }
 
 /// What a read selects: `id`, the payload columns (chunk ids as `text[]`) and

@@ -375,3 +375,65 @@ async fn a_repeated_id_keeps_its_last_record_within_and_across_batches_with_ever
     assert_eq!(count_rows(&pool, s.table_name()).await, 0);
     drop_table(&pool, s.table_name()).await;
 }
+
+/// A chunk record with every payload field.
+fn full_chunk(id: &str, v: f32, content: &str) -> VectorRecord {
+    VectorRecord {
+        id: id.to_owned(),
+        vector: vec![v, 1.0, 0.0, 0.5],
+        payload: obj(serde_json::json!({
+            "content": content, "full_doc_id": "doc-1", "chunk_order_index": 7, "tokens": 42, "file_path": "a.txt",
+        })),
+    }
+}
+
+/// Two batches with ids repeated within and across them.
+fn repeated_batches() -> Vec<Result<Vec<VectorRecord>>> {
+    vec![
+        Ok(vec![full_chunk("c-1", 1.0, "first"), full_chunk("c-2", 2.0, "two"), full_chunk("c-1", 3.0, "second")]),
+        Ok(vec![full_chunk("c-3", 4.0, "three"), full_chunk("c-2", 5.0, "two again")]),
+    ]
+}
+
+#[tokio::test]
+async fn a_first_load_into_an_empty_shared_table_keeps_the_last_record_of_a_repeated_id() {
+    let pool = pool().await;
+    let model = unique_model("t_bulk_direct");
+    let s = open(&pool, config(VectorNamespace::Chunks, 4, &model, HNSW, DistanceMetric::Cosine)).await;
+    let report = s.bulk_load(futures::stream::iter(repeated_batches()), &BulkLoadOptions::default()).await.unwrap();
+    assert_eq!((&report.method, report.records, report.rows), (&BulkMethod::IndexRebuild, 5, 3));
+    let got = s.get_by_id("c-1").await.unwrap().unwrap();
+    assert_eq!(got["content"], "second", "the last record of a batch wins");
+    for (k, v) in [("full_doc_id", "doc-1"), ("file_path", "a.txt")] {
+        assert_eq!(got[k], v, "{k}");
+    }
+    assert_eq!((got["chunk_order_index"].as_i64(), got["tokens"].as_i64()), (Some(7), Some(42)));
+    assert_eq!(s.get_by_id("c-2").await.unwrap().unwrap()["content"], "two again", "a later batch wins");
+    assert_eq!(s.get_vectors_by_ids(&["c-2".to_owned()]).await.unwrap()["c-2"], vec![5.0, 1.0, 0.0, 0.5]);
+    drop_table(&pool, s.table_name()).await;
+}
+
+#[tokio::test]
+async fn a_shared_table_whose_column_types_differ_from_lightrags_still_loads() {
+    let pool = pool().await;
+    let model = unique_model("t_bulk_types");
+    let s = open(&pool, config(VectorNamespace::Chunks, 4, &model, HNSW, DistanceMetric::Cosine)).await;
+    // A binary COPY of LightRAG's INTEGER is refused by a BIGINT column: the
+    // load goes through the staging table, which casts.
+    let q = lightrag_pg_pool::ident::quote_ident(&s.table_name().to_lowercase()).unwrap();
+    let conn = pool.get().await.unwrap();
+    conn.batch_execute(&format!("ALTER TABLE {q} ALTER COLUMN tokens TYPE bigint")).await.unwrap();
+    let report = s.bulk_load(futures::stream::iter(repeated_batches()), &BulkLoadOptions::default()).await.unwrap();
+    assert_eq!((&report.method, report.records, report.rows), (&BulkMethod::IndexRebuild, 5, 3));
+    let rows = conn
+        .query(&format!("SELECT id::text, content, tokens FROM {q} ORDER BY id"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, i64>(2)))
+        .collect::<Vec<_>>();
+    let want = [("c-1", "second"), ("c-2", "two again"), ("c-3", "three")];
+    assert_eq!(rows, want.map(|(id, c)| (id.to_owned(), c.to_owned(), 42)));
+    drop(conn);
+    drop_table(&pool, s.table_name()).await;
+}
