@@ -20,6 +20,16 @@
 //! (other statuses and transport errors), and the ratio of requests per second
 //! (ours / Python's). The table is printed as markdown and everything is
 //! written to `--out` as JSON; the workspace is dropped at the end.
+//!
+//! `--replicas 1`: the same on a primary and its streaming standby of the
+//! sandbox root (`lightrag-pg-test-support::replica`), started for the run:
+//! the dataset is migrated into the primary, both servers use it, and ours
+//! also reads the standby (`POSTGRES_READ_HOSTS`). Reported besides: where
+//! our reads ran at each level (`/health`'s `replication.reads`), then a last
+//! round at the highest level during which the standby is stopped: the errors,
+//! the slowest answer, and how long the first request sent after the stop
+//! took. On 2 cores this shows the split of work and the fallback, not a
+//! speed-up: primary and standby share the same cores.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
 
@@ -28,6 +38,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lightrag_pg_pool::{PgConfig, PgPool};
+use lightrag_pg_test_support::replica;
+use lightrag_pg_test_support::server::{PgServer, StopMode};
 use serde_json::{Value, json};
 
 const WORKSPACE: &str = "bench_serve";
@@ -48,6 +60,7 @@ struct Args {
     clients: Vec<usize>,
     out: PathBuf,
     work: PathBuf,
+    replicas: usize,
 }
 
 fn args() -> Result<Args, Error> {
@@ -59,6 +72,7 @@ fn args() -> Result<Args, Error> {
         clients: vec![1, 8, 32],
         out: PathBuf::from("target/bench-serve.json"),
         work: PathBuf::from("target/bench-serve"),
+        replicas: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -73,11 +87,15 @@ fn args() -> Result<Args, Error> {
             }
             "--out" => a.out = value()?.into(),
             "--work" => a.work = value()?.into(),
+            "--replicas" => a.replicas = value()?.parse()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     if a.seconds < 1 || a.clients.is_empty() || a.clients.contains(&0) {
         return Err("--seconds must be at least 1 and every --clients level at least 1".into());
+    }
+    if a.replicas > 1 {
+        return Err("--replicas is 0 or 1 (one local standby)".into());
     }
     Ok(a)
 }
@@ -228,12 +246,19 @@ fn free_port() -> Result<u16, Error> {
 
 /// Removes the benchmark's workspace: its rows (`lightrag-pg workspace drop`)
 /// and its AGE graph, which `workspace drop` leaves behind.
-async fn drop_workspace(cli: &Path, pool: &PgPool) -> Result<(), Error> {
-    let out = Command::new(cli).args(["--workspace", WORKSPACE, "workspace", "drop", WORKSPACE, "--yes"]).output()?;
+async fn drop_workspace(cli: &Path, pool: &PgPool, db: &[(String, String)]) -> Result<(), Error> {
+    let out = Command::new(cli)
+        .args(["--workspace", WORKSPACE, "workspace", "drop", WORKSPACE, "--yes"])
+        .envs(db.iter().map(|(k, v)| (k, v)))
+        .output()?;
     if !out.status.success() {
         return Err(format!("lightrag-pg workspace drop {WORKSPACE}: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     let conn = pool.get().await?;
+    let age: bool = conn.query_one("SELECT to_regclass('ag_catalog.ag_graph') IS NOT NULL", &[]).await?.get(0);
+    if !age {
+        return Ok(()); // a fresh server (--replicas): AGE is not created yet
+    }
     conn.batch_execute("LOAD 'age'").await?;
     let graph = format!("{WORKSPACE}_chunk_entity_relation");
     conn.execute(
@@ -245,9 +270,13 @@ async fn drop_workspace(cli: &Path, pool: &PgPool) -> Result<(), Error> {
 }
 
 /// The dataset in the workspace: dropped, migrated, analyzed.
-async fn load_dataset(args: &Args, pool: &PgPool, dim: usize) -> Result<(), Error> {
+async fn load_dataset(args: &Args, pool: &PgPool, db: &[(String, String)], dim: usize) -> Result<(), Error> {
     let cli = |a: &[&str]| -> Result<(), Error> {
-        let out = Command::new(&args.cli).args(["--workspace", WORKSPACE]).args(a).output()?;
+        let out = Command::new(&args.cli)
+            .args(["--workspace", WORKSPACE])
+            .args(a)
+            .envs(db.iter().map(|(k, v)| (k, v)))
+            .output()?;
         if out.status.success() {
             Ok(())
         } else {
@@ -255,7 +284,7 @@ async fn load_dataset(args: &Args, pool: &PgPool, dim: usize) -> Result<(), Erro
         }
     };
     let started = Instant::now();
-    drop_workspace(&args.cli, pool).await?;
+    drop_workspace(&args.cli, pool, db).await?;
     let dataset = args.dataset.to_str().ok_or("the dataset path is not UTF-8")?;
     cli(&["migrate", "--from", dataset, "--graph", "age", "--model-name", MODEL, "--json"])?;
     // Fresh statistics, so that autovacuum does not change a plan mid-run.
@@ -410,6 +439,79 @@ async fn check_answer(client: &reqwest::Client, server: &Server, body: &Value) -
     Ok(json!({"entities": counts[0], "relationships": counts[1], "chunks": counts[2]}))
 }
 
+/// `POSTGRES_*` reaching `primary` (its `postgres` database, as superuser).
+fn primary_env(primary: &PgServer) -> Vec<(String, String)> {
+    [
+        ("POSTGRES_HOST", "127.0.0.1".to_owned()),
+        ("POSTGRES_PORT", primary.port().to_string()),
+        ("POSTGRES_USER", "postgres".to_owned()),
+        ("POSTGRES_PASSWORD", primary.password().to_owned()),
+        ("POSTGRES_DATABASE", "postgres".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Where `server`'s reads have run so far (`/health`'s `replication.reads`:
+/// `standby`, `primary`, `rerouted`); null for a server without it.
+async fn reads(client: &reqwest::Client, server: &Server) -> Value {
+    let health: Option<Value> = match client.get(format!("{}/health", server.url)).send().await {
+        Ok(r) => r.json().await.ok(),
+        Err(_) => None,
+    };
+    health.map_or(Value::Null, |h| h["replication"]["reads"].clone())
+}
+
+/// The reads between two [`reads`], and the standby's share of them.
+fn reads_between(before: &Value, after: &Value) -> Value {
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
+    let d = |k: &str| n(after, k).saturating_sub(n(before, k));
+    let (standby, primary, rerouted) = (d("standby"), d("primary"), d("rerouted"));
+    let total = standby + primary;
+    json!({
+        "standby": standby, "primary": primary, "rerouted": rerouted,
+        "standby_share": if total == 0 { 0.0 } else { standby as f64 / total as f64 },
+    })
+}
+
+/// `clients` clients on ours for `seconds`; a third of the way in, the standby
+/// is stopped (`-m fast`) and one more request is sent at once: its status and
+/// time are the fallback.
+async fn fallback_round(
+    client: &reqwest::Client,
+    ours: &Server,
+    body: &str,
+    clients: usize,
+    seconds: u64,
+    standby: &PgServer,
+) -> Result<Value, Error> {
+    eprintln!(
+        "bench --serve: ours at {clients} client(s) for {seconds} s, the standby stopped after {} s",
+        seconds / 3
+    );
+    let url = format!("{}/query/data", ours.url);
+    let before = reads(client, ours).await;
+    let load = {
+        let (client, url, body) = (client.clone(), url.clone(), body.to_owned());
+        tokio::spawn(async move { drive(&client, &url, &body, clients, seconds).await })
+    };
+    tokio::time::sleep(Duration::from_secs(seconds) / 3).await;
+    let stopping = Instant::now();
+    tokio::task::block_in_place(|| standby.stop(StopMode::Fast));
+    let stop_ms = stopping.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let first =
+        client.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_owned()).send().await;
+    let first_ms = t.elapsed().as_secs_f64() * 1e3;
+    let first_status = first.map(|r| r.status().as_u16()).unwrap_or(0);
+    let level = load.await?;
+    Ok(json!({
+        "clients": clients, "stop_ms": stop_ms, "first_after_stop_ms": first_ms, "first_after_stop_status": first_status,
+        "level": level.json(), "reads": reads_between(&before, &reads(client, ours).await),
+    }))
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -422,15 +524,37 @@ async fn main() -> Result<(), Error> {
     std::fs::create_dir_all(&args.work)?;
     let work = args.work.canonicalize()?;
     let dim = dataset_dim(&args.dataset)?;
-    let pool = PgPool::connect(PgConfig::from_env()?).await?;
-    load_dataset(&args, &pool, dim).await?;
+    // With --replicas 1: a primary and its standby of our own; `db` points
+    // every command and both servers at the primary.
+    let pair = if args.replicas == 1 {
+        eprintln!("bench --serve: starting a primary and its streaming standby");
+        Some(replica::streaming_pair("bench-serve", |_| async {}).await)
+    } else {
+        None
+    };
+    let (pool, db) = match &pair {
+        Some((primary, _)) => (PgPool::connect(primary.config()).await?, primary_env(primary)),
+        None => (PgPool::connect(PgConfig::from_env()?).await?, Vec::new()),
+    };
+    load_dataset(&args, &pool, &db, dim).await?;
+    if let Some((primary, standby)) = &pair {
+        replica::until_replayed(primary, standby).await;
+    }
 
     let embedding_url = lightrag_pg_test_support::embedding::embedding_endpoint(dim, Duration::ZERO);
     let tiktoken = tiktoken_cache(&work);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).pool_max_idle_per_host(256).build()?;
-    let mut python =
-        start_python(&args.python_server, &serve_env(free_port()?, &embedding_url, dim, tiktoken.as_deref()), &work)?;
-    let mut ours = start_ours(&args.cli, &serve_env(free_port()?, &embedding_url, dim, tiktoken.as_deref()), &work)?;
+    let env = |extra: &[(String, String)]| -> Result<Vec<(String, String)>, Error> {
+        let mut env = serve_env(free_port()?, &embedding_url, dim, tiktoken.as_deref());
+        env.extend(db.iter().chain(extra).cloned());
+        Ok(env)
+    };
+    let read_hosts: Vec<(String, String)> = pair
+        .iter()
+        .map(|(_, standby)| ("POSTGRES_READ_HOSTS".to_owned(), format!("127.0.0.1:{}", standby.port())))
+        .collect();
+    let mut python = start_python(&args.python_server, &env(&[])?, &work)?;
+    let mut ours = start_ours(&args.cli, &env(&read_hosts)?, &work)?;
     wait_ready(&client, &mut ours).await?;
     wait_ready(&client, &mut python).await?;
 
@@ -456,23 +580,36 @@ async fn main() -> Result<(), Error> {
         for (i, server) in [&python, &ours].into_iter().enumerate() {
             let key = if i == 0 { "python" } else { "ours" };
             eprintln!("bench --serve: {} at {clients} client(s) for {} s", server.name, args.seconds);
+            let before = reads(&client, server).await;
             let level = drive(&client, &format!("{}/query/data", server.url), &body_text, clients, args.seconds).await;
             rps[i] = level.rps();
             row[key] = level.json();
+            if i == 1 && pair.is_some() {
+                row["ours_reads"] = reads_between(&before, &reads(&client, server).await);
+            }
         }
         row["ratio_rps"] = json!(rps[1] / rps[0]);
         levels.push(row);
     }
+    let fallback = match &pair {
+        Some((_, standby)) => {
+            let clients = args.clients.iter().copied().max().unwrap_or(1);
+            Some(fallback_round(&client, &ours, &body_text, clients, args.seconds, standby).await?)
+        }
+        None => None,
+    };
     let load_after = load_average();
     drop(ours);
     drop(python);
-    drop_workspace(&args.cli, &pool).await?;
+    drop_workspace(&args.cli, &pool, &db).await?;
+    drop(pair);
     let dataset = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let report = json!({
         "dataset": dataset, "graph": GRAPH_STORAGE, "dimension": dim, "request": body, "seconds": args.seconds,
         "found": {"ours": found_ours, "python": found_python},
         "cores": std::thread::available_parallelism().map(usize::from).unwrap_or(0),
         "load_average_before": load_before, "load_average_after": load_after, "levels": levels,
+        "replicas": args.replicas, "fallback": fallback,
     });
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)?)?;
     print_table(&report);
@@ -509,4 +646,36 @@ fn print_table(report: &Value) {
             );
         }
     }
+    if report["replicas"].as_u64().unwrap_or(0) == 0 {
+        return;
+    }
+    println!("\nOurs on a primary and one streaming standby (`POSTGRES_READ_HOSTS`): where the reads ran\n");
+    println!("| clients | reads on the standby | on the primary | rerouted | standby share |");
+    println!("|---:|---:|---:|---:|---:|");
+    let reads_row = |clients: String, r: &Value| {
+        println!(
+            "| {clients} | {} | {} | {} | {:.0}% |",
+            r["standby"],
+            r["primary"],
+            r["rerouted"],
+            r["standby_share"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    };
+    for row in report["levels"].as_array().into_iter().flatten() {
+        reads_row(row["clients"].to_string(), &row["ours_reads"]);
+    }
+    let f = &report["fallback"];
+    reads_row(format!("{} (standby stopped)", f["clients"]), &f["reads"]);
+    println!(
+        "\nThe standby stopped (`pg_ctl stop -m fast`, {:.0} ms) under {} clients: the first request sent after it \
+         answered {} in {:.0} ms; {} answers, {} errors, slowest {:.0} ms, p99 {:.0} ms.",
+        f["stop_ms"].as_f64().unwrap_or(f64::NAN),
+        f["clients"],
+        f["first_after_stop_status"],
+        f["first_after_stop_ms"].as_f64().unwrap_or(f64::NAN),
+        f["level"]["requests"],
+        f["level"]["errors"],
+        f["level"]["max_ms"].as_f64().unwrap_or(f64::NAN),
+        f["level"]["p99_ms"].as_f64().unwrap_or(f64::NAN)
+    );
 }

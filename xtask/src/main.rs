@@ -97,11 +97,13 @@ Workflows:
                      relations and graph, against the server's floor (psql \\copy,
                      then one CREATE INDEX), and its peak RSS at N/10 and N: a
                      table of medians, saved to target/bench-migrate.json
-  bench --serve [--seconds N] [--clients 1,8,32]
+  bench --serve [--seconds N] [--clients 1,8,32] [--replicas 0|1]
                      lightrag-pg serve and the real lightrag-server 1.5.7 on the same
                      knowledge base (dickens): POST /query/data under 1, 8 and 32
                      concurrent clients for N s each (default 10): req/s, p50, p99,
-                     errors, saved to target/bench-serve.json
+                     errors, saved to target/bench-serve.json; --replicas 1: on a
+                     primary and a streaming standby, ours reading the standby,
+                     where the reads ran and the fallback when the standby stops
   interop [SCENARIO...]
                      pg up, a Python venv with lightrag-hku 1.5.7 (cached in
                      target/interop/venv), then the interop scenarios against the real

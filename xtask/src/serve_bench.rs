@@ -1,4 +1,4 @@
-//! `bench --serve [--seconds N] [--clients LIST]`: `lightrag-pg serve` against
+//! `bench --serve [--seconds N] [--clients LIST] [--replicas 0|1]`: `lightrag-pg serve` against
 //! the real `lightrag-server` (lightrag-hku 1.5.7 with its `[api]` extra, from
 //! the interop venv) under load, on the same knowledge base of the `pg up`
 //! server, in one run.
@@ -7,14 +7,17 @@
 //! release and runs the latter with the server's settings: it loads
 //! `dickens-christmas-carol-en` from the shared datasets, starts both servers,
 //! drives `POST /query/data` at each concurrency level, prints a markdown table
-//! and saves `target/bench-serve.json` (benches/README.md).
+//! and saves `target/bench-serve.json` (benches/README.md). `--replicas 1`
+//! runs it on a primary and a streaming standby of the sandbox root started
+//! for the run, ours reading the standby, and ends by stopping the standby
+//! under load (the fallback).
 
 use std::process::Command;
 
 use crate::cmd::{self, cargo, run};
 use crate::{Context, Error, Result, bail, interop, server, target_dir};
 
-const USAGE: &str = "usage: cargo xtask bench --serve [--seconds N] [--clients 1,8,32]";
+const USAGE: &str = "usage: cargo xtask bench --serve [--seconds N] [--clients 1,8,32] [--replicas 0|1]";
 
 /// `bench --serve …`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
@@ -23,7 +26,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--serve" => {}
-            "--seconds" | "--clients" => {
+            "--seconds" | "--clients" | "--replicas" => {
                 let v = it.next().ok_or_else(|| Error(format!("{a} needs a value; {USAGE}")))?;
                 for n in v.split(',') {
                     n.parse::<u64>().context(|| format!("{a} {v}"))?;
