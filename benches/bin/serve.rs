@@ -342,6 +342,11 @@ impl Level {
     }
 }
 
+/// `POST url` with the JSON `body`.
+fn query_data(client: &reqwest::Client, url: &str, body: &str) -> reqwest::RequestBuilder {
+    client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_owned())
+}
+
 /// `clients` concurrent clients sending `body` to `url` for `seconds`.
 async fn drive(client: &reqwest::Client, url: &str, body: &str, clients: usize, seconds: u64) -> Level {
     let started = Instant::now();
@@ -353,12 +358,7 @@ async fn drive(client: &reqwest::Client, url: &str, body: &str, clients: usize, 
                 let mut level = Level::default();
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    let sent = client
-                        .post(&url)
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await;
+                    let sent = query_data(&client, &url, &body).send().await;
                     let outcome = match sent {
                         Ok(r) if r.status().is_success() => r.bytes().await.map(drop).map_err(|e| e.to_string()),
                         Ok(r) => {
@@ -501,8 +501,7 @@ async fn fallback_round(
     tokio::task::block_in_place(|| standby.stop(StopMode::Fast));
     let stop_ms = stopping.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let first =
-        client.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_owned()).send().await;
+    let first = query_data(client, &url, body).send().await;
     let first_ms = t.elapsed().as_secs_f64() * 1e3;
     let first_status = first.map(|r| r.status().as_u16()).unwrap_or(0);
     let level = load.await?;

@@ -12,30 +12,14 @@
 //! for the run, ours reading the standby, and ends by stopping the standby
 //! under load (the fallback).
 
-use std::process::Command;
-
-use crate::cmd::{self, cargo, run};
-use crate::{Context, Error, Result, bail, interop, server, target_dir};
+use crate::tasks::{bench_flags, run_bench_bin};
+use crate::{Result, bail, interop, server};
 
 const USAGE: &str = "usage: cargo xtask bench --serve [--seconds N] [--clients 1,8,32] [--replicas 0|1]";
 
 /// `bench --serve …`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
-    let mut pass = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--serve" => {}
-            "--seconds" | "--clients" | "--replicas" => {
-                let v = it.next().ok_or_else(|| Error(format!("{a} needs a value; {USAGE}")))?;
-                for n in v.split(',') {
-                    n.parse::<u64>().context(|| format!("{a} {v}"))?;
-                }
-                pass.extend([a.clone(), v.clone()]);
-            }
-            other => bail!("unknown argument `{other}`; {USAGE}"),
-        }
-    }
+    let pass = bench_flags(args, "--serve", &["--seconds", "--replicas"], &["--clients"], USAGE)?;
     let server = server::up(None)?;
     let python = interop::venv()?;
     let lightrag_server = python.with_file_name("lightrag-server");
@@ -43,25 +27,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         bail!("{} is missing: the interop venv needs lightrag-hku[api]", lightrag_server.display());
     }
     let dataset = interop::datasets()?.join("dickens-christmas-carol-en");
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "lightrag-pg-cli", "-p", "lightrag-pg-benches"]);
-    build.args(["--bin", "lightrag-pg", "--bin", "lightrag-pg-bench-serve"]);
-    println!("$ {}", cmd::describe(&build));
-    run(&mut build)?;
-    let release = target_dir().join("release");
-    let mut c = Command::new(release.join("lightrag-pg-bench-serve"));
-    c.args(&pass)
-        .arg("--cli")
-        .arg(release.join("lightrag-pg"))
-        .arg("--python-server")
-        .arg(&lightrag_server)
-        .arg("--dataset")
-        .arg(&dataset)
-        .arg("--work")
-        .arg(target_dir().join("bench-serve"))
-        .arg("--out")
-        .arg(target_dir().join("bench-serve.json"))
-        .envs(server.env());
-    println!("$ {}", cmd::describe(&c));
-    run(&mut c)
+    run_bench_bin("lightrag-pg-bench-serve", "bench-serve", &server, &pass, |c| {
+        c.arg("--python-server").arg(&lightrag_server).arg("--dataset").arg(&dataset);
+    })
 }

@@ -199,40 +199,82 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
 /// `lightrag-pg-bench-migrate` in release and runs the latter against the
 /// server (`benches/bin/migrate.rs` says what it measures).
 pub(crate) fn bench_migrate(args: &[String]) -> Result<()> {
-    let mut pass = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--migrate" => {}
-            "--rows" | "--runs" => {
-                let v = it.next().ok_or_else(|| Error(format!("{a} needs a value")))?;
-                v.parse::<usize>().context(|| format!("{a} {v}"))?;
-                pass.extend([a.clone(), v.clone()]);
-            }
-            other => bail!("unknown argument `{other}`; usage: cargo xtask bench --migrate [--rows N] [--runs R]"),
-        }
-    }
+    let pass = bench_flags(
+        args,
+        "--migrate",
+        &["--rows", "--runs"],
+        &[],
+        "usage: cargo xtask bench --migrate [--rows N] [--runs R]",
+    )?;
     let Some(psql) = cmd::which("psql") else { bail!("bench --migrate needs psql on PATH (for the floor's \\copy)") };
     if !std::path::Path::new("/usr/bin/time").is_file() {
         bail!("bench --migrate needs /usr/bin/time (GNU time) for the peak RSS");
     }
     let server = server::up(None)?;
+    run_bench_bin("lightrag-pg-bench-migrate", "bench-migrate", &server, &pass, |c| {
+        c.arg("--psql").arg(&psql);
+    })
+}
+
+/// The arguments of a `bench` mode (`mode`, e.g. `--migrate`, is skipped):
+/// each of `numbers` with a number, each of `lists` with a comma-separated
+/// list of numbers, checked and passed on as given.
+///
+/// # Errors
+/// An unknown argument, a missing value or one that is not a number, with `usage`.
+pub(crate) fn bench_flags(
+    args: &[String],
+    mode: &str,
+    numbers: &[&str],
+    lists: &[&str],
+    usage: &str,
+) -> Result<Vec<String>> {
+    let mut pass = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == mode {
+            continue;
+        }
+        let list = lists.contains(&a.as_str());
+        if !list && !numbers.contains(&a.as_str()) {
+            bail!("unknown argument `{a}`; {usage}");
+        }
+        let v = it.next().ok_or_else(|| Error(format!("{a} needs a value; {usage}")))?;
+        let items: Vec<&str> = if list { v.split(',').collect() } else { vec![v.as_str()] };
+        for n in items {
+            n.parse::<u64>().context(|| format!("{a} {v}"))?;
+        }
+        pass.extend([a.clone(), v.clone()]);
+    }
+    Ok(pass)
+}
+
+/// Builds the CLI and the benches' binary `bin` in release, then runs `bin`
+/// with the `pg up` server's settings: `pass`, `--cli`, what `more` adds, and
+/// `--work target/<name>` and `--out target/<name>.json`.
+///
+/// # Errors
+/// The build's or the run's failure.
+pub(crate) fn run_bench_bin(
+    bin: &str,
+    name: &str,
+    server: &Server,
+    pass: &[String],
+    more: impl FnOnce(&mut std::process::Command),
+) -> Result<()> {
     let mut build = cargo();
     build.args(["build", "--release", "-p", "lightrag-pg-cli", "-p", "lightrag-pg-benches"]);
-    build.args(["--bin", "lightrag-pg", "--bin", "lightrag-pg-bench-migrate"]);
+    build.args(["--bin", "lightrag-pg", "--bin", bin]);
     println!("$ {}", cmd::describe(&build));
     run(&mut build)?;
     let release = target_dir().join("release");
-    let mut c = std::process::Command::new(release.join("lightrag-pg-bench-migrate"));
-    c.args(&pass)
-        .arg("--cli")
-        .arg(release.join("lightrag-pg"))
-        .arg("--psql")
-        .arg(psql)
-        .arg("--work")
-        .arg(target_dir().join("bench-migrate"))
+    let mut c = std::process::Command::new(release.join(bin));
+    c.args(pass).arg("--cli").arg(release.join("lightrag-pg"));
+    more(&mut c);
+    c.arg("--work")
+        .arg(target_dir().join(name))
         .arg("--out")
-        .arg(target_dir().join("bench-migrate.json"))
+        .arg(target_dir().join(format!("{name}.json")))
         .envs(server.env());
     println!("$ {}", cmd::describe(&c));
     run(&mut c)
