@@ -18,6 +18,7 @@ use lightrag_pg_pool::{RetryPolicy, Sources};
 use serde_json::{Value, json};
 
 use crate::error::QueryError;
+use crate::http::{Endpoint, Service};
 
 /// LightRAG's `DEFAULT_EMBEDDING_TIMEOUT`, in seconds.
 pub const DEFAULT_EMBEDDING_TIMEOUT_SECS: u64 = 30;
@@ -51,14 +52,10 @@ impl EmbeddingBinding {
 #[derive(Debug, Clone)]
 pub struct HttpEmbedder {
     binding: EmbeddingBinding,
-    url: String,
+    endpoint: Endpoint,
     model: String,
-    api_key: Option<String>,
     dimension: usize,
-    timeout: Duration,
-    retry: RetryPolicy,
     base64: bool,
-    client: reqwest::Client,
 }
 
 impl HttpEmbedder {
@@ -80,17 +77,8 @@ impl HttpEmbedder {
             EmbeddingBinding::Ollama => format!("{host}/api/embed"),
         };
         let timeout = Duration::from_secs(DEFAULT_EMBEDDING_TIMEOUT_SECS);
-        Ok(Self {
-            binding,
-            url,
-            model: model.to_owned(),
-            api_key,
-            dimension,
-            timeout,
-            retry: EMBEDDING_RETRY,
-            base64: true,
-            client: build_client(timeout)?,
-        })
+        let endpoint = Endpoint::new(Service::Embedding, url, api_key, timeout, EMBEDDING_RETRY)?;
+        Ok(Self { binding, endpoint, model: model.to_owned(), dimension, base64: true })
     }
 
     /// Reads LightRAG's variables: `EMBEDDING_BINDING` (`openai` or `ollama`;
@@ -133,13 +121,7 @@ impl HttpEmbedder {
         let mut e =
             Self::new(binding, host.trim(), model.trim(), dimension, sources.value("EMBEDDING_BINDING_API_KEY"))?;
         if let Some(t) = sources.value("EMBEDDING_TIMEOUT") {
-            let secs = t
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| config("EMBEDDING_TIMEOUT", format!("invalid number of seconds '{t}'")))?;
-            e = e.with_timeout(Duration::from_secs_f64(secs))?;
+            e = e.with_timeout(crate::http::seconds("EMBEDDING_TIMEOUT", &t)?)?;
         }
         if let Some(v) = sources.value("EMBEDDING_USE_BASE64") {
             // LightRAG: `os.getenv(...).lower() in ("true", "1", "yes")`.
@@ -148,44 +130,14 @@ impl HttpEmbedder {
         Ok(e)
     }
 
-    /// The same with another time limit per attempt.
-    ///
-    /// # Errors
-    /// [`QueryError::Config`] when the HTTP client cannot be built.
-    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, QueryError> {
-        self.timeout = timeout;
-        self.client = build_client(timeout)?;
-        Ok(self)
-    }
-
-    /// The same with another retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The URL requests go to.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
+    crate::http::endpoint_builders!();
 
     /// Embeds `texts`, retrying transient failures.
     ///
     /// # Errors
     /// The `Embedding*` variants of [`QueryError`].
     pub async fn embed_texts(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
-        let mut attempt = 1;
-        loop {
-            match self.embed_once(texts).await {
-                Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
-                    let wait = self.retry.delay(attempt);
-                    tracing::warn!(url = %self.url, attempt, error = %e, wait_ms = wait.as_millis() as u64, "embedding failed; retrying");
-                    attempt += 1;
-                    tokio::time::sleep(wait).await;
-                }
-                other => return other,
-            }
-        }
+        self.endpoint.retrying(|| self.embed_once(texts)).await
     }
 
     async fn embed_once(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
@@ -196,19 +148,8 @@ impl HttpEmbedder {
             }
             EmbeddingBinding::Ollama => json!({"model": self.model, "input": texts}),
         };
-        let mut request = self.client.post(&self.url).json(&body);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = request.send().await.map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| self.transport(e))?;
-        if !status.is_success() {
-            let body: String = text.chars().take(300).collect();
-            return Err(QueryError::EmbeddingStatus { url: self.url.clone(), status: status.as_u16(), body });
-        }
-        let bad = |message: String| QueryError::EmbeddingResponse { url: self.url.clone(), message };
-        let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let value = self.endpoint.post_json(&body).await?;
+        let bad = |message: String| self.endpoint.bad(message);
         let vectors: Vec<Vec<f32>> = match self.binding {
             EmbeddingBinding::OpenAi => {
                 let data = value.get("data").and_then(Value::as_array).ok_or_else(|| bad("no `data` array".into()))?;
@@ -238,26 +179,6 @@ impl HttpEmbedder {
         }
         Ok(vectors)
     }
-
-    fn transport(&self, e: reqwest::Error) -> QueryError {
-        if e.is_timeout() {
-            QueryError::EmbeddingTimeout { url: self.url.clone(), after: self.timeout }
-        } else {
-            QueryError::EmbeddingUnreachable {
-                url: self.url.clone(),
-                message: e.to_string(),
-                source: Some(Box::new(e)),
-            }
-        }
-    }
-}
-
-fn build_client(timeout: Duration) -> Result<reqwest::Client, QueryError> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .build()
-        .map_err(|e| QueryError::Config { key: "EMBEDDING_BINDING_HOST".into(), message: format!("HTTP client: {e}") })
 }
 
 /// A JSON array of numbers, or OpenAI's base64 of little-endian `f32`s.

@@ -4,8 +4,10 @@
 pub mod embed;
 pub mod error;
 mod fetch;
+mod http;
 pub mod keywords;
 mod lines;
+pub mod llm;
 pub mod param;
 pub mod prompts;
 pub mod pyfmt;
@@ -17,6 +19,7 @@ pub mod validate;
 pub use embed::{EmbeddingBinding, HttpEmbedder};
 pub use error::QueryError;
 pub use keywords::KeywordCacheIdentity;
+pub use llm::{ChatModel, ChatRequest, ChatStream, HttpChatModel, LlmBinding};
 pub use param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 pub use retrieve::{Retrieval, Retriever};
 pub use tokenizer::{Tiktoken, Tokenizer};

@@ -1,7 +1,7 @@
 //! A local OpenAI-compatible embedding endpoint for tests: `POST …/embeddings`
 //! answered with a fixed unit vector per input text, after a delay.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -19,20 +19,7 @@ pub fn embedding_endpoint(dim: usize, delay: Duration) -> String {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let (_, request) = crate::llm::read_request(&stream);
                 let texts = request["input"].as_array().map_or(1, Vec::len);
                 let mut v = vec![0.0f32; dim];
                 v[0] = 1.0;
