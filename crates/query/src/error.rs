@@ -40,6 +40,12 @@ pub enum QueryError {
         /// The LLM cache entry looked up (LightRAG's key).
         cache_id: String,
     },
+    /// The call needs an LLM and none is configured (`LLM_BINDING`).
+    #[error("{what} needs an LLM, which is not configured here (set LLM_BINDING, LLM_BINDING_HOST and LLM_MODEL)")]
+    NoLlm {
+        /// What needed it.
+        what: String,
+    },
     /// The embedding endpoint could not be reached, or broke the connection.
     #[error("embedding endpoint {url} unreachable: {message}")]
     EmbeddingUnreachable {
@@ -179,6 +185,7 @@ impl From<QueryError> for Error {
         match e {
             QueryError::Config { key, message } => Error::Config { key, message },
             QueryError::InvalidInput { input, reason } => Error::InvalidInput { input, reason },
+            e @ QueryError::NoLlm { .. } => Error::Config { key: "LLM_BINDING".into(), message: e.to_string() },
             e @ QueryError::NoKeywords { .. } => {
                 Error::InvalidInput { input: "keywords".into(), reason: e.to_string() }
             }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod embed;
 pub mod error;
 mod fetch;
@@ -16,6 +17,7 @@ mod select;
 pub mod tokenizer;
 pub mod validate;
 
+pub use answer::{Answer, AnswerOptions, AnswerText};
 pub use embed::{EmbeddingBinding, HttpEmbedder};
 pub use error::QueryError;
 pub use keywords::KeywordCacheIdentity;

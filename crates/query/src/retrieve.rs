@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use lightrag_pg_core::{Embedder, VectorNamespace, Workspace};
+use lightrag_pg_core::{Embedder, KvNamespace, KvStorage, Storage, VectorNamespace, Workspace};
 use lightrag_pg_pool::{GraphEngine, LightRagSettings, PgConfig, PgPool, Pools, Sources};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -16,6 +16,7 @@ use crate::error::QueryError;
 use crate::fetch::{Props, Store, VectorChunk};
 use crate::keywords::KeywordCacheIdentity;
 use crate::lines::Lines;
+use crate::llm::{ChatModel, ChatRequest, HttpChatModel};
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
 use crate::select::{owners, split_sep, vector_similarity, weighted_polling};
@@ -68,12 +69,17 @@ impl Retrieval {
 /// Retrieval over one workspace's PostgreSQL storages.
 #[derive(Debug, Clone)]
 pub struct Retriever {
-    store: Store,
+    pub(crate) store: Store,
     dimension: usize,
     embedder: Arc<dyn Embedder>,
     tokenizer: Arc<dyn Tokenizer>,
     settings: RetrievalSettings,
-    keyword_cache: KeywordCacheIdentity,
+    pub(crate) keyword_cache: KeywordCacheIdentity,
+    pub(crate) llm: Option<Arc<dyn ChatModel>>,
+    /// `ENABLE_LLM_CACHE`: read and write `lightrag_llm_cache` for queries.
+    pub(crate) llm_cache: bool,
+    /// Whether `lightrag_llm_cache` was made sure of (before the first write).
+    cache_table: Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// A chunk on its way to the context.
@@ -161,13 +167,17 @@ impl Retriever {
             tokenizer: Arc::new(Tiktoken::o200k_base()),
             settings,
             keyword_cache: KeywordCacheIdentity::default(),
+            llm: None,
+            llm_cache: true,
+            cache_table: Arc::default(),
         })
     }
 
     /// Opens retrieval from LightRAG's configuration: `POSTGRES_*`, `WORKSPACE`,
     /// `LIGHTRAG_GRAPH_STORAGE`, `EMBEDDING_*` (the question is embedded by
     /// [`HttpEmbedder::from_sources`]), `COSINE_THRESHOLD`,
-    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`; with
+    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`, the LLM (`LLM_BINDING`
+    /// and the rest, when set) and `ENABLE_LLM_CACHE`; with
     /// `POSTGRES_READ_HOSTS`, reads go to a standby when one is fit.
     ///
     /// # Errors
@@ -184,10 +194,36 @@ impl Retriever {
                 .into(),
         })?;
         let dimension = embedder.dimension();
+        let llm = HttpChatModel::from_sources(sources)?;
+        let llm_cache = sources
+            .value("ENABLE_LLM_CACHE")
+            .is_none_or(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "t" | "on"));
         let pools = Pools::connect(pg).await?;
-        Ok(Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
-            .await?
-            .with_keyword_cache(KeywordCacheIdentity::from_sources(sources)))
+        let mut retriever =
+            Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
+                .await?
+                .with_keyword_cache(KeywordCacheIdentity::from_sources(sources))
+                .with_llm_cache(llm_cache);
+        if let Some(llm) = llm {
+            retriever = retriever.with_llm(Arc::new(llm));
+        }
+        Ok(retriever)
+    }
+
+    /// The same with an LLM: keywords not given nor cached are extracted by
+    /// it, and [`Retriever::answer`] asks it. [`Retriever::from_sources`]
+    /// reads `LLM_BINDING` and the rest ([`HttpChatModel::from_sources`]).
+    pub fn with_llm(mut self, llm: Arc<dyn ChatModel>) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    /// The same with LightRAG's `enable_llm_cache` (`ENABLE_LLM_CACHE`,
+    /// default true): whether keyword extractions and answers are looked up
+    /// in, and written to, `lightrag_llm_cache`.
+    pub fn with_llm_cache(mut self, enabled: bool) -> Self {
+        self.llm_cache = enabled;
+        self
     }
 
     /// The same, looking cached keywords up under this identity (default:
@@ -297,7 +333,7 @@ impl Retriever {
         i64::try_from(self.tokenizer.count(text)).unwrap_or(i64::MAX)
     }
 
-    fn effective_user_prompt(&self, param: &QueryParam) -> String {
+    pub(crate) fn effective_user_prompt(&self, param: &QueryParam) -> String {
         let prefix = if param.disable_user_prompt_prefix { "" } else { self.settings.user_prompt_prefix.as_str() };
         format!("{prefix}{}", param.user_prompt.as_deref().unwrap_or(""))
     }
@@ -341,15 +377,10 @@ impl Retriever {
 
     async fn kg(&self, query: &str, param: &QueryParam) -> Result<Retrieval, QueryError> {
         // LightRAG's get_keywords_from_query: the given keywords, else the
-        // extraction's (here: only its cache).
+        // extraction's (cached, or asked of the LLM).
         let (mut hl, mut ll) = (param.hl_keywords.clone(), param.ll_keywords.clone());
         if hl.is_empty() && ll.is_empty() {
-            let id = self.keyword_cache.cache_id(param.mode.as_str(), query);
-            let cached = self.store.llm_cache(&id).await?.and_then(|reply| crate::keywords::parse(&reply));
-            let Some((h, l)) = cached else {
-                return Err(QueryError::NoKeywords { mode: param.mode.to_string(), cache_id: id });
-            };
-            (hl, ll) = (h, l);
+            (hl, ll) = self.extract_keywords(query, param).await?;
             if hl.is_empty() && ll.is_empty() {
                 if query.chars().count() >= 50 {
                     return Ok(Retrieval { data: json!({}), context: prompts::FAIL_RESPONSE.to_owned() });
@@ -574,6 +605,83 @@ impl Retriever {
         Ok(Retrieval { data, context })
     }
 
+    /// LightRAG's `extract_keywords_only`: the cached extraction when there
+    /// is one, else the LLM's, cached as Python caches it.
+    async fn extract_keywords(
+        &self,
+        query: &str,
+        param: &QueryParam,
+    ) -> Result<(Vec<String>, Vec<String>), QueryError> {
+        let mode = param.mode.as_str();
+        let id = self.keyword_cache.cache_id(mode, query);
+        if self.llm_cache {
+            match self.store.llm_cache(&id).await?.map(|reply| crate::keywords::parse(&reply)) {
+                Some(Some(found)) => return Ok(found),
+                Some(None) => tracing::warn!(%id, "invalid cache format for keywords, proceeding with extraction"),
+                None => {}
+            }
+        }
+        let Some(llm) = &self.llm else {
+            return Err(QueryError::NoKeywords { mode: mode.to_owned(), cache_id: id });
+        };
+        let prompt = format(
+            prompts::KEYWORDS_EXTRACTION,
+            &[
+                ("query", query),
+                ("examples", prompts::KEYWORDS_EXTRACTION_EXAMPLES),
+                ("language", self.keyword_cache.language()),
+            ],
+        );
+        let reply = llm.complete(&ChatRequest::new(prompt).json_object()).await?;
+        let (hl, ll) = crate::keywords::parse(&reply).unwrap_or_default();
+        if (!hl.is_empty() || !ll.is_empty()) && self.llm_cache {
+            let queryparam = cache_queryparam(param);
+            let reply = crate::keywords::cached_reply(&hl, &ll);
+            self.save_to_cache(&id, &reply, query, "keywords", queryparam).await?;
+        }
+        Ok((hl, ll))
+    }
+
+    /// LightRAG's `save_to_cache` over `PGKVStorage`: the entry `id` of
+    /// `lightrag_llm_cache` (`return_value`, `original_prompt`, `cache_type`,
+    /// `chunk_id` null, `queryparam`), on the primary; an entry with the same
+    /// reply is left alone.
+    pub(crate) async fn save_to_cache(
+        &self,
+        id: &str,
+        reply: &str,
+        prompt: &str,
+        cache_type: &str,
+        queryparam: Value,
+    ) -> Result<(), QueryError> {
+        if reply.is_empty() {
+            return Ok(());
+        }
+        let kv = lightrag_pg_kv::PgKvStorage::new(
+            self.store.pools.write().clone(),
+            KvNamespace::LlmResponseCache,
+            self.store.ws.clone(),
+        )?;
+        self.cache_table.get_or_try_init(|| kv.initialize()).await?;
+        if self.store.llm_cache(id).await?.as_deref() == Some(reply) {
+            tracing::debug!(%id, "identical cache entry present; not rewritten");
+            return Ok(());
+        }
+        let entry: Map<String, Value> = [
+            ("return", json!(reply)),
+            ("cache_type", json!(cache_type)),
+            ("chunk_id", Value::Null),
+            ("original_prompt", json!(prompt)),
+            ("queryparam", queryparam),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        tracing::info!(%id, "LLM cache: saving");
+        kv.upsert(vec![(id.to_owned(), entry)]).await?;
+        Ok(())
+    }
+
     /// `_merge_all_chunks`: entity chunks, relation chunks, and the round-robin
     /// merge with the vector chunks.
     async fn merge_chunks(
@@ -691,7 +799,23 @@ impl Retriever {
 /// How `json.dumps({"content": …})` begins: the head of a chunk's first rendering.
 const CONTENT_HEAD: &str = "{\"content\":";
 
-fn response_type(param: &QueryParam) -> &str {
+/// The `queryparam` LightRAG stores with a keyword or answer cache entry
+/// (the fields both have; JSONB keeps no key order).
+pub(crate) fn cache_queryparam(param: &QueryParam) -> Value {
+    json!({
+        "mode": param.mode.as_str(),
+        "response_type": param.response_type,
+        "top_k": param.top_k,
+        "chunk_top_k": param.chunk_top_k,
+        "max_entity_tokens": param.max_entity_tokens,
+        "max_relation_tokens": param.max_relation_tokens,
+        "max_total_tokens": param.max_total_tokens,
+        "user_prompt": param.user_prompt.as_deref().unwrap_or(""),
+        "enable_rerank": param.enable_rerank,
+    })
+}
+
+pub(crate) fn response_type(param: &QueryParam) -> &str {
     if param.response_type.is_empty() { "Multiple Paragraphs" } else { &param.response_type }
 }
 
