@@ -117,6 +117,10 @@ impl ApiError {
                      server (lightrag-server)"
                 ),
             ),
+            QueryError::NoLlm { .. } => Self::http(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("{e}; or send this query to the LightRAG server (lightrag-server)"),
+            ),
             _ if e.is_retryable() => {
                 tracing::warn!(error = %e, "dependency unavailable");
                 Self::http(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable, retry later")
