@@ -87,11 +87,15 @@ def encode(v: list[float], b64: bool):
 
 class EmbeddingServer:
     """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` at `dim`
-    dimensions, and `/v1/chat/completions` answering (not streamed) with the
-    scripted LLM of offline.py (for a LightRAG server's keyword extraction)."""
+    dimensions, and `/v1/chat/completions` answering with the scripted LLM of
+    offline.py (keyword extraction, and answers that name the system prompt
+    and the history they were asked under), whole or (`stream`) as
+    server-sent events. `chat_calls` counts the chat requests."""
 
     def __init__(self, dim: int):
         dim_ = dim
+        self.chat_calls = 0
+        outer = self
 
         class Handler(BaseHTTPRequestHandler):
             # Keep-alive, and no Nagle: headers and body are two writes, and
@@ -102,6 +106,9 @@ class EmbeddingServer:
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 if self.path.endswith("/chat/completions"):
+                    outer.chat_calls += 1
+                    if body.get("stream"):
+                        return self.stream(chat_text(body))
                     return self.reply(chat_completion(body))
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 b64 = body.get("encoding_format") == "base64"
@@ -118,6 +125,23 @@ class EmbeddingServer:
                 self.end_headers()
                 self.wfile.write(out)
 
+            def stream(self, text: str) -> None:
+                """The reply as OpenAI's server-sent events, in three pieces."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                cut = [0, len(text) // 3, 2 * len(text) // 3, len(text)]
+                for a, b in zip(cut, cut[1:]):
+                    chunk = {"id": "chatcmpl-interop", "object": "chat.completion.chunk", "created": 0,
+                             "model": "interop-scripted",
+                             "choices": [{"index": 0, "delta": {"content": text[a:b]}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
             def log_message(self, *args):
                 pass
 
@@ -129,14 +153,27 @@ class EmbeddingServer:
         self.server.shutdown()
 
 
-def chat_completion(body: dict) -> dict:
-    """An OpenAI chat completion of the scripted LLM's reply to the last user
-    message (JSON mode, LightRAG's keyword extraction, is a `response_format`)."""
-    prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+def chat_text(body: dict) -> str:
+    """The scripted LLM's reply to the last user message (JSON mode, LightRAG's
+    keyword extraction, is a `response_format`); an answer also names the MD5
+    of the system prompt and the number of earlier messages, so that equal
+    answers mean equal prompts."""
+    messages = body.get("messages", [])
+    prompt = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
     if isinstance(prompt, list):  # content parts
         prompt = "".join(p.get("text", "") for p in prompt if isinstance(p, dict))
     json_mode = (body.get("response_format") or {}).get("type") == "json_object"
     text = scripted_reply(prompt, keyword_extraction=json_mode)
+    if json_mode:
+        return text
+    system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
+    earlier = len([m for m in messages if m.get("role") != "system"]) - 1
+    return f"{text} [system {hashlib.md5(system.encode()).hexdigest()[:12]}, {earlier} earlier messages]"
+
+
+def chat_completion(body: dict) -> dict:
+    """An OpenAI chat completion of `chat_text`."""
+    text = chat_text(body)
     return {"id": "chatcmpl-interop", "object": "chat.completion", "created": 0, "model": body.get("model"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}

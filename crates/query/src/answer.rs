@@ -169,7 +169,8 @@ impl Retriever {
         if !naive {
             fields.extend([hl.clone(), ll.clone()]);
         }
-        fields.extend([user_text, py_bool(param.enable_rerank), py_bool(false)]);
+        let headings = self.settings.enable_content_headings;
+        fields.extend([user_text, py_bool(param.enable_rerank), py_bool(headings)]);
         let mode = param.mode.as_str();
         let cache = (self.llm_cache && options.history.is_empty()).then(|| {
             let mut queryparam = cache_queryparam(param);
@@ -178,7 +179,7 @@ impl Retriever {
                 queryparam["hl_keywords"] = json!(hl);
                 queryparam["ll_keywords"] = json!(ll);
             }
-            queryparam["enable_content_headings"] = json!(false);
+            queryparam["enable_content_headings"] = json!(headings);
             (self.keyword_cache.answer_cache_id(mode, &fields), queryparam)
         });
         if let Some((id, _)) = &cache

@@ -73,7 +73,7 @@ pub struct Retriever {
     dimension: usize,
     embedder: Arc<dyn Embedder>,
     tokenizer: Arc<dyn Tokenizer>,
-    settings: RetrievalSettings,
+    pub(crate) settings: RetrievalSettings,
     pub(crate) keyword_cache: KeywordCacheIdentity,
     pub(crate) llm: Option<Arc<dyn ChatModel>>,
     /// `ENABLE_LLM_CACHE`: read and write `lightrag_llm_cache` for queries.
@@ -194,17 +194,25 @@ impl Retriever {
                 .into(),
         })?;
         let dimension = embedder.dimension();
-        let llm = HttpChatModel::from_sources(sources)?;
+        let pools = Pools::connect(pg).await?;
+        Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
+            .await?
+            .with_llm_from_sources(sources)
+    }
+
+    /// The same with the LLM settings of `sources`: the LLM (`LLM_BINDING`
+    /// and the rest, [`HttpChatModel::from_sources`]; none when unset), the
+    /// cache identity (`SUMMARY_LANGUAGE`, `LLM_*`) and `ENABLE_LLM_CACHE`.
+    ///
+    /// # Errors
+    /// [`QueryError::Config`] naming a malformed LLM setting.
+    pub fn with_llm_from_sources(self, sources: &Sources) -> Result<Self, QueryError> {
         let llm_cache = sources
             .value("ENABLE_LLM_CACHE")
             .is_none_or(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "t" | "on"));
-        let pools = Pools::connect(pg).await?;
         let mut retriever =
-            Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
-                .await?
-                .with_keyword_cache(KeywordCacheIdentity::from_sources(sources))
-                .with_llm_cache(llm_cache);
-        if let Some(llm) = llm {
+            self.with_keyword_cache(KeywordCacheIdentity::from_sources(sources)).with_llm_cache(llm_cache);
+        if let Some(llm) = HttpChatModel::from_sources(sources)? {
             retriever = retriever.with_llm(Arc::new(llm));
         }
         Ok(retriever)
