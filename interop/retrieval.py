@@ -207,10 +207,11 @@ def make_rag(ws: str, graph_cls: str, dim: int, model: str, threshold: float, **
 
 
 def ours(ws: str, engine: str, model: str, dim: int, url: str, threshold: float, question: str, mode: str,
-         hl: list[str], ll: list[str], fmt: str, tight: bool = False) -> str:
+         hl: list[str], ll: list[str], fmt: str, tight: bool = False, extra: dict | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "POSTGRES_SERVER_SETTINGS"}
     if tight:
         env.update(TIGHT_ENV)
+    env.update(extra or {})
     env = dict(env, EMBEDDING_BINDING="openai", EMBEDDING_BINDING_HOST=url, EMBEDDING_MODEL=model,
                EMBEDDING_DIM=str(dim), COSINE_THRESHOLD=str(threshold))
     cmd = [h.BIN, "-w", ws, "query", question, "--mode", mode, "--graph", engine, "--format", fmt]
@@ -313,6 +314,75 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
     await h.cleanup(ws)
 
 
+async def keyword_cache_both_ways(dataset: str, graph_cls: str, threshold: float) -> None:
+    """Keyword extraction through an LLM, cached by one side and hit by the
+    other: `lightrag-pg query` with an LLM (`LLM_BINDING=openai` at the
+    stand-in) extracts the keywords of a question and caches them, and Python's
+    `aquery_data` (whose keyword LLM has the same identity and counts its
+    calls: none allowed) finds them; Python extracts another question's (scripted LLM) and
+    caches them, and ours finds them without asking the stand-in. Both answers
+    equal up to N9."""
+    from lightrag.llm_roles import RoleLLMConfig
+
+    engine, ds, dim, ws, model = await migrated(dataset, graph_cls, "k")
+    hl, ll = keywords(ds)
+    server = EmbeddingServer(dim)
+    identity = {"binding": "openai", "host": server.url, "model": "interop-scripted"}
+    llm_env = {"LLM_BINDING": "openai", "LLM_BINDING_HOST": server.url, "LLM_MODEL": "interop-scripted",
+               "LLM_BINDING_API_KEY": "interop"}
+    python_calls: list[str] = []
+
+    async def keyword_llm(prompt, system_prompt=None, history_messages=None, **kwargs):
+        python_calls.append(prompt)
+        return scripted_reply(prompt, keyword_extraction=True)
+
+    saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
+    os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
+    rag = make_rag(ws, graph_cls, dim, model, threshold,
+                   role_llm_configs={"keyword": RoleLLMConfig(func=keyword_llm, metadata=identity)})
+    try:
+        await rag.initialize_storages()
+    finally:
+        if saved is None:
+            os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
+        else:
+            os.environ["POSTGRES_SERVER_SETTINGS"] = saved
+    try:
+        for mode in ["local", "global", "hybrid", "mix"]:
+            # Ours first: it asks the stand-in and caches; Python must hit.
+            question = f"What connects {ll[1]} and {ll[0]}?"
+            before = server.chat_calls
+            got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, [], [], "json",
+                                  extra=llm_env))
+            check(server.chat_calls == before + 1, f"{mode}: ours asked the LLM {server.chat_calls - before} times")
+            calls = len(python_calls)
+            py = await rag.aquery_data(question, QueryParam(mode=mode))
+            check(len(python_calls) == calls, f"{mode}: Python's keyword LLM was called instead of hitting ours' cache")
+            diff = first_difference(got, py)
+            check(not diff, f"{dataset} {engine} {mode} (ours cached the keywords): aquery_data differs at {diff}")
+            # Python first: it extracts and caches; ours must hit.
+            question = f"What connects {ll[0]} and {ll[1]}?"
+            py = await rag.aquery_data(question, QueryParam(mode=mode))
+            check(len(python_calls) == calls + 1, f"{mode}: Python did not extract the keywords")
+            before = server.chat_calls
+            got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, [], [], "json",
+                                  extra=llm_env))
+            check(server.chat_calls == before, f"{mode}: ours asked the LLM instead of hitting Python's cache")
+            diff = first_difference(got, py)
+            check(not diff, f"{dataset} {engine} {mode} (Python cached the keywords): aquery_data differs at {diff}")
+            kws = (py.get("metadata") or {}).get("keywords")
+            log(f"{dataset} {engine} {mode}: keyword cache hit both ways, equal answers (keywords {kws})")
+    finally:
+        await rag.finalize_storages()
+        server.close()
+        await drop_model_tables(model, dim)
+    await h.cleanup(ws)
+
+
+async def retrieval_keyword_cache_sample_table() -> None:
+    await keyword_cache_both_ways("lightrag-1.5.7-format-sample", "PGTableGraphStorage", 0.2)
+
+
 async def analyze(ws: str, model: str, dim: int) -> None:
     """ANALYZE the tables the queries read, right after the migration: else
     autovacuum may analyze them between Python's query and ours and change a
@@ -383,7 +453,7 @@ async def retrieval_dickens_tight_table() -> None:
     await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0, tight=True)
 
 
-SCENARIOS = {f.__name__: f for f in [retrieval_dickens_tight_age, retrieval_dickens_tight_table, retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
+SCENARIOS = {f.__name__: f for f in [retrieval_keyword_cache_sample_table, retrieval_dickens_tight_age, retrieval_dickens_tight_table, retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
                                      retrieval_dickens_table, retrieval_yogyakarta_age, retrieval_english_table,
                                      retrieval_film_age, retrieval_academic_table]}
 
