@@ -192,6 +192,7 @@ def requests_for(question: str, hl: list[str], ll: list[str], top: list[str]) ->
                            "include_chunk_content": True}, OURS)
     add("POST", "/query", {"query": question, "mode": "mix", **kw, "conversation_history": history}, BOTH)
     add("POST", "/query", {"query": question, "mode": "bypass", "conversation_history": history}, BOTH)
+    add("POST", "/query", {"query": question, "mode": "bypass", "only_need_context": True}, BOTH)
     # Streams: the references line, then the answer in pieces (compared joined, S3).
     add("POST", "/query/stream", {"query": question, "mode": "local", **kw, "response_type": "Bullet Points"}, BOTH)
     add("POST", "/query/stream", {"query": question, "mode": "naive", "include_references": False,

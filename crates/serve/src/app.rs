@@ -26,7 +26,7 @@ use axum::routing::{MethodRouter, any, get, post};
 use futures::StreamExt;
 use lightrag_pg_core::GraphStorage;
 use lightrag_pg_pool::{LightRagSettings, Replay, Route, Sources};
-use lightrag_pg_query::{AnswerOptions, AnswerText, ChatStream, QueryParam, RetrievalSettings, Retriever};
+use lightrag_pg_query::{AnswerOptions, AnswerText, ChatStream, Mode, QueryParam, RetrievalSettings, Retriever};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -382,7 +382,9 @@ fn seconds_since(start: Instant) -> f64 {
 async fn reply(s: &AppState, body: &Value, streaming: bool) -> Result<(QueryRequest, Reply), ApiError> {
     let req = parse_query(s, body, false)?;
     let start = Instant::now();
-    let (text, found) = if req.only_need_context && !req.only_need_prompt {
+    // LightRAG's bypass asks the LLM whatever the request says.
+    let context_only = req.only_need_context && !req.only_need_prompt && req.mode != Mode::Bypass;
+    let (text, found) = if context_only {
         let found = s.retriever.retrieve(&req.query, &req.param).await.map_err(ApiError::from_query)?;
         let context = if found.context.is_empty() { FAIL_RESPONSE } else { found.context.as_str() };
         (ReplyText::Whole(context.to_owned(), false), Some(found))

@@ -305,6 +305,27 @@ async fn query_stream_with_stream_false_is_one_complete_line() {
 }
 
 #[tokio::test]
+async fn query_data_whose_keyword_extraction_fails_is_lightrags_500() {
+    let llm = LlmEndpoint::start(std::sync::Arc::new(|_| String::new()), Duration::ZERO, Some(400));
+    let s = with_llm(&llm).await;
+    let r = s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "local"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(body["detail"].as_str().unwrap().starts_with("Internal server error (error_id: "), "{body}");
+}
+
+#[tokio::test]
+async fn bypass_asks_the_llm_the_bare_question_even_for_the_context() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r = s.post("/query").json(&json!({"query": "Hi?", "mode": "bypass", "only_need_context": true}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["response"].clone(), body["references"].clone()), (json!("The answer to: Hi?"), json!([])));
+    assert_eq!(llm.requests()[0]["messages"], json!([{"role": "user", "content": "Hi?"}]));
+}
+
+#[tokio::test]
 async fn a_failing_llm_is_lightrags_no_context_answer() {
     let llm = LlmEndpoint::start(std::sync::Arc::new(|_| String::new()), Duration::ZERO, Some(400));
     let s = with_llm(&llm).await;
