@@ -108,7 +108,8 @@ impl Retriever {
     /// answer under the mode's system prompt — or the prompt alone
     /// (`only_need_prompt`), or LightRAG's `fail_response` when nothing was
     /// found. A whole answer is cached in `lightrag_llm_cache` (`cache_type`
-    /// `query`) when `ENABLE_LLM_CACHE` is on and no history is given, and
+    /// `query`) when `ENABLE_LLM_CACHE` is on, no history is given and the
+    /// reply was not cut at the token limit, and
     /// a cached one is used without asking the LLM.
     ///
     /// # Errors
@@ -216,11 +217,11 @@ impl Retriever {
             let pieces = llm.stream(&request).await?;
             return Ok(Answer { retrieval: found, text: AnswerText::Stream(pieces) });
         }
-        let text = llm.complete(&request).await?;
-        if let Some((id, queryparam)) = cache {
-            self.save_to_cache(id, &text, &request.prompt, "query", queryparam.clone()).await?;
+        let reply = llm.complete(&request).await?;
+        if let Some((id, queryparam)) = cache.filter(|_| !reply.truncated) {
+            self.save_to_cache(id, &reply.text, &request.prompt, "query", queryparam.clone()).await?;
         }
-        Ok(Answer::whole(found, text, true))
+        Ok(Answer::whole(found, reply.text, true))
     }
 }
 

@@ -21,7 +21,7 @@ pub use answer::{Answer, AnswerOptions, AnswerText};
 pub use embed::{EmbeddingBinding, HttpEmbedder};
 pub use error::QueryError;
 pub use keywords::KeywordCacheIdentity;
-pub use llm::{ChatModel, ChatRequest, ChatStream, HttpChatModel, LlmBinding};
+pub use llm::{ChatModel, ChatReply, ChatRequest, ChatStream, HttpChatModel, LlmBinding};
 pub use param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 pub use retrieve::{Retrieval, Retriever};
 pub use tokenizer::{Tiktoken, Tokenizer};

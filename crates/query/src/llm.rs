@@ -103,6 +103,24 @@ impl ChatRequest {
     }
 }
 
+/// A whole reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChatReply {
+    /// The text.
+    pub text: String,
+    /// Cut at the output token limit (`finish_reason` / `done_reason`
+    /// `length`): LightRAG's `TruncatedResponse`, which is never cached.
+    pub truncated: bool,
+}
+
+impl ChatReply {
+    /// A reply of `text`, whole or `truncated`.
+    pub fn new(text: impl Into<String>, truncated: bool) -> Self {
+        Self { text: text.into(), truncated }
+    }
+}
+
 /// A chat LLM.
 #[async_trait]
 pub trait ChatModel: std::fmt::Debug + Send + Sync {
@@ -110,7 +128,7 @@ pub trait ChatModel: std::fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// The `Llm*` variants of [`QueryError`].
-    async fn complete(&self, request: &ChatRequest) -> Result<String, QueryError>;
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatReply, QueryError>;
 
     /// The reply as it is written.
     ///
@@ -271,14 +289,17 @@ impl HttpChatModel {
         Value::Object(body)
     }
 
-    /// The text of one whole reply.
-    fn reply_text(&self, value: &Value) -> Result<String, QueryError> {
-        let text = match self.binding {
-            LlmBinding::OpenAi => value.pointer("/choices/0/message/content"),
-            LlmBinding::Ollama => value.pointer("/message/content"),
+    /// One whole reply.
+    fn reply_text(&self, value: &Value) -> Result<ChatReply, QueryError> {
+        let (text, reason) = match self.binding {
+            LlmBinding::OpenAi => {
+                (value.pointer("/choices/0/message/content"), value.pointer("/choices/0/finish_reason"))
+            }
+            LlmBinding::Ollama => (value.pointer("/message/content"), value.get("done_reason")),
         };
+        let truncated = reason.and_then(Value::as_str) == Some("length");
         match text.and_then(Value::as_str) {
-            Some(t) if !t.trim().is_empty() => Ok(self.decoded(t)),
+            Some(t) if !t.trim().is_empty() => Ok(ChatReply::new(self.decoded(t), truncated)),
             _ => Err(self.endpoint.bad(match value.get("error") {
                 Some(e) => format!("error {e}"),
                 None => "no message content".into(),
@@ -331,7 +352,7 @@ impl HttpChatModel {
 #[async_trait]
 impl ChatModel for HttpChatModel {
     #[tracing::instrument(level = "debug", skip_all, fields(url = %self.endpoint.url, model = %self.model))]
-    async fn complete(&self, request: &ChatRequest) -> Result<String, QueryError> {
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatReply, QueryError> {
         let body = self.body(request, request.stream.map(|_| false));
         self.endpoint
             .retrying(|| async {
@@ -496,6 +517,18 @@ mod tests {
         let l = model(&[("LLM_BINDING", "ollama")]).unwrap().unwrap();
         assert_eq!(l.piece("{\"message\":{\"content\":\"x\"},\"done\":true}").unwrap(), (Some("x".into()), true));
         assert!(l.piece("{\"error\":\"model not found\"}").unwrap_err().to_string().contains("model not found"));
+    }
+
+    #[test]
+    fn a_reply_cut_at_the_token_limit_is_truncated() {
+        let o = model(&[("LLM_BINDING", "openai")]).unwrap().unwrap();
+        let cut = json!({"choices": [{"message": {"content": "par"}, "finish_reason": "length"}]});
+        assert_eq!(o.reply_text(&cut).unwrap(), ChatReply::new("par", true));
+        let whole = json!({"choices": [{"message": {"content": "all"}, "finish_reason": "stop"}]});
+        assert_eq!(o.reply_text(&whole).unwrap(), ChatReply::new("all", false));
+        let l = model(&[("LLM_BINDING", "ollama")]).unwrap().unwrap();
+        let cut = json!({"message": {"content": "par"}, "done": true, "done_reason": "length"});
+        assert!(l.reply_text(&cut).unwrap().truncated);
     }
 
     #[test]

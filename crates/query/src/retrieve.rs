@@ -641,8 +641,9 @@ impl Retriever {
             ],
         );
         let reply = llm.complete(&ChatRequest::new(prompt).json_object()).await?;
-        let (hl, ll) = crate::keywords::parse(&reply).unwrap_or_default();
-        if (!hl.is_empty() || !ll.is_empty()) && self.llm_cache {
+        let (hl, ll) = crate::keywords::parse(&reply.text).unwrap_or_default();
+        // A reply cut at the token limit may miss keywords: not cached.
+        if (!hl.is_empty() || !ll.is_empty()) && self.llm_cache && !reply.truncated {
             let queryparam = cache_queryparam(param);
             let reply = crate::keywords::cached_reply(&hl, &ll);
             self.save_to_cache(&id, &reply, query, "keywords", queryparam).await?;

@@ -37,7 +37,7 @@ async fn openai_completion_sends_system_history_and_user_messages() {
     let m = model("openai", &llm.url);
     let history = vec![json!({"role": "assistant", "content": "earlier"})];
     let request = ChatRequest::new("Who is Scrooge?").with_system("be brief").with_history(history).with_stream(false);
-    assert_eq!(m.complete(&request).await.unwrap(), "You said: Who is Scrooge?");
+    assert_eq!(m.complete(&request).await.unwrap().text, "You said: Who is Scrooge?");
     let sent = &llm.requests()[0];
     assert_eq!(sent["model"], "stand-in");
     assert_eq!(sent["stream"], false);
@@ -60,7 +60,7 @@ async fn openai_streams_server_sent_events_in_order() {
 async fn ollama_completes_and_streams_ndjson() {
     let llm = echo();
     let m = model("ollama", &llm.ollama_host());
-    assert_eq!(m.complete(&ChatRequest::new("keywords").json_object()).await.unwrap(), "You said: keywords");
+    assert_eq!(m.complete(&ChatRequest::new("keywords").json_object()).await.unwrap().text, "You said: keywords");
     assert_eq!(llm.requests()[0]["format"], "json");
     assert_eq!(streamed(&m, &ChatRequest::new("Tiny Tim")).await, "You said: Tiny Tim");
 }
