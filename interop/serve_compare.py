@@ -242,13 +242,21 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
         compared = 0
         answers: dict[str, object] = {}
         llm_answers = 0
+        timings: dict[tuple[str, bool], list[float]] = {}
         for method, path, body, order in requests_for(question, hl, ll, top=ll):
             where = f"{method} {path} {json.dumps(body)[:160] if body else ''} ({order})"
             first, second = (ours, python) if order == OURS else (python, ours)
+            t0 = time.perf_counter()
             fs, fb = request(first, method, path, body)
+            t1 = time.perf_counter()
             calls = stand_in.chat_calls
             ss, sb = request(second, method, path, body)
+            t2 = time.perf_counter()
             second_calls = stand_in.chat_calls - calls
+            if path in ("/query", "/query/stream") and not (body or {}).get("only_need_context"):
+                # Wall time of the answer requests, by server and by whether it was the cache hit.
+                for server, took, hit in [(first, t1 - t0, False), (second, t2 - t1, order != BOTH)]:
+                    timings.setdefault((server.name, hit), []).append(took * 1000)
             (ps, pb), (os_, ob) = ((ss, sb), (fs, fb)) if order == OURS else ((fs, fb), (ss, sb))
             if os.environ.get("INTEROP_VERBOSE") == "1":
                 log(f"{where}: python {ps}, ours {os_}, the second asked the LLM {second_calls} times")
@@ -282,6 +290,10 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
               "/graph/entity/exists: the most connected entity does not exist")
         log(f"{dataset} {engine}: {compared} requests ({llm_answers} LLM answers), the same status and body "
             f"from both servers (ours valid by LightRAG's pydantic models)")
+        for (name, hit), ms in sorted(timings.items()):
+            ms.sort()
+            log(f"  /query and /query/stream answers, {name}, {'cache hit' if hit else 'LLM or prompt'}: "
+                f"median {ms[len(ms) // 2]:.1f} ms over {len(ms)} requests")
     except h.ScenarioFailure as e:
         raise h.ScenarioFailure(f"{e}\n--- server logs ---\n" + "\n".join(f"{s.name}:\n{s.tail()}" for s in servers))
     finally:
