@@ -379,9 +379,11 @@ fn seconds_since(start: Instant) -> f64 {
 /// (`only_need_context`), the prompt (`only_need_prompt`) or the LLM's
 /// answer, whole or (`stream`) as it is written. An LLM failure is Python's
 /// placeholder answer, as `aquery_llm` catches it.
-async fn reply(s: &AppState, body: &Value, streaming: bool) -> Result<(QueryRequest, Reply), ApiError> {
+async fn reply(s: &AppState, body: &Value, stream_route: bool) -> Result<(QueryRequest, Reply), ApiError> {
     let req = parse_query(s, body, false)?;
     let start = Instant::now();
+    // `/query/stream` streams unless the request says `stream: false`.
+    let streaming = stream_route && req.stream != Some(false);
     // LightRAG's bypass asks the LLM whatever the request says.
     let context_only = req.only_need_context && !req.only_need_prompt && req.mode != Mode::Bypass;
     let (text, found) = if context_only {
@@ -462,8 +464,7 @@ fn ndjson(v: &Value) -> String {
 /// `{"response", "llm_generated", "references"}`. With `include_progress`, a
 /// last `{"response_time"}` line.
 async fn query_stream(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    let streaming = body.get("stream").and_then(Value::as_bool) != Some(false);
-    let (req, a) = reply(&s, &body, streaming).await?;
+    let (req, a) = reply(&s, &body, true).await?;
     let head = [
         (header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),

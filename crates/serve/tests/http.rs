@@ -298,7 +298,9 @@ async fn query_stream_sends_the_references_then_the_answer_in_pieces() {
 async fn query_stream_with_stream_false_is_one_complete_line() {
     let llm = answering();
     let s = with_llm(&llm).await;
-    let body = json!({"query": "What is studied here?", "mode": "naive", "stream": false, "include_references": false});
+    // pydantic's lax bool: "false" is false.
+    let body =
+        json!({"query": "What is studied here?", "mode": "naive", "stream": "false", "include_references": false});
     let text = s.post("/query/stream").json(&body).send().await.unwrap().text().await.unwrap();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert_eq!(lines, [json!({"response": "The answer to: What is studied here?", "llm_generated": true})], "{text}");
