@@ -198,6 +198,13 @@ def requests_for(question: str, hl: list[str], ll: list[str], top: list[str]) ->
     add("POST", "/query/stream", {"query": question, "mode": "naive", "include_references": False,
                                   "conversation_history": history}, BOTH)
     add("POST", "/query/stream", {"query": question, "mode": "bypass"}, BOTH)
+    # include_progress: LightRAG's progress events first, the response time last.
+    add("POST", "/query/stream", {"query": question, "mode": "local", **kw, "include_progress": True,
+                                  "response_type": "Bullet Points"}, BOTH)
+    add("POST", "/query/stream", {"query": question, "mode": "naive", "include_progress": True,
+                                  "conversation_history": history}, BOTH)
+    add("POST", "/query/stream", {"query": question, "mode": "mix", "include_progress": True,
+                                  "only_need_context": True})
     # A cached answer comes whole, as does stream: false.
     add("POST", "/query/stream", {"query": question, "mode": "mix", **kw}, PY)
     add("POST", "/query/stream", {"query": question, "mode": "global", **kw, "stream": False,

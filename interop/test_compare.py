@@ -251,6 +251,13 @@ class ServeComparison(unittest.TestCase):
         python = [refs, {"response": "Sc"}, {"response": "roo"}, {"response": "ge."}]
         self.assertEqual(rc.serve_compare_bodies("/query/stream", ours, python), "")
 
+    def test_stream_response_time_is_any_duration(self):
+        a = [{"progress": "retrieving_chunks"}, {"response": "x"}, {"response_time": 0.1}]
+        b = [{"progress": "retrieving_chunks"}, {"response": "x"}, {"response_time": 2}]
+        self.assertEqual(rc.serve_compare_bodies("/query/stream", a, b), "")
+        self.assertNotEqual(rc.serve_compare_bodies("/query/stream", a, b[:2] + [{"response_time": -1}]), "")
+        self.assertNotEqual(rc.serve_compare_bodies("/query/stream", a, [{"progress": "x"}] + b[1:]), "")
+
     def test_stream_differences_fail(self):
         refs = {"references": [{"reference_id": "1", "file_path": "f"}]}
         base = [refs, {"response": "Scrooge."}]

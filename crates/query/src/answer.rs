@@ -14,7 +14,7 @@ use crate::llm::{ChatRequest, ChatStream};
 use crate::param::{Mode, QueryParam};
 use crate::prompts;
 use crate::pyfmt::format;
-use crate::retrieve::{Retrieval, Retriever, cache_queryparam, response_type};
+use crate::retrieve::{GENERATING_RESPONSE, Retrieval, Retriever, cache_queryparam, response_type};
 
 /// What the caller asks of [`Retriever::answer`] besides the question and
 /// the retrieval parameters.
@@ -123,7 +123,7 @@ impl Retriever {
         param: &QueryParam,
         options: &AnswerOptions,
     ) -> Result<Answer, QueryError> {
-        let found = self.retrieve(question, param).await?;
+        let mut found = self.retrieve(question, param).await?;
         let query = question.trim();
         if param.mode == Mode::Bypass {
             let request = ChatRequest::new(query).with_history(options.history.clone());
@@ -188,6 +188,10 @@ impl Retriever {
         {
             tracing::info!(%id, "LLM cache: query cache hit");
             return Ok(Answer::whole(found, clean(cached, &sys_prompt, query, naive), true));
+        }
+        if !naive {
+            // kg_query reports it before asking (naive_query does not).
+            found.progress.push(GENERATING_RESPONSE);
         }
         let request = ChatRequest::new(query).with_system(sys_prompt.clone()).with_history(options.history.clone());
         let answer = self.ask(found, request, options.stream, cache.as_ref().map(|(id, qp)| (id.as_str(), qp))).await?;

@@ -33,6 +33,13 @@ pub struct Retrieval {
     /// What `aquery(..., QueryParam(only_need_context=True))` returns: the
     /// context LightRAG would hand to the LLM (empty when nothing was found).
     pub context: String,
+    /// LightRAG's `QueryProgress` events of this retrieval, in order
+    /// (`extracting_keywords`, `retrieving_entities`, `retrieving_relations`,
+    /// `retrieving_chunks`, `reranking`; after [`Retriever::answer`] asked the LLM in a
+    /// knowledge-graph mode, `generating_response`): what its server streams
+    /// with `include_progress`.
+    #[serde(skip)]
+    pub progress: Vec<&'static str>,
 }
 
 impl Retrieval {
@@ -305,6 +312,7 @@ impl Retriever {
                     "Query processed successfully",
                 ),
                 context: String::new(),
+                progress: Vec::new(),
             }),
             Mode::Naive => self.naive(&query, param).await,
             _ => self.kg(&query, param).await,
@@ -351,7 +359,7 @@ impl Retriever {
         let top_k = if param.chunk_top_k > 0 { param.chunk_top_k } else { param.top_k };
         let found = self.store.vector_chunks(&v, self.cutoff(), top_k).await?;
         if found.is_empty() {
-            return Ok(no_results(Mode::Naive, "No relevant document chunks found."));
+            return Ok(no_results(Mode::Naive, "No relevant document chunks found.", vec![RETRIEVING_CHUNKS]));
         }
         let total = found.len();
         let text = self.effective_user_prompt(param);
@@ -380,7 +388,8 @@ impl Retriever {
             prompts::NAIVE_QUERY_CONTEXT,
             &[("text_chunks_str", &render_chunks(&with_refs)), ("reference_list_str", &render_references(&references))],
         );
-        Ok(Retrieval { data, context })
+        let progress = if param.enable_rerank { vec![RETRIEVING_CHUNKS, RERANKING] } else { vec![RETRIEVING_CHUNKS] };
+        Ok(Retrieval { data, context, progress })
     }
 
     async fn kg(&self, query: &str, param: &QueryParam) -> Result<Retrieval, QueryError> {
@@ -391,7 +400,11 @@ impl Retriever {
             (hl, ll) = self.extract_keywords(query, param).await?;
             if hl.is_empty() && ll.is_empty() {
                 if query.chars().count() >= 50 {
-                    return Ok(Retrieval { data: json!({}), context: prompts::FAIL_RESPONSE.to_owned() });
+                    return Ok(Retrieval {
+                        data: json!({}),
+                        context: prompts::FAIL_RESPONSE.to_owned(),
+                        progress: vec![EXTRACTING_KEYWORDS],
+                    });
                 }
                 ll = vec![query.to_owned()];
             }
@@ -407,6 +420,10 @@ impl Retriever {
             Mode::Global if !hl_str.is_empty() => (false, true, false),
             _ => (!ll_str.is_empty(), !hl_str.is_empty(), mode == Mode::Mix),
         };
+        let mut progress = vec![EXTRACTING_KEYWORDS];
+        progress.extend(run_local.then_some(RETRIEVING_ENTITIES));
+        progress.extend(run_global.then_some(RETRIEVING_RELATIONS));
+        progress.extend(run_vector.then_some(RETRIEVING_CHUNKS));
         let mut texts = vec![query.to_owned()];
         if run_local {
             texts.push(ll_str.clone());
@@ -458,7 +475,7 @@ impl Retriever {
         let final_entities = round_robin(local_entities, global_entities, |e| name_of(e).map(str::to_owned));
         let final_relations = round_robin(local_relations, global_relations, |r| Some(sorted_key(r)));
         if final_entities.is_empty() && final_relations.is_empty() && (mode != Mode::Mix || vector_chunks.is_empty()) {
-            return Ok(no_results(mode, "Query returned no results"));
+            return Ok(no_results(mode, "Query returned no results", progress));
         }
 
         // Token truncation of entities and relations.
@@ -506,7 +523,7 @@ impl Retriever {
         let merged = self.merge_chunks(&filtered_entities, &filtered_relations, vector_chunks, &query_vec).await?;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "merged chunks");
         if merged.is_empty() && entity_ctx.is_empty() && relation_ctx.is_empty() {
-            return Ok(no_results(mode, "Query returned no results"));
+            return Ok(no_results(mode, "Query returned no results", progress));
         }
 
         // The context.
@@ -524,6 +541,9 @@ impl Retriever {
         );
         let available = param.max_total_tokens - (self.count(&pre_sys) + kg_tokens + self.count(query) + 200);
         let merged_count = merged.len();
+        if param.enable_rerank && !merged.is_empty() {
+            progress.push(RERANKING);
+        }
         let kept = self.process_chunks(merged, param, available);
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "truncated chunks");
         let (references, with_refs) = reference_list(&kept);
@@ -551,7 +571,7 @@ impl Retriever {
             );
             data["metadata"]["keywords"] = json!({"high_level": hl_list, "low_level": ll_list});
             data["metadata"]["processing_info"] = processing(0);
-            return Ok(Retrieval { data, context: String::new() });
+            return Ok(Retrieval { data, context: String::new(), progress });
         }
         let context = format(
             prompts::KG_QUERY_CONTEXT,
@@ -610,7 +630,7 @@ impl Retriever {
         );
         data["metadata"]["keywords"] = json!({"high_level": hl_list, "low_level": ll_list});
         data["metadata"]["processing_info"] = processing(with_refs.len());
-        Ok(Retrieval { data, context })
+        Ok(Retrieval { data, context, progress })
     }
 
     /// LightRAG's `extract_keywords_only`: the cached extraction when there
@@ -804,6 +824,21 @@ impl Retriever {
         chunks
     }
 }
+
+/// LightRAG's `QueryProgress.EXTRACTING_KEYWORDS`.
+pub(crate) const EXTRACTING_KEYWORDS: &str = "extracting_keywords";
+/// LightRAG's `QueryProgress.RETRIEVING_ENTITIES`.
+pub(crate) const RETRIEVING_ENTITIES: &str = "retrieving_entities";
+/// LightRAG's `QueryProgress.RETRIEVING_RELATIONS`.
+pub(crate) const RETRIEVING_RELATIONS: &str = "retrieving_relations";
+/// LightRAG's `QueryProgress.RETRIEVING_CHUNKS`.
+pub(crate) const RETRIEVING_CHUNKS: &str = "retrieving_chunks";
+/// LightRAG's `QueryProgress.RERANKING`, sent by `process_chunks_unified`
+/// whenever `enable_rerank` is on and there are chunks (with or without a
+/// rerank model).
+pub(crate) const RERANKING: &str = "reranking";
+/// LightRAG's `QueryProgress.GENERATING_RESPONSE`.
+pub(crate) const GENERATING_RESPONSE: &str = "generating_response";
 
 /// How `json.dumps({"content": …})` begins: the head of a chunk's first rendering.
 const CONTENT_HEAD: &str = "{\"content\":";
@@ -1048,8 +1083,9 @@ fn user_format(
 }
 
 /// `aquery_data`'s answer when the query found nothing.
-fn no_results(mode: Mode, message: &str) -> Retrieval {
+fn no_results(mode: Mode, message: &str, progress: Vec<&'static str>) -> Retrieval {
     Retrieval {
+        progress,
         data: json!({
             "status": "failure",
             "message": message,

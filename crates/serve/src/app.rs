@@ -367,6 +367,8 @@ enum ReplyText {
 struct Reply {
     text: ReplyText,
     references: Option<Vec<Value>>,
+    /// LightRAG's `QueryProgress` events (none known when the LLM failed).
+    progress: Vec<&'static str>,
     start: Instant,
 }
 
@@ -420,7 +422,8 @@ async fn reply(s: &AppState, body: &Value, stream_route: bool) -> Result<(QueryR
         references
     };
     let references = req.include_references.then_some(references);
-    Ok((req, Reply { text, references, start }))
+    let progress = found.map(|f| f.progress).unwrap_or_default();
+    Ok((req, Reply { text, references, progress, start }))
 }
 
 /// `POST /query`: LightRAG's `QueryResponse` (`response`, `references`,
@@ -461,8 +464,9 @@ fn ndjson(v: &Value) -> String {
 /// `{"references"}` line (with `include_references`), then `{"response":
 /// piece}` lines, a failure ending it as an `{"error"}` line; a whole one
 /// (`stream: false`, the context, the prompt, a cached answer) is one line
-/// `{"response", "llm_generated", "references"}`. With `include_progress`, a
-/// last `{"response_time"}` line.
+/// `{"response", "llm_generated", "references"}`. With `include_progress`,
+/// LightRAG's `{"progress": event}` lines first (all at once here, when the
+/// answer starts) and a last `{"response_time"}` line.
 async fn query_stream(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let (req, a) = reply(&s, &body, true).await?;
     let head = [
@@ -471,7 +475,9 @@ async fn query_stream(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) 
         (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
     ];
     let timing = req.include_progress;
-    let Reply { text, references, start } = a;
+    let Reply { text, references, progress, start } = a;
+    let progress: Vec<String> =
+        if timing { progress.into_iter().map(|p| ndjson(&json!({ "progress": p }))).collect() } else { Vec::new() };
     let lines: futures::stream::BoxStream<'static, String> = match text {
         ReplyText::Whole(response, llm_generated) => {
             let mut line = Map::new();
@@ -503,7 +509,11 @@ async fn query_stream(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) 
     let last = futures::stream::once(async move {
         if timing { ndjson(&json!({ "response_time": seconds_since(start) })) } else { String::new() }
     });
-    let body = lines.chain(last).filter(|l| std::future::ready(!l.is_empty())).map(Ok::<_, std::convert::Infallible>);
+    let body = futures::stream::iter(progress)
+        .chain(lines)
+        .chain(last)
+        .filter(|l| std::future::ready(!l.is_empty()))
+        .map(Ok::<_, std::convert::Infallible>);
     Ok((head, axum::body::Body::from_stream(body)).into_response())
 }
 

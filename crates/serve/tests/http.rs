@@ -295,6 +295,19 @@ async fn query_stream_sends_the_references_then_the_answer_in_pieces() {
 }
 
 #[tokio::test]
+async fn query_stream_with_include_progress_sends_lightrags_events_first_and_the_time_last() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r = s.post("/query/stream").json(&json!({"query": "What is studied here?", "mode": "naive",
+        "include_progress": true, "include_references": false}));
+    let text = r.send().await.unwrap().text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines[..2], [json!({"progress": "retrieving_chunks"}), json!({"progress": "reranking"})], "{text}");
+    assert!(lines[2]["response"].is_string(), "{text}");
+    assert!(lines.last().unwrap()["response_time"].as_f64().is_some_and(|t| t >= 0.0), "{text}");
+}
+
+#[tokio::test]
 async fn query_stream_with_stream_false_is_one_complete_line() {
     let llm = answering();
     let s = with_llm(&llm).await;
