@@ -11,6 +11,7 @@ pub mod prompts;
 pub mod pyfmt;
 mod retrieve;
 mod select;
+pub mod token_cache;
 pub mod tokenizer;
 pub mod validate;
 
@@ -19,4 +20,5 @@ pub use error::QueryError;
 pub use keywords::KeywordCacheIdentity;
 pub use param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 pub use retrieve::{Retrieval, Retriever};
+pub use token_cache::CachedTokenizer;
 pub use tokenizer::{Tiktoken, Tokenizer};

@@ -19,6 +19,7 @@ use crate::lines::Lines;
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
 use crate::select::{owners, split_sep, vector_similarity, weighted_polling};
+use crate::token_cache::{CachedTokenizer, DEFAULT_CAPACITY_BYTES};
 use crate::tokenizer::{Tiktoken, Tokenizer};
 use crate::{prompts, validate};
 
@@ -158,7 +159,7 @@ impl Retriever {
             store,
             dimension,
             embedder,
-            tokenizer: Arc::new(Tiktoken::o200k_base()),
+            tokenizer: cached(Arc::new(Tiktoken::o200k_base())),
             settings,
             keyword_cache: KeywordCacheIdentity::default(),
         })
@@ -199,8 +200,9 @@ impl Retriever {
     }
 
     /// The same with another tokenizer (LightRAG's `tokenizer=`).
+    /// Its tokens of long texts are remembered ([`CachedTokenizer`]).
     pub fn with_tokenizer(mut self, tokenizer: Arc<dyn Tokenizer>) -> Self {
-        self.tokenizer = tokenizer;
+        self.tokenizer = cached(tokenizer);
         self
     }
 
@@ -686,6 +688,11 @@ impl Retriever {
         chunks.truncate(k);
         chunks
     }
+}
+
+/// `tokenizer` behind the cache of the texts every query encodes again.
+fn cached(tokenizer: Arc<dyn Tokenizer>) -> Arc<dyn Tokenizer> {
+    Arc::new(CachedTokenizer::new(tokenizer, DEFAULT_CAPACITY_BYTES))
 }
 
 /// How `json.dumps({"content": …})` begins: the head of a chunk's first rendering.
