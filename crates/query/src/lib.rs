@@ -4,6 +4,7 @@
 pub mod embed;
 pub mod error;
 mod fetch;
+mod http;
 pub mod keywords;
 mod lines;
 pub mod param;
