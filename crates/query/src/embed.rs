@@ -174,18 +174,7 @@ impl HttpEmbedder {
     /// # Errors
     /// The `Embedding*` variants of [`QueryError`].
     pub async fn embed_texts(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
-        let mut attempt = 1;
-        loop {
-            match self.embed_once(texts).await {
-                Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
-                    let wait = self.retry.delay(attempt);
-                    tracing::warn!(url = %self.url, attempt, error = %e, wait_ms = wait.as_millis() as u64, "embedding failed; retrying");
-                    attempt += 1;
-                    tokio::time::sleep(wait).await;
-                }
-                other => return other,
-            }
-        }
+        crate::http::retrying(&self.retry, &self.url, "embedding", || self.embed_once(texts)).await
     }
 
     async fn embed_once(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
@@ -196,13 +185,9 @@ impl HttpEmbedder {
             }
             EmbeddingBinding::Ollama => json!({"model": self.model, "input": texts}),
         };
-        let mut request = self.client.post(&self.url).json(&body);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = request.send().await.map_err(|e| self.transport(e))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| self.transport(e))?;
+        let (status, text) = crate::http::post_json(&self.client, &self.url, self.api_key.as_deref(), &body)
+            .await
+            .map_err(|e| self.transport(e))?;
         if !status.is_success() {
             let body: String = text.chars().take(300).collect();
             return Err(QueryError::EmbeddingStatus { url: self.url.clone(), status: status.as_u16(), body });
@@ -253,11 +238,7 @@ impl HttpEmbedder {
 }
 
 fn build_client(timeout: Duration) -> Result<reqwest::Client, QueryError> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .build()
-        .map_err(|e| QueryError::Config { key: "EMBEDDING_BINDING_HOST".into(), message: format!("HTTP client: {e}") })
+    crate::http::client(timeout, "EMBEDDING_BINDING_HOST")
 }
 
 /// A JSON array of numbers, or OpenAI's base64 of little-endian `f32`s.

@@ -5,7 +5,8 @@ use std::time::Duration;
 use lightrag_pg_core::Error;
 use lightrag_pg_core::error::BoxError;
 
-/// Everything [`crate::Retriever::retrieve`] and the embedders can fail with.
+/// Everything [`crate::Retriever::retrieve`], the embedders and the rerankers can
+/// fail with (a reranker's failure never fails retrieval: the chunks keep their order).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
@@ -89,6 +90,43 @@ pub enum QueryError {
         /// What the endpoint returned.
         got: usize,
     },
+    /// The rerank endpoint could not be reached, or broke the connection.
+    #[error("rerank endpoint {url} unreachable: {message}")]
+    RerankUnreachable {
+        /// The URL called.
+        url: String,
+        /// What happened.
+        message: String,
+        /// The cause.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The rerank endpoint did not answer in time.
+    #[error("rerank endpoint {url} did not answer within {after:?}")]
+    RerankTimeout {
+        /// The URL called.
+        url: String,
+        /// The time allowed.
+        after: Duration,
+    },
+    /// The rerank endpoint answered with another status than 200.
+    #[error("rerank endpoint {url} answered HTTP {status}: {body}")]
+    RerankStatus {
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// The rerank endpoint's answer is not what the binding returns.
+    #[error("rerank endpoint {url} gave an unusable answer: {message}")]
+    RerankResponse {
+        /// The URL called.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The workspace holds no knowledge base.
     #[error("not found: {what}")]
     NotFound {
@@ -104,8 +142,13 @@ impl QueryError {
     /// Whether the same call may succeed when retried.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::EmbeddingUnreachable { .. } | Self::EmbeddingTimeout { .. } => true,
-            Self::EmbeddingStatus { status, .. } => *status == 429 || *status >= 500,
+            Self::EmbeddingUnreachable { .. }
+            | Self::EmbeddingTimeout { .. }
+            | Self::RerankUnreachable { .. }
+            | Self::RerankTimeout { .. } => true,
+            Self::EmbeddingStatus { status, .. } | Self::RerankStatus { status, .. } => {
+                *status == 429 || *status >= 500
+            }
             Self::Storage(e) => e.is_retryable(),
             _ => false,
         }
@@ -134,9 +177,15 @@ impl From<QueryError> for Error {
             QueryError::EmbeddingTimeout { url, after } => {
                 Error::Timeout { what: format!("embedding endpoint {url}"), after }
             }
+            QueryError::RerankTimeout { url, after } => {
+                Error::Timeout { what: format!("rerank endpoint {url}"), after }
+            }
             e @ (QueryError::EmbeddingUnreachable { .. }
             | QueryError::EmbeddingStatus { .. }
-            | QueryError::EmbeddingResponse { .. }) => {
+            | QueryError::EmbeddingResponse { .. }
+            | QueryError::RerankUnreachable { .. }
+            | QueryError::RerankStatus { .. }
+            | QueryError::RerankResponse { .. }) => {
                 let retryable = e.is_retryable();
                 Error::Connection { message: e.to_string(), retryable, source: Some(Box::new(e)) }
             }

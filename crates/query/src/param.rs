@@ -225,6 +225,9 @@ pub struct RetrievalSettings {
     pub kg_chunk_pick_method: ChunkPickMethod,
     /// `USER_PROMPT_PREFIX`: the server's prefix of every `user_prompt`.
     pub user_prompt_prefix: String,
+    /// `MIN_RERANK_SCORE` (0.0): with reranking on and above 0, chunks the
+    /// reranker scored below it are dropped (unscored ones count as 1.0).
+    pub min_rerank_score: f64,
 }
 
 impl Default for RetrievalSettings {
@@ -234,13 +237,14 @@ impl Default for RetrievalSettings {
             related_chunk_number: DEFAULT_RELATED_CHUNK_NUMBER,
             kg_chunk_pick_method: ChunkPickMethod::Vector,
             user_prompt_prefix: String::new(),
+            min_rerank_score: 0.0,
         }
     }
 }
 
 impl RetrievalSettings {
-    /// Reads `COSINE_THRESHOLD`, `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`
-    /// and `USER_PROMPT_PREFIX`.
+    /// Reads `COSINE_THRESHOLD`, `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`,
+    /// `USER_PROMPT_PREFIX` and `MIN_RERANK_SCORE`.
     ///
     /// # Errors
     /// [`QueryError::Config`] naming a malformed variable.
@@ -261,8 +265,13 @@ impl RetrievalSettings {
         if !cosine_threshold.is_finite() {
             return Err(QueryError::Config { key: "COSINE_THRESHOLD".into(), message: "not a finite number".into() });
         }
+        let min_rerank_score: f64 = parse(sources, "MIN_RERANK_SCORE")?.unwrap_or(d.min_rerank_score);
+        if min_rerank_score.is_nan() {
+            return Err(QueryError::Config { key: "MIN_RERANK_SCORE".into(), message: "not a number".into() });
+        }
         Ok(Self {
             cosine_threshold,
+            min_rerank_score,
             related_chunk_number: parse(sources, "RELATED_CHUNK_NUMBER")?.unwrap_or(d.related_chunk_number),
             kg_chunk_pick_method: method,
             user_prompt_prefix: sources.value("USER_PROMPT_PREFIX").unwrap_or_default(),

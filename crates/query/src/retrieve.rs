@@ -18,6 +18,7 @@ use crate::keywords::KeywordCacheIdentity;
 use crate::lines::Lines;
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
+use crate::rerank::{HttpReranker, Reranker};
 use crate::select::{owners, split_sep, vector_similarity, weighted_polling};
 use crate::token_cache::{CachedTokenizer, DEFAULT_CAPACITY_BYTES};
 use crate::tokenizer::{Tiktoken, Tokenizer};
@@ -75,6 +76,7 @@ pub struct Retriever {
     tokenizer: Arc<dyn Tokenizer>,
     settings: RetrievalSettings,
     keyword_cache: KeywordCacheIdentity,
+    reranker: Option<Arc<dyn Reranker>>,
 }
 
 /// A chunk on its way to the context.
@@ -83,6 +85,14 @@ struct Chunk {
     id: String,
     content: String,
     file_path: Option<String>,
+    /// The reranker's score (`rerank_score`), when it scored the chunk.
+    rerank_score: Option<f64>,
+}
+
+impl From<VectorChunk> for Chunk {
+    fn from(c: VectorChunk) -> Self {
+        Self { id: c.id, content: c.content, file_path: c.file_path, rerank_score: None }
+    }
 }
 
 impl Retriever {
@@ -162,13 +172,15 @@ impl Retriever {
             tokenizer: cached(Arc::new(Tiktoken::o200k_base())),
             settings,
             keyword_cache: KeywordCacheIdentity::default(),
+            reranker: None,
         })
     }
 
     /// Opens retrieval from LightRAG's configuration: `POSTGRES_*`, `WORKSPACE`,
     /// `LIGHTRAG_GRAPH_STORAGE`, `EMBEDDING_*` (the question is embedded by
     /// [`HttpEmbedder::from_sources`]), `COSINE_THRESHOLD`,
-    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`; with
+    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`, `MIN_RERANK_SCORE`,
+    /// the `RERANK_*` binding ([`HttpReranker::from_sources`]); with
     /// `POSTGRES_READ_HOSTS`, reads go to a standby when one is fit.
     ///
     /// # Errors
@@ -177,6 +189,7 @@ impl Retriever {
         let lightrag = LightRagSettings::from_sources(sources)?;
         let settings = RetrievalSettings::from_sources(sources)?;
         let embedder = HttpEmbedder::from_sources(sources)?;
+        let reranker = HttpReranker::from_sources(sources)?;
         let pg = PgConfig::from_sources(sources)?;
         let ws = Workspace::resolve(pg.workspace.as_deref(), lightrag.workspace.as_deref())?;
         let engine = lightrag.stores.graph.ok_or_else(|| QueryError::Config {
@@ -188,7 +201,20 @@ impl Retriever {
         let pools = Pools::connect(pg).await?;
         Ok(Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
             .await?
-            .with_keyword_cache(KeywordCacheIdentity::from_sources(sources)))
+            .with_keyword_cache(KeywordCacheIdentity::from_sources(sources))
+            .with_reranker(reranker.map(|r| Arc::new(r) as Arc<dyn Reranker>)))
+    }
+
+    /// The same with a rerank model (LightRAG's `rerank_model_func`), or
+    /// none: queries with `enable_rerank` then reorder the chunks by it.
+    pub fn with_reranker(mut self, reranker: Option<Arc<dyn Reranker>>) -> Self {
+        self.reranker = reranker;
+        self
+    }
+
+    /// The rerank model, when one is configured.
+    pub fn reranker(&self) -> Option<&Arc<dyn Reranker>> {
+        self.reranker.as_ref()
     }
 
     /// The same, looking cached keywords up under this identity (default:
@@ -319,9 +345,8 @@ impl Retriever {
             &[("response_type", response_type(param)), ("user_prompt", &slot), ("content_data", "")],
         );
         let available = param.max_total_tokens - (self.count(&sys) + self.count(query) + 200);
-        let chunks: Vec<Chunk> =
-            found.into_iter().map(|c| Chunk { id: c.id, content: c.content, file_path: c.file_path }).collect();
-        let kept = self.process_chunks(chunks, param, available);
+        let chunks: Vec<Chunk> = found.into_iter().map(Chunk::from).collect();
+        let kept = self.process_chunks(query, chunks, param, available).await;
         let (references, with_refs) = reference_list(&kept);
         let mut data = user_format(
             Vec::new(),
@@ -487,7 +512,7 @@ impl Retriever {
         );
         let available = param.max_total_tokens - (self.count(&pre_sys) + kg_tokens + self.count(query) + 200);
         let merged_count = merged.len();
-        let kept = self.process_chunks(merged, param, available);
+        let kept = self.process_chunks(query, merged, param, available).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "truncated chunks");
         let (references, with_refs) = reference_list(&kept);
         let hl_list: Vec<&str> = if hl_str.is_empty() { Vec::new() } else { hl_str.split(", ").collect() };
@@ -621,6 +646,7 @@ impl Retriever {
                         id,
                         content: content.clone(),
                         file_path: fp.clone(),
+                        rerank_score: None,
                     })
                 })
                 .collect()
@@ -638,8 +664,7 @@ impl Retriever {
             let (o, _) = owners(relation_lists, &taken, true);
             if o.is_empty() { Vec::new() } else { fetch(pick(&o)) }
         };
-        let vector: Vec<Chunk> =
-            vector_chunks.into_iter().map(|c| Chunk { id: c.id, content: c.content, file_path: c.file_path }).collect();
+        let vector: Vec<Chunk> = vector_chunks.into_iter().map(Chunk::from).collect();
         let mut merged = Vec::new();
         let mut seen = HashSet::new();
         let longest = vector.len().max(entity_chunks.len()).max(relation_chunks.len());
@@ -656,12 +681,26 @@ impl Retriever {
         Ok(merged)
     }
 
-    /// `process_chunks_unified` without a rerank model: `chunk_top_k`, then the
-    /// two-stage token truncation (`{"content"}` items, then the rendered
-    /// `{"reference_id", "content"}` items), each chunk encoded once.
-    fn process_chunks(&self, mut chunks: Vec<Chunk>, param: &QueryParam, limit: i64) -> Vec<Chunk> {
+    /// `process_chunks_unified`: with `enable_rerank`, the rerank model's order
+    /// (`top_n` = `chunk_top_k`, else all) and the `MIN_RERANK_SCORE` filter;
+    /// `chunk_top_k`; then the two-stage token truncation (`{"content"}`
+    /// items, then the rendered `{"reference_id", "content"}` items), each
+    /// chunk encoded once.
+    async fn process_chunks(&self, query: &str, mut chunks: Vec<Chunk>, param: &QueryParam, limit: i64) -> Vec<Chunk> {
         if chunks.is_empty() {
             return chunks;
+        }
+        if param.enable_rerank && !query.is_empty() {
+            let top_n = if param.chunk_top_k > 0 { param.chunk_top_k } else { chunks.len() };
+            chunks = self.rerank(query, chunks, top_n).await;
+        }
+        let min_score = self.settings.min_rerank_score;
+        if param.enable_rerank && min_score > 0.0 {
+            // LightRAG: a chunk the reranker did not score counts as 1.0.
+            chunks.retain(|c| c.rerank_score.unwrap_or(1.0) >= min_score);
+            if chunks.is_empty() {
+                return chunks;
+            }
         }
         if param.chunk_top_k > 0 && chunks.len() > param.chunk_top_k {
             chunks.truncate(param.chunk_top_k);
@@ -687,6 +726,36 @@ impl Retriever {
         }
         chunks.truncate(k);
         chunks
+    }
+}
+
+impl Retriever {
+    /// `apply_rerank_if_enabled`: the chunks in the rerank model's order, each
+    /// with its score; in their own order, unscored, when no model is
+    /// configured, when it fails or when it returns nothing usable.
+    async fn rerank(&self, query: &str, chunks: Vec<Chunk>, top_n: usize) -> Vec<Chunk> {
+        let Some(reranker) = &self.reranker else {
+            return chunks;
+        };
+        let documents: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+        let results = match reranker.rerank(query, &documents, Some(top_n)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "rerank failed; using the chunks in their order");
+                return chunks;
+            }
+        };
+        let reranked: Vec<Chunk> = results
+            .iter()
+            .filter(|r| r.index < chunks.len() && r.relevance_score.is_finite())
+            .map(|r| Chunk { rerank_score: Some(r.relevance_score), ..chunks[r.index].clone() })
+            .collect();
+        if reranked.is_empty() {
+            tracing::warn!("rerank returned no usable results; using the chunks in their order");
+            return chunks;
+        }
+        tracing::debug!(reranked = reranked.len(), of = chunks.len(), "reranked chunks");
+        reranked
     }
 }
 

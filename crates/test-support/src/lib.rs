@@ -18,7 +18,7 @@ pub mod server;
 #[cfg(feature = "docker")]
 pub use docker::{PID_LABEL, container_database};
 pub use docker_check::{NO_DOCKER_ENV, require_docker};
-pub use embedding::embedding_endpoint;
+pub use embedding::{JsonEndpoint, embedding_endpoint, json_endpoint, rerank_endpoint};
 
 /// A fresh random workspace for one test (re-exported from
 /// `lightrag_pg_core::testkit`), so tests run in parallel on one server.
