@@ -173,7 +173,10 @@ def requests_for(question: str, hl: list[str], ll: list[str], top: list[str]) ->
     return out
 
 
-async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> None:
+async def compare_servers(dataset: str, graph_cls: str, threshold: float,
+                          rerank: tuple[str, float] | None = None) -> None:
+    """`rerank`: (RERANK_BINDING, MIN_RERANK_SCORE) in both servers' environment,
+    the model being the stand-in's `/v1/rerank`."""
     engine, ds, dim, ws, model = await r.migrated(dataset, graph_cls, "s")
     hl, ll = r.keywords(ds)
     question = f"What connects {ll[0]} and {ll[1]}?"
@@ -182,6 +185,10 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
     py_env = server_env(ws, graph_cls, model, dim, stand_in.url, threshold, free_port())
     py_env.update(WORKING_DIR=f"{work}/rag_storage", INPUT_DIR=f"{work}/inputs")
     ours_env = server_env(ws, graph_cls, model, dim, stand_in.url, threshold, free_port())
+    if rerank:
+        rerank_env = r.rerank_settings(rerank[0], stand_in.url, rerank[1])[0]
+        py_env.update(rerank_env)
+        ours_env.update(rerank_env)
     servers = []
     try:
         t = time.time()
@@ -195,7 +202,11 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
         models = pydantic_models()
         compared = 0
         answers: dict[str, object] = {}
-        for method, path, body in requests_for(question, hl, ll, top=ll):
+        todo = requests_for(question, hl, ll, top=ll)
+        if rerank:
+            todo.append(("POST", "/query/data", {"query": question, "mode": "mix", "hl_keywords": hl,
+                                                 "ll_keywords": ll, "enable_rerank": False}))
+        for method, path, body in todo:
             where = f"{method} {path} {json.dumps(body)[:160] if body else ''}"
             ps, pb = request(python, method, path, body)
             os_, ob = request(ours, method, path, body)
@@ -222,6 +233,13 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
               "/graph/label/search: nothing found for the most connected entity")
         check(answers[f"GET /graph/entity/exists?name={urllib.parse.quote(ll[0])}"] == {"exists": True},
               "/graph/entity/exists: the most connected entity does not exist")
+        if rerank:
+            check(stand_in.rerank_calls > 0, "the rerank model was never called")
+            for s in (python, ours):
+                c = request(s, "GET", "/health")[1].get("configuration", {})
+                seen = (c.get("enable_rerank"), c.get("rerank_binding"), c.get("min_rerank_score"))
+                check(seen == (True, rerank[0], rerank[1]), f"{s.name} /health: rerank configuration {seen}")
+            log(f"{dataset} {engine}: {stand_in.rerank_calls} rerank requests; /health says enable_rerank on both")
         log(f"{dataset} {engine}: {compared} requests, the same status and body from both servers "
             f"(ours valid by LightRAG's pydantic models)")
     except h.ScenarioFailure as e:
@@ -243,7 +261,12 @@ async def serve() -> None:
     await compare_servers("dickens-christmas-carol-en", "PGGraphStorage", -1.0)
 
 
-SCENARIOS = {"serve": serve}
+async def serve_rerank() -> None:
+    # RERANK_BINDING=cohere and MIN_RERANK_SCORE=0.3 in both servers' environment.
+    await compare_servers("lightrag-1.5.7-format-sample", "PGGraphStorage", 0.2, rerank=("cohere", 0.3))
+
+
+SCENARIOS = {"serve": serve, "serve_rerank": serve_rerank}
 
 if __name__ == "__main__":
     h.main_for(SCENARIOS)
