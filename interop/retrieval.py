@@ -85,16 +85,38 @@ def encode(v: list[float], b64: bool):
     return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode() if b64 else v
 
 
+def rerank_score(query: str, document: str) -> float:
+    """The stand-in rerank model's score: a hash of the pair, in [0, 1)."""
+    digest = hashlib.sha1(f"{query}\n{document}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+def rerank_reply(body: dict) -> dict:
+    """A Cohere/Jina `/rerank` answer (Aliyun's nested shape for an Aliyun
+    request): every document scored by `rerank_score`, best first, cut to
+    `top_n`."""
+    aliyun = "input" in body
+    req = body["input"] if aliyun else body
+    top_n = (body.get("parameters") or {}).get("top_n") if aliyun else body.get("top_n")
+    results = sorted(({"index": i, "relevance_score": rerank_score(req["query"], d)}
+                      for i, d in enumerate(req["documents"])), key=lambda r: -r["relevance_score"])
+    if top_n is not None:
+        results = results[:top_n]
+    return {"output": {"results": results}} if aliyun else {"results": results}
+
+
 class EmbeddingServer:
     """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` at `dim`
-    dimensions, and `/v1/chat/completions` answering with the scripted LLM of
+    dimensions, `/v1/chat/completions` answering with the scripted LLM of
     offline.py (keyword extraction, and answers that name the system prompt
     and the history they were asked under), whole or (`stream`) as
-    server-sent events. `chat_calls` counts the chat requests."""
+    server-sent events, and `/v1/rerank`, a rerank model scoring by
+    `rerank_score`. `chat_calls` and `rerank_calls` count the requests."""
 
     def __init__(self, dim: int):
         dim_ = dim
         self.chat_calls = 0
+        self.rerank_calls = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,6 +132,9 @@ class EmbeddingServer:
                     if body.get("stream"):
                         return self.stream(chat_text(body))
                     return self.reply(chat_completion(body))
+                if self.path.endswith("/rerank"):
+                    outer.rerank_calls += 1
+                    return self.reply(rerank_reply(body))
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 b64 = body.get("encoding_format") == "base64"
                 data = [{"object": "embedding", "index": i, "embedding": encode(f32(t, dim_), b64)}
@@ -207,11 +232,11 @@ def make_rag(ws: str, graph_cls: str, dim: int, model: str, threshold: float, **
 
 
 def ours(ws: str, engine: str, model: str, dim: int, url: str, threshold: float, question: str, mode: str,
-         hl: list[str], ll: list[str], fmt: str, tight: bool = False, extra: dict | None = None) -> str:
+         hl: list[str], ll: list[str], fmt: str, tight: bool = False, extra_env: dict | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "POSTGRES_SERVER_SETTINGS"}
     if tight:
         env.update(TIGHT_ENV)
-    env.update(extra or {})
+    env.update(extra_env or {})
     env = dict(env, EMBEDDING_BINDING="openai", EMBEDDING_BINDING_HOST=url, EMBEDDING_MODEL=model,
                EMBEDDING_DIM=str(dim), COSINE_THRESHOLD=str(threshold))
     cmd = [h.BIN, "-w", ws, "query", question, "--mode", mode, "--graph", engine, "--format", fmt]
@@ -255,7 +280,29 @@ async def migrated(dataset: str, graph_cls: str, tag: str) -> tuple[str, Path, i
     return engine, ds, dim, ws, model
 
 
-async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight: bool = False) -> None:
+def rerank_settings(binding: str, url: str, min_score: float) -> tuple[dict, dict]:
+    """A rerank model at the stand-in `url`: our settings (LightRAG server's
+    variables) and the LightRAG arguments of Python's side, whose rerank
+    function is LightRAG's own `cohere_rerank` / `jina_rerank` called as
+    lightrag_server.py's `server_rerank_func` calls it."""
+    from lightrag.rerank import cohere_rerank, jina_rerank
+
+    host, key, model = f"{url}/rerank", "interop", f"interop-{binding}-rerank"
+
+    async def rerank_func(query: str, documents: list, top_n: int = None, extra_body: dict = None):
+        kwargs = dict(query=query, documents=documents, top_n=top_n, api_key=key, model=model, base_url=host)
+        if binding == "cohere":
+            return await cohere_rerank(**kwargs, enable_chunking=False, max_tokens_per_doc=4096, extra_body=extra_body)
+        return await jina_rerank(**kwargs, extra_body=extra_body)
+
+    env = {"RERANK_BINDING": binding, "RERANK_BINDING_HOST": host, "RERANK_BINDING_API_KEY": key,
+           "RERANK_MODEL": model, "MIN_RERANK_SCORE": str(min_score)}
+    return env, {"rerank_model_func": rerank_func, "min_rerank_score": min_score}
+
+
+async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight: bool = False,
+                          rerank: tuple[str, float] | None = None) -> None:
+    """`rerank`: (binding, MIN_RERANK_SCORE) of a rerank model on both sides."""
     engine, ds, dim, ws, model = await migrated(dataset, graph_cls, "q")
     hl, ll = keywords(ds)
     question = f"What connects {ll[0]} and {ll[1]}?"
@@ -268,6 +315,10 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
     saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
     os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
     extra = {"kg_chunk_pick_method": "WEIGHT", "related_chunk_number": 3} if tight else {}
+    extra_env = {}
+    if rerank:
+        extra_env, rerank_args = rerank_settings(rerank[0], server.url, rerank[1])
+        extra.update(rerank_args)
     rag = make_rag(ws, graph_cls, dim, model, threshold, **extra)
     try:
         await rag.initialize_storages()
@@ -287,8 +338,9 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
                 py = await rag.aquery_data(question, QueryParam(**qp))
                 py_ctx = await rag.aquery(question, QueryParam(**qp, only_need_context=True))
                 got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
-                                      "json", tight))
-                where = f"{dataset} {engine} {mode} ({label}{', tight' if tight else ''})"
+                                      "json", tight, extra_env))
+                where = (f"{dataset} {engine} {mode} ({label}{', tight' if tight else ''}"
+                         f"{f', {rerank[0]} rerank' if rerank else ''})")
                 if os.environ.get("INTEROP_DUMP"):
                     for side, v in [("ours", got), ("python", py)]:
                         Path(os.environ["INTEROP_DUMP"], f"{engine}-{mode}-{label[:5]}-{side}.json").write_text(
@@ -297,16 +349,20 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
                 check(not diff, f"{where}: aquery_data differs at {diff}")
                 if py.get("status") == "success" and mode != "bypass":
                     ctx = ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
-                               "context", tight)
+                               "context", tight, extra_env)
                     ctx = ctx[:-1] if ctx.endswith("\n") else ctx
                     if ctx != py_ctx:
                         i = next((i for i, (x, y) in enumerate(zip(ctx, py_ctx)) if x != y), min(len(ctx), len(py_ctx)))
                         raise h.ScenarioFailure(f"{where}: context differs at {i}: ours {ctx[i-80:i+80]!r} "
                                                 f"python {py_ctx[i-80:i+80]!r}")
                 d = py.get("data") or {}
+                if rerank:
+                    log(f"{where}: {server.rerank_calls} rerank requests so far")
                 log(f"{where}: equal ({py.get('status')}; {len(d.get('entities', []))} entities, "
                     f"{len(d.get('relationships', []))} relations, {len(d.get('chunks', []))} chunks, "
                     f"{len(d.get('references', []))} references)")
+        # Both sides asked the model for every query that found chunks.
+        check(not rerank or server.rerank_calls > 0, "the rerank model was never called")
     finally:
         await rag.finalize_storages()
         server.close()
@@ -353,7 +409,7 @@ async def keyword_cache_both_ways(dataset: str, graph_cls: str, threshold: float
             question = f"What connects {ll[1]} and {ll[0]}?"
             before = server.chat_calls
             got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, [], [], "json",
-                                  extra=llm_env))
+                                  extra_env=llm_env))
             check(server.chat_calls == before + 1, f"{mode}: ours asked the LLM {server.chat_calls - before} times")
             calls = len(python_calls)
             py = await rag.aquery_data(question, QueryParam(mode=mode))
@@ -366,7 +422,7 @@ async def keyword_cache_both_ways(dataset: str, graph_cls: str, threshold: float
             check(len(python_calls) == calls + 1, f"{mode}: Python did not extract the keywords")
             before = server.chat_calls
             got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, [], [], "json",
-                                  extra=llm_env))
+                                  extra_env=llm_env))
             check(server.chat_calls == before, f"{mode}: ours asked the LLM instead of hitting Python's cache")
             diff = first_difference(got, py)
             check(not diff, f"{dataset} {engine} {mode} (Python cached the keywords): aquery_data differs at {diff}")
@@ -453,7 +509,21 @@ async def retrieval_dickens_tight_table() -> None:
     await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0, tight=True)
 
 
-SCENARIOS = {f.__name__: f for f in [retrieval_keyword_cache_sample_table, retrieval_dickens_tight_age, retrieval_dickens_tight_table, retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
+async def retrieval_rerank_cohere_age() -> None:
+    # Python's aquery_data with LightRAG's cohere_rerank, ours with RERANK_BINDING=cohere,
+    # both posting to the same stand-in model; MIN_RERANK_SCORE drops some chunks.
+    await compare_dataset("lightrag-1.5.7-format-sample", "PGGraphStorage", 0.2, rerank=("cohere", 0.3))
+
+
+async def retrieval_rerank_jina_table() -> None:
+    # jina_rerank / RERANK_BINDING=jina, with chunk_top_k 6 as top_n (tight).
+    await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0, tight=True,
+                          rerank=("jina", 0.2))
+
+
+SCENARIOS = {f.__name__: f for f in [retrieval_rerank_cohere_age, retrieval_rerank_jina_table,
+                                     retrieval_keyword_cache_sample_table,
+                                     retrieval_dickens_tight_age, retrieval_dickens_tight_table, retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
                                      retrieval_dickens_table, retrieval_yogyakarta_age, retrieval_english_table,
                                      retrieval_film_age, retrieval_academic_table]}
 

@@ -226,7 +226,10 @@ def requests_for(question: str, hl: list[str], ll: list[str], top: list[str]) ->
     return out
 
 
-async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> None:
+async def compare_servers(dataset: str, graph_cls: str, threshold: float,
+                          rerank: tuple[str, float] | None = None) -> None:
+    """`rerank`: (RERANK_BINDING, MIN_RERANK_SCORE) in both servers' environment,
+    the model being the stand-in's `/v1/rerank`."""
     engine, ds, dim, ws, model = await r.migrated(dataset, graph_cls, "s")
     hl, ll = r.keywords(ds)
     question = f"What connects {ll[0]} and {ll[1]}?"
@@ -235,6 +238,10 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
     py_env = server_env(ws, graph_cls, model, dim, stand_in.url, threshold, free_port())
     py_env.update(WORKING_DIR=f"{work}/rag_storage", INPUT_DIR=f"{work}/inputs")
     ours_env = server_env(ws, graph_cls, model, dim, stand_in.url, threshold, free_port())
+    if rerank:
+        rerank_env = r.rerank_settings(rerank[0], stand_in.url, rerank[1])[0]
+        py_env.update(rerank_env)
+        ours_env.update(rerank_env)
     servers = []
     try:
         t = time.time()
@@ -250,7 +257,11 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
         answers: dict[str, object] = {}
         llm_answers = 0
         timings: dict[tuple[str, bool], list[float]] = {}
-        for method, path, body, order in requests_for(question, hl, ll, top=ll):
+        todo = requests_for(question, hl, ll, top=ll)
+        if rerank:
+            todo.append(("POST", "/query/data", {"query": question, "mode": "mix", "hl_keywords": hl,
+                                                 "ll_keywords": ll, "enable_rerank": False}, PY))
+        for method, path, body, order in todo:
             where = f"{method} {path} {json.dumps(body)[:160] if body else ''} ({order})"
             first, second = (ours, python) if order == OURS else (python, ours)
             t0 = time.perf_counter()
@@ -295,6 +306,13 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float) -> Non
               "/graph/label/search: nothing found for the most connected entity")
         check(answers[f"GET /graph/entity/exists?name={urllib.parse.quote(ll[0])}"] == {"exists": True},
               "/graph/entity/exists: the most connected entity does not exist")
+        if rerank:
+            check(stand_in.rerank_calls > 0, "the rerank model was never called")
+            for s in (python, ours):
+                c = request(s, "GET", "/health")[1].get("configuration", {})
+                seen = (c.get("enable_rerank"), c.get("rerank_binding"), c.get("min_rerank_score"))
+                check(seen == (True, rerank[0], rerank[1]), f"{s.name} /health: rerank configuration {seen}")
+            log(f"{dataset} {engine}: {stand_in.rerank_calls} rerank requests; /health says enable_rerank on both")
         log(f"{dataset} {engine}: {compared} requests ({llm_answers} LLM answers), the same status and body "
             f"from both servers (ours valid by LightRAG's pydantic models)")
         for (name, hit), ms in sorted(timings.items()):
@@ -320,7 +338,12 @@ async def serve() -> None:
     await compare_servers("dickens-christmas-carol-en", "PGGraphStorage", -1.0)
 
 
-SCENARIOS = {"serve": serve}
+async def serve_rerank() -> None:
+    # RERANK_BINDING=cohere and MIN_RERANK_SCORE=0.3 in both servers' environment.
+    await compare_servers("lightrag-1.5.7-format-sample", "PGGraphStorage", 0.2, rerank=("cohere", 0.3))
+
+
+SCENARIOS = {"serve": serve, "serve_rerank": serve_rerank}
 
 if __name__ == "__main__":
     h.main_for(SCENARIOS)

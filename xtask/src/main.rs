@@ -76,6 +76,9 @@ A PostgreSQL 17 server with pgvector 0.8 and Apache AGE 1.5:
   pg env             `export POSTGRES_...=` lines: eval \"$(cargo xtask pg env)\"
   image              build the local Docker image lightrag-pg/postgres:17 from the
                      sandbox root (no registry needed)
+  image --serve      build lightrag-pg/lightrag-pg:dev, the image of lightrag-pg serve
+                     (docker-compose.yml's profile \"serve\"): the same root without
+                     PostgreSQL, and the release lightrag-pg binary
 
 Workflows:
   setup              prepare everything demo, test, interop and bench need: the
@@ -139,10 +142,11 @@ fn run(args: &[String]) -> Result<()> {
     };
     match cmd {
         "pg" => run_pg(rest),
-        "image" => {
-            no_args("image", rest)?;
-            image::build().map(|_| ())
-        }
+        "image" => match rest {
+            [] => image::build().map(|_| ()),
+            [serve] if serve == "--serve" => image::build_serve().map(|_| ()),
+            _ => bail!("usage: cargo xtask image [--serve] (got {rest:?})"),
+        },
         "setup" => {
             no_args("setup", rest)?;
             setup()
@@ -233,7 +237,7 @@ pub(crate) fn target_dir() -> PathBuf {
     }
 }
 
-/// `setup`: the server, the image (where Docker answers) and the interop venv,
+/// `setup`: the server, the images (where Docker answers) and the interop venv,
 /// each reused when already there.
 fn setup() -> Result<()> {
     let server = server::up(None)?;
@@ -241,6 +245,7 @@ fn setup() -> Result<()> {
     println!("server: ready on port {}", port.as_deref().unwrap_or("?"));
     if image::docker_answers() {
         image::build()?;
+        image::build_serve()?;
     } else {
         println!("image: not built (no Docker engine answers here; the Docker tests need one)");
     }

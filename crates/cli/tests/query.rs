@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use lightrag_pg::pool::PgConfig;
 use lightrag_pg_core::testkit::unique_workspace;
-use lightrag_pg_test_support::{LlmEndpoint, dataset, embedding_endpoint, test_database};
+use lightrag_pg_test_support::{LlmEndpoint, dataset, embedding_endpoint, rerank_endpoint, test_database};
 use serde_json::Value;
 
 const DIM: usize = 64;
@@ -30,7 +30,13 @@ fn closed_endpoint() -> String {
 
 /// `lightrag-pg query` in `ws` with the embedding settings of `url`.
 fn query(config: &PgConfig, ws: &str, url: &str, args: &[&str]) -> Output {
+    query_with(config, ws, url, &[], args)
+}
+
+/// The same with more settings.
+fn query_with(config: &PgConfig, ws: &str, url: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
     common::cli(config, ws)
+        .envs(env.iter().copied())
         .env("EMBEDDING_BINDING", "openai")
         .env("EMBEDDING_BINDING_HOST", url)
         .env("EMBEDDING_MODEL", MODEL)
@@ -209,4 +215,45 @@ async fn an_embedding_of_the_wrong_dimension_is_a_configuration_error() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("returned 32-dimensional vectors") && stderr.contains("has 64"), "{stderr}");
     drop_workspace(&config, &ws);
+}
+
+fn chunk_ids(out: &Output) -> Vec<String> {
+    let got: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    got["data"]["chunks"]
+        .as_array()
+        .expect("chunks")
+        .iter()
+        .map(|c| c["chunk_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn rerank_binding_reorders_the_chunks_by_the_rerank_model() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let args = ["What is studied here?", "--mode", "naive", "--chunk-top-k", "3"];
+    let plain = query(&config, &ws, &url, &args);
+    assert_eq!(code_and_stderr(&plain).0, Some(0), "{}", code_and_stderr(&plain).1);
+    let model = rerank_endpoint();
+    let host = format!("{}/v2/rerank", model.url);
+    let rerank = [("RERANK_BINDING", "cohere"), ("RERANK_BINDING_HOST", host.as_str())];
+    let reranked = query_with(&config, &ws, &url, &rerank, &args);
+    assert_eq!(code_and_stderr(&reranked).0, Some(0), "{}", code_and_stderr(&reranked).1);
+    // The stand-in reverses the order.
+    let mut expected = chunk_ids(&plain);
+    expected.reverse();
+    assert_eq!(chunk_ids(&reranked), expected);
+    assert_eq!(model.requests().len(), 1);
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn an_unknown_rerank_binding_is_a_configuration_error() {
+    let config = test_database().await.config();
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let out = query_with(&config, "cliq_none", &url, &[("RERANK_BINDING", "voyage")], &["What is studied here?"]);
+    let (code, stderr) = code_and_stderr(&out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("RERANK_BINDING"), "{stderr}");
 }

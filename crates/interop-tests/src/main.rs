@@ -14,6 +14,11 @@ use lightrag_pg_interop_tests::edit::{self, EditPlan};
 use lightrag_pg_pool::{PgConfig, PgPool};
 use serde_json::json;
 
+/// The CLI's allocator, so that what this program times (retrieval against
+/// Python's) runs as `lightrag-pg query` and `serve` do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Rust side of the interop scenarios and of `cargo xtask bench --vs-python`.
 #[derive(Debug, Parser)]
 #[command(name = "lightrag-pg-interop")]

@@ -36,6 +36,7 @@ fn development_compose_file_validates_with_health_check_volume_and_read_only_ini
     assert!(cfg.contains("pg_isready"), "health check with pg_isready:\n{cfg}");
     assert!(cfg.contains("pgdata"), "a persistent volume:\n{cfg}");
     assert!(cfg.contains("/docker-entrypoint-initdb.d:ro"), "init scripts mounted read-only:\n{cfg}");
+    assert!(cfg.contains("shm_size"), "shared memory for parallel HNSW builds:\n{cfg}");
 }
 
 #[test]
@@ -221,6 +222,65 @@ fn development_compose_comes_up_healthy_and_goes_down_where_docker_runs() {
         psql_in(&id, "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension"),
         "age,pg_stat_statements,plpgsql,vector"
     );
+}
+
+/// The image of `lightrag-pg serve` (`cargo xtask image --serve`).
+const SERVE_IMAGE: &str = "lightrag-pg/lightrag-pg:dev";
+
+/// `GET path` on 127.0.0.1:`port`: the status line and the body.
+fn http_get(port: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+#[test]
+fn development_compose_serve_profile_answers_health_from_the_local_image_where_docker_runs() {
+    // LightRAG's .env, as the compose file mounts it: a workspace that
+    // `migrate` (run from the same image) fills before serve starts.
+    let dir = std::env::temp_dir().join(format!("lightrag-ops-serve-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join(".env");
+    std::fs::write(
+        &env_file,
+        "WORKSPACE=ops_serve\nLIGHTRAG_GRAPH_STORAGE=PGTableGraphStorage\nEMBEDDING_BINDING=openai\n\
+         EMBEDDING_BINDING_HOST=http://127.0.0.1:9/v1\nEMBEDDING_MODEL=ops-serve\nEMBEDDING_DIM=64\n",
+    )
+    .unwrap();
+    let extra = vec![("LIGHTRAG_ENV_FILE", env_file.display().to_string())];
+    let Some(p) = Project::up("docker-compose.yml", &["POSTGRES_PORT", "LIGHTRAG_PG_SERVE_PORT"], extra) else {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    let inspect = Command::new("docker").args(["image", "inspect", SERVE_IMAGE]).output().unwrap();
+    assert!(
+        inspect.status.success(),
+        "the local image {SERVE_IMAGE} is missing (`cargo xtask image --serve` builds it; `cargo xtask test` does so itself)"
+    );
+    p.healthy("postgres");
+    let data = lightrag_pg_test_support::dataset("lightrag-1.5.7-format-sample");
+    let migrate = Command::new("docker")
+        .args(["run", "--rm", "--network", &format!("{}_default", p.name), "-v"])
+        .arg(format!("{}:/data:ro", data.display()))
+        .args(["-e", "POSTGRES_HOST=postgres", "-e", "POSTGRES_USER=postgres", "-e", "POSTGRES_PASSWORD=lightrag"])
+        .args(["-e", "POSTGRES_DATABASE=lightrag", SERVE_IMAGE, "-w", "ops_serve", "migrate", "--from", "/data"])
+        .args(["--graph", "table", "--model-name", "ops-serve"])
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "migrate in the image: {}", String::from_utf8_lossy(&migrate.stderr));
+    let up = p.run(&["--profile", "serve", "up", "-d", "--no-build", "lightrag-pg-serve"]);
+    assert!(up.status.success(), "compose up of the serve profile: {}", String::from_utf8_lossy(&up.stderr));
+    p.healthy("lightrag-pg-serve");
+    let port = p.env.iter().find(|(k, _)| *k == "LIGHTRAG_PG_SERVE_PORT").map(|(_, v)| v.clone()).unwrap();
+    let (status, body) = http_get(&port, "/health");
+    assert!(status.contains(" 200 "), "{status}: {body}");
+    assert!(body.contains("\"healthy\""), "{body}");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

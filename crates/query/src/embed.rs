@@ -18,7 +18,6 @@ use lightrag_pg_pool::{RetryPolicy, Sources};
 use serde_json::{Value, json};
 
 use crate::error::QueryError;
-use crate::http::{Endpoint, Service};
 
 /// LightRAG's `DEFAULT_EMBEDDING_TIMEOUT`, in seconds.
 pub const DEFAULT_EMBEDDING_TIMEOUT_SECS: u64 = 30;
@@ -52,10 +51,14 @@ impl EmbeddingBinding {
 #[derive(Debug, Clone)]
 pub struct HttpEmbedder {
     binding: EmbeddingBinding,
-    endpoint: Endpoint,
+    url: String,
     model: String,
+    api_key: Option<String>,
     dimension: usize,
+    timeout: Duration,
+    retry: RetryPolicy,
     base64: bool,
+    client: reqwest::Client,
 }
 
 impl HttpEmbedder {
@@ -77,8 +80,17 @@ impl HttpEmbedder {
             EmbeddingBinding::Ollama => format!("{host}/api/embed"),
         };
         let timeout = Duration::from_secs(DEFAULT_EMBEDDING_TIMEOUT_SECS);
-        let endpoint = Endpoint::new(Service::Embedding, url, api_key, timeout, EMBEDDING_RETRY)?;
-        Ok(Self { binding, endpoint, model: model.to_owned(), dimension, base64: true })
+        Ok(Self {
+            binding,
+            url,
+            model: model.to_owned(),
+            api_key,
+            dimension,
+            timeout,
+            retry: EMBEDDING_RETRY,
+            base64: true,
+            client: build_client(timeout)?,
+        })
     }
 
     /// Reads LightRAG's variables: `EMBEDDING_BINDING` (`openai` or `ollama`;
@@ -130,14 +142,33 @@ impl HttpEmbedder {
         Ok(e)
     }
 
-    crate::http::endpoint_builders!();
+    /// The same with another time limit per attempt.
+    ///
+    /// # Errors
+    /// [`QueryError::Config`] when the HTTP client cannot be built.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, QueryError> {
+        self.timeout = timeout;
+        self.client = build_client(timeout)?;
+        Ok(self)
+    }
+
+    /// The same with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 
     /// Embeds `texts`, retrying transient failures.
     ///
     /// # Errors
     /// The `Embedding*` variants of [`QueryError`].
     pub async fn embed_texts(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
-        self.endpoint.retrying(|| self.embed_once(texts)).await
+        crate::http::retrying(&self.retry, &self.url, "embedding", || self.embed_once(texts)).await
     }
 
     async fn embed_once(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, QueryError> {
@@ -148,8 +179,15 @@ impl HttpEmbedder {
             }
             EmbeddingBinding::Ollama => json!({"model": self.model, "input": texts}),
         };
-        let value = self.endpoint.post_json(&body).await?;
-        let bad = |message: String| self.endpoint.bad(message);
+        let (status, text) = crate::http::post_json(&self.client, &self.url, self.api_key.as_deref(), &body)
+            .await
+            .map_err(|e| self.transport(e))?;
+        if !status.is_success() {
+            let body: String = text.chars().take(300).collect();
+            return Err(QueryError::EmbeddingStatus { url: self.url.clone(), status: status.as_u16(), body });
+        }
+        let bad = |message: String| QueryError::EmbeddingResponse { url: self.url.clone(), message };
+        let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let vectors: Vec<Vec<f32>> = match self.binding {
             EmbeddingBinding::OpenAi => {
                 let data = value.get("data").and_then(Value::as_array).ok_or_else(|| bad("no `data` array".into()))?;
@@ -179,6 +217,22 @@ impl HttpEmbedder {
         }
         Ok(vectors)
     }
+
+    fn transport(&self, e: reqwest::Error) -> QueryError {
+        if e.is_timeout() {
+            QueryError::EmbeddingTimeout { url: self.url.clone(), after: self.timeout }
+        } else {
+            QueryError::EmbeddingUnreachable {
+                url: self.url.clone(),
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            }
+        }
+    }
+}
+
+fn build_client(timeout: Duration) -> Result<reqwest::Client, QueryError> {
+    crate::http::client(timeout, "EMBEDDING_BINDING_HOST")
 }
 
 /// A JSON array of numbers, or OpenAI's base64 of little-endian `f32`s.

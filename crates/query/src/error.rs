@@ -5,8 +5,9 @@ use std::time::Duration;
 use lightrag_pg_core::Error;
 use lightrag_pg_core::error::BoxError;
 
-/// Everything [`crate::Retriever::retrieve`], the embedders and the LLM
-/// clients can fail with.
+/// Everything [`crate::Retriever::retrieve`], the embedders, the rerankers and
+/// the LLM clients can fail with (a reranker's failure never fails retrieval:
+/// the chunks keep their order).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
@@ -39,12 +40,6 @@ pub enum QueryError {
         mode: String,
         /// The LLM cache entry looked up (LightRAG's key).
         cache_id: String,
-    },
-    /// The call needs an LLM and none is configured (`LLM_BINDING`).
-    #[error("{what} needs an LLM, which is not configured here (set LLM_BINDING, LLM_BINDING_HOST and LLM_MODEL)")]
-    NoLlm {
-        /// What needed it.
-        what: String,
     },
     /// The embedding endpoint could not be reached, or broke the connection.
     #[error("embedding endpoint {url} unreachable: {message}")]
@@ -95,6 +90,12 @@ pub enum QueryError {
         /// What the endpoint returned.
         got: usize,
     },
+    /// The call needs an LLM and none is configured (`LLM_BINDING`).
+    #[error("{what} needs an LLM, which is not configured here (set LLM_BINDING, LLM_BINDING_HOST and LLM_MODEL)")]
+    NoLlm {
+        /// What needed it.
+        what: String,
+    },
     /// The LLM endpoint could not be reached, or broke the connection.
     #[error("LLM endpoint {url} unreachable: {message}")]
     LlmUnreachable {
@@ -132,6 +133,43 @@ pub enum QueryError {
         /// What is wrong with it.
         message: String,
     },
+    /// The rerank endpoint could not be reached, or broke the connection.
+    #[error("rerank endpoint {url} unreachable: {message}")]
+    RerankUnreachable {
+        /// The URL called.
+        url: String,
+        /// What happened.
+        message: String,
+        /// The cause.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The rerank endpoint did not answer in time.
+    #[error("rerank endpoint {url} did not answer within {after:?}")]
+    RerankTimeout {
+        /// The URL called.
+        url: String,
+        /// The time allowed.
+        after: Duration,
+    },
+    /// The rerank endpoint answered with another status than 200.
+    #[error("rerank endpoint {url} answered HTTP {status}: {body}")]
+    RerankStatus {
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// The rerank endpoint's answer is not what the binding returns.
+    #[error("rerank endpoint {url} gave an unusable answer: {message}")]
+    RerankResponse {
+        /// The URL called.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The workspace holds no knowledge base.
     #[error("not found: {what}")]
     NotFound {
@@ -149,11 +187,13 @@ impl QueryError {
         match self {
             Self::EmbeddingUnreachable { .. }
             | Self::EmbeddingTimeout { .. }
+            | Self::RerankUnreachable { .. }
+            | Self::RerankTimeout { .. }
             | Self::LlmUnreachable { .. }
             | Self::LlmTimeout { .. }
             // An empty or cut reply: LightRAG's `InvalidResponseError`, retried.
             | Self::LlmResponse { .. } => true,
-            Self::EmbeddingStatus { status, .. } | Self::LlmStatus { status, .. } => {
+            Self::EmbeddingStatus { status, .. } | Self::RerankStatus { status, .. } | Self::LlmStatus { status, .. } => {
                 *status == 429 || *status >= 500
             }
             Self::Storage(e) => e.is_retryable(),
@@ -195,10 +235,16 @@ impl From<QueryError> for Error {
             QueryError::EmbeddingTimeout { url, after } => {
                 Error::Timeout { what: format!("embedding endpoint {url}"), after }
             }
+            QueryError::RerankTimeout { url, after } => {
+                Error::Timeout { what: format!("rerank endpoint {url}"), after }
+            }
             QueryError::LlmTimeout { url, after } => Error::Timeout { what: format!("LLM endpoint {url}"), after },
             e @ (QueryError::EmbeddingUnreachable { .. }
             | QueryError::EmbeddingStatus { .. }
             | QueryError::EmbeddingResponse { .. }
+            | QueryError::RerankUnreachable { .. }
+            | QueryError::RerankStatus { .. }
+            | QueryError::RerankResponse { .. }
             | QueryError::LlmUnreachable { .. }
             | QueryError::LlmStatus { .. }
             | QueryError::LlmResponse { .. }) => {

@@ -28,7 +28,7 @@ use lightrag_pg_core::{Error, Workspace};
 use lightrag_pg_graph::Agtype;
 use lightrag_pg_pool::ident::quote_ident;
 use lightrag_pg_pool::{GraphEngine, PgPool, Pools, db_error};
-use lightrag_pg_vector::codec::VecParam;
+use lightrag_pg_vector::codec::{PgVec, VecParam};
 use postgres_types::ToSql;
 use serde_json::{Map, Value};
 use tokio_postgres::Row;
@@ -137,9 +137,9 @@ impl Store {
              ORDER BY content_vector <=> $2::{cast} LIMIT $4"
         );
         let chunks_sql = format!(
-            "SELECT 'c' AS kind, c.id, COALESCE(c.content, '') AS content, c.file_path, NULL::real[] AS vector \
+            "SELECT 'c' AS kind, c.id, COALESCE(c.content, '') AS content, c.file_path, NULL::{cast} AS vector \
              FROM lightrag_doc_chunks c WHERE c.workspace = $1 AND c.id = ANY($2) \
-             UNION ALL SELECT 'v', v.id, NULL, NULL, v.content_vector::real[] FROM {ct} v \
+             UNION ALL SELECT 'v', v.id, NULL, NULL, v.content_vector FROM {ct} v \
              WHERE $3 AND v.workspace = $1 AND v.id = ANY($2) AND v.content_vector IS NOT NULL"
         );
         let exists_sql = format!(
@@ -275,7 +275,7 @@ impl Store {
             let id: String = r.get("id");
             if r.get::<_, &str>("kind") == "c" {
                 out.text.insert(id, (r.get("content"), r.get("file_path")));
-            } else if let Some(v) = r.get::<_, Option<Vec<f32>>>("vector") {
+            } else if let Some(PgVec(v)) = r.get::<_, Option<PgVec>>("vector") {
                 out.vectors.insert(id, v);
             }
         }

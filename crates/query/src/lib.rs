@@ -12,8 +12,10 @@ pub mod llm;
 pub mod param;
 pub mod prompts;
 pub mod pyfmt;
+pub mod rerank;
 mod retrieve;
 mod select;
+pub mod token_cache;
 pub mod tokenizer;
 pub mod validate;
 
@@ -23,5 +25,7 @@ pub use error::QueryError;
 pub use keywords::KeywordCacheIdentity;
 pub use llm::{ChatModel, ChatReply, ChatRequest, ChatStream, HttpChatModel, LlmBinding};
 pub use param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
+pub use rerank::{HttpReranker, RerankBinding, RerankResult, Reranker};
 pub use retrieve::{Retrieval, Retriever};
+pub use token_cache::CachedTokenizer;
 pub use tokenizer::{Tiktoken, Tokenizer};

@@ -136,9 +136,21 @@ impl<'t> Lines<'t> {
             item_chars.push(chars);
             len += chars + usize::from(i + 1 < n);
         }
-        let Some(offsets) = self.tok.token_offsets(&tokens) else { return 0 };
         let texts: Vec<String> = (0..n).map(|i| self.item(heads, i)).collect();
         let tok = self.tok;
+        // Where token `k` starts in the joined text: the search asks only near
+        // the cut, so only the items it lands in are decoded (items start at
+        // code-point boundaries, so an item's own offsets shift by its start).
+        let decoded: std::cell::RefCell<HashMap<usize, Vec<usize>>> = Default::default();
+        let boundary = |k: usize| -> usize {
+            let j = token_starts.partition_point(|s| *s <= k).saturating_sub(1);
+            let end = token_starts.get(j + 1).copied().unwrap_or(tokens.len());
+            let mut decoded = decoded.borrow_mut();
+            let offsets = decoded
+                .entry(j)
+                .or_insert_with(|| tok.token_offsets(&tokens[token_starts[j]..end]).unwrap_or_default());
+            starts[j] + offsets.get(k - token_starts[j]).copied().unwrap_or(0)
+        };
         let fits = |end: usize| -> bool {
             // Items before the one `end` falls in count whole (with their
             // `\n`); the partial item is encoded alone.
@@ -146,7 +158,7 @@ impl<'t> Lines<'t> {
             let partial = prefix(&texts[j], end - starts[j]);
             token_starts[j] + if partial.is_empty() { 0 } else { tok.count(partial) } <= max
         };
-        let Some(safe_end) = retreat_search(tokens.len(), max, len, |k| offsets[k], fits) else { return 0 };
+        let Some(safe_end) = retreat_search(tokens.len(), max, len, boundary, fits) else { return 0 };
         let mut k = n;
         let mut cumulative = 0usize;
         for (i, chars) in item_chars.iter().enumerate() {
@@ -271,6 +283,24 @@ mod tests {
         let heads = vec![""; items.len()];
         for max in [-1, 0, 1, 7, 50, 120, 333, 600, 1000, 5000] {
             assert_eq!(lines.truncate(&heads, max), truncate_list_by_token_size(&items, "\n", max, &t), "max={max}");
+        }
+    }
+
+    #[test]
+    fn truncation_with_heads_equals_lightrags_on_the_rendered_items() {
+        // The chunks' second rendering: `{"reference_id": …, "content": …}`
+        // items whose tails were encoded for the first.
+        let t = Tiktoken::o200k_base();
+        let head = "{\"content\":";
+        let tails: Vec<String> =
+            texts().iter().map(|c| dumps(&json!({"content": c}))[head.len()..].to_owned()).collect();
+        let heads: Vec<String> =
+            (0..tails.len()).map(|i| format!("{{\"reference_id\": \"{i}\", \"content\":")).collect();
+        let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+        let rendered: Vec<String> = heads.iter().zip(&tails).map(|(h, t)| format!("{h}{t}")).collect();
+        let mut lines = Lines::new(&t, tails);
+        for max in [1, 7, 50, 120, 333, 600, 1000, 5000] {
+            assert_eq!(lines.truncate(&heads, max), truncate_list_by_token_size(&rendered, "\n", max, &t), "max={max}");
         }
     }
 }

@@ -27,7 +27,6 @@ use lightrag_pg_pool::{RetryPolicy, Sources};
 use serde_json::{Map, Value, json};
 
 use crate::error::QueryError;
-use crate::http::{Endpoint, Service};
 
 /// LightRAG's `DEFAULT_LLM_TIMEOUT`, in seconds.
 pub const DEFAULT_LLM_TIMEOUT_SECS: u64 = 240;
@@ -166,6 +165,88 @@ impl LlmBinding {
     }
 }
 
+/// The LLM's URL, key, time limit and retries, and the clients that call it.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    url: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    /// Whole replies: `timeout` bounds the request.
+    client: reqwest::Client,
+    /// Streamed replies: `timeout` bounds each read.
+    stream_client: reqwest::Client,
+}
+
+impl Endpoint {
+    fn new(url: String, api_key: Option<String>, timeout: Duration) -> Result<Self, QueryError> {
+        Ok(Self {
+            url,
+            api_key,
+            timeout,
+            retry: LLM_RETRY,
+            client: crate::http::client(timeout, "LLM_BINDING_HOST")?,
+            stream_client: crate::http::stream_client(timeout, "LLM_BINDING_HOST")?,
+        })
+    }
+
+    fn with_timeout(self, timeout: Duration) -> Result<Self, QueryError> {
+        Ok(Self { retry: self.retry, ..Self::new(self.url, self.api_key, timeout)? })
+    }
+
+    async fn retrying<T, F, Fut>(&self, call: F) -> Result<T, QueryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, QueryError>>,
+    {
+        crate::http::retrying(&self.retry, &self.url, "LLM request", call).await
+    }
+
+    fn status(&self, status: reqwest::StatusCode, text: &str) -> QueryError {
+        QueryError::LlmStatus { url: self.url.clone(), status: status.as_u16(), body: text.chars().take(300).collect() }
+    }
+
+    /// One POST of `body`, its whole reply as JSON.
+    async fn post_json(&self, body: &Value) -> Result<Value, QueryError> {
+        let (status, text) = crate::http::post_json(&self.client, &self.url, self.api_key.as_deref(), body)
+            .await
+            .map_err(|e| self.transport(e))?;
+        if !status.is_success() {
+            return Err(self.status(status, &text));
+        }
+        serde_json::from_str(&text).map_err(|e| self.bad(format!("not JSON: {e}")))
+    }
+
+    /// One POST of `body` whose reply is read as it comes.
+    async fn post_stream(&self, body: &Value) -> Result<reqwest::Response, QueryError> {
+        let mut request = self.stream_client.post(&self.url).json(body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| self.transport(e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        Err(self.status(status, &text))
+    }
+
+    /// A reply that is not what the binding sends.
+    fn bad(&self, message: String) -> QueryError {
+        QueryError::LlmResponse { url: self.url.clone(), message }
+    }
+
+    /// A failure below HTTP: time-out, refused or broken connection.
+    fn transport(&self, e: reqwest::Error) -> QueryError {
+        if e.is_timeout() {
+            QueryError::LlmTimeout { url: self.url.clone(), after: self.timeout }
+        } else {
+            QueryError::LlmUnreachable { url: self.url.clone(), message: e.to_string(), source: Some(Box::new(e)) }
+        }
+    }
+}
+
 /// A chat LLM over HTTP.
 #[derive(Debug, Clone)]
 pub struct HttpChatModel {
@@ -188,7 +269,7 @@ impl HttpChatModel {
             LlmBinding::Ollama => format!("{host}/api/chat"),
         };
         let timeout = Duration::from_secs(DEFAULT_LLM_TIMEOUT_SECS);
-        let endpoint = Endpoint::new(Service::Llm, url, api_key, timeout, LLM_RETRY)?;
+        let endpoint = Endpoint::new(url, api_key, timeout)?;
         Ok(Self { binding, endpoint, model: model.to_owned(), temperature: None })
     }
 
@@ -241,7 +322,25 @@ impl HttpChatModel {
         Ok(Some(m))
     }
 
-    crate::http::endpoint_builders!();
+    /// The same with another time limit per attempt.
+    ///
+    /// # Errors
+    /// [`QueryError::Config`] when the HTTP client cannot be built.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, QueryError> {
+        self.endpoint = self.endpoint.with_timeout(timeout)?;
+        Ok(self)
+    }
+
+    /// The same with another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.endpoint.retry = retry;
+        self
+    }
+
+    /// The URL requests go to.
+    pub fn url(&self) -> &str {
+        &self.endpoint.url
+    }
 
     /// The same with a temperature.
     pub fn with_temperature(mut self, temperature: Option<f64>) -> Self {
@@ -365,7 +464,7 @@ impl ChatModel for HttpChatModel {
     #[tracing::instrument(level = "debug", skip_all, fields(url = %self.endpoint.url, model = %self.model))]
     async fn stream(&self, request: &ChatRequest) -> Result<ChatStream, QueryError> {
         let body = self.body(request, Some(true));
-        let response = self.endpoint.retrying(|| self.endpoint.post(&body, false)).await?;
+        let response = self.endpoint.retrying(|| self.endpoint.post_stream(&body)).await?;
         let this = self.clone();
         let state = (response, Vec::<u8>::new(), VecDeque::<String>::new(), false);
         Ok(stream::unfold(state, move |(mut response, mut buffer, mut ready, mut over)| {

@@ -239,6 +239,9 @@ pub struct RetrievalSettings {
     /// `ENABLE_CONTENT_HEADINGS` (true): part of LightRAG's answer cache key
     /// (the headings themselves are not added to the context here).
     pub enable_content_headings: bool,
+    /// `MIN_RERANK_SCORE` (0.0): with reranking on and above 0, chunks the
+    /// reranker scored below it are dropped (unscored ones count as 1.0).
+    pub min_rerank_score: f64,
 }
 
 impl Default for RetrievalSettings {
@@ -249,13 +252,14 @@ impl Default for RetrievalSettings {
             kg_chunk_pick_method: ChunkPickMethod::Vector,
             user_prompt_prefix: String::new(),
             enable_content_headings: true,
+            min_rerank_score: 0.0,
         }
     }
 }
 
 impl RetrievalSettings {
     /// Reads `COSINE_THRESHOLD`, `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`,
-    /// `USER_PROMPT_PREFIX` and `ENABLE_CONTENT_HEADINGS`.
+    /// `USER_PROMPT_PREFIX`, `ENABLE_CONTENT_HEADINGS` and `MIN_RERANK_SCORE`.
     ///
     /// # Errors
     /// [`QueryError::Config`] naming a malformed variable.
@@ -276,8 +280,13 @@ impl RetrievalSettings {
         if !cosine_threshold.is_finite() {
             return Err(QueryError::Config { key: "COSINE_THRESHOLD".into(), message: "not a finite number".into() });
         }
+        let min_rerank_score: f64 = parse(sources, "MIN_RERANK_SCORE")?.unwrap_or(d.min_rerank_score);
+        if min_rerank_score.is_nan() {
+            return Err(QueryError::Config { key: "MIN_RERANK_SCORE".into(), message: "not a number".into() });
+        }
         Ok(Self {
             cosine_threshold,
+            min_rerank_score,
             related_chunk_number: parse(sources, "RELATED_CHUNK_NUMBER")?.unwrap_or(d.related_chunk_number),
             kg_chunk_pick_method: method,
             user_prompt_prefix: sources.value("USER_PROMPT_PREFIX").unwrap_or_default(),

@@ -19,7 +19,9 @@ use crate::lines::Lines;
 use crate::llm::{ChatModel, ChatRequest, HttpChatModel};
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
+use crate::rerank::{HttpReranker, Reranker};
 use crate::select::{owners, split_sep, vector_similarity, weighted_polling};
+use crate::token_cache::{CachedTokenizer, DEFAULT_CAPACITY_BYTES};
 use crate::tokenizer::{Tiktoken, Tokenizer};
 use crate::{prompts, validate};
 
@@ -82,6 +84,7 @@ pub struct Retriever {
     tokenizer: Arc<dyn Tokenizer>,
     pub(crate) settings: RetrievalSettings,
     pub(crate) keyword_cache: KeywordCacheIdentity,
+    reranker: Option<Arc<dyn Reranker>>,
     pub(crate) llm: Option<Arc<dyn ChatModel>>,
     /// `ENABLE_LLM_CACHE`: read and write `lightrag_llm_cache` for queries.
     pub(crate) llm_cache: bool,
@@ -95,6 +98,14 @@ struct Chunk {
     id: String,
     content: String,
     file_path: Option<String>,
+    /// The reranker's score (`rerank_score`), when it scored the chunk.
+    rerank_score: Option<f64>,
+}
+
+impl From<VectorChunk> for Chunk {
+    fn from(c: VectorChunk) -> Self {
+        Self { id: c.id, content: c.content, file_path: c.file_path, rerank_score: None }
+    }
 }
 
 impl Retriever {
@@ -171,9 +182,10 @@ impl Retriever {
             store,
             dimension,
             embedder,
-            tokenizer: Arc::new(Tiktoken::o200k_base()),
+            tokenizer: cached(Arc::new(Tiktoken::o200k_base())),
             settings,
             keyword_cache: KeywordCacheIdentity::default(),
+            reranker: None,
             llm: None,
             llm_cache: true,
             cache_table: Arc::default(),
@@ -183,8 +195,9 @@ impl Retriever {
     /// Opens retrieval from LightRAG's configuration: `POSTGRES_*`, `WORKSPACE`,
     /// `LIGHTRAG_GRAPH_STORAGE`, `EMBEDDING_*` (the question is embedded by
     /// [`HttpEmbedder::from_sources`]), `COSINE_THRESHOLD`,
-    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`, the LLM (`LLM_BINDING`
-    /// and the rest, when set) and `ENABLE_LLM_CACHE`; with
+    /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`, `MIN_RERANK_SCORE`,
+    /// the `RERANK_*` binding ([`HttpReranker::from_sources`]), the LLM
+    /// (`LLM_BINDING` and the rest, when set) and `ENABLE_LLM_CACHE`; with
     /// `POSTGRES_READ_HOSTS`, reads go to a standby when one is fit.
     ///
     /// # Errors
@@ -193,6 +206,7 @@ impl Retriever {
         let lightrag = LightRagSettings::from_sources(sources)?;
         let settings = RetrievalSettings::from_sources(sources)?;
         let embedder = HttpEmbedder::from_sources(sources)?;
+        let reranker = HttpReranker::from_sources(sources)?;
         let pg = PgConfig::from_sources(sources)?;
         let ws = Workspace::resolve(pg.workspace.as_deref(), lightrag.workspace.as_deref())?;
         let engine = lightrag.stores.graph.ok_or_else(|| QueryError::Config {
@@ -204,6 +218,7 @@ impl Retriever {
         let pools = Pools::connect(pg).await?;
         Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
             .await?
+            .with_reranker(reranker.map(|r| Arc::new(r) as Arc<dyn Reranker>))
             .with_llm_from_sources(sources)
     }
 
@@ -241,6 +256,18 @@ impl Retriever {
         self
     }
 
+    /// The same with a rerank model (LightRAG's `rerank_model_func`), or
+    /// none: queries with `enable_rerank` then reorder the chunks by it.
+    pub fn with_reranker(mut self, reranker: Option<Arc<dyn Reranker>>) -> Self {
+        self.reranker = reranker;
+        self
+    }
+
+    /// The rerank model, when one is configured.
+    pub fn reranker(&self) -> Option<&Arc<dyn Reranker>> {
+        self.reranker.as_ref()
+    }
+
     /// The same, looking cached keywords up under this identity (default:
     /// LightRAG's library defaults; [`Retriever::from_sources`] reads
     /// `SUMMARY_LANGUAGE` and `LLM_*`).
@@ -250,8 +277,9 @@ impl Retriever {
     }
 
     /// The same with another tokenizer (LightRAG's `tokenizer=`).
+    /// Its tokens of long texts are remembered ([`CachedTokenizer`]).
     pub fn with_tokenizer(mut self, tokenizer: Arc<dyn Tokenizer>) -> Self {
-        self.tokenizer = tokenizer;
+        self.tokenizer = cached(tokenizer);
         self
     }
 
@@ -369,9 +397,8 @@ impl Retriever {
             &[("response_type", response_type(param)), ("user_prompt", &slot), ("content_data", "")],
         );
         let available = param.max_total_tokens - (self.count(&sys) + self.count(query) + 200);
-        let chunks: Vec<Chunk> =
-            found.into_iter().map(|c| Chunk { id: c.id, content: c.content, file_path: c.file_path }).collect();
-        let kept = self.process_chunks(chunks, param, available);
+        let chunks: Vec<Chunk> = found.into_iter().map(Chunk::from).collect();
+        let kept = self.process_chunks(query, chunks, param, available).await;
         let (references, with_refs) = reference_list(&kept);
         let mut data = user_format(
             Vec::new(),
@@ -544,7 +571,7 @@ impl Retriever {
         if param.enable_rerank && !merged.is_empty() {
             progress.push(RERANKING);
         }
-        let kept = self.process_chunks(merged, param, available);
+        let kept = self.process_chunks(query, merged, param, available).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "truncated chunks");
         let (references, with_refs) = reference_list(&kept);
         let hl_list: Vec<&str> = if hl_str.is_empty() { Vec::new() } else { hl_str.split(", ").collect() };
@@ -756,6 +783,7 @@ impl Retriever {
                         id,
                         content: content.clone(),
                         file_path: fp.clone(),
+                        rerank_score: None,
                     })
                 })
                 .collect()
@@ -773,8 +801,7 @@ impl Retriever {
             let (o, _) = owners(relation_lists, &taken, true);
             if o.is_empty() { Vec::new() } else { fetch(pick(&o)) }
         };
-        let vector: Vec<Chunk> =
-            vector_chunks.into_iter().map(|c| Chunk { id: c.id, content: c.content, file_path: c.file_path }).collect();
+        let vector: Vec<Chunk> = vector_chunks.into_iter().map(Chunk::from).collect();
         let mut merged = Vec::new();
         let mut seen = HashSet::new();
         let longest = vector.len().max(entity_chunks.len()).max(relation_chunks.len());
@@ -791,12 +818,26 @@ impl Retriever {
         Ok(merged)
     }
 
-    /// `process_chunks_unified` without a rerank model: `chunk_top_k`, then the
-    /// two-stage token truncation (`{"content"}` items, then the rendered
-    /// `{"reference_id", "content"}` items), each chunk encoded once.
-    fn process_chunks(&self, mut chunks: Vec<Chunk>, param: &QueryParam, limit: i64) -> Vec<Chunk> {
+    /// `process_chunks_unified`: with `enable_rerank`, the rerank model's order
+    /// (`top_n` = `chunk_top_k`, else all) and the `MIN_RERANK_SCORE` filter;
+    /// `chunk_top_k`; then the two-stage token truncation (`{"content"}`
+    /// items, then the rendered `{"reference_id", "content"}` items), each
+    /// chunk encoded once.
+    async fn process_chunks(&self, query: &str, mut chunks: Vec<Chunk>, param: &QueryParam, limit: i64) -> Vec<Chunk> {
         if chunks.is_empty() {
             return chunks;
+        }
+        if param.enable_rerank && !query.is_empty() {
+            let top_n = if param.chunk_top_k > 0 { param.chunk_top_k } else { chunks.len() };
+            chunks = self.rerank(query, chunks, top_n).await;
+        }
+        let min_score = self.settings.min_rerank_score;
+        if param.enable_rerank && min_score > 0.0 {
+            // LightRAG: a chunk the reranker did not score counts as 1.0.
+            chunks.retain(|c| c.rerank_score.unwrap_or(1.0) >= min_score);
+            if chunks.is_empty() {
+                return chunks;
+            }
         }
         if param.chunk_top_k > 0 && chunks.len() > param.chunk_top_k {
             chunks.truncate(param.chunk_top_k);
@@ -839,6 +880,40 @@ pub(crate) const RETRIEVING_CHUNKS: &str = "retrieving_chunks";
 pub(crate) const RERANKING: &str = "reranking";
 /// LightRAG's `QueryProgress.GENERATING_RESPONSE`.
 pub(crate) const GENERATING_RESPONSE: &str = "generating_response";
+impl Retriever {
+    /// `apply_rerank_if_enabled`: the chunks in the rerank model's order, each
+    /// with its score; in their own order, unscored, when no model is
+    /// configured, when it fails or when it returns nothing usable.
+    async fn rerank(&self, query: &str, chunks: Vec<Chunk>, top_n: usize) -> Vec<Chunk> {
+        let Some(reranker) = &self.reranker else {
+            return chunks;
+        };
+        let documents: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+        let results = match reranker.rerank(query, &documents, Some(top_n)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "rerank failed; using the chunks in their order");
+                return chunks;
+            }
+        };
+        let reranked: Vec<Chunk> = results
+            .iter()
+            .filter(|r| r.index < chunks.len() && r.relevance_score.is_finite())
+            .map(|r| Chunk { rerank_score: Some(r.relevance_score), ..chunks[r.index].clone() })
+            .collect();
+        if reranked.is_empty() {
+            tracing::warn!("rerank returned no usable results; using the chunks in their order");
+            return chunks;
+        }
+        tracing::debug!(reranked = reranked.len(), of = chunks.len(), "reranked chunks");
+        reranked
+    }
+}
+
+/// `tokenizer` behind the cache of the texts every query encodes again.
+fn cached(tokenizer: Arc<dyn Tokenizer>) -> Arc<dyn Tokenizer> {
+    Arc::new(CachedTokenizer::new(tokenizer, DEFAULT_CAPACITY_BYTES))
+}
 
 /// How `json.dumps({"content": …})` begins: the head of a chunk's first rendering.
 const CONTENT_HEAD: &str = "{\"content\":";

@@ -166,6 +166,13 @@ impl Tiktoken {
         Self { bpe: bpe_openai::o200k_base() }
     }
 
+    /// tiktoken's `decode`: the text of `tokens`, bytes that are not UTF-8
+    /// (a cut inside a character) replaced by U+FFFD.
+    pub fn decode(&self, tokens: &[u32]) -> String {
+        let bytes: Vec<u8> = tokens.iter().flat_map(|t| self.bpe.bpe.token_bytes(*t).iter().copied()).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// tiktoken's `decode_with_offsets`: the code-point offset where each
     /// token starts.
     fn offsets(&self, tokens: &[u32]) -> Vec<usize> {

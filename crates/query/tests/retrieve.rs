@@ -11,18 +11,8 @@ use lightrag_pg_test_support::pool;
 use serde_json::json;
 
 mod common;
-use common::{MODEL, NameEmbedder, knowledge_base, retriever};
 
-/// A fresh knowledge base on `engine` and retrieval over it.
-async fn open(engine: GraphEngine) -> Retriever {
-    let pool = pool().await;
-    let ws = knowledge_base(&pool, engine).await;
-    retriever(&pool, &ws, engine).await.unwrap()
-}
-
-fn names(list: &[serde_json::Value], key: &str) -> Vec<String> {
-    list.iter().map(|v| v[key].as_str().unwrap_or_default().to_owned()).collect()
-}
+use common::*;
 
 async fn local_mode_finds_the_entity_its_relation_and_chunks(engine: GraphEngine) {
     let r = open(engine).await;

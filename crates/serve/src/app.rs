@@ -109,6 +109,7 @@ impl Server {
             config.max_graph_nodes = n;
         }
         let retriever = Retriever::from_sources(sources).await?;
+        let rerank = lightrag_pg_query::HttpReranker::from_sources(sources)?;
         let ws = retriever.workspace().clone();
         let graph = lightrag_pg_graph::open_graph(retriever.pool().clone(), ws.clone(), retriever.engine()).await?;
         let configuration = json!({
@@ -124,7 +125,12 @@ impl Server {
             "doc_status_storage": lightrag.selectors[3],
             "workspace": ws.as_str(),
             "max_graph_nodes": config.max_graph_nodes,
-            "enable_rerank": false,
+            "enable_rerank": rerank.is_some(),
+            "rerank_binding": rerank.as_ref().map_or("null", |r| r.binding().as_str()),
+            "rerank_model": rerank.as_ref().map(|r| r.model()),
+            "rerank_binding_host": rerank.as_ref().map(|r| r.url()),
+            "rerank_timeout": rerank.as_ref().map_or(lightrag_pg_query::rerank::DEFAULT_RERANK_TIMEOUT_SECS, |r| r.timeout().as_secs()),
+            "min_rerank_score": settings.min_rerank_score,
             "cosine_threshold": settings.cosine_threshold,
             "related_chunk_number": settings.related_chunk_number,
         });

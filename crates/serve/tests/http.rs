@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{DIM, Running};
 use lightrag_pg_pool::PgConfig;
 use lightrag_pg_test_support::llm::user_prompt;
-use lightrag_pg_test_support::{LlmEndpoint, embedding_endpoint, test_database};
+use lightrag_pg_test_support::{LlmEndpoint, embedding_endpoint, rerank_endpoint, test_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -177,6 +177,50 @@ async fn health_answers_without_the_key_and_shows_configuration_only_with_it() {
     let (_, keyed) = json_of(s.get("/health").header("X-API-Key", "sesame").send().await.unwrap()).await;
     assert_eq!(keyed["configuration"]["workspace"], WS);
     assert_eq!(keyed["configuration"]["graph_storage"], "PGTableGraphStorage");
+}
+
+#[tokio::test]
+async fn health_reports_the_rerank_model_when_rerank_binding_names_one() {
+    let s = start(&[], Duration::ZERO).await;
+    let (_, body) = json_of(s.get("/health").send().await.unwrap()).await;
+    assert_eq!(body["configuration"]["enable_rerank"], false);
+    assert_eq!(body["configuration"]["rerank_binding"], "null");
+    let model = rerank_endpoint();
+    let host = format!("{}/v1/rerank", model.url);
+    let s = start(
+        &[("RERANK_BINDING", "jina"), ("RERANK_BINDING_HOST", &host), ("MIN_RERANK_SCORE", "0.1")],
+        Duration::ZERO,
+    )
+    .await;
+    let (_, body) = json_of(s.get("/health").send().await.unwrap()).await;
+    let c = &body["configuration"];
+    assert_eq!((c["enable_rerank"].clone(), c["rerank_binding"].clone()), (json!(true), json!("jina")));
+    assert_eq!((c["rerank_binding_host"].as_str(), c["min_rerank_score"].as_f64()), (Some(host.as_str()), Some(0.1)));
+}
+
+#[tokio::test]
+async fn query_data_reranks_unless_the_request_says_enable_rerank_false() {
+    let model = rerank_endpoint();
+    let host = format!("{}/v2/rerank", model.url);
+    let s = start(&[("RERANK_BINDING", "cohere"), ("RERANK_BINDING_HOST", &host)], Duration::ZERO).await;
+    let ask = |rerank: bool| {
+        s.post("/query/data").json(
+            &json!({"query": "What is studied here?", "mode": "naive", "chunk_top_k": 3, "enable_rerank": rerank}),
+        )
+    };
+    let ids = |body: &Value| -> Vec<String> {
+        body["data"]["chunks"].as_array().unwrap().iter().map(|c| c["chunk_id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, plain) = json_of(ask(false).send().await.unwrap()).await;
+    assert!(model.requests().is_empty());
+    let (status, reranked) = json_of(ask(true).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{reranked}");
+    assert_eq!(model.requests().len(), 1);
+    // The stand-in reverses the order.
+    let mut reversed = ids(&plain);
+    reversed.reverse();
+    assert!(reversed.len() > 1);
+    assert_eq!(ids(&reranked), reversed);
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ pub mod server;
 #[cfg(feature = "docker")]
 pub use docker::{PID_LABEL, container_database};
 pub use docker_check::{NO_DOCKER_ENV, require_docker};
-pub use embedding::embedding_endpoint;
+pub use embedding::{JsonEndpoint, embedding_endpoint, json_endpoint, rerank_endpoint};
 pub use llm::LlmEndpoint;
 
 /// A fresh random workspace for one test (re-exported from

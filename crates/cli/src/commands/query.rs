@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use lightrag_pg::query::{HttpEmbedder, Mode, QueryParam, RetrievalSettings, Retriever, validate};
+use lightrag_pg::query::{
+    HttpEmbedder, HttpReranker, Mode, QueryParam, Reranker, RetrievalSettings, Retriever, validate,
+};
 use lightrag_pg::{Error, Result, VectorNamespace};
 
 use crate::args::QueryFormat;
@@ -45,13 +47,15 @@ pub(crate) async fn run(ctx: &Context, a: QueryArgs) -> Result<()> {
         sources = sources.with_flag("EMBEDDING_DIM", "(entity table)", found.dimension.to_string());
     }
     let embedder = HttpEmbedder::from_sources(&sources).map_err(Error::from)?;
+    let reranker = HttpReranker::from_sources(&sources).map_err(Error::from)?;
     let dimension = lightrag_pg::core::Embedder::dimension(&embedder);
     // With POSTGRES_READ_HOSTS the retrieval reads a standby fit to read from.
     let pools = lightrag_pg::pool::Pools::with_write_pool(pool).await?;
     let retriever = Retriever::open(pools, ws, engine, dimension, model.as_deref(), Arc::new(embedder), settings)
         .await
         .and_then(|r| r.with_llm_from_sources(&ctx.sources))
-        .map_err(Error::from)?;
+        .map_err(Error::from)?
+        .with_reranker(reranker.map(|r| Arc::new(r) as Arc<dyn Reranker>));
     let found = retriever.retrieve(&question, &param).await.map_err(Error::from)?;
     match a.format {
         QueryFormat::Json => output::json(&found.data),

@@ -1,6 +1,8 @@
-//! A small knowledge base written through the storages (both graph
-//! engines) and a deterministic in-process embedder, shared by the tests.
-#![allow(dead_code, unreachable_pub)]
+//! The knowledge base of the retrieval tests: two chunks, two entities, one
+//! relation, written through the storages, with a deterministic in-process
+//! embedder.
+
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -11,15 +13,15 @@ use lightrag_pg_core::{
 };
 use lightrag_pg_pool::{GraphEngine, PgPool, Sources};
 use lightrag_pg_query::{QueryError, RetrievalSettings, Retriever};
-use lightrag_pg_test_support::obj;
+use lightrag_pg_test_support::{obj, pool};
 use serde_json::json;
 
-pub const DIM: usize = 4;
-pub const MODEL: &str = "query-it";
+pub(crate) const DIM: usize = 4;
+pub(crate) const MODEL: &str = "query-it";
 
 /// Texts naming Scrooge point one way, Marley another, anything else a third.
 #[derive(Debug)]
-pub struct NameEmbedder;
+pub(crate) struct NameEmbedder;
 
 #[async_trait]
 impl Embedder for NameEmbedder {
@@ -40,17 +42,17 @@ impl Embedder for NameEmbedder {
     }
 }
 
-pub fn vector_store(pool: &PgPool, ws: &Workspace, ns: VectorNamespace) -> lightrag_pg_vector::PgVectorStorage {
+pub(crate) fn vector_store(pool: &PgPool, ws: &Workspace, ns: VectorNamespace) -> lightrag_pg_vector::PgVectorStorage {
     let config = lightrag_pg_vector::PgVectorConfig::from_pool_config(ns, DIM, Some(MODEL), pool.config()).unwrap();
     lightrag_pg_vector::PgVectorStorage::new(pool.clone(), ws.clone(), config).unwrap()
 }
 
-pub fn record(id: &str, vector: [f32; 4], payload: serde_json::Value) -> VectorRecord {
+pub(crate) fn record(id: &str, vector: [f32; 4], payload: serde_json::Value) -> VectorRecord {
     VectorRecord { id: id.into(), vector: vector.to_vec(), payload: obj(payload) }
 }
 
 /// Two chunks, two entities, one relation; the workspace.
-pub async fn knowledge_base(pool: &PgPool, engine: GraphEngine) -> Workspace {
+pub(crate) async fn knowledge_base(pool: &PgPool, engine: GraphEngine) -> Workspace {
     let ws = unique_workspace("qit");
     let chunks = lightrag_pg_kv::PgKvStorage::new(pool.clone(), KvNamespace::TextChunks, ws.clone()).unwrap();
     chunks.initialize().await.unwrap();
@@ -120,7 +122,18 @@ pub async fn knowledge_base(pool: &PgPool, engine: GraphEngine) -> Workspace {
     ws
 }
 
-pub async fn retriever(pool: &PgPool, ws: &Workspace, engine: GraphEngine) -> Result<Retriever, QueryError> {
+pub(crate) async fn retriever(pool: &PgPool, ws: &Workspace, engine: GraphEngine) -> Result<Retriever, QueryError> {
     let settings = RetrievalSettings::from_sources(&Sources::from_pairs([("COSINE_THRESHOLD", "0.5")])).unwrap();
     Retriever::open(pool.clone(), ws.clone(), engine, DIM, Some(MODEL), Arc::new(NameEmbedder), settings).await
+}
+
+/// A fresh knowledge base on `engine` and retrieval over it.
+pub(crate) async fn open(engine: GraphEngine) -> Retriever {
+    let pool = pool().await;
+    let ws = knowledge_base(&pool, engine).await;
+    retriever(&pool, &ws, engine).await.unwrap()
+}
+
+pub(crate) fn names(list: &[serde_json::Value], key: &str) -> Vec<String> {
+    list.iter().map(|v| v[key].as_str().unwrap_or_default().to_owned()).collect()
 }
