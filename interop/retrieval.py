@@ -107,12 +107,15 @@ def rerank_reply(body: dict) -> dict:
 
 class EmbeddingServer:
     """An OpenAI-compatible `/v1/embeddings` endpoint serving `f32` at `dim`
-    dimensions, `/v1/chat/completions` answering (not streamed) with the
-    scripted LLM of offline.py (for a LightRAG server's keyword extraction),
-    and `/v1/rerank`, a rerank model scoring by `rerank_score`."""
+    dimensions, `/v1/chat/completions` answering with the scripted LLM of
+    offline.py (keyword extraction, and answers that name the system prompt
+    and the history they were asked under), whole or (`stream`) as
+    server-sent events, and `/v1/rerank`, a rerank model scoring by
+    `rerank_score`. `chat_calls` and `rerank_calls` count the requests."""
 
     def __init__(self, dim: int):
         dim_ = dim
+        self.chat_calls = 0
         self.rerank_calls = 0
         outer = self
 
@@ -125,6 +128,9 @@ class EmbeddingServer:
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 if self.path.endswith("/chat/completions"):
+                    outer.chat_calls += 1
+                    if body.get("stream"):
+                        return self.stream(chat_text(body))
                     return self.reply(chat_completion(body))
                 if self.path.endswith("/rerank"):
                     outer.rerank_calls += 1
@@ -144,6 +150,23 @@ class EmbeddingServer:
                 self.end_headers()
                 self.wfile.write(out)
 
+            def stream(self, text: str) -> None:
+                """The reply as OpenAI's server-sent events, in three pieces."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                cut = [0, len(text) // 3, 2 * len(text) // 3, len(text)]
+                for a, b in zip(cut, cut[1:]):
+                    chunk = {"id": "chatcmpl-interop", "object": "chat.completion.chunk", "created": 0,
+                             "model": "interop-scripted",
+                             "choices": [{"index": 0, "delta": {"content": text[a:b]}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
             def log_message(self, *args):
                 pass
 
@@ -155,14 +178,27 @@ class EmbeddingServer:
         self.server.shutdown()
 
 
-def chat_completion(body: dict) -> dict:
-    """An OpenAI chat completion of the scripted LLM's reply to the last user
-    message (JSON mode, LightRAG's keyword extraction, is a `response_format`)."""
-    prompt = next((m.get("content") or "" for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+def chat_text(body: dict) -> str:
+    """The scripted LLM's reply to the last user message (JSON mode, LightRAG's
+    keyword extraction, is a `response_format`); an answer also names the MD5
+    of the system prompt and the number of earlier messages, so that equal
+    answers mean equal prompts."""
+    messages = body.get("messages", [])
+    prompt = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
     if isinstance(prompt, list):  # content parts
         prompt = "".join(p.get("text", "") for p in prompt if isinstance(p, dict))
     json_mode = (body.get("response_format") or {}).get("type") == "json_object"
     text = scripted_reply(prompt, keyword_extraction=json_mode)
+    if json_mode:
+        return text
+    system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
+    earlier = len([m for m in messages if m.get("role") != "system"]) - 1
+    return f"{text} [system {hashlib.md5(system.encode()).hexdigest()[:12]}, {earlier} earlier messages]"
+
+
+def chat_completion(body: dict) -> dict:
+    """An OpenAI chat completion of `chat_text`."""
+    text = chat_text(body)
     return {"id": "chatcmpl-interop", "object": "chat.completion", "created": 0, "model": body.get("model"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
@@ -334,6 +370,75 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
     await h.cleanup(ws)
 
 
+async def keyword_cache_both_ways(dataset: str, graph_cls: str, threshold: float) -> None:
+    """Keyword extraction through an LLM, cached by one side and hit by the
+    other: `lightrag-pg query` with an LLM (`LLM_BINDING=openai` at the
+    stand-in) extracts the keywords of a question and caches them, and Python's
+    `aquery_data` (whose keyword LLM has the same identity and counts its
+    calls: none allowed) finds them; Python extracts another question's (scripted LLM) and
+    caches them, and ours finds them without asking the stand-in. Both answers
+    equal up to N9."""
+    from lightrag.llm_roles import RoleLLMConfig
+
+    engine, ds, dim, ws, model = await migrated(dataset, graph_cls, "k")
+    hl, ll = keywords(ds)
+    server = EmbeddingServer(dim)
+    identity = {"binding": "openai", "host": server.url, "model": "interop-scripted"}
+    llm_env = {"LLM_BINDING": "openai", "LLM_BINDING_HOST": server.url, "LLM_MODEL": "interop-scripted",
+               "LLM_BINDING_API_KEY": "interop"}
+    python_calls: list[str] = []
+
+    async def keyword_llm(prompt, system_prompt=None, history_messages=None, **kwargs):
+        python_calls.append(prompt)
+        return scripted_reply(prompt, keyword_extraction=True)
+
+    saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
+    os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
+    rag = make_rag(ws, graph_cls, dim, model, threshold,
+                   role_llm_configs={"keyword": RoleLLMConfig(func=keyword_llm, metadata=identity)})
+    try:
+        await rag.initialize_storages()
+    finally:
+        if saved is None:
+            os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
+        else:
+            os.environ["POSTGRES_SERVER_SETTINGS"] = saved
+    try:
+        for mode in ["local", "global", "hybrid", "mix"]:
+            # Ours first: it asks the stand-in and caches; Python must hit.
+            question = f"What connects {ll[1]} and {ll[0]}?"
+            before = server.chat_calls
+            got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, [], [], "json",
+                                  extra_env=llm_env))
+            check(server.chat_calls == before + 1, f"{mode}: ours asked the LLM {server.chat_calls - before} times")
+            calls = len(python_calls)
+            py = await rag.aquery_data(question, QueryParam(mode=mode))
+            check(len(python_calls) == calls, f"{mode}: Python's keyword LLM was called instead of hitting ours' cache")
+            diff = first_difference(got, py)
+            check(not diff, f"{dataset} {engine} {mode} (ours cached the keywords): aquery_data differs at {diff}")
+            # Python first: it extracts and caches; ours must hit.
+            question = f"What connects {ll[0]} and {ll[1]}?"
+            py = await rag.aquery_data(question, QueryParam(mode=mode))
+            check(len(python_calls) == calls + 1, f"{mode}: Python did not extract the keywords")
+            before = server.chat_calls
+            got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, [], [], "json",
+                                  extra_env=llm_env))
+            check(server.chat_calls == before, f"{mode}: ours asked the LLM instead of hitting Python's cache")
+            diff = first_difference(got, py)
+            check(not diff, f"{dataset} {engine} {mode} (Python cached the keywords): aquery_data differs at {diff}")
+            kws = (py.get("metadata") or {}).get("keywords")
+            log(f"{dataset} {engine} {mode}: keyword cache hit both ways, equal answers (keywords {kws})")
+    finally:
+        await rag.finalize_storages()
+        server.close()
+        await drop_model_tables(model, dim)
+    await h.cleanup(ws)
+
+
+async def retrieval_keyword_cache_sample_table() -> None:
+    await keyword_cache_both_ways("lightrag-1.5.7-format-sample", "PGTableGraphStorage", 0.2)
+
+
 async def analyze(ws: str, model: str, dim: int) -> None:
     """ANALYZE the tables the queries read, right after the migration: else
     autovacuum may analyze them between Python's query and ours and change a
@@ -417,6 +522,7 @@ async def retrieval_rerank_jina_table() -> None:
 
 
 SCENARIOS = {f.__name__: f for f in [retrieval_rerank_cohere_age, retrieval_rerank_jina_table,
+                                     retrieval_keyword_cache_sample_table,
                                      retrieval_dickens_tight_age, retrieval_dickens_tight_table, retrieval_sample_age, retrieval_sample_table, retrieval_dickens_age,
                                      retrieval_dickens_table, retrieval_yogyakarta_age, retrieval_english_table,
                                      retrieval_film_age, retrieval_academic_table]}

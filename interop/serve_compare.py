@@ -15,12 +15,15 @@ for ours too, as a server keeps its prepared statements (after five runs
 PostgreSQL may switch one to a generic plan, which orders equally distant
 vectors differently).
 
-Every request goes to Python first, then to ours: for `/query/data` without
-keywords the Python server extracts them through the stand-in LLM and caches
-the reply in `lightrag_llm_cache`, where ours finds it under LightRAG's key.
-Status codes must be equal and bodies equal up to the normalisations of
-interop/README.md (S1, S2 and N9; `serve_compare_bodies`, tested by
-test_compare.py). Our bodies are also validated by LightRAG's own pydantic
+Every request goes to one server, then the other: for `/query/data` without
+keywords the first server extracts them through the stand-in LLM and caches
+the reply in `lightrag_llm_cache`, where the second finds it under LightRAG's
+key; a `/query` answer the first caches is the second's cache hit. The second
+must not ask the LLM (the stand-in counts), except for what LightRAG never
+caches (conversation history, streams, bypass). Python goes first, or ours
+does, request by request. Status codes must be equal and bodies equal up to
+the normalisations of interop/README.md (S1, S2, S3 and N9;
+`serve_compare_bodies`, tested by test_compare.py). Our bodies are also validated by LightRAG's own pydantic
 response models (`QueryDataResponse`, `QueryResponse` of
 `lightrag/api/routers/query_routes.py`, `KnowledgeGraph` of `lightrag.types`).
 """
@@ -115,12 +118,16 @@ def request(server: Server, method: str, path: str, body: dict | None = None) ->
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(server.url + path, data=data, method=method,
                                  headers={"Content-Type": "application/json"} if data else {})
+    ndjson = False
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
             status, raw = resp.status, resp.read()
+            ndjson = resp.headers.get("Content-Type", "").startswith("application/x-ndjson")
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
     try:
+        if ndjson:
+            return status, [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
         return status, json.loads(raw)
     except json.JSONDecodeError:
         return status, raw.decode(errors="replace")
@@ -139,37 +146,83 @@ def pydantic_models():
     return {"/query/data": QueryDataResponse, "/query": QueryResponse, "/graphs": KnowledgeGraph}
 
 
-def requests_for(question: str, hl: list[str], ll: list[str], top: list[str]) -> list[tuple[str, str, dict | None]]:
-    """(method, path, body) of every compared request, in the order sent
+# Who is asked first: Python (its answer or extraction is cached, ours must hit
+# it), or ours (Python must hit ours); "both" when neither may use the other's
+# cache (conversation history, streams, bypass): both ask the LLM.
+PY, OURS, BOTH = "python first", "ours first", "both ask"
+
+
+def requests_for(question: str, hl: list[str], ll: list[str], top: list[str]) -> list[tuple[str, str, dict | None, str]]:
+    """(method, path, body, order) of every compared request, in the order sent
     (`top`: the two most connected entities)."""
-    out: list[tuple[str, str, dict | None]] = []
+    out: list[tuple[str, str, dict | None, str]] = []
+
+    def add(method: str, path: str, body: dict | None = None, order: str = PY) -> None:
+        out.append((method, path, body, order))
+
+    kw = {"hl_keywords": hl, "ll_keywords": ll}
     for mode in ["local", "global", "hybrid", "mix", "naive", "bypass"]:
-        out.append(("POST", "/query/data", {"query": question, "mode": mode, "hl_keywords": hl, "ll_keywords": ll}))
+        add("POST", "/query/data", {"query": question, "mode": mode, **kw})
     # No keywords: Python extracts them (the stand-in LLM) and caches them; ours reads that cache.
     for mode in ["local", "global", "hybrid", "mix"]:
-        out.append(("POST", "/query/data", {"query": question, "mode": mode}))
+        add("POST", "/query/data", {"query": question, "mode": mode})
+    # Ours extracts them first (the stand-in LLM) and caches them; Python reads that cache.
+    other = f"How is {top[1]} tied to {top[0]}?"
+    for mode in ["local", "mix"]:
+        add("POST", "/query/data", {"query": other, "mode": mode}, OURS)
     for mode in ["local", "global", "hybrid", "mix", "naive"]:
-        out.append(("POST", "/query", {"query": question, "mode": mode, "only_need_context": True,
-                                       "hl_keywords": hl, "ll_keywords": ll}))
-    out.append(("POST", "/query", {"query": question, "mode": "mix", "only_need_context": True}))
-    out.append(("POST", "/query", {"query": question, "mode": "hybrid", "only_need_context": True,
-                                   "hl_keywords": hl, "ll_keywords": ll, "include_references": False}))
-    out.append(("POST", "/query", {"query": question, "mode": "local", "only_need_context": True,
-                                   "hl_keywords": hl, "ll_keywords": ll, "include_chunk_content": True}))
+        add("POST", "/query", {"query": question, "mode": mode, "only_need_context": True, **kw})
+    add("POST", "/query", {"query": question, "mode": "mix", "only_need_context": True})
+    add("POST", "/query", {"query": question, "mode": "hybrid", "only_need_context": True, **kw,
+                           "include_references": False})
+    add("POST", "/query", {"query": question, "mode": "local", "only_need_context": True, **kw,
+                           "include_chunk_content": True})
+    # The LLM's answers: the prompt, Python's cached answer hit by ours, ours hit by Python.
+    history = [{"role": "user", "content": f"Tell me about {top[0]}."},
+               {"role": "assistant", "content": f"{top[0]} is in the story."}]
+    for mode in ["mix", "naive"]:
+        add("POST", "/query", {"query": question, "mode": mode, "only_need_prompt": True, **kw})
+    add("POST", "/query", {"query": question, "mode": "local", "only_need_prompt": True, **kw,
+                           "user_prompt": "Answer in one line.", "response_type": "Single Paragraph"})
+    for mode in ["local", "global", "mix", "naive"]:
+        add("POST", "/query", {"query": question, "mode": mode, **kw})
+    add("POST", "/query", {"query": question, "mode": "hybrid", **kw, "user_prompt": "Answer in one line."}, OURS)
+    add("POST", "/query", {"query": other, "mode": "mix"}, OURS)
+    add("POST", "/query", {"query": question, "mode": "naive", "response_type": "Bullet Points",
+                           "include_chunk_content": True}, OURS)
+    add("POST", "/query", {"query": question, "mode": "mix", **kw, "conversation_history": history}, BOTH)
+    add("POST", "/query", {"query": question, "mode": "bypass", "conversation_history": history}, BOTH)
+    add("POST", "/query", {"query": question, "mode": "bypass", "only_need_context": True}, BOTH)
+    # Streams: the references line, then the answer in pieces (compared joined, S3).
+    add("POST", "/query/stream", {"query": question, "mode": "local", **kw, "response_type": "Bullet Points"}, BOTH)
+    add("POST", "/query/stream", {"query": question, "mode": "naive", "include_references": False,
+                                  "conversation_history": history}, BOTH)
+    add("POST", "/query/stream", {"query": question, "mode": "bypass"}, BOTH)
+    # include_progress: LightRAG's progress events first, the response time last.
+    add("POST", "/query/stream", {"query": question, "mode": "local", **kw, "include_progress": True,
+                                  "response_type": "Bullet Points"}, BOTH)
+    add("POST", "/query/stream", {"query": question, "mode": "naive", "include_progress": True,
+                                  "conversation_history": history}, BOTH)
+    add("POST", "/query/stream", {"query": question, "mode": "mix", "include_progress": True,
+                                  "only_need_context": True})
+    # A cached answer comes whole, as does stream: false.
+    add("POST", "/query/stream", {"query": question, "mode": "mix", **kw}, PY)
+    add("POST", "/query/stream", {"query": question, "mode": "global", **kw, "stream": False,
+                                  "response_type": "Single Paragraph"}, OURS)
     # Refused bodies: the same status and error body.
-    out.append(("POST", "/query/data", {"query": "ab", "mode": "local"}))
-    out.append(("POST", "/query", {"query": "What?", "mode": "nope", "only_need_context": True}))
+    add("POST", "/query/data", {"query": "ab", "mode": "local"})
+    add("POST", "/query", {"query": "What?", "mode": "nope", "only_need_context": True})
     q = urllib.parse.quote
     for label, depth, nodes in [(top[0], 2, 1000), (top[1], 1, 1000), ("*", 3, 1000), (top[0], 3, 5),
                                 ("No Such Entity", 2, 100)]:
-        out.append(("GET", f"/graphs?label={q(label)}&max_depth={depth}&max_nodes={nodes}", None))
-    out.append(("GET", "/graph/label/list", None))
-    out.append(("GET", "/graph/label/popular?limit=20", None))
-    out.append(("GET", "/graph/label/popular", None))
+        add("GET", f"/graphs?label={q(label)}&max_depth={depth}&max_nodes={nodes}")
+    add("GET", "/graph/label/list")
+    add("GET", "/graph/label/popular?limit=20")
+    add("GET", "/graph/label/popular")
     for term in [top[0][:4], top[1].lower(), "zzzz-none"]:
-        out.append(("GET", f"/graph/label/search?q={q(term)}&limit=20", None))
+        add("GET", f"/graph/label/search?q={q(term)}&limit=20")
     for name in [top[0], top[1].upper(), "No Such Entity"]:
-        out.append(("GET", f"/graph/entity/exists?name={q(name)}", None))
+        add("GET", f"/graph/entity/exists?name={q(name)}")
     return out
 
 
@@ -202,16 +255,33 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float,
         models = pydantic_models()
         compared = 0
         answers: dict[str, object] = {}
+        llm_answers = 0
+        timings: dict[tuple[str, bool], list[float]] = {}
         todo = requests_for(question, hl, ll, top=ll)
         if rerank:
             todo.append(("POST", "/query/data", {"query": question, "mode": "mix", "hl_keywords": hl,
-                                                 "ll_keywords": ll, "enable_rerank": False}))
-        for method, path, body in todo:
-            where = f"{method} {path} {json.dumps(body)[:160] if body else ''}"
-            ps, pb = request(python, method, path, body)
-            os_, ob = request(ours, method, path, body)
+                                                 "ll_keywords": ll, "enable_rerank": False}, PY))
+        for method, path, body, order in todo:
+            where = f"{method} {path} {json.dumps(body)[:160] if body else ''} ({order})"
+            first, second = (ours, python) if order == OURS else (python, ours)
+            t0 = time.perf_counter()
+            fs, fb = request(first, method, path, body)
+            t1 = time.perf_counter()
+            calls = stand_in.chat_calls
+            ss, sb = request(second, method, path, body)
+            t2 = time.perf_counter()
+            second_calls = stand_in.chat_calls - calls
+            if path in ("/query", "/query/stream") and not (body or {}).get("only_need_context"):
+                # Wall time of the answer requests, by server and by whether it was the cache hit.
+                for server, took, hit in [(first, t1 - t0, False), (second, t2 - t1, order != BOTH)]:
+                    timings.setdefault((server.name, hit), []).append(took * 1000)
+            (ps, pb), (os_, ob) = ((ss, sb), (fs, fb)) if order == OURS else ((fs, fb), (ss, sb))
             if os.environ.get("INTEROP_VERBOSE") == "1":
-                log(f"{where}: python {ps}, ours {os_}")
+                log(f"{where}: python {ps}, ours {os_}, the second asked the LLM {second_calls} times")
+            if order != BOTH:
+                # The second server finds the first one's keywords and answer in lightrag_llm_cache.
+                check(second_calls == 0, f"{where}: {second.name} asked the LLM {second_calls} times "
+                                         f"instead of reading {first.name}'s lightrag_llm_cache entry")
             check(ps == os_, f"{where}: status python {ps}, ours {os_}; python {str(pb)[:600]} ours {str(ob)[:600]}")
             route = path.split("?")[0]
             diff = serve_compare_bodies(route, ob, pb)
@@ -222,6 +292,8 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float,
             check(not diff, f"{where}: bodies differ at {diff}")
             if ps == 200 and route in models:
                 models[route].model_validate(ob)
+            if route in ("/query", "/query/stream") and "earlier messages]" in json.dumps(ob):
+                llm_answers += 1
             compared += 1
             answers.setdefault(f"{method} {path.split('&')[0]} {(body or {}).get('mode', '')}".strip(), ob)
         # Nothing compared equal by being empty on both sides.
@@ -229,6 +301,7 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float,
         check(all(d.get(k) for k in ["entities", "relationships", "chunks", "references"]), f"mix found nothing: {d}")
         check(len(answers[f"GET /graphs?label={urllib.parse.quote(ll[0])}"].get("nodes", [])) > 1, "/graphs: no graph")
         check(len(answers["GET /graph/label/list"]) > 10, "/graph/label/list: too few labels")
+        check(llm_answers >= 10, f"only {llm_answers} of the /query and /query/stream answers are the LLM's")
         check(len(answers[f"GET /graph/label/search?q={urllib.parse.quote(ll[0][:4])}"]) > 0,
               "/graph/label/search: nothing found for the most connected entity")
         check(answers[f"GET /graph/entity/exists?name={urllib.parse.quote(ll[0])}"] == {"exists": True},
@@ -240,8 +313,12 @@ async def compare_servers(dataset: str, graph_cls: str, threshold: float,
                 seen = (c.get("enable_rerank"), c.get("rerank_binding"), c.get("min_rerank_score"))
                 check(seen == (True, rerank[0], rerank[1]), f"{s.name} /health: rerank configuration {seen}")
             log(f"{dataset} {engine}: {stand_in.rerank_calls} rerank requests; /health says enable_rerank on both")
-        log(f"{dataset} {engine}: {compared} requests, the same status and body from both servers "
-            f"(ours valid by LightRAG's pydantic models)")
+        log(f"{dataset} {engine}: {compared} requests ({llm_answers} LLM answers), the same status and body "
+            f"from both servers (ours valid by LightRAG's pydantic models)")
+        for (name, hit), ms in sorted(timings.items()):
+            ms.sort()
+            log(f"  /query and /query/stream answers, {name}, {'cache hit' if hit else 'LLM or prompt'}: "
+                f"median {ms[len(ms) // 2]:.1f} ms over {len(ms)} requests")
     except h.ScenarioFailure as e:
         raise h.ScenarioFailure(f"{e}\n--- server logs ---\n" + "\n".join(f"{s.name}:\n{s.tail()}" for s in servers))
     finally:

@@ -187,7 +187,8 @@ class RetrievalComparison(unittest.TestCase):
 
 class ServeComparison(unittest.TestCase):
     """retrieval_compare.serve_compare_bodies: the two servers' HTTP bodies,
-    identical up to N9, S1 (`/query` response_time) and S2 (`/graphs` by names)."""
+    identical up to N9, S1 (`/query` response_time), S2 (`/graphs` by names) and
+    S3 (`/query/stream` pieces joined)."""
 
     QUERY = {"response": "ctx", "references": [{"reference_id": "1", "file_path": "f", "content": None}],
              "response_time": 0.2, "llm_generated": False}
@@ -243,6 +244,27 @@ class ServeComparison(unittest.TestCase):
         other["nodes"][0]["properties"]["entity_id"] = "C"
         other["nodes"][0]["labels"] = ["C"]
         self.assertEqual(rc.serve_compare_bodies("/graphs", ours, other), "")
+
+    def test_stream_pieces_compare_joined(self):
+        refs = {"references": [{"reference_id": "1", "file_path": "f"}]}
+        ours = [refs, {"response": "Scro"}, {"response": "oge."}]
+        python = [refs, {"response": "Sc"}, {"response": "roo"}, {"response": "ge."}]
+        self.assertEqual(rc.serve_compare_bodies("/query/stream", ours, python), "")
+
+    def test_stream_response_time_is_any_duration(self):
+        a = [{"progress": "retrieving_chunks"}, {"response": "x"}, {"response_time": 0.1}]
+        b = [{"progress": "retrieving_chunks"}, {"response": "x"}, {"response_time": 2}]
+        self.assertEqual(rc.serve_compare_bodies("/query/stream", a, b), "")
+        self.assertNotEqual(rc.serve_compare_bodies("/query/stream", a, b[:2] + [{"response_time": -1}]), "")
+        self.assertNotEqual(rc.serve_compare_bodies("/query/stream", a, [{"progress": "x"}] + b[1:]), "")
+
+    def test_stream_differences_fail(self):
+        refs = {"references": [{"reference_id": "1", "file_path": "f"}]}
+        base = [refs, {"response": "Scrooge."}]
+        for other in [[refs, {"response": "Scrooge!"}], [{"response": "Scrooge."}],
+                      [refs, {"response": "Scrooge."}, {"error": "x"}],
+                      [{"response": "Scrooge.", "llm_generated": True, "references": refs["references"]}]]:
+            self.assertNotEqual(rc.serve_compare_bodies("/query/stream", base, other), "", other)
 
     def test_lists_of_labels_keep_their_order(self):
         self.assertNotEqual(rc.serve_compare_bodies("/graph/label/popular", ["A", "B"], ["B", "A"]), "")

@@ -1,6 +1,7 @@
 //! `lightrag-pg query`: a question answered from a workspace that `migrate`
 //! loaded (the 64-d `lightrag-1.5.7-format-sample`), with the question
-//! embedded over HTTP by a local OpenAI-compatible endpoint, and the
+//! embedded over HTTP by a local OpenAI-compatible endpoint (keywords not
+//! given extracted by a local LLM stand-in), and the
 //! documented exit codes for bad input (4), a workspace that does not exist
 //! (5), an embedding endpoint that is down or slow (3) or answers with the
 //! wrong dimension (2).
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use lightrag_pg::pool::PgConfig;
 use lightrag_pg_core::testkit::unique_workspace;
-use lightrag_pg_test_support::{dataset, embedding_endpoint, rerank_endpoint, test_database};
+use lightrag_pg_test_support::{LlmEndpoint, dataset, embedding_endpoint, rerank_endpoint, test_database};
 use serde_json::Value;
 
 const DIM: usize = 64;
@@ -117,6 +118,37 @@ async fn a_keyword_mode_without_keywords_says_that_an_llm_would_be_needed() {
     let (code, stderr) = code_and_stderr(&query(&config, &ws, &url, &["Who is Scrooge?", "--mode", "local"]));
     assert_eq!(code, Some(4), "{stderr}");
     assert!(stderr.contains("needs keywords") && stderr.contains("LLM"), "{stderr}");
+    drop_workspace(&config, &ws);
+}
+
+#[tokio::test]
+async fn a_keyword_mode_without_keywords_extracts_them_through_the_llm_and_caches_them() {
+    let config = test_database().await.config();
+    let ws = migrated(&config);
+    let url = embedding_endpoint(DIM, Duration::ZERO);
+    let llm =
+        LlmEndpoint::replying(|_| r#"{"high_level_keywords": ["study"], "low_level_keywords": ["Output"]}"#.into());
+    let ask = || {
+        let out = common::cli(&config, &ws)
+            .env("EMBEDDING_BINDING", "openai")
+            .env("EMBEDDING_BINDING_HOST", &url)
+            .env("EMBEDDING_MODEL", MODEL)
+            .env("EMBEDDING_DIM", DIM.to_string())
+            .env("LIGHTRAG_GRAPH_STORAGE", "PGTableGraphStorage")
+            .env("COSINE_THRESHOLD", "-1")
+            .env("LLM_BINDING", "openai")
+            .env("LLM_BINDING_HOST", &llm.url)
+            .args(["query", "What is studied here?", "--mode", "local"])
+            .output()
+            .expect("run lightrag-pg query");
+        let (code, stderr) = code_and_stderr(&out);
+        assert_eq!(code, Some(0), "{stderr}");
+        serde_json::from_slice::<Value>(&out.stdout).expect("JSON")
+    };
+    let first = ask();
+    assert_eq!(first["metadata"]["keywords"], serde_json::json!({"high_level": ["study"], "low_level": ["Output"]}));
+    assert_eq!(ask(), first);
+    assert_eq!(llm.calls(), 1, "the second run reads the cached extraction");
     drop_workspace(&config, &ws);
 }
 

@@ -133,13 +133,7 @@ impl HttpEmbedder {
         let mut e =
             Self::new(binding, host.trim(), model.trim(), dimension, sources.value("EMBEDDING_BINDING_API_KEY"))?;
         if let Some(t) = sources.value("EMBEDDING_TIMEOUT") {
-            let secs = t
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| config("EMBEDDING_TIMEOUT", format!("invalid number of seconds '{t}'")))?;
-            e = e.with_timeout(Duration::from_secs_f64(secs))?;
+            e = e.with_timeout(crate::http::seconds("EMBEDDING_TIMEOUT", &t)?)?;
         }
         if let Some(v) = sources.value("EMBEDDING_USE_BASE64") {
             // LightRAG: `os.getenv(...).lower() in ("true", "1", "yes")`.

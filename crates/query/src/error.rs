@@ -5,8 +5,9 @@ use std::time::Duration;
 use lightrag_pg_core::Error;
 use lightrag_pg_core::error::BoxError;
 
-/// Everything [`crate::Retriever::retrieve`], the embedders and the rerankers can
-/// fail with (a reranker's failure never fails retrieval: the chunks keep their order).
+/// Everything [`crate::Retriever::retrieve`], the embedders, the rerankers and
+/// the LLM clients can fail with (a reranker's failure never fails retrieval:
+/// the chunks keep their order).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
@@ -27,13 +28,12 @@ pub enum QueryError {
         /// Why.
         reason: String,
     },
-    /// A keyword mode was asked for without keywords, and this build cannot
-    /// extract them.
+    /// A keyword mode was asked for without keywords, none are cached, and no
+    /// LLM is configured to extract them.
     #[error(
         "mode '{mode}' needs keywords: none were given (hl_keywords / ll_keywords, CLI --hl-keywords / \
          --ll-keywords), none are cached for this question (lightrag_llm_cache id '{cache_id}'), and extracting \
-         them needs an LLM, which is not configured here (keyword extraction through LLM_BINDING is not \
-         implemented yet)"
+         them needs an LLM, which is not configured here (set LLM_BINDING, LLM_BINDING_HOST and LLM_MODEL)"
     )]
     NoKeywords {
         /// The mode asked for.
@@ -90,6 +90,49 @@ pub enum QueryError {
         /// What the endpoint returned.
         got: usize,
     },
+    /// The call needs an LLM and none is configured (`LLM_BINDING`).
+    #[error("{what} needs an LLM, which is not configured here (set LLM_BINDING, LLM_BINDING_HOST and LLM_MODEL)")]
+    NoLlm {
+        /// What needed it.
+        what: String,
+    },
+    /// The LLM endpoint could not be reached, or broke the connection.
+    #[error("LLM endpoint {url} unreachable: {message}")]
+    LlmUnreachable {
+        /// The URL called.
+        url: String,
+        /// What happened.
+        message: String,
+        /// The cause.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The LLM endpoint did not answer in time (`LLM_TIMEOUT`).
+    #[error("LLM endpoint {url} did not answer within {after:?}")]
+    LlmTimeout {
+        /// The URL called.
+        url: String,
+        /// The time allowed per attempt.
+        after: Duration,
+    },
+    /// The LLM endpoint answered with an error status.
+    #[error("LLM endpoint {url} answered HTTP {status}: {body}")]
+    LlmStatus {
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// The LLM endpoint's answer is not what the binding returns.
+    #[error("LLM endpoint {url} gave an unusable answer: {message}")]
+    LlmResponse {
+        /// The URL called.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The rerank endpoint could not be reached, or broke the connection.
     #[error("rerank endpoint {url} unreachable: {message}")]
     RerankUnreachable {
@@ -145,13 +188,27 @@ impl QueryError {
             Self::EmbeddingUnreachable { .. }
             | Self::EmbeddingTimeout { .. }
             | Self::RerankUnreachable { .. }
-            | Self::RerankTimeout { .. } => true,
-            Self::EmbeddingStatus { status, .. } | Self::RerankStatus { status, .. } => {
+            | Self::RerankTimeout { .. }
+            | Self::LlmUnreachable { .. }
+            | Self::LlmTimeout { .. }
+            // An empty or cut reply: LightRAG's `InvalidResponseError`, retried.
+            | Self::LlmResponse { .. } => true,
+            Self::EmbeddingStatus { status, .. } | Self::RerankStatus { status, .. } | Self::LlmStatus { status, .. } => {
                 *status == 429 || *status >= 500
             }
             Self::Storage(e) => e.is_retryable(),
             _ => false,
         }
+    }
+
+    /// Whether the LLM endpoint failed (unreachable, slow, an error status,
+    /// an unusable reply): what LightRAG's server answers with its
+    /// "no context" placeholder rather than an error status.
+    pub fn is_llm_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::LlmUnreachable { .. } | Self::LlmTimeout { .. } | Self::LlmStatus { .. } | Self::LlmResponse { .. }
+        )
     }
 
     pub(crate) fn invalid(input: &str, reason: impl Into<String>) -> Self {
@@ -168,6 +225,7 @@ impl From<QueryError> for Error {
         match e {
             QueryError::Config { key, message } => Error::Config { key, message },
             QueryError::InvalidInput { input, reason } => Error::InvalidInput { input, reason },
+            e @ QueryError::NoLlm { .. } => Error::Config { key: "LLM_BINDING".into(), message: e.to_string() },
             e @ QueryError::NoKeywords { .. } => {
                 Error::InvalidInput { input: "keywords".into(), reason: e.to_string() }
             }
@@ -180,12 +238,16 @@ impl From<QueryError> for Error {
             QueryError::RerankTimeout { url, after } => {
                 Error::Timeout { what: format!("rerank endpoint {url}"), after }
             }
+            QueryError::LlmTimeout { url, after } => Error::Timeout { what: format!("LLM endpoint {url}"), after },
             e @ (QueryError::EmbeddingUnreachable { .. }
             | QueryError::EmbeddingStatus { .. }
             | QueryError::EmbeddingResponse { .. }
             | QueryError::RerankUnreachable { .. }
             | QueryError::RerankStatus { .. }
-            | QueryError::RerankResponse { .. }) => {
+            | QueryError::RerankResponse { .. }
+            | QueryError::LlmUnreachable { .. }
+            | QueryError::LlmStatus { .. }
+            | QueryError::LlmResponse { .. }) => {
                 let retryable = e.is_retryable();
                 Error::Connection { message: e.to_string(), retryable, source: Some(Box::new(e)) }
             }

@@ -1,5 +1,5 @@
 //! What every HTTP model endpoint of retrieval shares (the embedder, the
-//! reranker): a client with a bounded time per attempt, and the one retry
+//! reranker, the LLM): a client with a bounded time per attempt, and the one retry
 //! loop over transient failures ([`QueryError::is_retryable`]) under a
 //! [`RetryPolicy`].
 
@@ -16,11 +16,38 @@ use crate::error::QueryError;
 /// # Errors
 /// [`QueryError::Config`] naming `key` when the TLS backend cannot start.
 pub(crate) fn client(timeout: Duration, key: &str) -> Result<reqwest::Client, QueryError> {
-    reqwest::Client::builder()
-        .timeout(timeout)
+    build(reqwest::Client::builder().timeout(timeout), timeout, key)
+}
+
+/// A client for streamed replies: `timeout` bounds each read (and the
+/// connection, at most 10 s of it), not the whole reply.
+///
+/// # Errors
+/// [`QueryError::Config`] naming `key` when the TLS backend cannot start.
+pub(crate) fn stream_client(timeout: Duration, key: &str) -> Result<reqwest::Client, QueryError> {
+    build(reqwest::Client::builder().read_timeout(timeout), timeout, key)
+}
+
+fn build(builder: reqwest::ClientBuilder, timeout: Duration, key: &str) -> Result<reqwest::Client, QueryError> {
+    builder
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .build()
         .map_err(|e| QueryError::Config { key: key.into(), message: format!("HTTP client: {e}") })
+}
+
+/// A positive number of seconds from setting `key` (`EMBEDDING_TIMEOUT`,
+/// `LLM_TIMEOUT`).
+///
+/// # Errors
+/// [`QueryError::Config`] naming `key` for anything else.
+pub(crate) fn seconds(key: &str, value: &str) -> Result<Duration, QueryError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| QueryError::Config { key: key.into(), message: format!("invalid number of seconds '{value}'") })
 }
 
 /// `call` until it succeeds, fails for good, or `retry.attempts` are spent;

@@ -38,12 +38,23 @@ pub const VARIABLES: &[&str] = &[
     "RELATED_CHUNK_NUMBER",
     "KG_CHUNK_PICK_METHOD",
     "USER_PROMPT_PREFIX",
+    "ENABLE_CONTENT_HEADINGS",
     "EMBEDDING_BINDING",
     "EMBEDDING_BINDING_HOST",
     "EMBEDDING_BINDING_API_KEY",
     "EMBEDDING_MODEL",
     "EMBEDDING_DIM",
     "EMBEDDING_TIMEOUT",
+    "EMBEDDING_USE_BASE64",
+    "LLM_BINDING",
+    "LLM_BINDING_HOST",
+    "LLM_BINDING_API_KEY",
+    "LLM_MODEL",
+    "LLM_TIMEOUT",
+    "OPENAI_LLM_TEMPERATURE",
+    "OLLAMA_LLM_TEMPERATURE",
+    "ENABLE_LLM_CACHE",
+    "SUMMARY_LANGUAGE",
 ];
 
 /// A retrieval mode.
@@ -225,6 +236,9 @@ pub struct RetrievalSettings {
     pub kg_chunk_pick_method: ChunkPickMethod,
     /// `USER_PROMPT_PREFIX`: the server's prefix of every `user_prompt`.
     pub user_prompt_prefix: String,
+    /// `ENABLE_CONTENT_HEADINGS` (true): part of LightRAG's answer cache key
+    /// (the headings themselves are not added to the context here).
+    pub enable_content_headings: bool,
     /// `MIN_RERANK_SCORE` (0.0): with reranking on and above 0, chunks the
     /// reranker scored below it are dropped (unscored ones count as 1.0).
     pub min_rerank_score: f64,
@@ -237,6 +251,7 @@ impl Default for RetrievalSettings {
             related_chunk_number: DEFAULT_RELATED_CHUNK_NUMBER,
             kg_chunk_pick_method: ChunkPickMethod::Vector,
             user_prompt_prefix: String::new(),
+            enable_content_headings: true,
             min_rerank_score: 0.0,
         }
     }
@@ -244,7 +259,7 @@ impl Default for RetrievalSettings {
 
 impl RetrievalSettings {
     /// Reads `COSINE_THRESHOLD`, `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`,
-    /// `USER_PROMPT_PREFIX` and `MIN_RERANK_SCORE`.
+    /// `USER_PROMPT_PREFIX`, `ENABLE_CONTENT_HEADINGS` and `MIN_RERANK_SCORE`.
     ///
     /// # Errors
     /// [`QueryError::Config`] naming a malformed variable.
@@ -275,6 +290,7 @@ impl RetrievalSettings {
             related_chunk_number: parse(sources, "RELATED_CHUNK_NUMBER")?.unwrap_or(d.related_chunk_number),
             kg_chunk_pick_method: method,
             user_prompt_prefix: sources.value("USER_PROMPT_PREFIX").unwrap_or_default(),
+            enable_content_headings: parse_bool(sources, "ENABLE_CONTENT_HEADINGS").unwrap_or(true),
         })
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use lightrag_pg_core::{Embedder, VectorNamespace, Workspace};
+use lightrag_pg_core::{Embedder, KvNamespace, KvStorage, Storage, VectorNamespace, Workspace};
 use lightrag_pg_pool::{GraphEngine, LightRagSettings, PgConfig, PgPool, Pools, Sources};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -16,6 +16,7 @@ use crate::error::QueryError;
 use crate::fetch::{Props, Store, VectorChunk};
 use crate::keywords::KeywordCacheIdentity;
 use crate::lines::Lines;
+use crate::llm::{ChatModel, ChatRequest, HttpChatModel};
 use crate::param::{ChunkPickMethod, Mode, QueryParam, RetrievalSettings};
 use crate::pyfmt::{dumps, format};
 use crate::rerank::{HttpReranker, Reranker};
@@ -34,6 +35,13 @@ pub struct Retrieval {
     /// What `aquery(..., QueryParam(only_need_context=True))` returns: the
     /// context LightRAG would hand to the LLM (empty when nothing was found).
     pub context: String,
+    /// LightRAG's `QueryProgress` events of this retrieval, in order
+    /// (`extracting_keywords`, `retrieving_entities`, `retrieving_relations`,
+    /// `retrieving_chunks`, `reranking`; after [`Retriever::answer`] asked the LLM in a
+    /// knowledge-graph mode, `generating_response`): what its server streams
+    /// with `include_progress`.
+    #[serde(skip)]
+    pub progress: Vec<&'static str>,
 }
 
 impl Retrieval {
@@ -70,13 +78,18 @@ impl Retrieval {
 /// Retrieval over one workspace's PostgreSQL storages.
 #[derive(Debug, Clone)]
 pub struct Retriever {
-    store: Store,
+    pub(crate) store: Store,
     dimension: usize,
     embedder: Arc<dyn Embedder>,
     tokenizer: Arc<dyn Tokenizer>,
-    settings: RetrievalSettings,
-    keyword_cache: KeywordCacheIdentity,
+    pub(crate) settings: RetrievalSettings,
+    pub(crate) keyword_cache: KeywordCacheIdentity,
     reranker: Option<Arc<dyn Reranker>>,
+    pub(crate) llm: Option<Arc<dyn ChatModel>>,
+    /// `ENABLE_LLM_CACHE`: read and write `lightrag_llm_cache` for queries.
+    pub(crate) llm_cache: bool,
+    /// Whether `lightrag_llm_cache` was made sure of (before the first write).
+    cache_table: Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// A chunk on its way to the context.
@@ -173,6 +186,9 @@ impl Retriever {
             settings,
             keyword_cache: KeywordCacheIdentity::default(),
             reranker: None,
+            llm: None,
+            llm_cache: true,
+            cache_table: Arc::default(),
         })
     }
 
@@ -180,7 +196,8 @@ impl Retriever {
     /// `LIGHTRAG_GRAPH_STORAGE`, `EMBEDDING_*` (the question is embedded by
     /// [`HttpEmbedder::from_sources`]), `COSINE_THRESHOLD`,
     /// `RELATED_CHUNK_NUMBER`, `KG_CHUNK_PICK_METHOD`, `MIN_RERANK_SCORE`,
-    /// the `RERANK_*` binding ([`HttpReranker::from_sources`]); with
+    /// the `RERANK_*` binding ([`HttpReranker::from_sources`]), the LLM
+    /// (`LLM_BINDING` and the rest, when set) and `ENABLE_LLM_CACHE`; with
     /// `POSTGRES_READ_HOSTS`, reads go to a standby when one is fit.
     ///
     /// # Errors
@@ -199,10 +216,44 @@ impl Retriever {
         })?;
         let dimension = embedder.dimension();
         let pools = Pools::connect(pg).await?;
-        Ok(Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
+        Self::open(pools, ws, engine, dimension, lightrag.embedding_model.as_deref(), Arc::new(embedder), settings)
             .await?
-            .with_keyword_cache(KeywordCacheIdentity::from_sources(sources))
-            .with_reranker(reranker.map(|r| Arc::new(r) as Arc<dyn Reranker>)))
+            .with_reranker(reranker.map(|r| Arc::new(r) as Arc<dyn Reranker>))
+            .with_llm_from_sources(sources)
+    }
+
+    /// The same with the LLM settings of `sources`: the LLM (`LLM_BINDING`
+    /// and the rest, [`HttpChatModel::from_sources`]; none when unset), the
+    /// cache identity (`SUMMARY_LANGUAGE`, `LLM_*`) and `ENABLE_LLM_CACHE`.
+    ///
+    /// # Errors
+    /// [`QueryError::Config`] naming a malformed LLM setting.
+    pub fn with_llm_from_sources(self, sources: &Sources) -> Result<Self, QueryError> {
+        let llm_cache = sources
+            .value("ENABLE_LLM_CACHE")
+            .is_none_or(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "t" | "on"));
+        let mut retriever =
+            self.with_keyword_cache(KeywordCacheIdentity::from_sources(sources)).with_llm_cache(llm_cache);
+        if let Some(llm) = HttpChatModel::from_sources(sources)? {
+            retriever = retriever.with_llm(Arc::new(llm));
+        }
+        Ok(retriever)
+    }
+
+    /// The same with an LLM: keywords not given nor cached are extracted by
+    /// it, and [`Retriever::answer`] asks it. [`Retriever::from_sources`]
+    /// reads `LLM_BINDING` and the rest ([`HttpChatModel::from_sources`]).
+    pub fn with_llm(mut self, llm: Arc<dyn ChatModel>) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    /// The same with LightRAG's `enable_llm_cache` (`ENABLE_LLM_CACHE`,
+    /// default true): whether keyword extractions and answers are looked up
+    /// in, and written to, `lightrag_llm_cache`.
+    pub fn with_llm_cache(mut self, enabled: bool) -> Self {
+        self.llm_cache = enabled;
+        self
     }
 
     /// The same with a rerank model (LightRAG's `rerank_model_func`), or
@@ -289,6 +340,7 @@ impl Retriever {
                     "Query processed successfully",
                 ),
                 context: String::new(),
+                progress: Vec::new(),
             }),
             Mode::Naive => self.naive(&query, param).await,
             _ => self.kg(&query, param).await,
@@ -325,7 +377,7 @@ impl Retriever {
         i64::try_from(self.tokenizer.count(text)).unwrap_or(i64::MAX)
     }
 
-    fn effective_user_prompt(&self, param: &QueryParam) -> String {
+    pub(crate) fn effective_user_prompt(&self, param: &QueryParam) -> String {
         let prefix = if param.disable_user_prompt_prefix { "" } else { self.settings.user_prompt_prefix.as_str() };
         format!("{prefix}{}", param.user_prompt.as_deref().unwrap_or(""))
     }
@@ -335,7 +387,7 @@ impl Retriever {
         let top_k = if param.chunk_top_k > 0 { param.chunk_top_k } else { param.top_k };
         let found = self.store.vector_chunks(&v, self.cutoff(), top_k).await?;
         if found.is_empty() {
-            return Ok(no_results(Mode::Naive, "No relevant document chunks found."));
+            return Ok(no_results(Mode::Naive, "No relevant document chunks found.", vec![RETRIEVING_CHUNKS]));
         }
         let total = found.len();
         let text = self.effective_user_prompt(param);
@@ -363,23 +415,23 @@ impl Retriever {
             prompts::NAIVE_QUERY_CONTEXT,
             &[("text_chunks_str", &render_chunks(&with_refs)), ("reference_list_str", &render_references(&references))],
         );
-        Ok(Retrieval { data, context })
+        let progress = if param.enable_rerank { vec![RETRIEVING_CHUNKS, RERANKING] } else { vec![RETRIEVING_CHUNKS] };
+        Ok(Retrieval { data, context, progress })
     }
 
     async fn kg(&self, query: &str, param: &QueryParam) -> Result<Retrieval, QueryError> {
         // LightRAG's get_keywords_from_query: the given keywords, else the
-        // extraction's (here: only its cache).
+        // extraction's (cached, or asked of the LLM).
         let (mut hl, mut ll) = (param.hl_keywords.clone(), param.ll_keywords.clone());
         if hl.is_empty() && ll.is_empty() {
-            let id = self.keyword_cache.cache_id(param.mode.as_str(), query);
-            let cached = self.store.llm_cache(&id).await?.and_then(|reply| crate::keywords::parse(&reply));
-            let Some((h, l)) = cached else {
-                return Err(QueryError::NoKeywords { mode: param.mode.to_string(), cache_id: id });
-            };
-            (hl, ll) = (h, l);
+            (hl, ll) = self.extract_keywords(query, param).await?;
             if hl.is_empty() && ll.is_empty() {
                 if query.chars().count() >= 50 {
-                    return Ok(Retrieval { data: json!({}), context: prompts::FAIL_RESPONSE.to_owned() });
+                    return Ok(Retrieval {
+                        data: json!({}),
+                        context: prompts::FAIL_RESPONSE.to_owned(),
+                        progress: vec![EXTRACTING_KEYWORDS],
+                    });
                 }
                 ll = vec![query.to_owned()];
             }
@@ -395,6 +447,10 @@ impl Retriever {
             Mode::Global if !hl_str.is_empty() => (false, true, false),
             _ => (!ll_str.is_empty(), !hl_str.is_empty(), mode == Mode::Mix),
         };
+        let mut progress = vec![EXTRACTING_KEYWORDS];
+        progress.extend(run_local.then_some(RETRIEVING_ENTITIES));
+        progress.extend(run_global.then_some(RETRIEVING_RELATIONS));
+        progress.extend(run_vector.then_some(RETRIEVING_CHUNKS));
         let mut texts = vec![query.to_owned()];
         if run_local {
             texts.push(ll_str.clone());
@@ -446,7 +502,7 @@ impl Retriever {
         let final_entities = round_robin(local_entities, global_entities, |e| name_of(e).map(str::to_owned));
         let final_relations = round_robin(local_relations, global_relations, |r| Some(sorted_key(r)));
         if final_entities.is_empty() && final_relations.is_empty() && (mode != Mode::Mix || vector_chunks.is_empty()) {
-            return Ok(no_results(mode, "Query returned no results"));
+            return Ok(no_results(mode, "Query returned no results", progress));
         }
 
         // Token truncation of entities and relations.
@@ -494,7 +550,7 @@ impl Retriever {
         let merged = self.merge_chunks(&filtered_entities, &filtered_relations, vector_chunks, &query_vec).await?;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "merged chunks");
         if merged.is_empty() && entity_ctx.is_empty() && relation_ctx.is_empty() {
-            return Ok(no_results(mode, "Query returned no results"));
+            return Ok(no_results(mode, "Query returned no results", progress));
         }
 
         // The context.
@@ -512,6 +568,9 @@ impl Retriever {
         );
         let available = param.max_total_tokens - (self.count(&pre_sys) + kg_tokens + self.count(query) + 200);
         let merged_count = merged.len();
+        if param.enable_rerank && !merged.is_empty() {
+            progress.push(RERANKING);
+        }
         let kept = self.process_chunks(query, merged, param, available).await;
         tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "truncated chunks");
         let (references, with_refs) = reference_list(&kept);
@@ -539,7 +598,7 @@ impl Retriever {
             );
             data["metadata"]["keywords"] = json!({"high_level": hl_list, "low_level": ll_list});
             data["metadata"]["processing_info"] = processing(0);
-            return Ok(Retrieval { data, context: String::new() });
+            return Ok(Retrieval { data, context: String::new(), progress });
         }
         let context = format(
             prompts::KG_QUERY_CONTEXT,
@@ -598,7 +657,85 @@ impl Retriever {
         );
         data["metadata"]["keywords"] = json!({"high_level": hl_list, "low_level": ll_list});
         data["metadata"]["processing_info"] = processing(with_refs.len());
-        Ok(Retrieval { data, context })
+        Ok(Retrieval { data, context, progress })
+    }
+
+    /// LightRAG's `extract_keywords_only`: the cached extraction when there
+    /// is one, else the LLM's, cached as Python caches it.
+    async fn extract_keywords(
+        &self,
+        query: &str,
+        param: &QueryParam,
+    ) -> Result<(Vec<String>, Vec<String>), QueryError> {
+        let mode = param.mode.as_str();
+        let id = self.keyword_cache.cache_id(mode, query);
+        if self.llm_cache {
+            match self.store.llm_cache(&id).await?.map(|reply| crate::keywords::parse(&reply)) {
+                Some(Some(found)) => return Ok(found),
+                Some(None) => tracing::warn!(%id, "invalid cache format for keywords, proceeding with extraction"),
+                None => {}
+            }
+        }
+        let Some(llm) = &self.llm else {
+            return Err(QueryError::NoKeywords { mode: mode.to_owned(), cache_id: id });
+        };
+        let prompt = format(
+            prompts::KEYWORDS_EXTRACTION,
+            &[
+                ("query", query),
+                ("examples", prompts::KEYWORDS_EXTRACTION_EXAMPLES),
+                ("language", self.keyword_cache.language()),
+            ],
+        );
+        let reply = llm.complete(&ChatRequest::new(prompt).json_object()).await?;
+        let (hl, ll) = crate::keywords::parse(&reply.text).unwrap_or_default();
+        // A reply cut at the token limit may miss keywords: not cached.
+        if (!hl.is_empty() || !ll.is_empty()) && self.llm_cache && !reply.truncated {
+            let queryparam = cache_queryparam(param);
+            let reply = crate::keywords::cached_reply(&hl, &ll);
+            self.save_to_cache(&id, &reply, query, "keywords", queryparam).await?;
+        }
+        Ok((hl, ll))
+    }
+
+    /// LightRAG's `save_to_cache` over `PGKVStorage`: the entry `id` of
+    /// `lightrag_llm_cache` (`return_value`, `original_prompt`, `cache_type`,
+    /// `chunk_id` null, `queryparam`), on the primary; an entry with the same
+    /// reply is left alone.
+    pub(crate) async fn save_to_cache(
+        &self,
+        id: &str,
+        reply: &str,
+        prompt: &str,
+        cache_type: &str,
+        queryparam: Value,
+    ) -> Result<(), QueryError> {
+        if reply.is_empty() {
+            return Ok(());
+        }
+        let kv = lightrag_pg_kv::PgKvStorage::new(
+            self.store.pools.write().clone(),
+            KvNamespace::LlmResponseCache,
+            self.store.ws.clone(),
+        )?;
+        self.cache_table.get_or_try_init(|| kv.initialize()).await?;
+        if self.store.llm_cache(id).await?.as_deref() == Some(reply) {
+            tracing::debug!(%id, "identical cache entry present; not rewritten");
+            return Ok(());
+        }
+        let entry: Map<String, Value> = [
+            ("return", json!(reply)),
+            ("cache_type", json!(cache_type)),
+            ("chunk_id", Value::Null),
+            ("original_prompt", json!(prompt)),
+            ("queryparam", queryparam),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        tracing::info!(%id, "LLM cache: saving");
+        kv.upsert(vec![(id.to_owned(), entry)]).await?;
+        Ok(())
     }
 
     /// `_merge_all_chunks`: entity chunks, relation chunks, and the round-robin
@@ -729,6 +866,20 @@ impl Retriever {
     }
 }
 
+/// LightRAG's `QueryProgress.EXTRACTING_KEYWORDS`.
+pub(crate) const EXTRACTING_KEYWORDS: &str = "extracting_keywords";
+/// LightRAG's `QueryProgress.RETRIEVING_ENTITIES`.
+pub(crate) const RETRIEVING_ENTITIES: &str = "retrieving_entities";
+/// LightRAG's `QueryProgress.RETRIEVING_RELATIONS`.
+pub(crate) const RETRIEVING_RELATIONS: &str = "retrieving_relations";
+/// LightRAG's `QueryProgress.RETRIEVING_CHUNKS`.
+pub(crate) const RETRIEVING_CHUNKS: &str = "retrieving_chunks";
+/// LightRAG's `QueryProgress.RERANKING`, sent by `process_chunks_unified`
+/// whenever `enable_rerank` is on and there are chunks (with or without a
+/// rerank model).
+pub(crate) const RERANKING: &str = "reranking";
+/// LightRAG's `QueryProgress.GENERATING_RESPONSE`.
+pub(crate) const GENERATING_RESPONSE: &str = "generating_response";
 impl Retriever {
     /// `apply_rerank_if_enabled`: the chunks in the rerank model's order, each
     /// with its score; in their own order, unscored, when no model is
@@ -767,7 +918,23 @@ fn cached(tokenizer: Arc<dyn Tokenizer>) -> Arc<dyn Tokenizer> {
 /// How `json.dumps({"content": …})` begins: the head of a chunk's first rendering.
 const CONTENT_HEAD: &str = "{\"content\":";
 
-fn response_type(param: &QueryParam) -> &str {
+/// The `queryparam` LightRAG stores with a keyword or answer cache entry
+/// (the fields both have; JSONB keeps no key order).
+pub(crate) fn cache_queryparam(param: &QueryParam) -> Value {
+    json!({
+        "mode": param.mode.as_str(),
+        "response_type": param.response_type,
+        "top_k": param.top_k,
+        "chunk_top_k": param.chunk_top_k,
+        "max_entity_tokens": param.max_entity_tokens,
+        "max_relation_tokens": param.max_relation_tokens,
+        "max_total_tokens": param.max_total_tokens,
+        "user_prompt": param.user_prompt.as_deref().unwrap_or(""),
+        "enable_rerank": param.enable_rerank,
+    })
+}
+
+pub(crate) fn response_type(param: &QueryParam) -> &str {
     if param.response_type.is_empty() { "Multiple Paragraphs" } else { &param.response_type }
 }
 
@@ -991,8 +1158,9 @@ fn user_format(
 }
 
 /// `aquery_data`'s answer when the query found nothing.
-fn no_results(mode: Mode, message: &str) -> Retrieval {
+fn no_results(mode: Mode, message: &str, progress: Vec<&'static str>) -> Retrieval {
     Retrieval {
+        progress,
         data: json!({
             "status": "failure",
             "message": message,

@@ -5,8 +5,9 @@
 //! Where reads go ([`lightrag_pg_pool::routing`]): with `POSTGRES_READ_HOSTS`,
 //! retrieval and the graph routes read a standby while one is fit (within
 //! `POSTGRES_READ_MAX_LAG`), else the primary. The keyword cache is read on the
-//! primary. Read-your-writes: a request that writes (today none does; a
-//! keyword-cache insert would) reads what follows through
+//! primary. Read-your-writes: a request that writes (a keyword extraction or
+//! an answer cached in `lightrag_llm_cache`, on the primary) reads what
+//! follows through
 //! [`lightrag_pg_pool::Pools::after_write`], pinned to the primary, never from
 //! a standby that may not have replayed the write. Instances hold no state
 //! between requests, so several can run behind one load balancer
@@ -22,9 +23,10 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
+use futures::StreamExt;
 use lightrag_pg_core::GraphStorage;
 use lightrag_pg_pool::{LightRagSettings, Replay, Route, Sources};
-use lightrag_pg_query::{QueryParam, RetrievalSettings, Retriever};
+use lightrag_pg_query::{AnswerOptions, AnswerText, ChatStream, Mode, QueryParam, RetrievalSettings, Retriever};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -37,7 +39,11 @@ use crate::error::{ApiError, ServeError};
 use crate::request::QueryRequest;
 
 /// LightRAG's `PROMPTS["fail_response"]`, the answer when nothing was found.
-pub const FAIL_RESPONSE: &str = "Sorry, I'm not able to provide an answer to that question.[no-context]";
+pub const FAIL_RESPONSE: &str = lightrag_pg_query::prompts::FAIL_RESPONSE;
+
+/// What LightRAG's server answers when the answer is empty — nothing found,
+/// or the LLM failed (`aquery_llm` catches the failure).
+pub const NO_CONTEXT: &str = "No relevant context found for the query.";
 
 /// The version reported by `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -354,51 +360,96 @@ async fn query_data(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) ->
     Ok(axum::Json(found.data).into_response())
 }
 
-/// What `/query` and `/query/stream` answer for `only_need_context`: the
-/// context (or LightRAG's `fail_response`), the references, the time taken.
-struct ContextAnswer {
-    response: String,
-    references: Option<Vec<Value>>,
-    elapsed: f64,
+/// The answer text of `/query` and `/query/stream`.
+enum ReplyText {
+    /// A whole response and whether an LLM wrote it.
+    Whole(String, bool),
+    /// The LLM's answer as it is written.
+    Stream(ChatStream),
 }
 
-async fn context_answer(s: &AppState, body: &Value, route: &str) -> Result<(QueryRequest, ContextAnswer), ApiError> {
+/// What `/query` and `/query/stream` answer: the text, the references, when
+/// the request started.
+struct Reply {
+    text: ReplyText,
+    references: Option<Vec<Value>>,
+    /// LightRAG's `QueryProgress` events (none known when the LLM failed).
+    progress: Vec<&'static str>,
+    start: Instant,
+}
+
+/// The seconds since `start`, rounded as LightRAG rounds them.
+fn seconds_since(start: Instant) -> f64 {
+    (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// LightRAG's `aquery_llm` behind `/query` and `/query/stream`: the context
+/// (`only_need_context`), the prompt (`only_need_prompt`) or the LLM's
+/// answer, whole or (`stream`) as it is written. An LLM failure is Python's
+/// placeholder answer, as `aquery_llm` catches it.
+async fn reply(s: &AppState, body: &Value, stream_route: bool) -> Result<(QueryRequest, Reply), ApiError> {
     let req = parse_query(s, body, false)?;
-    if req.only_need_prompt || !req.only_need_context {
-        return Err(ApiError::http(
-            StatusCode::NOT_IMPLEMENTED,
-            format!(
-                "lightrag-pg serve answers POST {route} with only_need_context=true only: the LLM answer and \
-                 only_need_prompt are served by the LightRAG server (lightrag-server); route this request there"
-            ),
-        ));
-    }
     let start = Instant::now();
-    let found = s.retriever.retrieve(&req.query, &req.param).await.map_err(ApiError::from_query)?;
-    let (response, references) = if found.context.is_empty() {
-        (FAIL_RESPONSE.to_owned(), Vec::new())
+    // `/query/stream` streams unless the request says `stream: false`.
+    let streaming = stream_route && req.stream != Some(false);
+    // LightRAG's bypass asks the LLM whatever the request says.
+    let context_only = req.only_need_context && !req.only_need_prompt && req.mode != Mode::Bypass;
+    let (text, found) = if context_only {
+        let found = s.retriever.retrieve(&req.query, &req.param).await.map_err(ApiError::from_query)?;
+        let context = if found.context.is_empty() { FAIL_RESPONSE } else { found.context.as_str() };
+        (ReplyText::Whole(context.to_owned(), false), Some(found))
     } else {
-        (found.context.clone(), found.references().to_vec())
+        let history = req.conversation_history.clone().unwrap_or_default();
+        let options = AnswerOptions::new(history, req.only_need_prompt, streaming);
+        match s.retriever.answer(&req.query, &req.param, &options).await {
+            Ok(answer) => {
+                let text = match answer.text {
+                    AnswerText::Stream(pieces) => ReplyText::Stream(pieces),
+                    AnswerText::Whole { text, llm_generated } => ReplyText::Whole(text, llm_generated),
+                    _ => ReplyText::Whole(String::new(), false),
+                };
+                (text, Some(answer.retrieval))
+            }
+            Err(e) if e.is_llm_failure() => {
+                tracing::error!(error = %e, "query failed");
+                (ReplyText::Whole(String::new(), false), None)
+            }
+            Err(e) => return Err(ApiError::from_query(e)),
+        }
     };
+    let text = match text {
+        ReplyText::Whole(t, _) if t.is_empty() => ReplyText::Whole(NO_CONTEXT.to_owned(), false),
+        t => t,
+    };
+    let references = found.as_ref().map(|f| f.references().to_vec()).unwrap_or_default();
     let references = if req.include_references && req.include_chunk_content {
-        with_chunk_content(references, found.chunks())
+        with_chunk_content(references, found.as_ref().map_or(&[], |f| f.chunks()))
     } else {
         references
     };
-    let elapsed = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     let references = req.include_references.then_some(references);
-    Ok((req, ContextAnswer { response, references, elapsed }))
+    let progress = found.map(|f| f.progress).unwrap_or_default();
+    Ok((req, Reply { text, references, progress, start }))
 }
 
-/// `POST /query` with `only_need_context`: the context as the response.
+/// `POST /query`: LightRAG's `QueryResponse` (`response`, `references`,
+/// `response_time`, `llm_generated`); `stream` is ignored.
 async fn query(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    let (_, a) = context_answer(&s, &body, "/query").await?;
+    let (_, a) = reply(&s, &body, false).await?;
+    let elapsed = seconds_since(a.start);
+    let (response, llm_generated) = match a.text {
+        ReplyText::Whole(text, generated) => (text, generated),
+        ReplyText::Stream(pieces) => {
+            let pieces: Vec<Result<String, _>> = pieces.collect().await;
+            (pieces.into_iter().collect::<Result<String, _>>().map_err(|e| ApiError::internal(&e))?, true)
+        }
+    };
     let mut out = Map::new();
-    out.insert("response".into(), json!(a.response));
-    let references = a.references.map(|r| r.into_iter().map(reference_item).collect::<Vec<_>>());
+    out.insert("response".into(), json!(response));
+    let references = a.references.clone().map(|r| r.into_iter().map(reference_item).collect::<Vec<_>>());
     out.insert("references".into(), references.map_or(Value::Null, Value::from));
-    out.insert("response_time".into(), json!(a.elapsed));
-    out.insert("llm_generated".into(), json!(false));
+    out.insert("response_time".into(), json!(elapsed));
+    out.insert("llm_generated".into(), json!(llm_generated));
     Ok(axum::Json(Value::Object(out)).into_response())
 }
 
@@ -410,31 +461,66 @@ fn reference_item(r: Value) -> Value {
     json!({"reference_id": field("reference_id"), "file_path": field("file_path"), "content": field("content")})
 }
 
-/// `POST /query/stream` with `only_need_context`: LightRAG's NDJSON for a
-/// complete (non-streamed) response, one line `{"response", "llm_generated",
-/// "references"}`, and with `include_progress` a last `{"response_time"}`
-/// line.
+/// One NDJSON line as Python's `json.dumps` writes it.
+fn ndjson(v: &Value) -> String {
+    format!("{}\n", lightrag_pg_core::pyjson::dumps(v, true))
+}
+
+/// `POST /query/stream`: LightRAG's NDJSON. A streamed answer is a
+/// `{"references"}` line (with `include_references`), then `{"response":
+/// piece}` lines, a failure ending it as an `{"error"}` line; a whole one
+/// (`stream: false`, the context, the prompt, a cached answer) is one line
+/// `{"response", "llm_generated", "references"}`. With `include_progress`,
+/// LightRAG's `{"progress": event}` lines first (all at once here, when the
+/// answer starts) and a last `{"response_time"}` line.
 async fn query_stream(State(s): State<Arc<AppState>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
-    let (req, a) = context_answer(&s, &body, "/query/stream").await?;
-    let mut line = Map::new();
-    line.insert("response".into(), json!(a.response));
-    line.insert("llm_generated".into(), json!(false));
-    if let Some(r) = a.references {
-        line.insert("references".into(), Value::from(r));
-    }
-    let mut text = format!("{}\n", Value::Object(line));
-    if req.include_progress {
-        text.push_str(&format!("{}\n", json!({ "response_time": a.elapsed })));
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
-        ],
-        text,
-    )
-        .into_response())
+    let (req, a) = reply(&s, &body, true).await?;
+    let head = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
+    ];
+    let timing = req.include_progress;
+    let Reply { text, references, progress, start } = a;
+    let progress: Vec<String> =
+        if timing { progress.into_iter().map(|p| ndjson(&json!({ "progress": p }))).collect() } else { Vec::new() };
+    let lines: futures::stream::BoxStream<'static, String> = match text {
+        ReplyText::Whole(response, llm_generated) => {
+            let mut line = Map::new();
+            line.insert("response".into(), json!(response));
+            line.insert("llm_generated".into(), json!(llm_generated));
+            if let Some(r) = references {
+                line.insert("references".into(), Value::from(r));
+            }
+            futures::stream::iter([ndjson(&Value::Object(line))]).boxed()
+        }
+        ReplyText::Stream(pieces) => {
+            let first = references.map(|r| ndjson(&json!({ "references": r })));
+            let body = pieces.scan(false, |failed, piece| {
+                let line = match piece {
+                    _ if *failed => None,
+                    Ok(p) if p.is_empty() => Some(String::new()),
+                    Ok(p) => Some(ndjson(&json!({ "response": p }))),
+                    Err(e) => {
+                        tracing::error!(error = %e, "streaming error");
+                        *failed = true;
+                        Some(ndjson(&json!({ "error": e.to_string() })))
+                    }
+                };
+                std::future::ready(line)
+            });
+            futures::stream::iter(first).chain(body).boxed()
+        }
+    };
+    let last = futures::stream::once(async move {
+        if timing { ndjson(&json!({ "response_time": seconds_since(start) })) } else { String::new() }
+    });
+    let body = futures::stream::iter(progress)
+        .chain(lines)
+        .chain(last)
+        .filter(|l| std::future::ready(!l.is_empty()))
+        .map(Ok::<_, std::convert::Infallible>);
+    Ok((head, axum::body::Body::from_stream(body)).into_response())
 }
 
 /// LightRAG's `include_chunk_content`: each reference gains the contents of

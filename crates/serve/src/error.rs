@@ -105,8 +105,9 @@ impl ApiError {
     }
 
     /// A retrieval failure: bad input 422-style, missing keywords and
-    /// unimplemented paths 501 naming the Python server, a slow or down
-    /// dependency 503, the rest 500.
+    /// unimplemented paths 501 naming the Python server, a failing LLM 500 (as
+    /// LightRAG's routes answer it), a slow or down dependency 503, the rest
+    /// 500.
     pub fn from_query(e: QueryError) -> Self {
         match &e {
             QueryError::InvalidInput { reason, .. } => Self::http(StatusCode::BAD_REQUEST, reason.clone()),
@@ -117,6 +118,12 @@ impl ApiError {
                      server (lightrag-server)"
                 ),
             ),
+            QueryError::NoLlm { .. } => Self::http(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("{e}; or send this query to the LightRAG server (lightrag-server)"),
+            ),
+            // LightRAG's routes answer a failing LLM with their client-safe 500.
+            _ if e.is_llm_failure() => Self::internal(&e),
             _ if e.is_retryable() => {
                 tracing::warn!(error = %e, "dependency unavailable");
                 Self::http(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable, retry later")

@@ -48,6 +48,9 @@ pub struct QueryRequest {
     pub include_chunk_content: bool,
     /// `include_progress` (false; `/query/stream` only).
     pub include_progress: bool,
+    /// `stream` as given (`/query/stream` streams unless it is `false`;
+    /// `/query` ignores it).
+    pub stream: Option<bool>,
     /// `conversation_history`, as given.
     pub conversation_history: Option<Vec<Value>>,
     /// The retrieval parameters: the server's defaults with the request's
@@ -360,7 +363,7 @@ impl QueryRequest {
         let include_references = flag(&mut errors, "include_references", true);
         let include_chunk_content = flag(&mut errors, "include_chunk_content", false);
         let include_progress = flag(&mut errors, "include_progress", false);
-        flag(&mut errors, "stream", false);
+        let stream = given(obj, "stream").map(|v| boolean(&mut errors, &[json!("stream")], v));
         if !errors.0.is_empty() {
             return Err(errors.0);
         }
@@ -414,6 +417,7 @@ impl QueryRequest {
             include_references: include_references.unwrap_or(true),
             include_chunk_content: include_chunk_content.unwrap_or(false),
             include_progress: include_progress.unwrap_or(false),
+            stream: stream.flatten(),
             conversation_history: conversation,
             param,
         })

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::{DIM, Running};
 use lightrag_pg_pool::PgConfig;
-use lightrag_pg_test_support::{embedding_endpoint, rerank_endpoint, test_database};
+use lightrag_pg_test_support::llm::user_prompt;
+use lightrag_pg_test_support::{LlmEndpoint, embedding_endpoint, rerank_endpoint, test_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -279,12 +280,121 @@ async fn query_stream_with_only_need_context_is_one_ndjson_line() {
 }
 
 #[tokio::test]
-async fn query_for_an_llm_answer_names_the_python_server() {
+async fn query_for_an_llm_answer_without_an_llm_names_the_python_server() {
     let s = start(&[], Duration::ZERO).await;
     let (status, body) =
         json_of(s.post("/query").json(&json!({"query": "What is studied here?"})).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert!(body["detail"].as_str().unwrap().contains("lightrag-server"), "{body}");
+}
+
+/// A server whose LLM is `llm` (OpenAI-compatible), the answer cache off.
+async fn with_llm(llm: &LlmEndpoint) -> Running {
+    start(&[("LLM_BINDING", "openai"), ("LLM_BINDING_HOST", &llm.url), ("ENABLE_LLM_CACHE", "false")], Duration::ZERO)
+        .await
+}
+
+fn answering() -> LlmEndpoint {
+    LlmEndpoint::replying(|r| format!("The answer to: {}", user_prompt(r)))
+}
+
+#[tokio::test]
+async fn query_answers_with_the_llm_under_the_naive_prompt() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r =
+        s.post("/query").json(&json!({"query": "What is studied here?", "mode": "naive", "user_prompt": "Be short."}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"], "The answer to: What is studied here?");
+    assert_eq!(body["llm_generated"], true);
+    assert!(!body["references"].as_array().unwrap().is_empty(), "{body}");
+    let system = llm.requests()[0]["messages"][0]["content"].as_str().unwrap().to_owned();
+    assert!(system.contains("6. Additional Instructions: \n\nBe short.") && system.contains("Document Chunks"));
+}
+
+#[tokio::test]
+async fn query_with_only_need_prompt_returns_the_prompt_without_asking() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r =
+        s.post("/query").json(&json!({"query": "What is studied here?", "mode": "naive", "only_need_prompt": true}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["response"].as_str().unwrap().ends_with("---User Query---\n\nWhat is studied here?"), "{body}");
+    assert_eq!((body["llm_generated"].clone(), llm.calls()), (json!(false), 0));
+}
+
+#[tokio::test]
+async fn query_stream_sends_the_references_then_the_answer_in_pieces() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r = s.post("/query/stream").json(&json!({"query": "What is studied here?", "mode": "naive"}));
+    let text = r.send().await.unwrap().text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert!(lines[0]["references"].is_array() && lines.len() > 2, "{text}");
+    let answer: String = lines[1..].iter().map(|l| l["response"].as_str().expect("a response piece")).collect();
+    assert_eq!(answer, "The answer to: What is studied here?");
+    assert_eq!(llm.requests()[0]["stream"], true);
+}
+
+#[tokio::test]
+async fn query_stream_with_include_progress_sends_lightrags_events_first_and_the_time_last() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r = s.post("/query/stream").json(&json!({"query": "What is studied here?", "mode": "naive",
+        "include_progress": true, "include_references": false}));
+    let text = r.send().await.unwrap().text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines[..2], [json!({"progress": "retrieving_chunks"}), json!({"progress": "reranking"})], "{text}");
+    assert!(lines[2]["response"].is_string(), "{text}");
+    assert!(lines.last().unwrap()["response_time"].as_f64().is_some_and(|t| t >= 0.0), "{text}");
+}
+
+#[tokio::test]
+async fn query_stream_with_stream_false_is_one_complete_line() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    // pydantic's lax bool: "false" is false.
+    let body =
+        json!({"query": "What is studied here?", "mode": "naive", "stream": "false", "include_references": false});
+    let text = s.post("/query/stream").json(&body).send().await.unwrap().text().await.unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines, [json!({"response": "The answer to: What is studied here?", "llm_generated": true})], "{text}");
+}
+
+#[tokio::test]
+async fn query_data_whose_keyword_extraction_fails_is_lightrags_500() {
+    let llm = LlmEndpoint::start(std::sync::Arc::new(|_| String::new()), Duration::ZERO, Some(400));
+    let s = with_llm(&llm).await;
+    let r = s.post("/query/data").json(&json!({"query": "What is studied here?", "mode": "local"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(body["detail"].as_str().unwrap().starts_with("Internal server error (error_id: "), "{body}");
+}
+
+#[tokio::test]
+async fn bypass_asks_the_llm_the_bare_question_even_for_the_context() {
+    let llm = answering();
+    let s = with_llm(&llm).await;
+    let r = s.post("/query").json(&json!({"query": "Hi?", "mode": "bypass", "only_need_context": true}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["response"].clone(), body["references"].clone()), (json!("The answer to: Hi?"), json!([])));
+    assert_eq!(llm.requests()[0]["messages"], json!([{"role": "user", "content": "Hi?"}]));
+}
+
+#[tokio::test]
+async fn a_failing_llm_is_lightrags_no_context_answer() {
+    let llm = LlmEndpoint::start(std::sync::Arc::new(|_| String::new()), Duration::ZERO, Some(400));
+    let s = with_llm(&llm).await;
+    let r = s.post("/query").json(&json!({"query": "What is studied here?", "mode": "naive"}));
+    let (status, body) = json_of(r.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["response"].clone(), body["references"].clone(), body["llm_generated"].clone()),
+        (json!("No relevant context found for the query."), json!([]), json!(false))
+    );
 }
 
 #[tokio::test]

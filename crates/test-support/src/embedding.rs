@@ -3,7 +3,7 @@
 //! of its JSON body; [`embedding_endpoint`] is an OpenAI-compatible
 //! `…/embeddings`, [`rerank_endpoint`] a Cohere/Jina/Aliyun `…/rerank`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,20 +39,7 @@ pub fn json_endpoint(handler: impl Fn(&Value) -> (u16, Value) + Send + Sync + 's
             let Ok(mut stream) = stream else { continue };
             let (handler, seen) = (handler.clone(), seen.clone());
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let (_, request) = crate::llm::read_request(&stream);
                 if let Ok(mut r) = seen.lock() {
                     r.push(request.clone());
                 }

@@ -11,6 +11,7 @@ mod docker_check;
 pub mod embedding;
 pub mod fresh;
 pub mod init_scripts;
+pub mod llm;
 pub mod python;
 pub mod replica;
 pub mod server;
@@ -19,6 +20,7 @@ pub mod server;
 pub use docker::{PID_LABEL, container_database};
 pub use docker_check::{NO_DOCKER_ENV, require_docker};
 pub use embedding::{JsonEndpoint, embedding_endpoint, json_endpoint, rerank_endpoint};
+pub use llm::LlmEndpoint;
 
 /// A fresh random workspace for one test (re-exported from
 /// `lightrag_pg_core::testkit`), so tests run in parallel on one server.

@@ -1,5 +1,6 @@
 //! `lightrag-pg query`: LightRAG's `aquery_data` (or the `only_need_context`
-//! string) for a question, through the facade's `query` feature.
+//! string) for a question, through the facade's `query` feature; keywords not
+//! given are the cached ones, else extracted by the LLM (`LLM_BINDING`).
 
 use std::sync::Arc;
 
@@ -52,6 +53,7 @@ pub(crate) async fn run(ctx: &Context, a: QueryArgs) -> Result<()> {
     let pools = lightrag_pg::pool::Pools::with_write_pool(pool).await?;
     let retriever = Retriever::open(pools, ws, engine, dimension, model.as_deref(), Arc::new(embedder), settings)
         .await
+        .and_then(|r| r.with_llm_from_sources(&ctx.sources))
         .map_err(Error::from)?
         .with_reranker(reranker.map(|r| Arc::new(r) as Arc<dyn Reranker>));
     let found = retriever.retrieve(&question, &param).await.map_err(Error::from)?;
