@@ -244,9 +244,9 @@ fn free_port() -> Result<u16, Error> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Removes the benchmark's workspace: its rows (`lightrag-pg workspace drop`)
-/// and its AGE graph, which `workspace drop` leaves behind.
-async fn drop_workspace(cli: &Path, pool: &PgPool, db: &[(String, String)]) -> Result<(), Error> {
+/// Removes the benchmark's workspace, its rows and its AGE graph
+/// (`lightrag-pg workspace drop`).
+fn drop_workspace(cli: &Path, db: &[(String, String)]) -> Result<(), Error> {
     let out = Command::new(cli)
         .args(["--workspace", WORKSPACE, "workspace", "drop", WORKSPACE, "--yes"])
         .envs(db.iter().map(|(k, v)| (k, v)))
@@ -254,18 +254,6 @@ async fn drop_workspace(cli: &Path, pool: &PgPool, db: &[(String, String)]) -> R
     if !out.status.success() {
         return Err(format!("lightrag-pg workspace drop {WORKSPACE}: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
-    let conn = pool.get().await?;
-    let age: bool = conn.query_one("SELECT to_regclass('ag_catalog.ag_graph') IS NOT NULL", &[]).await?.get(0);
-    if !age {
-        return Ok(()); // a fresh server (--replicas): AGE is not created yet
-    }
-    conn.batch_execute("LOAD 'age'").await?;
-    let graph = format!("{WORKSPACE}_chunk_entity_relation");
-    conn.execute(
-        "SELECT ag_catalog.drop_graph(g.name, true) FROM ag_catalog.ag_graph g WHERE g.name = $1::text::name",
-        &[&graph],
-    )
-    .await?;
     Ok(())
 }
 
@@ -284,7 +272,7 @@ async fn load_dataset(args: &Args, pool: &PgPool, db: &[(String, String)], dim: 
         }
     };
     let started = Instant::now();
-    drop_workspace(&args.cli, pool, db).await?;
+    drop_workspace(&args.cli, db)?;
     let dataset = args.dataset.to_str().ok_or("the dataset path is not UTF-8")?;
     cli(&["migrate", "--from", dataset, "--graph", "age", "--model-name", MODEL, "--json"])?;
     // Fresh statistics, so that autovacuum does not change a plan mid-run.
@@ -600,7 +588,7 @@ async fn main() -> Result<(), Error> {
     let load_after = load_average();
     drop(ours);
     drop(python);
-    drop_workspace(&args.cli, &pool, &db).await?;
+    drop_workspace(&args.cli, &db)?;
     drop(pair);
     let dataset = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let report = json!({

@@ -375,13 +375,16 @@ pub(crate) enum RlsCommand {
 pub(crate) enum WorkspaceCommand {
     /// Workspaces found in the LightRAG tables and AGE graphs.
     List(#[command(flatten)] JsonFlag),
-    /// Delete every record of a workspace (all stores, its AGE graph).
+    /// Delete every record of a workspace and drop its AGE graph, all or
+    /// nothing.
     Drop {
         /// The workspace.
         name: String,
         /// Required: confirms the deletion.
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
     },
     /// Copy every record of a workspace into another.
     Copy {

@@ -1,15 +1,16 @@
 //! AGE graphs seen from outside a storage, for tools that work on whole
 //! workspaces (`lightrag_pg::admin`, the CLI): which graphs exist, a
-//! workspace's graph, and every vertex and edge of a graph read straight from
-//! its label tables, inside the caller's transaction (so that a backup sees
-//! the graph and the tables at one instant).
+//! workspace's graph, dropping a graph, and every vertex and edge of a graph
+//! read straight from its label tables, all inside the caller's transaction
+//! (so that a backup sees the graph and the tables at one instant, and a
+//! workspace's rows and its graph go together or not at all).
 //!
 //! The table engine's rows live in ordinary tables with a `workspace` column
 //! and are handled with the others (`lightrag_pg_pool::workspace`).
 
 use std::collections::HashMap;
 
-use lightrag_pg_core::{Result, Workspace};
+use lightrag_pg_core::{Error, Result, Workspace};
 use lightrag_pg_pool::{db_error, ident::quote_ident};
 use serde_json::Value;
 use tokio_postgres::GenericClient;
@@ -50,6 +51,45 @@ pub async fn workspace_graph(client: &impl GenericClient, ws: &Workspace) -> Res
         .map_err(db_error)?;
     Ok(row.get::<_, bool>(0).then_some(name))
 }
+
+/// Drops AGE graph `graph` (`ag_catalog.drop_graph(name, true)`: its schema,
+/// label tables and catalog rows) when it exists in `ag_catalog.ag_graph`, on
+/// the caller's client, so inside the caller's transaction when it has one.
+/// Returns whether it existed.
+///
+/// # Errors
+/// [`Error::Graph`] naming the graph when the role may not drop it (SQLSTATE
+/// `42501`: only the owner of the graph's schema and objects, or a superuser,
+/// may), with the server's error as its cause; connection or database errors
+/// (a lock time-out stays retryable).
+pub async fn drop_graph(client: &impl GenericClient, graph: &str) -> Result<bool> {
+    let exists = client
+        .query_opt("SELECT 1 FROM ag_catalog.ag_graph WHERE name = $1::text::name", &[&graph])
+        .await
+        .map_err(db_error)?
+        .is_some();
+    if !exists {
+        return Ok(false);
+    }
+    client.execute("SELECT ag_catalog.drop_graph($1::text::name, true)", &[&graph]).await.map_err(|e| {
+        let e = db_error(e);
+        if e.sqlstate() == Some(INSUFFICIENT_PRIVILEGE) {
+            Error::Graph {
+                message: format!(
+                    "cannot drop AGE graph '{graph}': permission denied (only the owner of the graph's \
+                     schema and objects, the role that created it, or a superuser may drop it)"
+                ),
+                source: Some(Box::new(e)),
+            }
+        } else {
+            e
+        }
+    })?;
+    Ok(true)
+}
+
+/// SQLSTATE `insufficient_privilege`.
+const INSUFFICIENT_PRIVILEGE: &str = "42501";
 
 /// Every vertex and edge of an AGE graph.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -360,18 +360,10 @@ impl AgeGraphStorage {
     /// as LightRAG does, this removes it; `initialize` creates it again.
     ///
     /// # Errors
-    /// Connection or database errors.
+    /// [`Error::Graph`] naming the graph when the role may not drop it;
+    /// connection or database errors (see [`crate::admin::drop_graph`]).
     pub async fn drop_graph(&self) -> Result<()> {
-        let conn = self.conn().await?;
-        let exists = conn
-            .query_opt("SELECT 1 FROM ag_catalog.ag_graph WHERE name = $1::text::name", &[&self.graph])
-            .await
-            .map_err(db_error)?;
-        if exists.is_some() {
-            conn.execute("SELECT ag_catalog.drop_graph($1::text::name, true)", &[&self.graph])
-                .await
-                .map_err(db_error)?;
-        }
+        crate::admin::drop_graph(&*self.conn().await?, &self.graph).await?;
         Ok(())
     }
 

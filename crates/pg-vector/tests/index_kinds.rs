@@ -152,8 +152,9 @@ async fn an_existing_table_of_another_dimension_is_reported_at_initialize() {
 #[tokio::test]
 async fn real_3072_dimension_entities_are_searchable_through_hnsw_on_halfvec() {
     let pool = pool().await;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/datasets/film-24-2016-en/vdb_entities.json");
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("dataset present")).unwrap();
+    let path = lightrag_pg_test_support::dataset("film-24-2016-en").join("vdb_entities.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let file: Value = serde_json::from_str(&text).unwrap();
     let dim = file["embedding_dim"].as_u64().unwrap() as usize;
     assert_eq!(dim, 3072);
     let matrix = base64::engine::general_purpose::STANDARD.decode(file["matrix"].as_str().unwrap()).unwrap();

@@ -26,13 +26,22 @@ pub(crate) async fn run(ctx: &Context, cmd: WorkspaceCommand) -> Result<()> {
             }
             Ok(())
         }
-        WorkspaceCommand::Drop { name, yes } => {
+        WorkspaceCommand::Drop { name, yes, json } => {
             if !yes {
                 return Err(Error::invalid(name, "dropping a workspace deletes all its data: add --yes"));
             }
             let ws = Workspace::new(name)?;
-            let deleted = admin::drop_workspace(&pool, &ws).await?;
-            outln!("dropped workspace '{ws}': {deleted} rows");
+            let report = admin::drop_workspace(&pool, &ws).await?;
+            if json.json {
+                return output::json(&serde_json::json!({
+                    "workspace": ws.as_str(), "rows": report.rows, "age_graph": report.age_graph,
+                }));
+            }
+            let graph = match &report.age_graph {
+                Some(g) => format!("AGE graph '{g}'"),
+                None => "no AGE graph".to_owned(),
+            };
+            outln!("dropped workspace '{ws}': {} rows, {graph}", report.rows);
             Ok(())
         }
         WorkspaceCommand::Copy { from, to } => {

@@ -64,34 +64,55 @@ async fn table_with_rows<'t>(client: &impl GenericClient, tables: &'t [String], 
     Ok(None)
 }
 
-/// Deletes every row of `ws` from every LightRAG table in one transaction
-/// (dropping its partitions of partitioned vector tables, as the vector
-/// storage's `drop_all` does), then empties its AGE graph when it has one.
-/// Returns the rows deleted from the tables.
+/// What [`drop_workspace`] dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropReport {
+    /// Rows deleted, over every LightRAG table.
+    pub rows: u64,
+    /// The workspace's AGE graph ([`lightrag_pg_graph::names::age_graph_name`]),
+    /// dropped; `None` when it had none (or the database has no AGE).
+    pub age_graph: Option<String>,
+}
+
+/// Drops workspace `ws` in one transaction: deletes its rows from every
+/// LightRAG table (dropping its partitions of partitioned vector tables, as
+/// the vector storage's `drop_all` does) and drops its AGE graph when it has
+/// one (`ag_catalog.drop_graph`: the schema, the label tables, the catalog
+/// rows), so that all of it goes or none.
+///
+/// A workspace whose graph name is lossy ([`lightrag_pg_graph::names::is_lossy`]:
+/// characters outside `[A-Za-z0-9_]`, or cut at 63 bytes) shares that graph
+/// with the workspaces that map to the same name, as in LightRAG, and
+/// dropping it drops their graph too.
 ///
 /// # Errors
-/// Connection or database errors; nothing of the tables is deleted unless all is.
-pub async fn drop_workspace(pool: &PgPool, ws: &Workspace) -> Result<u64> {
-    let deleted = pool
-        .retry("workspace drop", || async {
-            let mut conn = pool.get().await?;
-            let tx = conn.transaction().await.map_err(db_error)?;
-            let mut deleted = 0;
-            for table in workspace::tables(&tx, Partitions::Exclude).await? {
-                deleted += match lightrag_pg_vector::admin::describe(&tx, &table).await? {
-                    Some(_) => lightrag_pg_vector::admin::drop_workspace_rows(&tx, &table, ws.as_str()).await?,
-                    None => workspace::delete_rows(&tx, &table, ws.as_str()).await?,
-                };
-            }
-            tx.commit().await.map_err(db_error)?;
-            Ok(deleted)
-        })
-        .await?;
-    if lightrag_pg_graph::admin::workspace_graph(&*pool.get().await?, ws).await?.is_some() {
-        let graph = age_graph(pool, ws).await?;
-        graph.drop_all().await?;
+/// [`Error::Graph`] naming the graph when the role may not drop it; connection
+/// or database errors. Nothing is dropped unless all is.
+#[tracing::instrument(skip(pool), fields(workspace = %ws))]
+pub async fn drop_workspace(pool: &PgPool, ws: &Workspace) -> Result<DropReport> {
+    if lightrag_pg_graph::names::is_lossy(ws) {
+        let graph = lightrag_pg_graph::names::age_graph_name(ws);
+        tracing::warn!(%graph, "the AGE graph name is lossy (as in LightRAG): other workspaces may share the graph this drops");
     }
-    Ok(deleted)
+    pool.retry("workspace drop", || async {
+        let mut conn = pool.get().await?;
+        let tx = conn.transaction().await.map_err(db_error)?;
+        let mut report = DropReport::default();
+        for table in workspace::tables(&tx, Partitions::Exclude).await? {
+            report.rows += match lightrag_pg_vector::admin::describe(&tx, &table).await? {
+                Some(_) => lightrag_pg_vector::admin::drop_workspace_rows(&tx, &table, ws.as_str()).await?,
+                None => workspace::delete_rows(&tx, &table, ws.as_str()).await?,
+            };
+        }
+        if let Some(graph) = lightrag_pg_graph::admin::workspace_graph(&tx, ws).await?
+            && lightrag_pg_graph::admin::drop_graph(&tx, &graph).await?
+        {
+            report.age_graph = Some(graph);
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(report)
+    })
+    .await
 }
 
 /// The AGE graph storage of `ws`, initialised.
