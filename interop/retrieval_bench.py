@@ -57,6 +57,9 @@ async def bench_engine(dataset: str, graph_cls: str, runs: int) -> dict:
     ws = h.workspace(f"rb{dataset.split('-')[0][:5]}{engine[0]}")
     await h.cleanup(ws)
     h.rust_migrate(ws, ds, engine, model)
+    # Statistics for the planner, as the retrieval scenarios and bench --serve
+    # have them: else each side meets whatever autovacuum left at its turn.
+    await r.analyze(ws, model, dim)
     hl, ll = r.keywords(ds)
     question = f"What connects {ll[0]} and {ll[1]}?"
     server = r.EmbeddingServer(dim)
