@@ -147,7 +147,9 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         // on the same migrated workspace, and the floor of our statements.
         step("retrieval: ours against Python's aquery_data (interop/retrieval_bench.py)");
         let mut r = python_cmd(&python, &server, "retrieval_bench.py");
-        r.args(["--runs", if o.quick { "10" } else { "20" }])
+        // Queries per mode: `--runs` when given, else 20 (10 with --quick).
+        let queries = o.runs.clone().unwrap_or_else(|| if o.quick { "10" } else { "20" }.to_owned());
+        r.args(["--runs", queries.as_str()])
             .arg("--out")
             .arg(target_dir().join("bench-vs-python-retrieval.json"))
             .env("LIGHTRAG_PG_BIN", target_dir().join("release").join("lightrag-pg"))
