@@ -1,19 +1,24 @@
 """Writes examples/demo-kb: a small LightRAG working directory in LightRAG's default
 file storages (JsonKV, JsonDocStatus, NanoVectorDB, NetworkX GraphML), produced by
-the real lightrag-hku 1.5.7 with the offline scripted extractor and hashing embedder
-of offline.py, over texts written for this project.
+the real lightrag-hku 1.5.7 over texts written for this project, with the hashing
+embedder of offline.py and this file's scripted extractor: it reads the names the
+texts use (runs of capitalised words, such as "Captain Mara Voss" or "Port Elin",
+without a leading "The" or "Every"), types them from the project's own list below,
+describes each entity and relation by the sentence it appears in, and links the
+names of one sentence.
 
 Run: target/interop/venv/bin/python interop/make_example.py examples/demo-kb
 """
 import asyncio
 import os
+import re
 import shutil
 import sys
 
 from lightrag import LightRAG
 from lightrag.utils import EmbeddingFunc, Tokenizer
 
-from offline import DIM, MODEL, WordTokenizer, embed, scripted_llm
+from offline import DIM, MODEL, WordTokenizer, embed, scripted_reply
 
 DOCS = {
     "harbour.txt": (
@@ -38,13 +43,71 @@ DOCS = {
 }
 
 
+# The entity types of the names in DOCS (anything else is a "concept").
+TYPES = {
+    "person": ["Captain Mara Voss", "Tomas Brandt", "Lena Okafor", "Ravi Menon"],
+    "organization": ["Harbour Authority", "Coastal Railway"],
+    "location": ["Port Elin", "Northern Breakwater", "Old Lighthouse", "Elin Observatory", "Copper Hill",
+                 "Granite Falls", "Copper Hill Tunnel"],
+    "event": ["Great Storm", "Lantern Festival"],
+    "artifact": ["Heron", "Harbour Journal", "Meridian Telescope"],
+}
+TYPE_OF = {name: kind for kind, names in TYPES.items() for name in names}
+NAME = re.compile(r"[A-Z][a-z]+(?:\s+(?:of\s+)?[A-Z][a-z]+)*")
+NOT_NAMES = {"The", "Every", "Lighthouse Keeper"}
+# Sentence-initial articles and job titles are not part of a name.
+LEADING = ("The ", "Every ", "Astronomer ", "Engineer ")
+# Short forms the texts use for a name given in full before.
+SHORT = {"Observatory": "Elin Observatory", "Breakwater": "Northern Breakwater"}
+
+
+def names_in(sentence: str) -> list[str]:
+    """The names a sentence uses, in order, without a sentence-initial article."""
+    out: list[str] = []
+    for m in NAME.finditer(sentence):
+        name = m.group(0)
+        for lead in LEADING:
+            if name.startswith(lead):
+                name = name[len(lead):]
+        # "Harbour Authority of Port Elin": two names.
+        for part in name.split(" of "):
+            part = SHORT.get(part, part)
+            if part and part not in NOT_NAMES and part not in out:
+                out.append(part)
+    return out
+
+
+async def demo_llm(prompt, system_prompt=None, history_messages=None, **kwargs):
+    """The extraction in LightRAG's tuple format: the names of each sentence,
+    typed, each described by the first sentence naming it, and each linked to
+    the next name of its sentence."""
+    if kwargs.get("keyword_extraction") or "---Input Text---" not in prompt:
+        return scripted_reply(prompt, bool(kwargs.get("keyword_extraction")))
+    m = re.search(r"---Input Text---\s*```\s*(.*?)```", prompt, re.S)
+    text = (m.group(1) if m else prompt).strip()
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    entities: dict[str, str] = {}
+    lines = []
+    for sentence in sentences:
+        names = names_in(sentence)
+        for n in names:
+            if n not in entities:
+                entities[n] = sentence
+                kind = TYPE_OF.get(n, "concept")
+                lines.append(f"entity<|#|>{n}<|#|>{kind}<|#|>{sentence}")
+        for a, b in zip(names, names[1:]):
+            lines.append(f"relation<|#|>{a}<|#|>{b}<|#|>mentioned together<|#|>{sentence}")
+    lines.append("<|COMPLETE|>")
+    return "\n".join(lines)
+
+
 async def main(target: str):
     if os.path.exists(target):
         shutil.rmtree(target)
     os.makedirs(target)
     rag = LightRAG(
         working_dir=target,
-        llm_model_func=scripted_llm,
+        llm_model_func=demo_llm,
         embedding_func=EmbeddingFunc(embedding_dim=DIM, max_token_size=8192, func=embed, model_name=MODEL),
         tokenizer=Tokenizer("words", WordTokenizer()),
     )

@@ -28,11 +28,15 @@ pub(crate) fn demo() -> Result<()> {
     let kb = root.join("examples").join("demo-kb");
     let kb = kb.to_string_lossy();
     step(
+        "start from an empty workspace 'demo' (a re-run replaces what an earlier run loaded)",
+        &["workspace", "drop", "demo", "--yes"],
+    )?;
+    step(
         "migrate a LightRAG working directory (JsonKV, NanoVectorDB, GraphML) into PostgreSQL",
         &["-w", "demo", "migrate", "--from", &kb, "--graph", "age", "--model-name", "interop-hash"],
     )?;
     step(
-        "the 5 entities most similar to 'Observatory' (pgvector, HNSW)",
+        "the 5 entities most similar to 'Elin Observatory' (pgvector, HNSW)",
         &[
             "-w",
             "demo",
@@ -40,7 +44,7 @@ pub(crate) fn demo() -> Result<()> {
             "--namespace",
             "entities",
             "--like-entity",
-            "Observatory",
+            "Elin Observatory",
             "--top-k",
             "5",
             "--model-name",
@@ -48,12 +52,24 @@ pub(crate) fn demo() -> Result<()> {
         ],
     )?;
     step(
-        "the 2-hop graph around 'Observatory' (Apache AGE)",
-        &["-w", "demo", "graph", "--label", "Observatory", "--depth", "2", "--max-nodes", "30", "--format", "text"],
+        "the 2-hop graph around 'Elin Observatory' (Apache AGE)",
+        &[
+            "-w",
+            "demo",
+            "graph",
+            "--label",
+            "Elin Observatory",
+            "--depth",
+            "2",
+            "--max-nodes",
+            "30",
+            "--format",
+            "text",
+        ],
     )?;
     step("document status counts", &["-w", "demo", "docs", "counts"])?;
     let url = crate::hash_embed::serve(64)?;
-    let question = "What does the Observatory study, and who works there?";
+    let question = "What does the Elin Observatory study, and who works there?";
     let args = [
         "-w",
         "demo",
@@ -62,7 +78,7 @@ pub(crate) fn demo() -> Result<()> {
         "--mode",
         "hybrid",
         "--ll-keywords",
-        "Observatory",
+        "Elin Observatory,Lena Okafor",
         "--hl-keywords",
         "astronomy,research",
         "--top-k",
