@@ -305,6 +305,18 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
     """`rerank`: (binding, MIN_RERANK_SCORE) of a rerank model on both sides."""
     engine, ds, dim, ws, model = await migrated(dataset, graph_cls, "q")
     hl, ll = keywords(ds)
+    await compare_workspace(dataset, ws, graph_cls, dim, model, hl, ll, threshold, tight, rerank)
+
+
+async def compare_workspace(label: str, ws: str, graph_cls: str, dim: int, model: str, hl: list[str],
+                            ll: list[str], threshold: float, tight: bool = False,
+                            rerank: tuple[str, float] | None = None) -> None:
+    """Every mode, with given, low-level only and cached keywords: our
+    `lightrag-pg query` against Python's `aquery_data` and `only_need_context`
+    on workspace `ws` (vector tables of `model` at `dim`); drops the model's
+    tables and the workspace afterwards."""
+    engine = h.GRAPHS[graph_cls]
+    dataset = label
     question = f"What connects {ll[0]} and {ll[1]}?"
     log(f"{dataset} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
     server = EmbeddingServer(dim)
@@ -507,6 +519,33 @@ async def retrieval_dickens_tight_age() -> None:
 
 async def retrieval_dickens_tight_table() -> None:
     await compare_dataset("dickens-christmas-carol-en", "PGTableGraphStorage", -1.0, tight=True)
+
+
+async def python_written(graph_cls: str, docs: dict[str, str]) -> None:
+    """A workspace that Python LightRAG wrote itself (its pipeline: the scripted
+    extractor, the deterministic embedder at 64 dimensions, its own PostgreSQL
+    storages), then queried by both sides without an LLM for ours."""
+    engine = h.GRAPHS[graph_cls]
+    dim, model = 64, f"iop-pw{h.RUN_ID}"
+    ws = h.workspace(f"qpw{engine[0]}")
+    await h.cleanup(ws)
+    rag = make_rag(ws, graph_cls, dim, model, 0.2, enable_llm_cache=True)
+    await rag.initialize_storages()
+    try:
+        await rag.ainsert(list(docs.values()), file_paths=list(docs.keys()))
+    finally:
+        await rag.finalize_storages()
+    await analyze(ws, model, dim)
+    # The two most connected entities Python extracted, and their relation's words.
+    rows = await h.sql("SELECT id, degree FROM (SELECT n, count(*) AS degree FROM (SELECT source_id AS n FROM "
+                       f'"lightrag_vdb_relation_{re.sub(r"[^a-z0-9_]", "_", model.lower())}_{dim}d" '
+                       "WHERE workspace = $1 UNION ALL SELECT target_id FROM "
+                       f'"lightrag_vdb_relation_{re.sub(r"[^a-z0-9_]", "_", model.lower())}_{dim}d" '
+                       "WHERE workspace = $1) e GROUP BY n) d(id, degree) ORDER BY degree DESC, id LIMIT 2", ws)
+    ll = [r["id"] for r in rows]
+    check(len(ll) == 2, f"Python's pipeline wrote no graph in {ws}")
+    hl = [f"{ll[0]} and {ll[1]}", "relationships"]
+    await compare_workspace(f"Python-written ({len(docs)} documents)", ws, graph_cls, dim, model, hl, ll, 0.2)
 
 
 async def retrieval_rerank_cohere_age() -> None:

@@ -114,6 +114,16 @@ async def python_writes_rust_reads(graph_cls: str) -> None:
     await h.cleanup(ws)
 
 
+async def retrieval_python_written_table() -> None:
+    # `lightrag-pg query` with given keywords (no LLM on our side) on a workspace
+    # Python LightRAG's own pipeline wrote: equal to its aquery_data. (Not on
+    # AGE: on a graph this small Python's cypher edge read joins the other ends'
+    # vertices by a sequential scan, so relations tied on degree and weight come
+    # in the vertices' heap order, not the edges' order that its index plan on
+    # larger graphs, and ours, give; interop/README.md, "Not equal".)
+    await retrieval.python_written("PGTableGraphStorage", OWN_DOCS)
+
+
 async def python_writes_rust_reads_age() -> None:
     await python_writes_rust_reads("PGGraphStorage")
 
@@ -397,6 +407,7 @@ SCENARIOS = {
     "rust_writes_python_reads_academic": rust_writes_python_reads_academic,
     "mixed_writers_age": mixed_writers_age,
     "mixed_writers_table": mixed_writers_table,
+    "retrieval_python_written_table": retrieval_python_written_table,
     # Retrieval: our `lightrag-pg query` equals aquery_data (retrieval.py).
     **retrieval.SCENARIOS,
     # `lightrag-pg serve` and the real lightrag-server answer alike (serve_compare.py).
