@@ -9,6 +9,7 @@
 //! A vector of another dimension than the knowledge base's is
 //! [`QueryError::EmbeddingDimension`].
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,7 +49,7 @@ impl EmbeddingBinding {
 }
 
 /// An embedding endpoint over HTTP.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpEmbedder {
     binding: EmbeddingBinding,
     url: String,
@@ -59,6 +60,20 @@ pub struct HttpEmbedder {
     retry: RetryPolicy,
     base64: bool,
     client: reqwest::Client,
+}
+
+impl fmt::Debug for HttpEmbedder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key is a secret: only whether one is set.
+        f.debug_struct("HttpEmbedder")
+            .field("binding", &self.binding)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("dimension", &self.dimension)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpEmbedder {
@@ -279,6 +294,18 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(e.url(), "http://h:1/api/embed");
+    }
+
+    #[test]
+    fn the_api_key_never_shows_in_debug_output() {
+        let pairs = [
+            ("EMBEDDING_BINDING", "openai"),
+            ("EMBEDDING_MODEL", "m"),
+            ("EMBEDDING_DIM", "4"),
+            ("EMBEDDING_BINDING_API_KEY", "sk-secret"),
+        ];
+        let shown = format!("{:?}", HttpEmbedder::from_sources(&Sources::from_pairs(pairs)).unwrap());
+        assert!(!shown.contains("sk-secret") && shown.contains("<set>"), "{shown}");
     }
 
     #[test]

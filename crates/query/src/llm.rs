@@ -19,6 +19,7 @@
 //! its error.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -166,7 +167,7 @@ impl LlmBinding {
 }
 
 /// The LLM's URL, key, time limit and retries, and the clients that call it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Endpoint {
     url: String,
     api_key: Option<String>,
@@ -176,6 +177,18 @@ struct Endpoint {
     client: reqwest::Client,
     /// Streamed replies: `timeout` bounds each read.
     stream_client: reqwest::Client,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key is a secret: only whether one is set.
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Endpoint {
@@ -548,6 +561,13 @@ mod tests {
 
     fn model(pairs: &[(&str, &str)]) -> Result<Option<HttpChatModel>, QueryError> {
         HttpChatModel::from_sources(&Sources::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn the_api_key_never_shows_in_debug_output() {
+        let m = model(&[("LLM_BINDING", "openai"), ("LLM_BINDING_API_KEY", "sk-secret")]).unwrap().unwrap();
+        let shown = format!("{m:?}");
+        assert!(!shown.contains("sk-secret") && shown.contains("<set>"), "{shown}");
     }
 
     #[test]
