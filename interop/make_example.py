@@ -18,7 +18,7 @@ import sys
 from lightrag import LightRAG
 from lightrag.utils import EmbeddingFunc, Tokenizer
 
-from offline import DIM, MODEL, WordTokenizer, embed, scripted_reply
+from offline import DIM, MODEL, WordTokenizer, _input_text, embed, scripted_reply
 
 DOCS = {
     "harbour.txt": (
@@ -83,8 +83,7 @@ async def demo_llm(prompt, system_prompt=None, history_messages=None, **kwargs):
     the next name of its sentence."""
     if kwargs.get("keyword_extraction") or "---Input Text---" not in prompt:
         return scripted_reply(prompt, bool(kwargs.get("keyword_extraction")))
-    m = re.search(r"---Input Text---\s*```\s*(.*?)```", prompt, re.S)
-    text = (m.group(1) if m else prompt).strip()
+    text = _input_text(prompt).strip()
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
     entities: dict[str, str] = {}
     lines = []

@@ -300,6 +300,21 @@ def rerank_settings(binding: str, url: str, min_score: float) -> tuple[dict, dic
     return env, {"rerank_model_func": rerank_func, "min_rerank_score": min_score}
 
 
+async def initialize_with_nested_loops(rag: LightRAG) -> None:
+    """`rag.initialize_storages()` with its connections under
+    PYTHON_SERVER_SETTINGS (the pool reads POSTGRES_SERVER_SETTINGS when it
+    opens; the variable is put back afterwards)."""
+    saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
+    os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
+    try:
+        await rag.initialize_storages()
+    finally:
+        if saved is None:
+            os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
+        else:
+            os.environ["POSTGRES_SERVER_SETTINGS"] = saved
+
+
 async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight: bool = False,
                           rerank: tuple[str, float] | None = None) -> None:
     """`rerank`: (binding, MIN_RERANK_SCORE) of a rerank model on both sides."""
@@ -308,7 +323,7 @@ async def compare_dataset(dataset: str, graph_cls: str, threshold: float, tight:
     await compare_workspace(dataset, ws, graph_cls, dim, model, hl, ll, threshold, tight, rerank)
 
 
-async def compare_workspace(label: str, ws: str, graph_cls: str, dim: int, model: str, hl: list[str],
+async def compare_workspace(name: str, ws: str, graph_cls: str, dim: int, model: str, hl: list[str],
                             ll: list[str], threshold: float, tight: bool = False,
                             rerank: tuple[str, float] | None = None) -> None:
     """Every mode, with given, low-level only and cached keywords: our
@@ -316,29 +331,20 @@ async def compare_workspace(label: str, ws: str, graph_cls: str, dim: int, model
     on workspace `ws` (vector tables of `model` at `dim`); drops the model's
     tables and the workspace afterwards."""
     engine = h.GRAPHS[graph_cls]
-    dataset = label
     question = f"What connects {ll[0]} and {ll[1]}?"
-    log(f"{dataset} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
+    log(f"{name} ({dim}-d, {engine}) in {ws}: hl={hl} ll={ll}")
     server = EmbeddingServer(dim)
     # Python reads a node's AGE edges through a cypher join whose order is the
     # plan's: a hash join returns them newest first, a nested loop in heap
     # order (ours). Relations tied on (degree, weight) keep that order, so
     # Python runs with nested loops only (its connection's server settings).
-    saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
-    os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
     extra = {"kg_chunk_pick_method": "WEIGHT", "related_chunk_number": 3} if tight else {}
     extra_env = {}
     if rerank:
         extra_env, rerank_args = rerank_settings(rerank[0], server.url, rerank[1])
         extra.update(rerank_args)
     rag = make_rag(ws, graph_cls, dim, model, threshold, **extra)
-    try:
-        await rag.initialize_storages()
-    finally:
-        if saved is None:
-            os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
-        else:
-            os.environ["POSTGRES_SERVER_SETTINGS"] = saved
+    await initialize_with_nested_loops(rag)
     try:
         for mode in MODES:
             # "cached keywords": none given; Python's scripted LLM extracts them
@@ -351,7 +357,7 @@ async def compare_workspace(label: str, ws: str, graph_cls: str, dim: int, model
                 py_ctx = await rag.aquery(question, QueryParam(**qp, only_need_context=True))
                 got = json.loads(ours(ws, engine, model, dim, server.url, threshold, question, mode, kw[0], kw[1],
                                       "json", tight, extra_env))
-                where = (f"{dataset} {engine} {mode} ({label}{', tight' if tight else ''}"
+                where = (f"{name} {engine} {mode} ({label}{', tight' if tight else ''}"
                          f"{f', {rerank[0]} rerank' if rerank else ''})")
                 if os.environ.get("INTEROP_DUMP"):
                     for side, v in [("ours", got), ("python", py)]:
@@ -404,17 +410,9 @@ async def keyword_cache_both_ways(dataset: str, graph_cls: str, threshold: float
         python_calls.append(prompt)
         return scripted_reply(prompt, keyword_extraction=True)
 
-    saved = os.environ.get("POSTGRES_SERVER_SETTINGS")
-    os.environ["POSTGRES_SERVER_SETTINGS"] = PYTHON_SERVER_SETTINGS
     rag = make_rag(ws, graph_cls, dim, model, threshold,
                    role_llm_configs={"keyword": RoleLLMConfig(func=keyword_llm, metadata=identity)})
-    try:
-        await rag.initialize_storages()
-    finally:
-        if saved is None:
-            os.environ.pop("POSTGRES_SERVER_SETTINGS", None)
-        else:
-            os.environ["POSTGRES_SERVER_SETTINGS"] = saved
+    await initialize_with_nested_loops(rag)
     try:
         for mode in ["local", "global", "hybrid", "mix"]:
             # Ours first: it asks the stand-in and caches; Python must hit.
@@ -451,13 +449,18 @@ async def retrieval_keyword_cache_sample_table() -> None:
     await keyword_cache_both_ways("lightrag-1.5.7-format-sample", "PGTableGraphStorage", 0.2)
 
 
+def vdb_table(base: str, model: str, dim: int) -> str:
+    """The quoted name of `model`'s vector table `base` at `dim` (LightRAG's
+    `<base>_<model suffix>_<dim>d`)."""
+    return f'"{base}_{re.sub(r"[^a-z0-9_]", "_", model.lower())}_{dim}d"'
+
+
 async def analyze(ws: str, model: str, dim: int) -> None:
     """ANALYZE the tables the queries read, right after the migration: else
     autovacuum may analyze them between Python's query and ours and change a
     plan, and with it the order of equally distant vectors (the hashing
     embedder gives many entities the same vector)."""
-    suffix = re.sub(r"[^a-z0-9_]", "_", model.lower())
-    tables = [f'"{base}_{suffix}_{dim}d"' for base in ["lightrag_vdb_entity", "lightrag_vdb_relation",
+    tables = [vdb_table(base, model, dim) for base in ["lightrag_vdb_entity", "lightrag_vdb_relation",
                                                          "lightrag_vdb_chunks"]]
     tables += ["lightrag_doc_chunks", "lightrag_graph_nodes", "lightrag_graph_edges"]
     graph = h.age_graph_name(ws)
@@ -471,9 +474,8 @@ async def drop_model_tables(model: str, dim: int) -> None:
     """Drops the vector tables of `model` (this run's own)."""
     if os.environ.get("INTEROP_KEEP") == "1":
         return
-    suffix = re.sub(r"[^a-z0-9_]", "_", model.lower())
     for base in ["lightrag_vdb_entity", "lightrag_vdb_relation", "lightrag_vdb_chunks"]:
-        await h.sql(f'DROP TABLE IF EXISTS "{base}_{suffix}_{dim}d"')
+        await h.sql(f"DROP TABLE IF EXISTS {vdb_table(base, model, dim)}")
 
 
 async def retrieval_sample_age() -> None:
@@ -537,11 +539,10 @@ async def python_written(graph_cls: str, docs: dict[str, str]) -> None:
         await rag.finalize_storages()
     await analyze(ws, model, dim)
     # The two most connected entities Python extracted, and their relation's words.
-    rows = await h.sql("SELECT id, degree FROM (SELECT n, count(*) AS degree FROM (SELECT source_id AS n FROM "
-                       f'"lightrag_vdb_relation_{re.sub(r"[^a-z0-9_]", "_", model.lower())}_{dim}d" '
-                       "WHERE workspace = $1 UNION ALL SELECT target_id FROM "
-                       f'"lightrag_vdb_relation_{re.sub(r"[^a-z0-9_]", "_", model.lower())}_{dim}d" '
-                       "WHERE workspace = $1) e GROUP BY n) d(id, degree) ORDER BY degree DESC, id LIMIT 2", ws)
+    relations = vdb_table("lightrag_vdb_relation", model, dim)
+    rows = await h.sql(f"SELECT n AS id FROM (SELECT source_id AS n FROM {relations} WHERE workspace = $1 "
+                       f"UNION ALL SELECT target_id FROM {relations} WHERE workspace = $1) e "
+                       "GROUP BY n ORDER BY count(*) DESC, n LIMIT 2", ws)
     ll = [r["id"] for r in rows]
     check(len(ll) == 2, f"Python's pipeline wrote no graph in {ws}")
     hl = [f"{ll[0]} and {ll[1]}", "relationships"]
